@@ -1,0 +1,163 @@
+/*
+ * bus.h - Slipway's face of NATS and JetStream. The only code that includes
+ * nats.h lives in bus/; callers see these types and SW_E* codes.
+ *
+ * DESIGN
+ * One sw_bus is one NATS connection: it reconnects forever, sends as soon as
+ * it can (no 1 ms flusher), and is safe to use from any thread. Callbacks
+ * (sw_bus_msg_cb) run on threads owned by the bus and take ownership of the
+ * message they are given; the runtime turns them into actor mail.
+ *
+ * A JetStream message (from a puller or a follow) can be acked, marked in
+ * progress, nak'ed or terminated. A puller hands out at most max_inflight
+ * messages at a time: a slot is a message that has not yet been released
+ * (sw_msg_release). So a builder with N slots keeps at most N jobs.
+ *
+ * All durations in this header are milliseconds.
+ */
+#ifndef SW_BUS_H
+#define SW_BUS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct sw_bus sw_bus;
+typedef struct sw_msg sw_msg;
+typedef struct sw_sub sw_sub;
+typedef struct sw_puller sw_puller;
+
+/* Called on a bus thread; the callee owns msg (release it with sw_msg_release). */
+typedef void (*sw_bus_msg_cb)(sw_msg *msg, void *closure);
+
+typedef struct sw_bus_options {
+    const char *url;       /* nats://host:port[,nats://...] */
+    const char *name;      /* connection name shown by the server */
+    int connect_wait_ms;   /* how long the first connect may take; 0: one try */
+    int request_timeout_ms; /* JetStream API and publish-ack wait; 0: 5000 */
+} sw_bus_options;
+
+/* Connects. Fails with SW_EBUS (message names the URL) when the server cannot be
+ * reached within connect_wait_ms. Afterwards reconnects forever. */
+int sw_bus_connect(sw_bus **out, const sw_bus_options *opts);
+
+/* Flushes, drains nothing, closes, frees. Accepts NULL; nulls the pointer. */
+void sw_bus_destroy(sw_bus **bus_p);
+
+/* True while the connection is up (false while reconnecting). */
+bool sw_bus_connected(sw_bus *bus);
+
+/* Waits until everything published so far reached the server. */
+int sw_bus_flush(sw_bus *bus, int timeout_ms);
+
+/* --- JetStream set-up ---------------------------------------------------- */
+
+typedef enum { SW_RETAIN_LIMITS, SW_RETAIN_WORKQUEUE } sw_retention;
+
+typedef struct sw_stream_config {
+    const char *name;
+    const char *const *subjects;
+    int nsubjects;
+    sw_retention retention;
+    int64_t max_age_ms;         /* 0: unlimited */
+    int64_t max_bytes;          /* 0: unlimited */
+    int64_t duplicate_window_ms; /* 0: server default (2 min) */
+    int replicas;               /* 0 or 1: one */
+} sw_stream_config;
+
+/* Creates the stream, or updates it when it exists with another config. */
+int sw_bus_stream_ensure(sw_bus *bus, const sw_stream_config *cfg);
+
+/* Removes the stream's messages (all, or those on subject when not NULL). */
+int sw_bus_stream_purge(sw_bus *bus, const char *stream, const char *subject);
+
+/* Number of messages a stream holds now. */
+int sw_bus_stream_count(sw_bus *bus, const char *stream, uint64_t *count_out);
+
+typedef struct sw_consumer_config {
+    const char *stream;
+    const char *durable;
+    const char *filter_subject; /* NULL: all of the stream */
+    int64_t ack_wait_ms;        /* redelivery after this long without ack / in-progress */
+    int max_deliver;            /* 0: unlimited */
+    int max_ack_pending;        /* 0: server default */
+} sw_consumer_config;
+
+/* Creates a durable pull consumer, or updates it when its config differs. */
+int sw_bus_consumer_ensure(sw_bus *bus, const sw_consumer_config *cfg);
+
+/* Pending (not yet delivered) and ack-pending counts of a durable consumer. */
+int sw_bus_consumer_pending(sw_bus *bus, const char *stream, const char *durable,
+                            uint64_t *pending_out, uint64_t *ack_pending_out);
+
+/* --- Publishing ---------------------------------------------------------- */
+
+/* Core NATS publish (not stored). */
+int sw_bus_publish(sw_bus *bus, const char *subject, const void *data, size_t len);
+
+/* JetStream publish; returns when the stream acknowledged it (or SW_ETIMEDOUT /
+ * SW_EBUS). msg_id (may be NULL) is sent as Nats-Msg-Id; *duplicate_out (may be
+ * NULL) is set when the server had already stored that id. */
+int sw_bus_js_publish(sw_bus *bus, const char *subject, const void *data, size_t len,
+                      const char *msg_id, uint64_t *seq_out, bool *duplicate_out);
+
+/* Request/reply: *reply_out is owned by the caller. SW_ETIMEDOUT when no
+ * answer; SW_ENOTFOUND when no one listens on subject. */
+int sw_bus_request(sw_bus *bus, const char *subject, const void *data, size_t len,
+                   int timeout_ms, sw_msg **reply_out);
+
+/* Answers a request message (uses its reply subject). */
+int sw_bus_respond(sw_bus *bus, const sw_msg *request, const void *data, size_t len);
+
+/* --- Receiving ----------------------------------------------------------- */
+
+/* Core subscription; queue may be NULL. Pending limits are unlimited. */
+int sw_bus_subscribe(sw_sub **out, sw_bus *bus, const char *subject, const char *queue,
+                     sw_bus_msg_cb cb, void *closure);
+
+/* Ordered consumer on stream (history, then live) for messages on filter_subject,
+ * starting at stream sequence start_seq (0 or 1: the first). Messages need no ack. */
+int sw_bus_follow(sw_sub **out, sw_bus *bus, const char *stream, const char *filter_subject,
+                  uint64_t start_seq, sw_bus_msg_cb cb, void *closure);
+
+/* Unsubscribes; no callback runs after it returns. Accepts NULL; nulls the pointer. */
+void sw_sub_destroy(sw_sub **sub_p);
+
+/* Starts a thread that pulls from an existing durable pull consumer, one message
+ * per fetch, while fewer than max_inflight of its messages are unreleased.
+ * Survives reconnects and server restarts; never blocks longer than ~1 s in a fetch. */
+int sw_puller_start(sw_puller **out, sw_bus *bus, const char *stream, const char *durable,
+                    int max_inflight, sw_bus_msg_cb cb, void *closure);
+
+/* Messages handed out and not yet released. */
+int sw_puller_inflight(sw_puller *puller);
+
+/* Stops pulling (messages already handed out stay valid) and joins the thread. */
+void sw_puller_destroy(sw_puller **puller_p);
+
+/* --- Messages ------------------------------------------------------------ */
+
+const char *sw_msg_subject(const sw_msg *msg);
+const void *sw_msg_data(const sw_msg *msg);
+size_t sw_msg_len(const sw_msg *msg);
+const char *sw_msg_reply(const sw_msg *msg); /* NULL when none */
+const char *sw_msg_header(const sw_msg *msg, const char *key); /* NULL when absent */
+
+/* JetStream metadata; 0 for core messages. delivered counts from 1. */
+uint64_t sw_msg_stream_seq(const sw_msg *msg);
+uint64_t sw_msg_delivered(const sw_msg *msg);
+int64_t sw_msg_timestamp_ms(const sw_msg *msg);
+
+/* Acknowledgements for JetStream messages. ack_sync waits for the server. */
+int sw_msg_ack(sw_msg *msg);
+int sw_msg_ack_sync(sw_msg *msg, int timeout_ms);
+int sw_msg_in_progress(sw_msg *msg);
+int sw_msg_nak(sw_msg *msg, int64_t delay_ms);
+int sw_msg_term(sw_msg *msg);
+
+/* Reference counting: retain returns msg; the last release frees it and, for a
+ * puller's message, gives its slot back. release accepts NULL; nulls the pointer. */
+sw_msg *sw_msg_retain(sw_msg *msg);
+void sw_msg_release(sw_msg **msg_p);
+
+#endif

@@ -1,0 +1,13 @@
+/* clock.h - time helpers. */
+#ifndef SW_CLOCK_H
+#define SW_CLOCK_H
+
+#include <stdint.h>
+
+/* Milliseconds since the epoch (wall clock), for timestamps on the wire. */
+int64_t sw_clock_wall_ms(void);
+
+/* Milliseconds on the monotonic clock, for timeouts and durations. */
+int64_t sw_clock_mono_ms(void);
+
+#endif
