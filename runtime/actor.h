@@ -1,0 +1,80 @@
+/*
+ * actor.h - the actor host: one thread, one mailbox and one timer per actor.
+ *
+ * DESIGN
+ * An actor is a const table of functions (sw_actor_impl) and the state its init
+ * returns. Everything the actor does happens on its own thread: init, every
+ * handle (one mail at a time, never overlapping), tick and stop. Mail comes from
+ * the bus (subscriptions, followed streams, pulled jobs, each given a tag by the
+ * actor) or from the actor's own workers (sw_actor_post), so slow work runs on a
+ * worker and comes back as mail. Handlers must not block on the network.
+ *
+ * The runtime owns a mail, its bus message and its unpacked protobuf while the
+ * handler runs and frees them after; an actor that keeps a bus message (to ack
+ * it later) calls sw_msg_retain. A bus message whose bytes do not unpack is
+ * logged and terminated, never handed to the actor.
+ *
+ * Start returns when init has finished. Stop unsubscribes everything, then runs
+ * the actor's stop on its thread and joins it; mail still queued is dropped
+ * (JetStream messages among it are redelivered later: delivery is at least once).
+ */
+#ifndef SW_ACTOR_H
+#define SW_ACTOR_H
+
+#include "bus/bus.h"
+
+#include <protobuf-c/protobuf-c.h>
+#include <stdint.h>
+
+typedef struct sw_actor sw_actor;
+
+typedef struct sw_mail {
+    int tag;                /* the subscription's tag or the work mail's kind */
+    sw_msg *msg;            /* bus message, NULL for work mail; borrowed */
+    ProtobufCMessage *pb;   /* msg's data unpacked when the subscription named a type */
+    void *payload;          /* work mail's payload; borrowed */
+} sw_mail;
+
+typedef struct sw_actor_impl {
+    const char *kind;
+    /* Makes the state (*state_out) and subscriptions; non-zero fails the start. */
+    int (*init)(sw_actor *self, void **state_out, void *arg);
+    void (*handle)(sw_actor *self, void *state, const sw_mail *mail);
+    /* Optional: called when due; returns ms until it wants the next call (<0: idle). */
+    int64_t (*tick)(sw_actor *self, void *state);
+    /* Frees the state. */
+    void (*stop)(sw_actor *self, void *state);
+} sw_actor_impl;
+
+/* Starts the actor named name on its own thread and waits for its init. */
+int sw_actor_start(sw_actor **out, const sw_actor_impl *impl, const char *name, sw_bus *bus,
+                   void *arg);
+
+/* Stops and joins the actor (see DESIGN). Accepts NULL; nulls the pointer. */
+void sw_actor_destroy(sw_actor **actor_p);
+
+const char *sw_actor_name(const sw_actor *actor);
+sw_bus *sw_actor_bus(const sw_actor *actor);
+
+/* Mail with tag for every core message on subject (queue group may be NULL).
+ * type: unpack the data as this protobuf type, or NULL for raw bytes. */
+int sw_actor_subscribe(sw_actor *actor, int tag, const char *subject, const char *queue,
+                       const ProtobufCMessageDescriptor *type);
+
+/* Mail with tag for every message of stream on filter from start_seq on (history, then live). */
+int sw_actor_follow(sw_actor *actor, int tag, const char *stream, const char *filter,
+                    uint64_t start_seq, const ProtobufCMessageDescriptor *type);
+
+/* Mail with tag for messages pulled from a durable consumer, at most max_inflight
+ * unreleased at a time (see sw_puller_start). */
+int sw_actor_pull(sw_actor *actor, int tag, const char *stream, const char *durable,
+                  int max_inflight, const ProtobufCMessageDescriptor *type);
+
+/* From any thread: queues work mail; payload_free (may be NULL) frees the payload
+ * after the handler ran, or when the actor stops before handling it. */
+void sw_actor_post(sw_actor *actor, int tag, void *payload, void (*payload_free)(void *));
+
+/* From any thread: asks for a tick as soon as possible. */
+void sw_actor_wake(sw_actor *actor);
+
+#endif

@@ -1,0 +1,250 @@
+/* buildstate.c - a build's life as a fold over its events (see buildstate.h). */
+#include "runtime/buildstate.h"
+
+#include "runtime/error.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const state_names[] = {
+    [SLIPWAY__BUILD_STATE__UNKNOWN] = "unknown",
+    [SLIPWAY__BUILD_STATE__RECEIVED] = "received",
+    [SLIPWAY__BUILD_STATE__QUEUED] = "queued",
+    [SLIPWAY__BUILD_STATE__DISPATCHED] = "dispatched",
+    [SLIPWAY__BUILD_STATE__RUNNING] = "running",
+    [SLIPWAY__BUILD_STATE__RESCHEDULING] = "rescheduling",
+    [SLIPWAY__BUILD_STATE__SUCCEEDED] = "succeeded",
+    [SLIPWAY__BUILD_STATE__FAILED] = "failed",
+    [SLIPWAY__BUILD_STATE__ERRORED] = "errored",
+    [SLIPWAY__BUILD_STATE__CANCELLED] = "cancelled",
+    [SLIPWAY__BUILD_STATE__TIMED_OUT] = "timed_out",
+};
+
+#define NSTATES ((int)(sizeof(state_names) / sizeof(state_names[0])))
+
+const char *sw_state_name(int state)
+{
+    if (state < 0 || state >= NSTATES) {
+        return "unknown";
+    }
+    return state_names[state];
+}
+
+int sw_state_parse(const char *name)
+{
+    for (int i = 0; i < NSTATES; i++) {
+        if (name != NULL && strcmp(state_names[i], name) == 0) {
+            return i;
+        }
+    }
+    return SLIPWAY__BUILD_STATE__UNKNOWN;
+}
+
+bool sw_state_is_final(int state)
+{
+    return state == SLIPWAY__BUILD_STATE__SUCCEEDED || state == SLIPWAY__BUILD_STATE__FAILED ||
+           state == SLIPWAY__BUILD_STATE__ERRORED || state == SLIPWAY__BUILD_STATE__CANCELLED ||
+           state == SLIPWAY__BUILD_STATE__TIMED_OUT;
+}
+
+int sw_state_exit_code(int state)
+{
+    switch (state) {
+    case SLIPWAY__BUILD_STATE__SUCCEEDED:
+        return 0;
+    case SLIPWAY__BUILD_STATE__FAILED:
+        return 1;
+    case SLIPWAY__BUILD_STATE__TIMED_OUT:
+        return 4;
+    case SLIPWAY__BUILD_STATE__CANCELLED:
+        return 5;
+    default:
+        return 3;
+    }
+}
+
+/* Replaces an owned string field with a copy of value ("" stays the protobuf-c empty default). */
+static void set_str(char **field, const char *value)
+{
+    if (*field != NULL && *field != protobuf_c_empty_string) {
+        free(*field);
+    }
+    if (value == NULL || value[0] == '\0') {
+        *field = (char *)protobuf_c_empty_string;
+        return;
+    }
+    *field = strdup(value);
+    if (*field == NULL) {
+        abort();
+    }
+}
+
+static void fill_created(Slipway__BuildRecord *rec, const Slipway__BuildEvent *ev)
+{
+    const Slipway__Job *job = ev->job;
+    const Slipway__BuildRequest *req = ev->request;
+    set_str(&rec->build_id, ev->build_id);
+    set_str(&rec->tenant, ev->tenant);
+    rec->state = SLIPWAY__BUILD_STATE__QUEUED;
+    rec->created_ms = ev->at_ms;
+    if (job != NULL) {
+        set_str(&rec->project, job->project);
+        set_str(&rec->ref, job->ref);
+        set_str(&rec->sha, job->sha);
+        set_str(&rec->tier, job->tier);
+    }
+    if (req != NULL) {
+        set_str(&rec->request_id, req->request_id);
+        set_str(&rec->author, req->author);
+        set_str(&rec->message, req->message);
+    }
+}
+
+int sw_build_apply(Slipway__BuildRecord *rec, const Slipway__BuildEvent *ev)
+{
+    const bool final = sw_state_is_final(rec->state);
+
+    if (ev->build_id == NULL || ev->build_id[0] == '\0') {
+        return sw_error_set(SW_EINVALID, "event without a build id");
+    }
+    if (rec->state != SLIPWAY__BUILD_STATE__UNKNOWN && strcmp(rec->build_id, ev->build_id) != 0) {
+        return sw_error_set(SW_EINVALID, "event for build %s applied to build %s", ev->build_id,
+                            rec->build_id);
+    }
+    if (ev->kind == SLIPWAY__EVENT_KIND__CREATED) {
+        if (rec->state != SLIPWAY__BUILD_STATE__UNKNOWN) {
+            return SW_APPLY_IGNORED;
+        }
+        fill_created(rec, ev);
+        return SW_APPLY_CHANGED;
+    }
+    if (rec->state == SLIPWAY__BUILD_STATE__UNKNOWN) {
+        return sw_error_set(SW_EINVALID, "event %d for build %s before it was created", ev->kind,
+                            ev->build_id);
+    }
+    if (ev->kind == SLIPWAY__EVENT_KIND__FINISHED && !sw_state_is_final(ev->state)) {
+        return sw_error_set(SW_EINVALID, "build %s finished with non-final state %s",
+                            ev->build_id, sw_state_name(ev->state));
+    }
+    if (final) {
+        return SW_APPLY_IGNORED; /* the first result is the one that counts */
+    }
+    /* attempt 0 is the scheduler speaking for the build as a whole */
+    if (ev->attempt != 0 && ev->attempt < rec->attempt) {
+        return SW_APPLY_IGNORED; /* a superseded attempt */
+    }
+
+    switch (ev->kind) {
+    case SLIPWAY__EVENT_KIND__PLACED:
+        if (rec->state != SLIPWAY__BUILD_STATE__QUEUED) {
+            return SW_APPLY_IGNORED; /* the builder's start overtook it */
+        }
+        rec->state = SLIPWAY__BUILD_STATE__DISPATCHED;
+        set_str(&rec->cluster, ev->cluster);
+        return SW_APPLY_CHANGED;
+
+    case SLIPWAY__EVENT_KIND__STARTED:
+        if (ev->attempt == 0) {
+            return sw_error_set(SW_EINVALID, "build %s started without an attempt", ev->build_id);
+        }
+        if (ev->attempt == rec->attempt && rec->state == SLIPWAY__BUILD_STATE__RUNNING) {
+            return SW_APPLY_IGNORED; /* duplicate */
+        }
+        rec->attempt = ev->attempt;
+        rec->state = SLIPWAY__BUILD_STATE__RUNNING;
+        set_str(&rec->builder, ev->builder);
+        if (ev->cluster && ev->cluster[0]) {
+            set_str(&rec->cluster, ev->cluster);
+        }
+        set_str(&rec->step, NULL);
+        rec->started_ms = ev->at_ms;
+        return SW_APPLY_CHANGED;
+
+    case SLIPWAY__EVENT_KIND__STEP_STARTED:
+    case SLIPWAY__EVENT_KIND__STEP_FINISHED:
+        if (ev->attempt != rec->attempt || rec->state != SLIPWAY__BUILD_STATE__RUNNING) {
+            return SW_APPLY_IGNORED;
+        }
+        if (strcmp(rec->step, ev->step) == 0 && ev->kind == SLIPWAY__EVENT_KIND__STEP_STARTED) {
+            return SW_APPLY_IGNORED;
+        }
+        set_str(&rec->step, ev->step);
+        return SW_APPLY_CHANGED;
+
+    case SLIPWAY__EVENT_KIND__LOST:
+        if (ev->attempt != rec->attempt || rec->state != SLIPWAY__BUILD_STATE__RUNNING) {
+            return SW_APPLY_IGNORED;
+        }
+        rec->state = SLIPWAY__BUILD_STATE__RESCHEDULING;
+        set_str(&rec->reason, ev->reason);
+        return SW_APPLY_CHANGED;
+
+    case SLIPWAY__EVENT_KIND__FINISHED:
+        if (ev->attempt != 0 && ev->attempt > rec->attempt) {
+            rec->attempt = ev->attempt;
+            set_str(&rec->builder, ev->builder);
+        }
+        rec->state = ev->state;
+        rec->exit_code = ev->exit_code;
+        set_str(&rec->reason, ev->reason);
+        if (ev->step && ev->step[0]) {
+            set_str(&rec->step, ev->step);
+        }
+        rec->finished_ms = ev->at_ms;
+        return SW_APPLY_CHANGED;
+
+    default:
+        return sw_error_set(SW_EINVALID, "unknown event kind %d for build %s", ev->kind,
+                            ev->build_id);
+    }
+}
+
+void sw_build_record_clear(Slipway__BuildRecord *rec)
+{
+    set_str(&rec->build_id, NULL);
+    set_str(&rec->tenant, NULL);
+    set_str(&rec->project, NULL);
+    set_str(&rec->builder, NULL);
+    set_str(&rec->cluster, NULL);
+    set_str(&rec->ref, NULL);
+    set_str(&rec->sha, NULL);
+    set_str(&rec->reason, NULL);
+    set_str(&rec->step, NULL);
+    set_str(&rec->request_id, NULL);
+    set_str(&rec->tier, NULL);
+    set_str(&rec->author, NULL);
+    set_str(&rec->message, NULL);
+    slipway__build_record__init(rec);
+}
+
+void sw_build_record_copy(Slipway__BuildRecord *dst, const Slipway__BuildRecord *src)
+{
+    slipway__build_record__init(dst);
+    *dst = *src;
+    dst->build_id = NULL;
+    dst->tenant = NULL;
+    dst->project = NULL;
+    dst->builder = NULL;
+    dst->cluster = NULL;
+    dst->ref = NULL;
+    dst->sha = NULL;
+    dst->reason = NULL;
+    dst->step = NULL;
+    dst->request_id = NULL;
+    dst->tier = NULL;
+    dst->author = NULL;
+    dst->message = NULL;
+    set_str(&dst->build_id, src->build_id);
+    set_str(&dst->tenant, src->tenant);
+    set_str(&dst->project, src->project);
+    set_str(&dst->builder, src->builder);
+    set_str(&dst->cluster, src->cluster);
+    set_str(&dst->ref, src->ref);
+    set_str(&dst->sha, src->sha);
+    set_str(&dst->reason, src->reason);
+    set_str(&dst->step, src->step);
+    set_str(&dst->request_id, src->request_id);
+    set_str(&dst->tier, src->tier);
+    set_str(&dst->author, src->author);
+    set_str(&dst->message, src->message);
+}

@@ -1,0 +1,463 @@
+/*
+ * config.c - slipway.yaml read into sw_config (see config.h).
+ *
+ * Names of tiers, tenants, projects, clusters and builders become NATS subject
+ * tokens, so they are limited to [A-Za-z0-9_-].
+ */
+#include "runtime/config.h"
+
+#include "runtime/error.h"
+#include "runtime/yaml.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void *xcalloc(size_t n, size_t size)
+{
+    void *p = calloc(n ? n : 1, size);
+    if (p == NULL) {
+        abort();
+    }
+    return p;
+}
+
+static char *xstrdup(const char *s)
+{
+    char *p = strdup(s);
+    if (p == NULL) {
+        abort();
+    }
+    return p;
+}
+
+/* Reads a required or optional token-like name. */
+static int read_name(const sw_yaml_doc *doc, const sw_yaml_node *map, const char *key,
+                     int required, char **out)
+{
+    const sw_yaml_node *node = sw_yaml_get(map, key);
+    int error;
+    if (node == NULL) {
+        if (required) {
+            return sw_yaml_error(doc, map, "missing '%s'", key);
+        }
+        return 0;
+    }
+    if ((error = sw_yaml_string(doc, node, out)) < 0) {
+        return error;
+    }
+    if ((*out)[0] == '\0' || strlen(*out) > 64) {
+        return sw_yaml_error(doc, node, "'%s' must be 1 to 64 characters", key);
+    }
+    for (const char *p = *out; *p; p++) {
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '-' || *p == '_')) {
+            return sw_yaml_error(doc, node,
+                                 "'%s' may hold only letters, digits, '-' and '_', not '%s'", key,
+                                 *out);
+        }
+    }
+    return 0;
+}
+
+static int read_string(const sw_yaml_doc *doc, const sw_yaml_node *map, const char *key,
+                       int required, char **out)
+{
+    const sw_yaml_node *node = sw_yaml_get(map, key);
+    if (node == NULL && required) {
+        return sw_yaml_error(doc, map, "missing '%s'", key);
+    }
+    return sw_yaml_string(doc, node, out);
+}
+
+/* The list under key: must be a sequence of mappings. */
+static int read_list(const sw_yaml_doc *doc, const sw_yaml_node *root, const char *key,
+                     int required, const sw_yaml_node **out)
+{
+    const sw_yaml_node *list = sw_yaml_get(root, key);
+    *out = NULL;
+    if (list == NULL) {
+        return required ? sw_yaml_error(doc, root, "missing '%s' (a list)", key) : 0;
+    }
+    if (list->type != SW_YAML_SEQ) {
+        return sw_yaml_error(doc, list, "'%s' must be a list", key);
+    }
+    for (size_t i = 0; i < list->nitems; i++) {
+        if (list->items[i]->type != SW_YAML_MAP) {
+            return sw_yaml_error(doc, list->items[i], "each entry of '%s' must be a mapping", key);
+        }
+    }
+    *out = list;
+    return 0;
+}
+
+static int read_tiers(sw_config *cfg, const sw_yaml_doc *doc)
+{
+    static const char *const keys[] = {"name", "memory", "pids", "cpu_millis", "timeout", NULL};
+    const sw_yaml_node *list;
+    int error;
+    if ((error = read_list(doc, doc->root, "tiers", 1, &list)) < 0) {
+        return error;
+    }
+    cfg->tiers = xcalloc(list->nitems, sizeof(*cfg->tiers));
+    for (size_t i = 0; i < list->nitems; i++) {
+        const sw_yaml_node *m = list->items[i];
+        sw_tier *t = &cfg->tiers[cfg->ntiers++];
+        uint64_t v;
+        t->memory_bytes = 512ull << 20;
+        t->pids = 512;
+        t->cpu_millis = 1000;
+        t->timeout_ms = 30 * 60 * 1000;
+        if ((error = sw_yaml_check_keys(doc, m, keys)) < 0 ||
+            (error = read_name(doc, m, "name", 1, &t->name)) < 0 ||
+            (error = sw_yaml_size(doc, sw_yaml_get(m, "memory"), &t->memory_bytes)) < 0 ||
+            (error = sw_yaml_duration_ms(doc, sw_yaml_get(m, "timeout"), &t->timeout_ms)) < 0) {
+            return error;
+        }
+        v = t->pids;
+        if ((error = sw_yaml_uint(doc, sw_yaml_get(m, "pids"), 1 << 22, &v)) < 0) {
+            return error;
+        }
+        t->pids = (uint32_t)v;
+        v = t->cpu_millis;
+        if ((error = sw_yaml_uint(doc, sw_yaml_get(m, "cpu_millis"), 1 << 20, &v)) < 0) {
+            return error;
+        }
+        t->cpu_millis = (uint32_t)v;
+        if (t->memory_bytes < (4ull << 20)) {
+            return sw_yaml_error(doc, sw_yaml_get(m, "memory"), "memory must be at least 4M");
+        }
+    }
+    return 0;
+}
+
+static int read_tenants(sw_config *cfg, const sw_yaml_doc *doc)
+{
+    static const char *const keys[] = {"name", "tier", NULL};
+    const sw_yaml_node *list;
+    int error;
+    if ((error = read_list(doc, doc->root, "tenants", 1, &list)) < 0) {
+        return error;
+    }
+    cfg->tenants = xcalloc(list->nitems, sizeof(*cfg->tenants));
+    for (size_t i = 0; i < list->nitems; i++) {
+        const sw_yaml_node *m = list->items[i];
+        sw_tenant *t = &cfg->tenants[cfg->ntenants++];
+        if ((error = sw_yaml_check_keys(doc, m, keys)) < 0 ||
+            (error = read_name(doc, m, "name", 1, &t->name)) < 0 ||
+            (error = read_name(doc, m, "tier", 1, &t->tier)) < 0) {
+            return error;
+        }
+        if (sw_config_tier(cfg, t->tier) == NULL) {
+            return sw_yaml_error(doc, sw_yaml_get(m, "tier"), "no tier named '%s'", t->tier);
+        }
+    }
+    return 0;
+}
+
+static int read_projects(sw_config *cfg, const sw_yaml_doc *doc)
+{
+    static const char *const keys[] = {"name", "tenant", "repository", "default_ref", "region",
+                                       NULL};
+    const sw_yaml_node *list;
+    int error;
+    if ((error = read_list(doc, doc->root, "projects", 0, &list)) < 0 || list == NULL) {
+        return error;
+    }
+    cfg->projects = xcalloc(list->nitems, sizeof(*cfg->projects));
+    for (size_t i = 0; i < list->nitems; i++) {
+        const sw_yaml_node *m = list->items[i];
+        sw_project *p = &cfg->projects[cfg->nprojects++];
+        if ((error = sw_yaml_check_keys(doc, m, keys)) < 0 ||
+            (error = read_name(doc, m, "name", 1, &p->name)) < 0 ||
+            (error = read_name(doc, m, "tenant", 1, &p->tenant)) < 0 ||
+            (error = read_string(doc, m, "repository", 1, &p->repository)) < 0 ||
+            (error = read_string(doc, m, "default_ref", 0, &p->default_ref)) < 0 ||
+            (error = read_name(doc, m, "region", 0, &p->region)) < 0) {
+            return error;
+        }
+        if (p->default_ref == NULL) {
+            p->default_ref = xstrdup("main");
+        }
+        if (p->region == NULL) {
+            p->region = xstrdup("default");
+        }
+        if (sw_config_tenant(cfg, p->tenant) == NULL) {
+            return sw_yaml_error(doc, sw_yaml_get(m, "tenant"), "no tenant named '%s'",
+                                 p->tenant);
+        }
+        for (size_t j = 0; j + 1 < cfg->nprojects; j++) {
+            if (strcmp(cfg->projects[j].name, p->name) == 0) {
+                return sw_yaml_error(doc, sw_yaml_get(m, "name"), "project '%s' is listed twice",
+                                     p->name);
+            }
+        }
+    }
+    return 0;
+}
+
+static int read_clusters(sw_config *cfg, const sw_yaml_doc *doc)
+{
+    static const char *const keys[] = {"name", "tier", "region", "executor", NULL};
+    const sw_yaml_node *list;
+    int error;
+    if ((error = read_list(doc, doc->root, "clusters", 1, &list)) < 0) {
+        return error;
+    }
+    cfg->clusters = xcalloc(list->nitems, sizeof(*cfg->clusters));
+    for (size_t i = 0; i < list->nitems; i++) {
+        const sw_yaml_node *m = list->items[i];
+        sw_cluster *c = &cfg->clusters[cfg->nclusters++];
+        if ((error = sw_yaml_check_keys(doc, m, keys)) < 0 ||
+            (error = read_name(doc, m, "name", 1, &c->name)) < 0 ||
+            (error = read_name(doc, m, "tier", 1, &c->tier)) < 0 ||
+            (error = read_name(doc, m, "region", 0, &c->region)) < 0 ||
+            (error = read_name(doc, m, "executor", 0, &c->executor)) < 0) {
+            return error;
+        }
+        if (c->region == NULL) {
+            c->region = xstrdup("default");
+        }
+        if (c->executor == NULL) {
+            c->executor = xstrdup("shell");
+        }
+        if (strcmp(c->executor, "shell") != 0) {
+            return sw_yaml_error(doc, sw_yaml_get(m, "executor"),
+                                 "unknown executor '%s' (this version has: shell)", c->executor);
+        }
+        if (sw_config_tier(cfg, c->tier) == NULL) {
+            return sw_yaml_error(doc, sw_yaml_get(m, "tier"), "no tier named '%s'", c->tier);
+        }
+    }
+    return 0;
+}
+
+static int read_builders(sw_config *cfg, const sw_yaml_doc *doc)
+{
+    static const char *const keys[] = {"name", "cluster", "slots", NULL};
+    const sw_yaml_node *list;
+    int error;
+    if ((error = read_list(doc, doc->root, "builders", 0, &list)) < 0 || list == NULL) {
+        return error;
+    }
+    cfg->builders = xcalloc(list->nitems, sizeof(*cfg->builders));
+    for (size_t i = 0; i < list->nitems; i++) {
+        const sw_yaml_node *m = list->items[i];
+        sw_builder_config *b = &cfg->builders[cfg->nbuilders++];
+        uint64_t slots = 1;
+        if ((error = sw_yaml_check_keys(doc, m, keys)) < 0 ||
+            (error = read_name(doc, m, "name", 1, &b->name)) < 0 ||
+            (error = read_name(doc, m, "cluster", 1, &b->cluster)) < 0 ||
+            (error = sw_yaml_uint(doc, sw_yaml_get(m, "slots"), 256, &slots)) < 0) {
+            return error;
+        }
+        if (slots == 0) {
+            return sw_yaml_error(doc, sw_yaml_get(m, "slots"), "slots must be at least 1");
+        }
+        b->slots = (uint32_t)slots;
+        if (sw_config_cluster(cfg, b->cluster) == NULL) {
+            return sw_yaml_error(doc, sw_yaml_get(m, "cluster"), "no cluster named '%s'",
+                                 b->cluster);
+        }
+    }
+    return 0;
+}
+
+static int read_top(sw_config *cfg, const sw_yaml_doc *doc)
+{
+    static const char *const keys[] = {"nats",    "data_dir", "work_dir", "timeouts", "retention",
+                                       "tiers",   "tenants",  "projects", "clusters", "builders",
+                                       NULL};
+    static const char *const nats_keys[] = {"url", NULL};
+    static const char *const timeout_keys[] = {"heartbeat_interval", "heartbeat_lapse",
+                                               "max_deliveries", NULL};
+    static const char *const retention_keys[] = {"logs_max_age", "logs_max_bytes",
+                                                 "events_max_age", NULL};
+    const sw_yaml_node *nats, *timeouts, *retention;
+    uint64_t v;
+    int error;
+
+    if (doc->root == NULL || doc->root->type != SW_YAML_MAP) {
+        return sw_yaml_error(doc, doc->root, "the file must be a mapping of settings");
+    }
+    if ((error = sw_yaml_check_keys(doc, doc->root, keys)) < 0) {
+        return error;
+    }
+    nats = sw_yaml_get(doc->root, "nats");
+    if ((error = sw_yaml_check_keys(doc, nats, nats_keys)) < 0 ||
+        (error = read_string(doc, nats, "url", 0, &cfg->nats_url)) < 0 ||
+        (error = read_string(doc, doc->root, "data_dir", 1, &cfg->data_dir)) < 0 ||
+        (error = read_string(doc, doc->root, "work_dir", 0, &cfg->work_dir)) < 0) {
+        return error;
+    }
+    if (cfg->nats_url == NULL) {
+        cfg->nats_url = xstrdup("nats://127.0.0.1:4222");
+    }
+    if (cfg->work_dir == NULL) {
+        if (asprintf(&cfg->work_dir, "%s/work", cfg->data_dir) < 0) {
+            abort();
+        }
+    }
+
+    timeouts = sw_yaml_get(doc->root, "timeouts");
+    cfg->heartbeat_interval_ms = 1000;
+    cfg->heartbeat_lapse_ms = 10000;
+    v = 3;
+    if ((error = sw_yaml_check_keys(doc, timeouts, timeout_keys)) < 0 ||
+        (error = sw_yaml_duration_ms(doc, sw_yaml_get(timeouts, "heartbeat_interval"),
+                                     &cfg->heartbeat_interval_ms)) < 0 ||
+        (error = sw_yaml_duration_ms(doc, sw_yaml_get(timeouts, "heartbeat_lapse"),
+                                     &cfg->heartbeat_lapse_ms)) < 0 ||
+        (error = sw_yaml_uint(doc, sw_yaml_get(timeouts, "max_deliveries"), 100, &v)) < 0) {
+        return error;
+    }
+    cfg->max_deliveries = (uint32_t)v;
+    if (cfg->heartbeat_interval_ms < 50 || cfg->max_deliveries < 1) {
+        return sw_yaml_error(doc, timeouts,
+                             "heartbeat_interval must be at least 50ms and max_deliveries at "
+                             "least 1");
+    }
+    if (cfg->heartbeat_lapse_ms < 2 * cfg->heartbeat_interval_ms) {
+        return sw_yaml_error(doc, sw_yaml_get(timeouts, "heartbeat_lapse"),
+                             "heartbeat_lapse must be at least twice heartbeat_interval");
+    }
+
+    retention = sw_yaml_get(doc->root, "retention");
+    cfg->logs_max_age_ms = 7ull * 24 * 3600 * 1000;
+    cfg->logs_max_bytes = 1ull << 30;
+    cfg->events_max_age_ms = 30ull * 24 * 3600 * 1000;
+    if ((error = sw_yaml_check_keys(doc, retention, retention_keys)) < 0 ||
+        (error = sw_yaml_duration_ms(doc, sw_yaml_get(retention, "logs_max_age"),
+                                     &cfg->logs_max_age_ms)) < 0 ||
+        (error = sw_yaml_size(doc, sw_yaml_get(retention, "logs_max_bytes"),
+                              &cfg->logs_max_bytes)) < 0 ||
+        (error = sw_yaml_duration_ms(doc, sw_yaml_get(retention, "events_max_age"),
+                                     &cfg->events_max_age_ms)) < 0) {
+        return error;
+    }
+
+    if ((error = read_tiers(cfg, doc)) < 0 || (error = read_tenants(cfg, doc)) < 0 ||
+        (error = read_projects(cfg, doc)) < 0 || (error = read_clusters(cfg, doc)) < 0 ||
+        (error = read_builders(cfg, doc)) < 0) {
+        return error;
+    }
+    return 0;
+}
+
+/* Builds a config from a parsed document; takes ownership of the document. */
+static int from_doc(sw_config **out, sw_yaml_doc *doc)
+{
+    sw_config *cfg = xcalloc(1, sizeof(*cfg));
+    int error;
+
+    cfg->path = xstrdup(doc->name);
+    error = read_top(cfg, doc);
+    sw_yaml_destroy(&doc);
+    if (error < 0) {
+        sw_config_destroy(&cfg);
+        return error;
+    }
+    *out = cfg;
+    return 0;
+}
+
+int sw_config_parse(sw_config **out, const char *text, size_t len, const char *name)
+{
+    sw_yaml_doc *doc = NULL;
+    int error = sw_yaml_parse(&doc, text, len, name ? name : "<config>");
+    return error < 0 ? error : from_doc(out, doc);
+}
+
+int sw_config_load(sw_config **out, const char *path)
+{
+    sw_yaml_doc *doc = NULL;
+    int error = sw_yaml_load(&doc, path);
+    return error < 0 ? error : from_doc(out, doc);
+}
+
+void sw_config_destroy(sw_config **cfg_p)
+{
+    sw_config *cfg;
+    if (cfg_p == NULL || (cfg = *cfg_p) == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < cfg->ntiers; i++) {
+        free(cfg->tiers[i].name);
+    }
+    for (size_t i = 0; i < cfg->ntenants; i++) {
+        free(cfg->tenants[i].name);
+        free(cfg->tenants[i].tier);
+    }
+    for (size_t i = 0; i < cfg->nprojects; i++) {
+        free(cfg->projects[i].name);
+        free(cfg->projects[i].tenant);
+        free(cfg->projects[i].repository);
+        free(cfg->projects[i].default_ref);
+        free(cfg->projects[i].region);
+    }
+    for (size_t i = 0; i < cfg->nclusters; i++) {
+        free(cfg->clusters[i].name);
+        free(cfg->clusters[i].tier);
+        free(cfg->clusters[i].region);
+        free(cfg->clusters[i].executor);
+    }
+    for (size_t i = 0; i < cfg->nbuilders; i++) {
+        free(cfg->builders[i].name);
+        free(cfg->builders[i].cluster);
+    }
+    free(cfg->tiers);
+    free(cfg->tenants);
+    free(cfg->projects);
+    free(cfg->clusters);
+    free(cfg->builders);
+    free(cfg->path);
+    free(cfg->nats_url);
+    free(cfg->data_dir);
+    free(cfg->work_dir);
+    free(cfg);
+    *cfg_p = NULL;
+}
+
+#define FIND(array, count, key)                                                                    \
+    do {                                                                                           \
+        if (key == NULL) {                                                                         \
+            return NULL;                                                                           \
+        }                                                                                          \
+        for (size_t i_ = 0; i_ < (count); i_++) {                                                  \
+            if (strcmp((array)[i_].name, key) == 0) {                                              \
+                return &(array)[i_];                                                               \
+            }                                                                                      \
+        }                                                                                          \
+        return NULL;                                                                               \
+    } while (0)
+
+const sw_tier *sw_config_tier(const sw_config *cfg, const char *name)
+{
+    FIND(cfg->tiers, cfg->ntiers, name);
+}
+
+const sw_tenant *sw_config_tenant(const sw_config *cfg, const char *name)
+{
+    FIND(cfg->tenants, cfg->ntenants, name);
+}
+
+const sw_project *sw_config_project(const sw_config *cfg, const char *name)
+{
+    FIND(cfg->projects, cfg->nprojects, name);
+}
+
+const sw_cluster *sw_config_cluster(const sw_config *cfg, const char *name)
+{
+    FIND(cfg->clusters, cfg->nclusters, name);
+}
+
+const sw_builder_config *sw_config_builder(const sw_config *cfg, const char *name)
+{
+    FIND(cfg->builders, cfg->nbuilders, name);
+}
+
+const sw_tier *sw_config_project_tier(const sw_config *cfg, const sw_project *project)
+{
+    const sw_tenant *tenant = sw_config_tenant(cfg, project->tenant);
+    return tenant ? sw_config_tier(cfg, tenant->tier) : NULL;
+}

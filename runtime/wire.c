@@ -1,0 +1,180 @@
+/* wire.c - protobuf messages on the bus (see wire.h). */
+#include "runtime/wire.h"
+
+#include "runtime/error.h"
+
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *sw_subject(char *buf, size_t n, const char *prefix, const char *a, const char *b)
+{
+    if (b != NULL) {
+        snprintf(buf, n, "%s.%s.%s", prefix, a, b);
+    } else {
+        snprintf(buf, n, "%s.%s", prefix, a);
+    }
+    return buf;
+}
+
+void *sw_wire_pack(const ProtobufCMessage *msg, size_t *len_out)
+{
+    size_t len = protobuf_c_message_get_packed_size(msg);
+    uint8_t *buf = malloc(len ? len : 1);
+    if (buf == NULL) {
+        abort();
+    }
+    *len_out = protobuf_c_message_pack(msg, buf);
+    return buf;
+}
+
+int sw_wire_publish(sw_bus *bus, const char *subject, const ProtobufCMessage *msg)
+{
+    size_t len;
+    void *buf = sw_wire_pack(msg, &len);
+    int error = sw_bus_publish(bus, subject, buf, len);
+    free(buf);
+    return error;
+}
+
+int sw_wire_js_publish(sw_bus *bus, const char *subject, const ProtobufCMessage *msg,
+                       const char *msg_id, bool *duplicate_out)
+{
+    size_t len;
+    void *buf = sw_wire_pack(msg, &len);
+    int error = sw_bus_js_publish(bus, subject, buf, len, msg_id, NULL, duplicate_out);
+    free(buf);
+    return error;
+}
+
+int sw_wire_respond(sw_bus *bus, const sw_msg *request, const ProtobufCMessage *msg)
+{
+    size_t len;
+    void *buf = sw_wire_pack(msg, &len);
+    int error = sw_bus_respond(bus, request, buf, len);
+    free(buf);
+    return error;
+}
+
+int sw_wire_request(sw_bus *bus, const char *subject, const ProtobufCMessage *req,
+                    const ProtobufCMessageDescriptor *reply_type, int timeout_ms,
+                    ProtobufCMessage **reply_out)
+{
+    size_t len;
+    void *buf = sw_wire_pack(req, &len);
+    sw_msg *reply = NULL;
+    int error = sw_bus_request(bus, subject, buf, len, timeout_ms, &reply);
+    free(buf);
+    if (error < 0) {
+        return error;
+    }
+    *reply_out = protobuf_c_message_unpack(reply_type, NULL, sw_msg_len(reply), sw_msg_data(reply));
+    sw_msg_release(&reply);
+    if (*reply_out == NULL) {
+        return sw_error_set(SW_EINVALID, "the answer on %s is not a valid %s", subject,
+                            reply_type->name);
+    }
+    return 0;
+}
+
+const char *sw_durable_dispatch(char *buf, size_t n, const char *tier)
+{
+    snprintf(buf, n, "dispatch-%s", tier);
+    return buf;
+}
+
+const char *sw_durable_cluster(char *buf, size_t n, const char *cluster)
+{
+    snprintf(buf, n, "cluster-%s", cluster);
+    return buf;
+}
+
+int sw_wire_setup_streams(sw_bus *bus, const sw_config *cfg)
+{
+    static const char *const req_subjects[] = {"sw.req.>"};
+    static const char *const sched_subjects[] = {"sw.sched.>"};
+    static const char *const jobs_subjects[] = {"sw.jobs.>"};
+    static const char *const events_subjects[] = {"sw.events.>"};
+    static const char *const logs_subjects[] = {"sw.logs.>"};
+    const sw_stream_config streams[] = {
+        {.name = SW_STREAM_REQUESTS, .subjects = req_subjects, .nsubjects = 1,
+         .retention = SW_RETAIN_WORKQUEUE, .duplicate_window_ms = 3600 * 1000},
+        {.name = SW_STREAM_SCHED, .subjects = sched_subjects, .nsubjects = 1,
+         .retention = SW_RETAIN_WORKQUEUE, .duplicate_window_ms = 600 * 1000},
+        {.name = SW_STREAM_JOBS, .subjects = jobs_subjects, .nsubjects = 1,
+         .retention = SW_RETAIN_WORKQUEUE, .duplicate_window_ms = 600 * 1000},
+        {.name = SW_STREAM_EVENTS, .subjects = events_subjects, .nsubjects = 1,
+         .retention = SW_RETAIN_LIMITS, .max_age_ms = (int64_t)cfg->events_max_age_ms,
+         .duplicate_window_ms = 600 * 1000},
+        {.name = SW_STREAM_LOGS, .subjects = logs_subjects, .nsubjects = 1,
+         .retention = SW_RETAIN_LIMITS, .max_age_ms = (int64_t)cfg->logs_max_age_ms,
+         .max_bytes = (int64_t)cfg->logs_max_bytes, .duplicate_window_ms = 120 * 1000},
+    };
+    char durable[96], filter[128];
+    int error;
+
+    for (size_t i = 0; i < sizeof(streams) / sizeof(streams[0]); i++) {
+        if ((error = sw_bus_stream_ensure(bus, &streams[i])) < 0) {
+            return error;
+        }
+    }
+    sw_consumer_config c = {.stream = SW_STREAM_REQUESTS, .durable = SW_DURABLE_SCHEDULER,
+                            .ack_wait_ms = 30000};
+    if ((error = sw_bus_consumer_ensure(bus, &c)) < 0) {
+        return error;
+    }
+    c = (sw_consumer_config){.stream = SW_STREAM_LOGS, .durable = SW_DURABLE_LOGSINK,
+                             .ack_wait_ms = 30000};
+    if ((error = sw_bus_consumer_ensure(bus, &c)) < 0) {
+        return error;
+    }
+    for (size_t i = 0; i < cfg->ntiers; i++) {
+        c = (sw_consumer_config){
+            .stream = SW_STREAM_SCHED,
+            .durable = sw_durable_dispatch(durable, sizeof(durable), cfg->tiers[i].name),
+            .filter_subject = sw_subject(filter, sizeof(filter), "sw.sched", cfg->tiers[i].name,
+                                         NULL),
+            .ack_wait_ms = 30000};
+        if ((error = sw_bus_consumer_ensure(bus, &c)) < 0) {
+            return error;
+        }
+    }
+    for (size_t i = 0; i < cfg->nclusters; i++) {
+        c = (sw_consumer_config){
+            .stream = SW_STREAM_JOBS,
+            .durable = sw_durable_cluster(durable, sizeof(durable), cfg->clusters[i].name),
+            .filter_subject = sw_subject(filter, sizeof(filter), "sw.jobs",
+                                         cfg->clusters[i].name, NULL),
+            .ack_wait_ms = (int64_t)cfg->heartbeat_lapse_ms,
+            .max_deliver = (int)cfg->max_deliveries};
+        if ((error = sw_bus_consumer_ensure(bus, &c)) < 0) {
+            return error;
+        }
+    }
+    return 0;
+}
+
+void sw_wire_build_id(char out[13], const char *tenant, const char *request_id)
+{
+    static const char alphabet[] = "abcdefghijklmnopqrstuvwxyz234567";
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int dlen = 0;
+    uint64_t bits = 0;
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+
+    if (ctx == NULL || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) ||
+        !EVP_DigestUpdate(ctx, tenant, strlen(tenant)) || !EVP_DigestUpdate(ctx, "", 1) ||
+        !EVP_DigestUpdate(ctx, request_id, strlen(request_id)) ||
+        !EVP_DigestFinal_ex(ctx, digest, &dlen)) {
+        abort();
+    }
+    EVP_MD_CTX_free(ctx);
+    for (int i = 0; i < 8; i++) {
+        bits = (bits << 8) | digest[i];
+    }
+    for (int i = 0; i < 12; i++) {
+        out[i] = alphabet[(bits >> (59 - 5 * i)) & 31];
+    }
+    out[12] = '\0';
+}

@@ -1,0 +1,64 @@
+/*
+ * wire.h - protobuf messages on the bus: pack and publish, request and unpack.
+ * Subjects and stream names live here too, so no actor spells them itself.
+ */
+#ifndef SW_WIRE_H
+#define SW_WIRE_H
+
+#include "bus/bus.h"
+#include "runtime/config.h"
+
+#include <protobuf-c/protobuf-c.h>
+#include <stddef.h>
+
+#define SW_STREAM_REQUESTS "REQUESTS"
+#define SW_STREAM_SCHED "SCHED"
+#define SW_STREAM_JOBS "JOBS"
+#define SW_STREAM_EVENTS "EVENTS"
+#define SW_STREAM_LOGS "LOGS"
+
+#define SW_API_BUILDS "sw.api.builds"
+#define SW_API_BUILD "sw.api.build"
+#define SW_API_PROJECT "sw.api.project"
+#define SW_API_BUILDERS "sw.api.builders"
+#define SW_API_LOGS "sw.api.logs"
+
+/* Subject builders: write into buf (size n) and return buf.
+ * sw.req.<tenant>, sw.sched.<tier>, sw.jobs.<cluster>, sw.events.<tenant>.<build>,
+ * sw.logs.<tenant>.<build>, sw.hb.<cluster>.<builder> */
+const char *sw_subject(char *buf, size_t n, const char *prefix, const char *a, const char *b);
+
+/* Packs msg into a heap buffer (caller frees); *len_out gets its size. */
+void *sw_wire_pack(const ProtobufCMessage *msg, size_t *len_out);
+
+/* Core publish of a protobuf message. */
+int sw_wire_publish(sw_bus *bus, const char *subject, const ProtobufCMessage *msg);
+
+/* JetStream publish of a protobuf message, waiting for the stream's ack. */
+int sw_wire_js_publish(sw_bus *bus, const char *subject, const ProtobufCMessage *msg,
+                       const char *msg_id, bool *duplicate_out);
+
+/* Answers a request with a protobuf message. */
+int sw_wire_respond(sw_bus *bus, const sw_msg *request, const ProtobufCMessage *msg);
+
+/* Sends req on subject and unpacks the answer as reply_type into *reply_out
+ * (caller frees with protobuf_c_message_free_unpacked). */
+int sw_wire_request(sw_bus *bus, const char *subject, const ProtobufCMessage *req,
+                    const ProtobufCMessageDescriptor *reply_type, int timeout_ms,
+                    ProtobufCMessage **reply_out);
+
+/* Creates or updates every stream and the durable consumers the config implies:
+ * REQUESTS/scheduler, SCHED/dispatch-<tier>, JOBS/cluster-<cluster>, LOGS/logsink. */
+int sw_wire_setup_streams(sw_bus *bus, const sw_config *cfg);
+
+/* Durable names. */
+const char *sw_durable_dispatch(char *buf, size_t n, const char *tier);
+const char *sw_durable_cluster(char *buf, size_t n, const char *cluster);
+#define SW_DURABLE_SCHEDULER "scheduler"
+#define SW_DURABLE_LOGSINK "logsink"
+
+/* A build id made from the tenant and request id: the same request always
+ * names the same build (12 characters of [a-z2-7]). */
+void sw_wire_build_id(char out[13], const char *tenant, const char *request_id);
+
+#endif
