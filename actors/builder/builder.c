@@ -1,0 +1,216 @@
+/* builder.c - the builder actor (see builder.h). */
+#include "actors/builder/builder.h"
+
+#include "actors/builder/worker.h"
+#include "runtime/clock.h"
+#include "runtime/error.h"
+#include "runtime/fs.h"
+#include "runtime/log.h"
+#include "runtime/wire.h"
+#include "slipway.pb-c.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { TAG_JOB = 1, TAG_DONE };
+
+typedef struct running {
+    sw_msg *msg;        /* retained until the job is acked or handed back */
+    sw_worker *worker;
+} running;
+
+typedef struct builder {
+    const sw_config *cfg;
+    const sw_builder_config *bc;
+    const sw_cluster *cluster;
+    sw_actor *self;
+    sw_bus *bus;
+    char work_dir[4096];
+    running *jobs;      /* bc->slots entries; worker NULL = free */
+} builder;
+
+static void send_heartbeat(builder *b)
+{
+    Slipway__Heartbeat hb = SLIPWAY__HEARTBEAT__INIT;
+    char *ids[256];
+    char idbuf[256][80];
+    char subject[160];
+    size_t n = 0;
+
+    for (uint32_t i = 0; i < b->bc->slots && n < 256; i++) {
+        if (b->jobs[i].worker != NULL) {
+            snprintf(idbuf[n], sizeof(idbuf[n]), "%s#%u", sw_worker_build_id(b->jobs[i].worker),
+                     sw_worker_attempt(b->jobs[i].worker));
+            ids[n] = idbuf[n];
+            n++;
+        }
+    }
+    hb.builder = b->bc->name;
+    hb.cluster = b->cluster->name;
+    hb.slots = b->bc->slots;
+    hb.busy = (uint32_t)n;
+    hb.builds = ids;
+    hb.n_builds = n;
+    hb.at_ms = sw_clock_wall_ms();
+    hb.interval_ms = (uint32_t)b->cfg->heartbeat_interval_ms;
+    sw_subject(subject, sizeof(subject), "sw.hb", b->cluster->name, b->bc->name);
+    if (sw_wire_publish(b->bus, subject, &hb.base) < 0) {
+        sw_debug(sw_actor_name(b->self), "heartbeat not sent: %s", sw_error_last());
+    }
+}
+
+static void on_job(builder *b, const sw_mail *mail)
+{
+    const Slipway__Job *job = (const Slipway__Job *)mail->pb;
+    running *slot = NULL;
+
+    for (uint32_t i = 0; i < b->bc->slots; i++) {
+        if (b->jobs[i].worker == NULL) {
+            slot = &b->jobs[i];
+            break;
+        }
+    }
+    if (slot == NULL) {
+        /* the puller hands out at most `slots` jobs: this cannot happen */
+        sw_err(sw_actor_name(b->self), "job %s arrived with every slot busy; handing it back",
+               job->build_id);
+        sw_msg_nak(mail->msg, 0);
+        return;
+    }
+    sw_worker_spec spec = {
+        .bus = b->bus,
+        .actor = b->self,
+        .done_tag = TAG_DONE,
+        .builder = b->bc->name,
+        .cluster = b->cluster->name,
+        .work_dir = b->work_dir,
+        .job = job,
+        .attempt = (uint32_t)sw_msg_delivered(mail->msg),
+    };
+    if (spec.attempt == 0) {
+        spec.attempt = 1;
+    }
+    if (sw_worker_start(&slot->worker, &spec) < 0) {
+        sw_err(sw_actor_name(b->self), "%s", sw_error_last());
+        sw_msg_nak(mail->msg, 1000);
+        return;
+    }
+    slot->msg = sw_msg_retain(mail->msg);
+    sw_info(sw_actor_name(b->self), "running build %s attempt %u", job->build_id, spec.attempt);
+    send_heartbeat(b);
+}
+
+static void on_done(builder *b, const sw_mail *mail)
+{
+    for (uint32_t i = 0; i < b->bc->slots; i++) {
+        running *slot = &b->jobs[i];
+        if (slot->worker != mail->payload) {
+            continue;
+        }
+        if (sw_worker_reported(slot->worker)) {
+            if (sw_msg_ack_sync(slot->msg, 5000) < 0) {
+                sw_warn(sw_actor_name(b->self), "ack of %s failed: %s",
+                        sw_worker_build_id(slot->worker), sw_error_last());
+            }
+        } else {
+            sw_msg_nak(slot->msg, 1000);
+        }
+        sw_worker_destroy(&slot->worker);
+        sw_msg_release(&slot->msg); /* frees the slot for the puller */
+        send_heartbeat(b);
+        return;
+    }
+}
+
+static int64_t builder_tick(sw_actor *self, void *state)
+{
+    builder *b = state;
+    for (uint32_t i = 0; i < b->bc->slots; i++) {
+        if (b->jobs[i].worker != NULL) {
+            sw_msg_in_progress(b->jobs[i].msg);
+        }
+    }
+    send_heartbeat(b);
+    return (int64_t)b->cfg->heartbeat_interval_ms;
+}
+
+static int builder_init(sw_actor *self, void **state_out, void *arg)
+{
+    const sw_actor_ctx *ctx = arg;
+    const sw_builder_config *bc = sw_config_builder(ctx->cfg, ctx->target);
+    builder *b;
+    char durable[96];
+    int error;
+
+    if (bc == NULL) {
+        return sw_error_set(SW_ENOTFOUND, "no builder named '%s' in %s", ctx->target,
+                            ctx->cfg->path);
+    }
+    if ((b = calloc(1, sizeof(*b))) == NULL || (b->jobs = calloc(bc->slots, sizeof(running))) == NULL) {
+        abort();
+    }
+    b->cfg = ctx->cfg;
+    b->bc = bc;
+    b->cluster = sw_config_cluster(ctx->cfg, bc->cluster);
+    b->self = self;
+    b->bus = sw_actor_bus(self);
+    snprintf(b->work_dir, sizeof(b->work_dir), "%s/%s", ctx->cfg->work_dir, bc->name);
+    /* workspaces left by a builder that died are of no use to anyone */
+    if ((error = sw_fs_rmtree(b->work_dir)) < 0 || (error = sw_fs_mkdir_p(b->work_dir)) < 0) {
+        goto fail;
+    }
+    *state_out = b;
+    error = sw_actor_pull(self, TAG_JOB, SW_STREAM_JOBS,
+                          sw_durable_cluster(durable, sizeof(durable), b->cluster->name),
+                          (int)bc->slots, &slipway__job__descriptor);
+    if (error == 0) {
+        sw_info(sw_actor_name(self), "cluster %s, %u slots, workspaces in %s", b->cluster->name,
+                bc->slots, b->work_dir);
+        return 0;
+    }
+fail:
+    free(b->jobs);
+    free(b);
+    *state_out = NULL;
+    return error;
+}
+
+static void builder_handle(sw_actor *self, void *state, const sw_mail *mail)
+{
+    if (mail->tag == TAG_JOB) {
+        on_job(state, mail);
+    } else if (mail->tag == TAG_DONE) {
+        on_done(state, mail);
+    }
+}
+
+static void builder_stop(sw_actor *self, void *state)
+{
+    builder *b = state;
+    if (b == NULL) {
+        return;
+    }
+    for (uint32_t i = 0; i < b->bc->slots; i++) {
+        if (b->jobs[i].worker != NULL) {
+            sw_worker_cancel(b->jobs[i].worker, true);
+        }
+    }
+    for (uint32_t i = 0; i < b->bc->slots; i++) {
+        if (b->jobs[i].worker != NULL) {
+            sw_worker_destroy(&b->jobs[i].worker);
+            sw_msg_nak(b->jobs[i].msg, 0); /* run it again elsewhere, now */
+            sw_msg_release(&b->jobs[i].msg);
+        }
+    }
+    free(b->jobs);
+    free(b);
+}
+
+const sw_actor_impl sw_builder_impl = {
+    .kind = "builder",
+    .init = builder_init,
+    .handle = builder_handle,
+    .tick = builder_tick,
+    .stop = builder_stop,
+};

@@ -1,0 +1,14 @@
+/*
+ * logsink.h - the logsink actor: archives every build's log and serves it back.
+ *
+ * Reads:   LOGS  sw.logs.<tenant>.<build>  LogChunk (durable "logsink", pulled);
+ *                a chunk is acked only after its write is committed
+ *          core  sw.api.logs               ApiRequest{build_id, after_attempt, after_seq}
+ * Writes:  the reply: ApiReply{chunks, more}, at most ~512 KiB of chunks a reply
+ */
+#ifndef SW_LOGSINK_H
+#define SW_LOGSINK_H
+
+#include "actors/actors.h"
+
+#endif

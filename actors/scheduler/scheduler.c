@@ -1,0 +1,460 @@
+/* scheduler.c - the scheduler actor (see scheduler.h). */
+#include "actors/scheduler/scheduler.h"
+
+#include "actors/scheduler/view.h"
+#include "runtime/buildstate.h"
+#include "runtime/clock.h"
+#include "runtime/error.h"
+#include "runtime/log.h"
+#include "runtime/wire.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { TAG_REQUEST = 1, TAG_EVENT, TAG_HEARTBEAT, TAG_API_BUILDS, TAG_API_BUILD,
+       TAG_API_PROJECT, TAG_API_BUILDERS };
+
+#define TICK_MS 500
+#define LIST_DEFAULT 20
+#define LIST_MAX 500
+
+typedef struct builder_seen {
+    Slipway__Heartbeat *hb; /* the last heartbeat (owned) */
+    int64_t seen_mono_ms;
+    int lost;               /* its builds were reported lost */
+} builder_seen;
+
+typedef struct scheduler {
+    const sw_config *cfg;
+    sw_actor *self;
+    sw_bus *bus;
+    sw_view *view;
+    builder_seen *builders;
+    size_t nbuilders;
+} scheduler;
+
+static const char *who(scheduler *s)
+{
+    return sw_actor_name(s->self);
+}
+
+/* --- requests ------------------------------------------------------------ */
+
+static int publish_job(scheduler *s, const Slipway__Job *job)
+{
+    char subject[160], msg_id[64];
+    sw_subject(subject, sizeof(subject), "sw.sched", job->tier, NULL);
+    snprintf(msg_id, sizeof(msg_id), "%s.sched", job->build_id);
+    return sw_wire_js_publish(s->bus, subject, &job->base, msg_id, NULL);
+}
+
+static void on_request(scheduler *s, const sw_mail *mail)
+{
+    const Slipway__BuildRequest *req = (const Slipway__BuildRequest *)mail->pb;
+    const sw_project *project;
+    const sw_tier *tier;
+    Slipway__BuildRecord *existing = NULL;
+    char build_id[13], subject[160], msg_id[64];
+
+    if (req->request_id[0] == '\0' || req->project[0] == '\0') {
+        sw_warn(who(s), "dropping a request without request_id or project (on %s)",
+                sw_msg_subject(mail->msg));
+        sw_msg_term(mail->msg);
+        return;
+    }
+    project = sw_config_project(s->cfg, req->project);
+    if (project == NULL || (req->tenant[0] && strcmp(req->tenant, project->tenant) != 0)) {
+        sw_warn(who(s), "dropping request %s: no project '%s' for tenant '%s'", req->request_id,
+                req->project, req->tenant);
+        sw_msg_term(mail->msg);
+        return;
+    }
+    tier = sw_config_project_tier(s->cfg, project);
+    sw_wire_build_id(build_id, project->tenant, req->request_id);
+
+    if (sw_view_get(s->view, build_id, &existing) == 0) {
+        int queued = existing->state == SLIPWAY__BUILD_STATE__QUEUED;
+        slipway__build_record__free_unpacked(existing, NULL);
+        if (!queued) {
+            sw_debug(who(s), "request %s is build %s already", req->request_id, build_id);
+            sw_msg_ack(mail->msg);
+            return;
+        }
+        /* created but maybe never handed on: hand on again (same msg-id) */
+    }
+
+    Slipway__Limits limits = SLIPWAY__LIMITS__INIT;
+    limits.memory_bytes = tier->memory_bytes;
+    limits.pids = tier->pids;
+    limits.cpu_millis = tier->cpu_millis;
+    limits.timeout_s = (uint32_t)(tier->timeout_ms / 1000);
+
+    Slipway__Job job = SLIPWAY__JOB__INIT;
+    job.build_id = build_id;
+    job.tenant = project->tenant;
+    job.project = project->name;
+    job.tier = tier->name;
+    job.region = project->region;
+    job.clone_url = req->clone_url[0] ? req->clone_url : project->repository;
+    job.ref = req->ref[0] ? req->ref : project->default_ref;
+    job.sha = req->sha;
+    job.limits = &limits;
+    job.queued_at_ms = sw_clock_wall_ms();
+
+    Slipway__BuildEvent ev = SLIPWAY__BUILD_EVENT__INIT;
+    ev.build_id = build_id;
+    ev.tenant = project->tenant;
+    ev.kind = SLIPWAY__EVENT_KIND__CREATED;
+    ev.state = SLIPWAY__BUILD_STATE__QUEUED;
+    ev.at_ms = job.queued_at_ms;
+    ev.job = &job;
+    ev.request = (Slipway__BuildRequest *)req;
+
+    sw_subject(subject, sizeof(subject), "sw.events", project->tenant, build_id);
+    snprintf(msg_id, sizeof(msg_id), "%s.created", build_id);
+    if (sw_wire_js_publish(s->bus, subject, &ev.base, msg_id, NULL) < 0 ||
+        publish_job(s, &job) < 0) {
+        sw_warn(who(s), "request %s: %s; will retry", req->request_id, sw_error_last());
+        sw_msg_nak(mail->msg, 1000);
+        return;
+    }
+    sw_info(who(s), "build %s created for %s/%s ref %s (request %s)", build_id, project->tenant,
+            project->name, job.ref, req->request_id);
+    sw_msg_ack(mail->msg);
+}
+
+/* --- events -------------------------------------------------------------- */
+
+static void on_event(scheduler *s, const sw_mail *mail)
+{
+    const Slipway__BuildEvent *ev = (const Slipway__BuildEvent *)mail->pb;
+    int result = sw_view_apply(s->view, ev, sw_msg_stream_seq(mail->msg));
+    if (result < 0) {
+        sw_warn(who(s), "event #%llu not applied: %s",
+                (unsigned long long)sw_msg_stream_seq(mail->msg), sw_error_last());
+        return;
+    }
+    if (result == SW_APPLY_CHANGED && (ev->kind == SLIPWAY__EVENT_KIND__FINISHED ||
+                                       ev->kind == SLIPWAY__EVENT_KIND__STARTED ||
+                                       ev->kind == SLIPWAY__EVENT_KIND__LOST)) {
+        Slipway__BuildRecord *rec = NULL;
+        if (sw_view_get(s->view, ev->build_id, &rec) == 0) {
+            sw_info(who(s), "build %s: %s (attempt %u on %s)%s%s", rec->build_id,
+                    sw_state_name(rec->state), rec->attempt, rec->builder[0] ? rec->builder : "-",
+                    rec->reason[0] ? ": " : "", rec->reason);
+            slipway__build_record__free_unpacked(rec, NULL);
+        }
+    }
+}
+
+/* --- heartbeats and lost builders ----------------------------------------- */
+
+static void on_heartbeat(scheduler *s, const sw_mail *mail)
+{
+    const Slipway__Heartbeat *hb = (const Slipway__Heartbeat *)mail->pb;
+    builder_seen *b = NULL;
+
+    for (size_t i = 0; i < s->nbuilders; i++) {
+        if (strcmp(s->builders[i].hb->builder, hb->builder) == 0) {
+            b = &s->builders[i];
+            break;
+        }
+    }
+    if (b == NULL) {
+        builder_seen *nb = realloc(s->builders, (s->nbuilders + 1) * sizeof(*nb));
+        if (nb == NULL) {
+            abort();
+        }
+        s->builders = nb;
+        b = &s->builders[s->nbuilders++];
+        memset(b, 0, sizeof(*b));
+        sw_info(who(s), "builder %s (cluster %s, %u slots) is here", hb->builder, hb->cluster,
+                hb->slots);
+    } else {
+        slipway__heartbeat__free_unpacked(b->hb, NULL);
+        if (b->lost) {
+            sw_info(who(s), "builder %s is back", hb->builder);
+        }
+    }
+    /* keep a private copy: the runtime frees mail->pb after this handler */
+    size_t len;
+    void *buf = sw_wire_pack(&hb->base, &len);
+    b->hb = slipway__heartbeat__unpack(NULL, len, buf);
+    free(buf);
+    if (b->hb == NULL) {
+        abort();
+    }
+    b->seen_mono_ms = sw_clock_mono_ms();
+    b->lost = 0;
+}
+
+static int64_t lapse_ms(const scheduler *s)
+{
+    return (int64_t)s->cfg->heartbeat_lapse_ms;
+}
+
+/* Marks the running builds of a silent builder as rescheduling. */
+static void report_lost(scheduler *s, builder_seen *b)
+{
+    for (size_t i = 0; i < b->hb->n_builds; i++) {
+        char build_id[64], subject[160], msg_id[96], reason[160];
+        unsigned attempt = 0;
+        Slipway__BuildRecord *rec = NULL;
+        const char *hash = strchr(b->hb->builds[i], '#');
+
+        if (hash == NULL || (size_t)(hash - b->hb->builds[i]) >= sizeof(build_id)) {
+            continue;
+        }
+        snprintf(build_id, sizeof(build_id), "%.*s", (int)(hash - b->hb->builds[i]),
+                 b->hb->builds[i]);
+        attempt = (unsigned)strtoul(hash + 1, NULL, 10);
+        if (sw_view_get(s->view, build_id, &rec) < 0) {
+            continue;
+        }
+        if (rec->state == SLIPWAY__BUILD_STATE__RUNNING && rec->attempt == attempt &&
+            strcmp(rec->builder, b->hb->builder) == 0) {
+            Slipway__BuildEvent ev = SLIPWAY__BUILD_EVENT__INIT;
+            snprintf(reason, sizeof(reason), "builder %s stopped sending heartbeats",
+                     b->hb->builder);
+            ev.build_id = build_id;
+            ev.tenant = rec->tenant;
+            ev.kind = SLIPWAY__EVENT_KIND__LOST;
+            ev.attempt = attempt;
+            ev.builder = b->hb->builder;
+            ev.state = SLIPWAY__BUILD_STATE__RESCHEDULING;
+            ev.reason = reason;
+            ev.at_ms = sw_clock_wall_ms();
+            sw_subject(subject, sizeof(subject), "sw.events", rec->tenant, build_id);
+            snprintf(msg_id, sizeof(msg_id), "%s.%u.lost", build_id, attempt);
+            if (sw_wire_js_publish(s->bus, subject, &ev.base, msg_id, NULL) < 0) {
+                sw_warn(who(s), "cannot mark %s rescheduling: %s", build_id, sw_error_last());
+            }
+        }
+        slipway__build_record__free_unpacked(rec, NULL);
+    }
+}
+
+static int64_t scheduler_tick(sw_actor *self, void *state)
+{
+    scheduler *s = state;
+    int64_t now = sw_clock_mono_ms();
+    for (size_t i = 0; i < s->nbuilders; i++) {
+        builder_seen *b = &s->builders[i];
+        if (!b->lost && now - b->seen_mono_ms > lapse_ms(s)) {
+            sw_warn(who(s), "builder %s: no heartbeat for %lld ms", b->hb->builder,
+                    (long long)(now - b->seen_mono_ms));
+            report_lost(s, b);
+            b->lost = 1;
+        }
+    }
+    return TICK_MS;
+}
+
+/* --- API ------------------------------------------------------------------ */
+
+static void reply(scheduler *s, const sw_mail *mail, Slipway__ApiReply *r)
+{
+    if (sw_msg_reply(mail->msg) == NULL) {
+        return;
+    }
+    if (sw_wire_respond(s->bus, mail->msg, &r->base) < 0) {
+        sw_warn(who(s), "cannot answer on %s: %s", sw_msg_subject(mail->msg), sw_error_last());
+    }
+}
+
+static void reply_error(scheduler *s, const sw_mail *mail, int code, const char *text)
+{
+    Slipway__ApiReply r = SLIPWAY__API_REPLY__INIT;
+    r.code = code;
+    r.error = (char *)text;
+    reply(s, mail, &r);
+}
+
+static void api_builds(scheduler *s, const sw_mail *mail, const Slipway__ApiRequest *req)
+{
+    Slipway__ApiReply r = SLIPWAY__API_REPLY__INIT;
+    Slipway__BuildRecord **list = NULL;
+    size_t n = 0, limit = req->limit ? req->limit : LIST_DEFAULT;
+
+    if (limit > LIST_MAX) {
+        limit = LIST_MAX;
+    }
+    if (sw_view_list(s->view, req->tenant, limit, &list, &n) < 0) {
+        reply_error(s, mail, SW_EIO, sw_error_last());
+        return;
+    }
+    r.builds = list;
+    r.n_builds = n;
+    reply(s, mail, &r);
+    sw_view_list_free(list, n);
+}
+
+static void api_build(scheduler *s, const sw_mail *mail, const Slipway__ApiRequest *req)
+{
+    Slipway__ApiReply r = SLIPWAY__API_REPLY__INIT;
+    Slipway__BuildRecord *rec = NULL;
+    char text[160];
+    int error = sw_view_get(s->view, req->build_id, &rec);
+
+    if (error < 0) {
+        snprintf(text, sizeof(text), "no build '%s'", req->build_id);
+        reply_error(s, mail, error, error == SW_ENOTFOUND ? text : sw_error_last());
+        return;
+    }
+    r.builds = &rec;
+    r.n_builds = 1;
+    reply(s, mail, &r);
+    slipway__build_record__free_unpacked(rec, NULL);
+}
+
+static void api_project(scheduler *s, const sw_mail *mail, const Slipway__ApiRequest *req)
+{
+    Slipway__ApiReply r = SLIPWAY__API_REPLY__INIT;
+    Slipway__ProjectInfo info = SLIPWAY__PROJECT_INFO__INIT;
+    const sw_project *p = sw_config_project(s->cfg, req->project);
+    char text[160];
+
+    if (p == NULL) {
+        snprintf(text, sizeof(text), "no project '%s'", req->project);
+        reply_error(s, mail, SW_ENOTFOUND, text);
+        return;
+    }
+    info.name = p->name;
+    info.tenant = p->tenant;
+    info.tier = sw_config_project_tier(s->cfg, p)->name;
+    info.region = p->region;
+    info.repository = p->repository;
+    info.default_ref = p->default_ref;
+    r.project = &info;
+    reply(s, mail, &r);
+}
+
+static void api_builders(scheduler *s, const sw_mail *mail)
+{
+    Slipway__ApiReply r = SLIPWAY__API_REPLY__INIT;
+    Slipway__BuilderInfo *infos = calloc(s->nbuilders + 1, sizeof(*infos));
+    Slipway__BuilderInfo **ptrs = calloc(s->nbuilders + 1, sizeof(*ptrs));
+    int64_t now_mono = sw_clock_mono_ms(), now_wall = sw_clock_wall_ms();
+
+    if (infos == NULL || ptrs == NULL) {
+        abort();
+    }
+    for (size_t i = 0; i < s->nbuilders; i++) {
+        const builder_seen *b = &s->builders[i];
+        slipway__builder_info__init(&infos[i]);
+        infos[i].name = b->hb->builder;
+        infos[i].cluster = b->hb->cluster;
+        infos[i].slots = b->hb->slots;
+        infos[i].busy = b->hb->busy;
+        infos[i].builds = b->hb->builds;
+        infos[i].n_builds = b->hb->n_builds;
+        infos[i].draining = b->hb->draining;
+        infos[i].last_seen_ms = now_wall - (now_mono - b->seen_mono_ms);
+        infos[i].alive = now_mono - b->seen_mono_ms <= lapse_ms(s);
+        ptrs[i] = &infos[i];
+    }
+    r.builders = ptrs;
+    r.n_builders = s->nbuilders;
+    reply(s, mail, &r);
+    free(infos);
+    free(ptrs);
+}
+
+/* --- actor ---------------------------------------------------------------- */
+
+static int scheduler_init(sw_actor *self, void **state_out, void *arg)
+{
+    const sw_actor_ctx *ctx = arg;
+    scheduler *s = calloc(1, sizeof(*s));
+    char dir[4096];
+    int error;
+
+    if (s == NULL) {
+        abort();
+    }
+    s->cfg = ctx->cfg;
+    s->self = self;
+    s->bus = sw_actor_bus(self);
+    snprintf(dir, sizeof(dir), "%s/scheduler", s->cfg->data_dir);
+    if ((error = sw_view_open(&s->view, dir)) < 0) {
+        free(s);
+        return error;
+    }
+    *state_out = s;
+    sw_info(sw_actor_name(self), "view at %s, applied up to event #%llu", dir,
+            (unsigned long long)sw_view_seq(s->view));
+    if ((error = sw_actor_follow(self, TAG_EVENT, SW_STREAM_EVENTS, "sw.events.>",
+                                 sw_view_seq(s->view) + 1, &slipway__build_event__descriptor)) < 0 ||
+        (error = sw_actor_subscribe(self, TAG_HEARTBEAT, "sw.hb.>", NULL,
+                                    &slipway__heartbeat__descriptor)) < 0 ||
+        (error = sw_actor_subscribe(self, TAG_API_BUILDS, SW_API_BUILDS, "scheduler",
+                                    &slipway__api_request__descriptor)) < 0 ||
+        (error = sw_actor_subscribe(self, TAG_API_BUILD, SW_API_BUILD, "scheduler",
+                                    &slipway__api_request__descriptor)) < 0 ||
+        (error = sw_actor_subscribe(self, TAG_API_PROJECT, SW_API_PROJECT, "scheduler",
+                                    &slipway__api_request__descriptor)) < 0 ||
+        (error = sw_actor_subscribe(self, TAG_API_BUILDERS, SW_API_BUILDERS, "scheduler",
+                                    &slipway__api_request__descriptor)) < 0 ||
+        (error = sw_actor_pull(self, TAG_REQUEST, SW_STREAM_REQUESTS, SW_DURABLE_SCHEDULER, 16,
+                               &slipway__build_request__descriptor)) < 0) {
+        sw_view_destroy(&s->view);
+        free(s);
+        *state_out = NULL;
+        return error;
+    }
+    return 0;
+}
+
+static void scheduler_handle(sw_actor *self, void *state, const sw_mail *mail)
+{
+    scheduler *s = state;
+    const Slipway__ApiRequest *api = (const Slipway__ApiRequest *)mail->pb;
+    switch (mail->tag) {
+    case TAG_REQUEST:
+        on_request(s, mail);
+        break;
+    case TAG_EVENT:
+        on_event(s, mail);
+        break;
+    case TAG_HEARTBEAT:
+        on_heartbeat(s, mail);
+        break;
+    case TAG_API_BUILDS:
+        api_builds(s, mail, api);
+        break;
+    case TAG_API_BUILD:
+        api_build(s, mail, api);
+        break;
+    case TAG_API_PROJECT:
+        api_project(s, mail, api);
+        break;
+    case TAG_API_BUILDERS:
+        api_builders(s, mail);
+        break;
+    default:
+        break;
+    }
+}
+
+static void scheduler_stop(sw_actor *self, void *state)
+{
+    scheduler *s = state;
+    if (s == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < s->nbuilders; i++) {
+        slipway__heartbeat__free_unpacked(s->builders[i].hb, NULL);
+    }
+    free(s->builders);
+    sw_view_destroy(&s->view);
+    free(s);
+}
+
+const sw_actor_impl sw_scheduler_impl = {
+    .kind = "scheduler",
+    .init = scheduler_init,
+    .handle = scheduler_handle,
+    .tick = scheduler_tick,
+    .stop = scheduler_stop,
+};

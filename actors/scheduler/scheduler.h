@@ -1,0 +1,24 @@
+/*
+ * scheduler.h - the scheduler actor: turns requests into builds and keeps
+ * every build's record.
+ *
+ * Reads:
+ *   REQUESTS  sw.req.<tenant>         BuildRequest (durable "scheduler", pulled)
+ *   EVENTS    sw.events.>             BuildEvent   (ordered, from the view's last sequence)
+ *   core      sw.hb.>                 Heartbeat
+ *   core      sw.api.builds|build|project|builders   ApiRequest -> ApiReply
+ * Writes:
+ *   EVENTS    sw.events.<tenant>.<build>  CREATED, LOST (msg-id <build>.created, ...)
+ *   SCHED     sw.sched.<tier>             Job (msg-id <build>.sched)
+ *
+ * A request names a build deterministically (sw_wire_build_id), so a request
+ * delivered twice makes one build. When a builder's heartbeats stop for longer
+ * than heartbeat_lapse, its running builds are marked rescheduling; JetStream
+ * redelivers their jobs to another builder.
+ */
+#ifndef SW_SCHEDULER_H
+#define SW_SCHEDULER_H
+
+#include "actors/actors.h"
+
+#endif

@@ -1,0 +1,245 @@
+/* view.c - the scheduler's LMDB view of builds (see view.h). */
+#include "actors/scheduler/view.h"
+
+#include "runtime/buildstate.h"
+#include "runtime/error.h"
+#include "runtime/fs.h"
+#include "runtime/wire.h"
+
+#include <lmdb.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct sw_view {
+    MDB_env *env;
+    MDB_dbi builds; /* build id -> BuildRecord */
+    MDB_dbi order;  /* created_ms (8 bytes, big-endian) + build id -> "" */
+    MDB_dbi meta;   /* "seq" -> uint64 */
+    uint64_t seq;
+};
+
+static int lmdb_error(int rc, const char *what)
+{
+    return sw_error_set(SW_EIO, "scheduler view: %s: %s", what, mdb_strerror(rc));
+}
+
+int sw_view_open(sw_view **out, const char *dir)
+{
+    sw_view *view = calloc(1, sizeof(*view));
+    MDB_txn *txn = NULL;
+    MDB_val key = {3, "seq"}, val;
+    int rc, error;
+
+    if (view == NULL) {
+        abort();
+    }
+    if ((error = sw_fs_mkdir_p(dir)) < 0) {
+        free(view);
+        return error;
+    }
+    if ((rc = mdb_env_create(&view->env)) != 0 ||
+        (rc = mdb_env_set_maxdbs(view->env, 4)) != 0 ||
+        (rc = mdb_env_set_mapsize(view->env, (size_t)4 << 30)) != 0 ||
+        (rc = mdb_env_open(view->env, dir, MDB_NOTLS, 0644)) != 0) {
+        error = lmdb_error(rc, dir);
+        goto fail;
+    }
+    if ((rc = mdb_txn_begin(view->env, NULL, 0, &txn)) != 0 ||
+        (rc = mdb_dbi_open(txn, "builds", MDB_CREATE, &view->builds)) != 0 ||
+        (rc = mdb_dbi_open(txn, "order", MDB_CREATE, &view->order)) != 0 ||
+        (rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &view->meta)) != 0) {
+        error = lmdb_error(rc, "open tables");
+        mdb_txn_abort(txn);
+        goto fail;
+    }
+    if (mdb_get(txn, view->meta, &key, &val) == 0 && val.mv_size == sizeof(uint64_t)) {
+        memcpy(&view->seq, val.mv_data, sizeof(uint64_t));
+    }
+    if ((rc = mdb_txn_commit(txn)) != 0) {
+        error = lmdb_error(rc, "commit");
+        goto fail;
+    }
+    *out = view;
+    return 0;
+
+fail:
+    if (view->env) {
+        mdb_env_close(view->env);
+    }
+    free(view);
+    return error;
+}
+
+void sw_view_destroy(sw_view **view_p)
+{
+    if (view_p == NULL || *view_p == NULL) {
+        return;
+    }
+    mdb_env_close((*view_p)->env);
+    free(*view_p);
+    *view_p = NULL;
+}
+
+uint64_t sw_view_seq(sw_view *view)
+{
+    return view->seq;
+}
+
+static void order_key(unsigned char *buf, int64_t created_ms, const char *id, size_t *len)
+{
+    uint64_t ms = (uint64_t)created_ms;
+    for (int i = 0; i < 8; i++) {
+        buf[i] = (unsigned char)(ms >> (56 - 8 * i));
+    }
+    size_t idlen = strlen(id);
+    memcpy(buf + 8, id, idlen);
+    *len = 8 + idlen;
+}
+
+int sw_view_apply(sw_view *view, const Slipway__BuildEvent *ev, uint64_t seq)
+{
+    MDB_txn *txn = NULL;
+    MDB_val key, val;
+    Slipway__BuildRecord rec = SLIPWAY__BUILD_RECORD__INIT;
+    Slipway__BuildRecord *stored = NULL;
+    void *packed = NULL;
+    size_t len;
+    int rc, result;
+
+    if (seq != 0 && seq <= view->seq) {
+        return SW_APPLY_IGNORED;
+    }
+    if (ev->build_id == NULL || ev->build_id[0] == '\0') {
+        return sw_error_set(SW_EINVALID, "event without a build id");
+    }
+    if ((rc = mdb_txn_begin(view->env, NULL, 0, &txn)) != 0) {
+        return lmdb_error(rc, "begin");
+    }
+    key.mv_data = ev->build_id;
+    key.mv_size = strlen(ev->build_id);
+    if (mdb_get(txn, view->builds, &key, &val) == 0) {
+        stored = slipway__build_record__unpack(NULL, val.mv_size, val.mv_data);
+        if (stored != NULL) {
+            sw_build_record_copy(&rec, stored);
+            slipway__build_record__free_unpacked(stored, NULL);
+        }
+    }
+    result = sw_build_apply(&rec, ev);
+    if (result == SW_APPLY_CHANGED) {
+        packed = sw_wire_pack(&rec.base, &len);
+        val.mv_data = packed;
+        val.mv_size = len;
+        if ((rc = mdb_put(txn, view->builds, &key, &val, 0)) != 0) {
+            result = lmdb_error(rc, "put build");
+            goto done;
+        }
+        if (ev->kind == SLIPWAY__EVENT_KIND__CREATED) {
+            unsigned char okey[8 + 256];
+            size_t olen;
+            order_key(okey, rec.created_ms, rec.build_id, &olen);
+            MDB_val k = {olen, okey}, v = {0, ""};
+            if ((rc = mdb_put(txn, view->order, &k, &v, 0)) != 0) {
+                result = lmdb_error(rc, "put order");
+                goto done;
+            }
+        }
+    }
+    if (seq != 0) {
+        MDB_val mk = {3, "seq"}, mv = {sizeof(seq), &seq};
+        if ((rc = mdb_put(txn, view->meta, &mk, &mv, 0)) != 0) {
+            result = lmdb_error(rc, "put seq");
+            goto done;
+        }
+    }
+    if ((rc = mdb_txn_commit(txn)) != 0) {
+        txn = NULL;
+        result = lmdb_error(rc, "commit");
+        goto done;
+    }
+    txn = NULL;
+    if (seq != 0) {
+        view->seq = seq;
+    }
+    /* an illegal event is consumed (its seq is recorded) but reported */
+done:
+    if (txn) {
+        mdb_txn_abort(txn);
+    }
+    free(packed);
+    sw_build_record_clear(&rec);
+    return result;
+}
+
+int sw_view_get(sw_view *view, const char *build_id, Slipway__BuildRecord **out)
+{
+    MDB_txn *txn;
+    MDB_val key = {strlen(build_id), (void *)build_id}, val;
+    int rc, error = 0;
+
+    if ((rc = mdb_txn_begin(view->env, NULL, MDB_RDONLY, &txn)) != 0) {
+        return lmdb_error(rc, "begin");
+    }
+    rc = mdb_get(txn, view->builds, &key, &val);
+    if (rc == MDB_NOTFOUND) {
+        error = sw_error_set(SW_ENOTFOUND, "no build %s", build_id);
+    } else if (rc != 0) {
+        error = lmdb_error(rc, "get");
+    } else if ((*out = slipway__build_record__unpack(NULL, val.mv_size, val.mv_data)) == NULL) {
+        error = sw_error_set(SW_EIO, "scheduler view: record of %s is damaged", build_id);
+    }
+    mdb_txn_abort(txn);
+    return error;
+}
+
+int sw_view_list(sw_view *view, const char *tenant, size_t limit, Slipway__BuildRecord ***out,
+                 size_t *n_out)
+{
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    MDB_val key, val;
+    Slipway__BuildRecord **list = calloc(limit ? limit : 1, sizeof(*list));
+    size_t n = 0;
+    int rc;
+
+    if (list == NULL) {
+        abort();
+    }
+    if ((rc = mdb_txn_begin(view->env, NULL, MDB_RDONLY, &txn)) != 0) {
+        free(list);
+        return lmdb_error(rc, "begin");
+    }
+    if ((rc = mdb_cursor_open(txn, view->order, &cur)) != 0) {
+        mdb_txn_abort(txn);
+        free(list);
+        return lmdb_error(rc, "cursor");
+    }
+    for (rc = mdb_cursor_get(cur, &key, &val, MDB_LAST); rc == 0 && n < limit;
+         rc = mdb_cursor_get(cur, &key, &val, MDB_PREV)) {
+        MDB_val bkey = {key.mv_size - 8, (char *)key.mv_data + 8}, bval;
+        if (key.mv_size <= 8 || mdb_get(txn, view->builds, &bkey, &bval) != 0) {
+            continue;
+        }
+        Slipway__BuildRecord *rec = slipway__build_record__unpack(NULL, bval.mv_size, bval.mv_data);
+        if (rec == NULL) {
+            continue;
+        }
+        if (tenant != NULL && tenant[0] != '\0' && strcmp(rec->tenant, tenant) != 0) {
+            slipway__build_record__free_unpacked(rec, NULL);
+            continue;
+        }
+        list[n++] = rec;
+    }
+    mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+    *out = list;
+    *n_out = n;
+    return 0;
+}
+
+void sw_view_list_free(Slipway__BuildRecord **list, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        slipway__build_record__free_unpacked(list[i], NULL);
+    }
+    free(list);
+}

@@ -1,0 +1,42 @@
+/*
+ * view.h - the scheduler's view of every build, kept in LMDB.
+ *
+ * DESIGN
+ * The view is a fold of the EVENTS stream (sw_build_apply) and remembers the
+ * stream sequence it has applied up to, in the same transaction as the record.
+ * Deleting the directory and restarting the scheduler rebuilds it from EVENTS;
+ * an event at or below the remembered sequence is skipped, so replays are
+ * harmless.
+ */
+#ifndef SW_VIEW_H
+#define SW_VIEW_H
+
+#include "slipway.pb-c.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct sw_view sw_view;
+
+/* Opens (creating) the view in directory dir. */
+int sw_view_open(sw_view **out, const char *dir);
+void sw_view_destroy(sw_view **view_p);
+
+/* The last EVENTS sequence applied (0: none). */
+uint64_t sw_view_seq(sw_view *view);
+
+/* Applies an event read at stream sequence seq. Returns SW_APPLY_CHANGED,
+ * SW_APPLY_IGNORED (stale, duplicate, or seq already applied) or an error. */
+int sw_view_apply(sw_view *view, const Slipway__BuildEvent *ev, uint64_t seq);
+
+/* The record of build_id (caller frees with slipway__build_record__free_unpacked);
+ * SW_ENOTFOUND when there is none. */
+int sw_view_get(sw_view *view, const char *build_id, Slipway__BuildRecord **out);
+
+/* Up to limit records, newest first, of one tenant (or all when tenant is NULL
+ * or ""). *out is an array the caller frees with sw_view_list_free. */
+int sw_view_list(sw_view *view, const char *tenant, size_t limit, Slipway__BuildRecord ***out,
+                 size_t *n_out);
+void sw_view_list_free(Slipway__BuildRecord **list, size_t n);
+
+#endif

@@ -1,0 +1,44 @@
+/*
+ * cli.h - the `slipway` command line: shared options, exit codes and helpers.
+ */
+#ifndef SW_CLI_H
+#define SW_CLI_H
+
+#include "bus/bus.h"
+#include "slipway.pb-c.h"
+
+/* Exit codes (README.md lists them too). Build results use sw_state_exit_code. */
+enum {
+    CLI_OK = 0,
+    CLI_USAGE = 2,
+    CLI_NOT_FOUND = 6,
+    CLI_UNREACHABLE = 7,
+};
+
+typedef struct cli {
+    const char *nats_url;
+    int timeout_ms;     /* for each request */
+    sw_bus *bus;
+} cli;
+
+/* Connects (once); prints the error and returns CLI_UNREACHABLE on failure. */
+int cli_connect(cli *c);
+
+/* Sends an API request and unpacks the ApiReply. On failure prints a message
+ * and returns the exit code to use (CLI_UNREACHABLE, CLI_NOT_FOUND, ...). */
+int cli_api(cli *c, const char *subject, const Slipway__ApiRequest *req,
+            Slipway__ApiReply **reply_out);
+
+/* One build's record (through cli_api); exit code on failure. */
+int cli_get_build(cli *c, const char *build_id, Slipway__BuildRecord **rec_out);
+
+int cli_submit(cli *c, int argc, char **argv);
+int cli_logs(cli *c, int argc, char **argv);
+int cli_builds(cli *c, int argc, char **argv);
+int cli_show(cli *c, int argc, char **argv);
+int cli_builders(cli *c, int argc, char **argv);
+
+/* "3s ago", "2m ago", "1h ago" for a wall-clock time in ms. */
+const char *cli_age(char *buf, size_t n, int64_t at_ms);
+
+#endif

@@ -1,0 +1,345 @@
+/* commands.c - slipway submit, builds, show, builders, and the shared helpers. */
+#include "tools/cli/cli.h"
+
+#include "runtime/buildstate.h"
+#include "runtime/clock.h"
+#include "runtime/error.h"
+#include "runtime/wire.h"
+
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+int cli_connect(cli *c)
+{
+    if (c->bus != NULL) {
+        return CLI_OK;
+    }
+    sw_bus_options opts = {.url = c->nats_url, .name = "slipway-cli", .connect_wait_ms = 2000,
+                           .request_timeout_ms = c->timeout_ms};
+    if (sw_bus_connect(&c->bus, &opts) < 0) {
+        fprintf(stderr, "slipway: %s\n", sw_error_last());
+        return CLI_UNREACHABLE;
+    }
+    return CLI_OK;
+}
+
+int cli_api(cli *c, const char *subject, const Slipway__ApiRequest *req,
+            Slipway__ApiReply **reply_out)
+{
+    ProtobufCMessage *reply = NULL;
+    int status, error;
+
+    if ((status = cli_connect(c)) != CLI_OK) {
+        return status;
+    }
+    error = sw_wire_request(c->bus, subject, &req->base, &slipway__api_reply__descriptor,
+                            c->timeout_ms, &reply);
+    if (error == SW_ENOTFOUND || error == SW_ETIMEDOUT) {
+        fprintf(stderr,
+                "slipway: no answer on %s from %s (%s): is slipwayd running with the %s?\n",
+                subject, c->nats_url, error == SW_ETIMEDOUT ? "timed out" : "nobody listens",
+                strcmp(subject, SW_API_LOGS) == 0 ? "logsink" : "scheduler");
+        return CLI_UNREACHABLE;
+    }
+    if (error < 0) {
+        fprintf(stderr, "slipway: %s\n", sw_error_last());
+        return CLI_UNREACHABLE;
+    }
+    *reply_out = (Slipway__ApiReply *)reply;
+    if ((*reply_out)->error[0] != '\0') {
+        fprintf(stderr, "slipway: %s\n", (*reply_out)->error);
+        status = (*reply_out)->code == SW_ENOTFOUND ? CLI_NOT_FOUND : CLI_UNREACHABLE;
+        slipway__api_reply__free_unpacked(*reply_out, NULL);
+        *reply_out = NULL;
+        return status;
+    }
+    return CLI_OK;
+}
+
+int cli_get_build(cli *c, const char *build_id, Slipway__BuildRecord **rec_out)
+{
+    Slipway__ApiRequest req = SLIPWAY__API_REQUEST__INIT;
+    Slipway__ApiReply *reply = NULL;
+    int status;
+
+    req.build_id = (char *)build_id;
+    if ((status = cli_api(c, SW_API_BUILD, &req, &reply)) != CLI_OK) {
+        return status;
+    }
+    if (reply->n_builds != 1) {
+        fprintf(stderr, "slipway: no build '%s'\n", build_id);
+        slipway__api_reply__free_unpacked(reply, NULL);
+        return CLI_NOT_FOUND;
+    }
+    /* detach the record from the reply */
+    *rec_out = reply->builds[0];
+    reply->n_builds = 0;
+    slipway__api_reply__free_unpacked(reply, NULL);
+    return CLI_OK;
+}
+
+const char *cli_age(char *buf, size_t n, int64_t at_ms)
+{
+    int64_t s = (sw_clock_wall_ms() - at_ms) / 1000;
+    if (at_ms <= 0) {
+        snprintf(buf, n, "-");
+    } else if (s < 120) {
+        snprintf(buf, n, "%llds ago", (long long)(s < 0 ? 0 : s));
+    } else if (s < 7200) {
+        snprintf(buf, n, "%lldm ago", (long long)(s / 60));
+    } else if (s < 172800) {
+        snprintf(buf, n, "%lldh ago", (long long)(s / 3600));
+    } else {
+        snprintf(buf, n, "%lldd ago", (long long)(s / 86400));
+    }
+    return buf;
+}
+
+/* A random request id: "cli-" and 32 hex digits from /dev/urandom. */
+static int make_request_id(char *buf, size_t n)
+{
+    unsigned char rnd[16];
+    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || read(fd, rnd, sizeof(rnd)) != (ssize_t)sizeof(rnd)) {
+        if (fd >= 0) {
+            close(fd);
+        }
+        return -1;
+    }
+    close(fd);
+    int off = snprintf(buf, n, "cli-");
+    for (size_t i = 0; i < sizeof(rnd) && (size_t)off + 2 < n; i++) {
+        off += snprintf(buf + off, n - (size_t)off, "%02x", rnd[i]);
+    }
+    return 0;
+}
+
+static void submit_usage(FILE *out)
+{
+    fprintf(out, "usage: slipway submit --project P [--ref REF] [--sha SHA]\n"
+                 "\n"
+                 "Requests a build of project P: REF is a branch, a tag or a full ref (default:\n"
+                 "the project's default branch); SHA pins the commit. Prints the build's id.\n");
+}
+
+int cli_submit(cli *c, int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"project", required_argument, NULL, 'p'}, {"ref", required_argument, NULL, 'r'},
+        {"sha", required_argument, NULL, 's'},     {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *project = NULL, *ref = "", *sha = "";
+    Slipway__ApiRequest req = SLIPWAY__API_REQUEST__INIT;
+    Slipway__ApiReply *reply = NULL;
+    char request_id[64], subject[160], build_id[13];
+    int opt, status;
+
+    while ((opt = getopt_long(argc, argv, "p:r:s:h", longopts, NULL)) != -1) {
+        switch (opt) {
+        case 'p':
+            project = optarg;
+            break;
+        case 'r':
+            ref = optarg;
+            break;
+        case 's':
+            sha = optarg;
+            break;
+        case 'h':
+            submit_usage(stdout);
+            return CLI_OK;
+        default:
+            submit_usage(stderr);
+            return CLI_USAGE;
+        }
+    }
+    if (project == NULL || optind != argc) {
+        fprintf(stderr, "slipway submit: %s\n",
+                project == NULL ? "--project is required" : "unexpected argument");
+        submit_usage(stderr);
+        return CLI_USAGE;
+    }
+    req.project = (char *)project;
+    if ((status = cli_api(c, SW_API_PROJECT, &req, &reply)) != CLI_OK) {
+        return status;
+    }
+    if (make_request_id(request_id, sizeof(request_id)) < 0) {
+        fprintf(stderr, "slipway: cannot read /dev/urandom\n");
+        slipway__api_reply__free_unpacked(reply, NULL);
+        return CLI_UNREACHABLE;
+    }
+    const char *tenant = reply->project->tenant;
+    const char *user = getenv("USER");
+    Slipway__BuildRequest br = SLIPWAY__BUILD_REQUEST__INIT;
+    br.request_id = request_id;
+    br.tenant = (char *)tenant;
+    br.project = (char *)project;
+    br.forge = "cli";
+    br.ref = (char *)ref;
+    br.sha = (char *)sha;
+    br.author = (char *)(user ? user : "");
+    br.requested_at_ms = sw_clock_wall_ms();
+    sw_subject(subject, sizeof(subject), "sw.req", tenant, NULL);
+    if (sw_wire_js_publish(c->bus, subject, &br.base, request_id, NULL) < 0) {
+        fprintf(stderr, "slipway: the request was not stored: %s\n", sw_error_last());
+        slipway__api_reply__free_unpacked(reply, NULL);
+        return CLI_UNREACHABLE;
+    }
+    sw_wire_build_id(build_id, tenant, request_id);
+    printf("%s\n", build_id);
+    slipway__api_reply__free_unpacked(reply, NULL);
+    return CLI_OK;
+}
+
+static int no_options(int argc, char **argv, const char *text, int nargs)
+{
+    static const struct option longopts[] = {{"help", no_argument, NULL, 'h'},
+                                             {NULL, 0, NULL, 0}};
+    int opt;
+    while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        if (opt == 'h') {
+            fputs(text, stdout);
+            return CLI_OK;
+        }
+        fputs(text, stderr);
+        return CLI_USAGE;
+    }
+    if (argc - optind != nargs) {
+        fputs(text, stderr);
+        return CLI_USAGE;
+    }
+    return -1;
+}
+
+int cli_show(cli *c, int argc, char **argv)
+{
+    static const char text[] = "usage: slipway show BUILD\n\nPrints one build's record.\n";
+    Slipway__BuildRecord *r = NULL;
+    char age[32];
+    int status = no_options(argc, argv, text, 1);
+
+    if (status >= 0) {
+        return status;
+    }
+    if ((status = cli_get_build(c, argv[optind], &r)) != CLI_OK) {
+        return status;
+    }
+    printf("id: %s\n", r->build_id);
+    printf("state: %s\n", sw_state_name(r->state));
+    printf("project: %s\n", r->project);
+    printf("tenant: %s\n", r->tenant);
+    printf("tier: %s\n", r->tier);
+    printf("ref: %s\n", r->ref);
+    printf("sha: %s\n", r->sha);
+    printf("attempt: %u\n", r->attempt);
+    printf("builder: %s\n", r->builder);
+    printf("cluster: %s\n", r->cluster);
+    printf("step: %s\n", r->step);
+    printf("exit_code: %d\n", r->exit_code);
+    printf("reason: %s\n", r->reason);
+    printf("created: %s (%lld)\n", cli_age(age, sizeof(age), r->created_ms),
+           (long long)r->created_ms);
+    printf("started_ms: %lld\n", (long long)r->started_ms);
+    printf("finished_ms: %lld\n", (long long)r->finished_ms);
+    if (r->author[0]) {
+        printf("author: %s\n", r->author);
+    }
+    if (r->message[0]) {
+        printf("message: %s\n", r->message);
+    }
+    printf("request: %s\n", r->request_id);
+    slipway__build_record__free_unpacked(r, NULL);
+    return CLI_OK;
+}
+
+int cli_builds(cli *c, int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"limit", required_argument, NULL, 'n'},
+        {"tenant", required_argument, NULL, 't'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    static const char text[] = "usage: slipway builds [--limit N] [--tenant T]\n\n"
+                               "Lists recent builds, newest first (default 20, at most 500).\n";
+    Slipway__ApiRequest req = SLIPWAY__API_REQUEST__INIT;
+    Slipway__ApiReply *reply = NULL;
+    char age[32];
+    int opt, status;
+
+    while ((opt = getopt_long(argc, argv, "n:t:h", longopts, NULL)) != -1) {
+        switch (opt) {
+        case 'n':
+            req.limit = (uint32_t)strtoul(optarg, NULL, 10);
+            if (req.limit == 0) {
+                fprintf(stderr, "slipway builds: --limit takes a positive number\n");
+                return CLI_USAGE;
+            }
+            break;
+        case 't':
+            req.tenant = optarg;
+            break;
+        case 'h':
+            fputs(text, stdout);
+            return CLI_OK;
+        default:
+            fputs(text, stderr);
+            return CLI_USAGE;
+        }
+    }
+    if (optind != argc) {
+        fputs(text, stderr);
+        return CLI_USAGE;
+    }
+    if ((status = cli_api(c, SW_API_BUILDS, &req, &reply)) != CLI_OK) {
+        return status;
+    }
+    printf("%-12s  %-12s  %-16s  %-20s  %-7s  %-14s  %s\n", "BUILD", "STATE", "PROJECT", "REF",
+           "ATTEMPT", "BUILDER", "CREATED");
+    for (size_t i = 0; i < reply->n_builds; i++) {
+        const Slipway__BuildRecord *r = reply->builds[i];
+        printf("%-12s  %-12s  %-16s  %-20s  %-7u  %-14s  %s\n", r->build_id,
+               sw_state_name(r->state), r->project, r->ref, r->attempt,
+               r->builder[0] ? r->builder : "-", cli_age(age, sizeof(age), r->created_ms));
+    }
+    slipway__api_reply__free_unpacked(reply, NULL);
+    return CLI_OK;
+}
+
+int cli_builders(cli *c, int argc, char **argv)
+{
+    static const char text[] = "usage: slipway builders\n\n"
+                               "Lists the builders the scheduler has heard from, with their load.\n";
+    Slipway__ApiRequest req = SLIPWAY__API_REQUEST__INIT;
+    Slipway__ApiReply *reply = NULL;
+    char age[32];
+    int status = no_options(argc, argv, text, 0);
+
+    if (status >= 0) {
+        return status;
+    }
+    if ((status = cli_api(c, SW_API_BUILDERS, &req, &reply)) != CLI_OK) {
+        return status;
+    }
+    printf("%-16s  %-16s  %-5s  %-4s  %-6s  %-10s  %s\n", "BUILDER", "CLUSTER", "SLOTS", "BUSY",
+           "STATE", "SEEN", "BUILDS");
+    for (size_t i = 0; i < reply->n_builders; i++) {
+        const Slipway__BuilderInfo *b = reply->builders[i];
+        char builds[512] = "";
+        for (size_t j = 0; j < b->n_builds; j++) {
+            strncat(builds, j ? "," : "", sizeof(builds) - strlen(builds) - 1);
+            strncat(builds, b->builds[j], sizeof(builds) - strlen(builds) - 1);
+        }
+        printf("%-16s  %-16s  %-5u  %-4u  %-6s  %-10s  %s\n", b->name, b->cluster, b->slots,
+               b->busy, b->alive ? (b->draining ? "drain" : "up") : "silent",
+               cli_age(age, sizeof(age), b->last_seen_ms), builds[0] ? builds : "-");
+    }
+    slipway__api_reply__free_unpacked(reply, NULL);
+    return CLI_OK;
+}

@@ -1,0 +1,102 @@
+/*
+ * slipway - the command line of Slipway: submit builds, follow their logs, list
+ * builds and builders. It talks to Slipway over NATS only.
+ */
+#include "tools/cli/cli.h"
+
+#include "runtime/error.h"
+
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: slipway [--nats URL] COMMAND [ARGS]\n"
+            "\n"
+            "commands:\n"
+            "  submit --project P [--ref REF] [--sha SHA]   request a build; prints its id\n"
+            "  logs [-f] BUILD                             print a build's log (-f: follow it)\n"
+            "  builds [--limit N] [--tenant T]             list recent builds\n"
+            "  show BUILD                                  one build's record\n"
+            "  builders                                    builders and their load\n"
+            "\n"
+            "options:\n"
+            "  --nats URL      NATS server (default: $SLIPWAY_NATS or nats://127.0.0.1:4222)\n"
+            "  --timeout MS    how long to wait for an answer (default 5000)\n"
+            "  -h, --help      this text; `slipway COMMAND --help` for a command's\n"
+            "\n"
+            "exit status: 0 ok (logs -f: the build succeeded), 1 the build failed, 2 bad usage,\n"
+            "3 the build errored, 4 it timed out, 5 it was cancelled, 6 no such build or\n"
+            "project, 7 NATS or Slipway cannot be reached.\n");
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"nats", required_argument, NULL, 'n'},
+        {"timeout", required_argument, NULL, 't'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    cli c = {.nats_url = getenv("SLIPWAY_NATS"), .timeout_ms = 5000};
+    int opt, status;
+
+    signal(SIGPIPE, SIG_IGN);
+    if (c.nats_url == NULL || c.nats_url[0] == '\0') {
+        c.nats_url = "nats://127.0.0.1:4222";
+    }
+    /* options before the command only ("+") */
+    while ((opt = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+        switch (opt) {
+        case 'n':
+            c.nats_url = optarg;
+            break;
+        case 't':
+            c.timeout_ms = atoi(optarg);
+            if (c.timeout_ms <= 0) {
+                fprintf(stderr, "slipway: --timeout takes a positive number of milliseconds\n");
+                return CLI_USAGE;
+            }
+            break;
+        case 'h':
+            usage(stdout);
+            return CLI_OK;
+        default:
+            usage(stderr);
+            return CLI_USAGE;
+        }
+    }
+    if (optind >= argc) {
+        usage(stderr);
+        return CLI_USAGE;
+    }
+    const char *cmd = argv[optind];
+    int cargc = argc - optind;
+    char **cargv = argv + optind;
+    optind = 1; /* each command parses its own options */
+
+    if (strcmp(cmd, "submit") == 0) {
+        status = cli_submit(&c, cargc, cargv);
+    } else if (strcmp(cmd, "logs") == 0) {
+        status = cli_logs(&c, cargc, cargv);
+    } else if (strcmp(cmd, "builds") == 0) {
+        status = cli_builds(&c, cargc, cargv);
+    } else if (strcmp(cmd, "show") == 0) {
+        status = cli_show(&c, cargc, cargv);
+    } else if (strcmp(cmd, "builders") == 0) {
+        status = cli_builders(&c, cargc, cargv);
+    } else if (strcmp(cmd, "help") == 0) {
+        usage(stdout);
+        status = CLI_OK;
+    } else {
+        fprintf(stderr, "slipway: unknown command '%s'\n\n", cmd);
+        usage(stderr);
+        status = CLI_USAGE;
+    }
+    sw_bus_destroy(&c.bus);
+    return status;
+}

@@ -1,0 +1,214 @@
+/*
+ * slipwayd - hosts Slipway's actors: `slipwayd -c slipway.yaml [ACTOR ...]`.
+ *
+ * Every actor talks to the others only over NATS, so any set of them can run
+ * in one process or spread over many. SIGINT/SIGTERM stop them cleanly.
+ */
+#include "actors/actors.h"
+#include "runtime/error.h"
+#include "runtime/log.h"
+#include "runtime/wire.h"
+
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_ACTORS 256
+
+typedef struct planned {
+    const sw_actor_impl *impl;
+    sw_actor_ctx ctx;
+    char name[128];
+    sw_actor *actor;
+} planned;
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: slipwayd -c FILE [ACTOR ...]\n"
+            "\n"
+            "Hosts Slipway's actors; all of them when no ACTOR is named.\n"
+            "\n"
+            "ACTOR is one of:\n"
+            "  scheduler            turns requests into builds, keeps their records, answers queries\n"
+            "  dispatcher[:TIER]    places jobs of a tier (every tier without :TIER) on clusters\n"
+            "  builder[:NAME]       runs jobs (every builder in FILE without :NAME)\n"
+            "  logsink              archives build logs and serves them\n"
+            "\n"
+            "options:\n"
+            "  -c, --config FILE    slipway.yaml (default: $SLIPWAY_CONFIG)\n"
+            "  -h, --help           this text\n"
+            "\n"
+            "Logs go to stderr (level: SLIPWAY_LOG=debug|info|warn|error). A line with\n"
+            "'slipwayd: ready' is printed once every actor has started. Exit status: 0 after a\n"
+            "clean stop (SIGINT/SIGTERM), 1 when the config or start-up fails, 2 on bad usage.\n");
+}
+
+static int plan_one(planned *plan, size_t *n, const sw_actor_impl *impl, const sw_config *cfg,
+                    const char *target)
+{
+    if (*n >= MAX_ACTORS) {
+        return sw_error_set(SW_EINVALID, "too many actors (at most %d)", MAX_ACTORS);
+    }
+    planned *p = &plan[(*n)++];
+    p->impl = impl;
+    p->ctx.cfg = cfg;
+    p->ctx.target = target;
+    if (target != NULL) {
+        snprintf(p->name, sizeof(p->name), "%s:%s", impl->kind, target);
+    } else {
+        snprintf(p->name, sizeof(p->name), "%s", impl->kind);
+    }
+    return 0;
+}
+
+/* Turns one ACTOR argument into planned actors. */
+static int plan_arg(planned *plan, size_t *n, const sw_config *cfg, const char *arg)
+{
+    const char *colon = strchr(arg, ':');
+    size_t kind_len = colon ? (size_t)(colon - arg) : strlen(arg);
+    const char *target = colon ? colon + 1 : NULL;
+    int error = 0;
+
+    if (kind_len == 9 && strncmp(arg, "scheduler", 9) == 0 && !colon) {
+        return plan_one(plan, n, &sw_scheduler_impl, cfg, NULL);
+    }
+    if (kind_len == 7 && strncmp(arg, "logsink", 7) == 0 && !colon) {
+        return plan_one(plan, n, &sw_logsink_impl, cfg, NULL);
+    }
+    if (kind_len == 10 && strncmp(arg, "dispatcher", 10) == 0) {
+        if (target != NULL) {
+            if (sw_config_tier(cfg, target) == NULL) {
+                return sw_error_set(SW_ENOTFOUND, "%s has no tier '%s'", cfg->path, target);
+            }
+            return plan_one(plan, n, &sw_dispatcher_impl, cfg, sw_config_tier(cfg, target)->name);
+        }
+        for (size_t i = 0; i < cfg->ntiers && error == 0; i++) {
+            error = plan_one(plan, n, &sw_dispatcher_impl, cfg, cfg->tiers[i].name);
+        }
+        return error;
+    }
+    if (kind_len == 7 && strncmp(arg, "builder", 7) == 0) {
+        if (target != NULL) {
+            if (sw_config_builder(cfg, target) == NULL) {
+                return sw_error_set(SW_ENOTFOUND, "%s has no builder '%s'", cfg->path, target);
+            }
+            return plan_one(plan, n, &sw_builder_impl, cfg, sw_config_builder(cfg, target)->name);
+        }
+        for (size_t i = 0; i < cfg->nbuilders && error == 0; i++) {
+            error = plan_one(plan, n, &sw_builder_impl, cfg, cfg->builders[i].name);
+        }
+        return error;
+    }
+    return sw_error_set(SW_EINVALID,
+                        "unknown actor '%s' (scheduler, dispatcher[:TIER], builder[:NAME], "
+                        "logsink)",
+                        arg);
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *config_path = getenv("SLIPWAY_CONFIG");
+    static planned plan[MAX_ACTORS];
+    size_t nplan = 0;
+    sw_config *cfg = NULL;
+    sw_bus *bus = NULL;
+    sigset_t sigs;
+    int opt, sig, status = 1;
+
+    while ((opt = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
+        switch (opt) {
+        case 'c':
+            config_path = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (config_path == NULL || config_path[0] == '\0') {
+        fprintf(stderr, "slipwayd: no config file: give -c FILE (or set SLIPWAY_CONFIG)\n");
+        usage(stderr);
+        return 2;
+    }
+
+    /* Signals are taken by sigwait in main only; threads inherit the mask. */
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    if (sw_config_load(&cfg, config_path) < 0) {
+        fprintf(stderr, "slipwayd: %s\n", sw_error_last());
+        return 1;
+    }
+    if (optind == argc) {
+        const char *all[] = {"logsink", "scheduler", "dispatcher", "builder"};
+        for (size_t i = 0; i < 4; i++) {
+            if (plan_arg(plan, &nplan, cfg, all[i]) < 0) {
+                fprintf(stderr, "slipwayd: %s\n", sw_error_last());
+                goto out;
+            }
+        }
+    }
+    for (int i = optind; i < argc; i++) {
+        if (plan_arg(plan, &nplan, cfg, argv[i]) < 0) {
+            fprintf(stderr, "slipwayd: %s\n", sw_error_last());
+            status = sw_error_last_code() == SW_EINVALID ? 2 : 1;
+            goto out;
+        }
+    }
+
+    sw_bus_options bopts = {.url = cfg->nats_url, .name = "slipwayd", .connect_wait_ms = 30000};
+    sw_info("slipwayd", "connecting to %s", cfg->nats_url);
+    if (sw_bus_connect(&bus, &bopts) < 0) {
+        fprintf(stderr, "slipwayd: %s\n", sw_error_last());
+        goto out;
+    }
+    if (sw_wire_setup_streams(bus, cfg) < 0) {
+        fprintf(stderr, "slipwayd: cannot set up the JetStream streams: %s\n", sw_error_last());
+        goto out;
+    }
+    for (size_t i = 0; i < nplan; i++) {
+        if (sw_actor_start(&plan[i].actor, plan[i].impl, plan[i].name, bus, &plan[i].ctx) < 0) {
+            fprintf(stderr, "slipwayd: cannot start %s: %s\n", plan[i].name, sw_error_last());
+            goto out;
+        }
+    }
+    {
+        char names[2048] = "";
+        for (size_t i = 0; i < nplan; i++) {
+            strncat(names, i ? ", " : "", sizeof(names) - strlen(names) - 1);
+            strncat(names, plan[i].name, sizeof(names) - strlen(names) - 1);
+        }
+        sw_info("slipwayd", "slipwayd: ready (%zu actors: %s)", nplan, names);
+    }
+
+    if (sigwait(&sigs, &sig) == 0) {
+        sw_info("slipwayd", "%s: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    }
+    status = 0;
+
+out:
+    for (size_t i = nplan; i-- > 0;) {
+        sw_actor_destroy(&plan[i].actor);
+    }
+    sw_bus_destroy(&bus);
+    sw_config_destroy(&cfg);
+    if (status == 0) {
+        sw_info("slipwayd", "stopped");
+    }
+    return status;
+}
