@@ -251,6 +251,7 @@ static void *worker_main(void *arg)
     ev.state = result.state;
     ev.exit_code = result.exit_code;
     ev.reason = result.reason;
+    ev.sha = result.sha;
     ev.duration_ms = sw_clock_mono_ms() - started;
     if (publish_event(w, &ev, "finished") < 0) {
         sw_err(w->who, "cannot report the result: %s", sw_error_last());

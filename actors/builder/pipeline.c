@@ -1,0 +1,329 @@
+/*
+ * pipeline.c - .slipway.yml into an sw_pipeline (see pipeline.h).
+ *
+ * The YAML tree (runtime/yaml.h) carries a position on every node, so each check
+ * below reports the exact place of the mistake through sw_yaml_error.
+ */
+#include "actors/builder/pipeline.h"
+
+#include "runtime/error.h"
+#include "runtime/yaml.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_FILE_BYTES (1u << 20)
+#define MAX_NAME_LEN 100
+
+static void *xcalloc(size_t n, size_t size)
+{
+    void *p = calloc(n, size);
+    if (p == NULL) {
+        abort();
+    }
+    return p;
+}
+
+static char *xstrdup(const char *s)
+{
+    char *p = strdup(s);
+    if (p == NULL) {
+        abort();
+    }
+    return p;
+}
+
+static void env_free(sw_pipeline_env *env, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(env[i].key);
+        free(env[i].value);
+    }
+    free(env);
+}
+
+void sw_pipeline_destroy(sw_pipeline **pipeline_p)
+{
+    sw_pipeline *p;
+    if (pipeline_p == NULL || *pipeline_p == NULL) {
+        return;
+    }
+    p = *pipeline_p;
+    for (size_t i = 0; i < p->nsteps; i++) {
+        sw_pipeline_step *s = &p->steps[i];
+        free(s->name);
+        free(s->image);
+        free(s->script);
+        env_free(s->env, s->nenv);
+    }
+    free(p->steps);
+    env_free(p->env, p->nenv);
+    free(p);
+    *pipeline_p = NULL;
+}
+
+static int valid_env_name(const char *s)
+{
+    if (!(isalpha((unsigned char)s[0]) || s[0] == '_')) {
+        return 0;
+    }
+    for (; *s; s++) {
+        if (!(isalnum((unsigned char)*s) || *s == '_')) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* env: {KEY: value, ...}; values must be plain (numbers and booleans are kept as text). */
+static int read_env(const sw_yaml_doc *doc, const sw_yaml_node *node, sw_pipeline_env **out,
+                    size_t *nout)
+{
+    sw_pipeline_env *env = NULL;
+    size_t n = 0;
+    int error = 0;
+
+    if (node == NULL) {
+        return 0;
+    }
+    if (node->type != SW_YAML_MAP) {
+        return sw_yaml_error(doc, node, "'env' must be a mapping of NAME: value");
+    }
+    env = xcalloc(node->nitems ? node->nitems : 1, sizeof(*env));
+    for (size_t i = 0; i < node->nitems; i++) {
+        const sw_yaml_node *item = node->items[i];
+        if (!valid_env_name(item->key)) {
+            error = sw_yaml_error(doc, item, "'%s' is not a valid environment variable name",
+                                  item->key);
+            goto cleanup;
+        }
+        if (item->type != SW_YAML_SCALAR) {
+            error = sw_yaml_error(doc, item, "env '%s' must be a plain value", item->key);
+            goto cleanup;
+        }
+        env[n].key = xstrdup(item->key);
+        env[n].value = xstrdup(item->value);
+        n++;
+    }
+    *out = env;
+    *nout = n;
+    env = NULL;
+    n = 0;
+
+cleanup:
+    env_free(env, n);
+    return error;
+}
+
+static int read_positive_duration(const sw_yaml_doc *doc, const sw_yaml_node *node,
+                                  uint64_t *out)
+{
+    int error = sw_yaml_duration_ms(doc, node, out);
+    if (error == 0 && node != NULL && *out == 0) {
+        error = sw_yaml_error(doc, node, "'%s' must be longer than 0", node->key);
+    }
+    return error;
+}
+
+/* Joins commands into a `set -e` script, one command per line. */
+static int commands_script(const sw_yaml_doc *doc, const sw_yaml_node *node, char **out)
+{
+    size_t len = strlen("set -e\n") + 1;
+    char *script;
+
+    if (node->type != SW_YAML_SEQ) {
+        return sw_yaml_error(doc, node, "'commands' must be a list of strings");
+    }
+    if (node->nitems == 0) {
+        return sw_yaml_error(doc, node, "'commands' must hold at least one command");
+    }
+    for (size_t i = 0; i < node->nitems; i++) {
+        if (node->items[i]->type != SW_YAML_SCALAR) {
+            return sw_yaml_error(doc, node->items[i], "each command must be a string");
+        }
+        len += strlen(node->items[i]->value) + 1;
+    }
+    script = xcalloc(1, len);
+    strcpy(script, "set -e\n");
+    for (size_t i = 0; i < node->nitems; i++) {
+        strcat(script, node->items[i]->value);
+        strcat(script, "\n");
+    }
+    *out = script;
+    return 0;
+}
+
+static int read_step(const sw_yaml_doc *doc, const sw_yaml_node *node, sw_pipeline_step *step)
+{
+    static const char *const keys[] = {"name",    "image",   "run",    "commands",
+                                       "env",     "timeout", "memory", NULL};
+    const sw_yaml_node *name, *run, *commands;
+    int error;
+
+    step->line = node->line;
+    step->col = node->col;
+    if (node->type != SW_YAML_MAP) {
+        return sw_yaml_error(doc, node, "a step must be a mapping with 'name' and 'run'");
+    }
+    if ((error = sw_yaml_check_keys(doc, node, keys)) < 0) {
+        return error;
+    }
+    name = sw_yaml_get(node, "name");
+    if (name == NULL) {
+        return sw_yaml_error(doc, node, "a step needs a 'name'");
+    }
+    if ((error = sw_yaml_string(doc, name, &step->name)) < 0) {
+        return error;
+    }
+    if (step->name[0] == '\0' || strlen(step->name) > MAX_NAME_LEN ||
+        strpbrk(step->name, "\r\n") != NULL) {
+        return sw_yaml_error(doc, name, "a step name must be one line of 1 to %d characters",
+                             MAX_NAME_LEN);
+    }
+    if ((error = sw_yaml_string(doc, sw_yaml_get(node, "image"), &step->image)) < 0) {
+        return error;
+    }
+    run = sw_yaml_get(node, "run");
+    commands = sw_yaml_get(node, "commands");
+    if (run != NULL && commands != NULL) {
+        return sw_yaml_error(doc, commands, "step '%s' has both 'run' and 'commands'; use one",
+                             step->name);
+    }
+    if (run == NULL && commands == NULL) {
+        return sw_yaml_error(doc, node, "step '%s' needs 'run' or 'commands'", step->name);
+    }
+    if (run != NULL) {
+        if ((error = sw_yaml_string(doc, run, &step->script)) < 0) {
+            return error;
+        }
+        if (step->script[0] == '\0') {
+            return sw_yaml_error(doc, run, "'run' is empty");
+        }
+    } else if ((error = commands_script(doc, commands, &step->script)) < 0) {
+        return error;
+    }
+    if ((error = read_env(doc, sw_yaml_get(node, "env"), &step->env, &step->nenv)) < 0) {
+        return error;
+    }
+    if ((error = read_positive_duration(doc, sw_yaml_get(node, "timeout"), &step->timeout_ms)) <
+        0) {
+        return error;
+    }
+    const sw_yaml_node *memory = sw_yaml_get(node, "memory");
+    if ((error = sw_yaml_size(doc, memory, &step->memory_bytes)) < 0) {
+        return error;
+    }
+    if (memory != NULL && step->memory_bytes < (1u << 20)) {
+        return sw_yaml_error(doc, memory, "'memory' must be at least 1M");
+    }
+    return 0;
+}
+
+int sw_pipeline_parse(sw_pipeline **out, const char *text, size_t len, const char *name)
+{
+    static const char *const keys[] = {"timeout", "env", "steps", NULL};
+    sw_yaml_doc *doc = NULL;
+    sw_pipeline *p = NULL;
+    const sw_yaml_node *steps;
+    int error;
+
+    if ((error = sw_yaml_parse(&doc, text, len, name)) < 0) {
+        goto cleanup;
+    }
+    if (doc->root == NULL) {
+        error = sw_error_set(SW_EINVALID, "%s:1:1: the pipeline is empty; it needs 'steps'",
+                             doc->name);
+        goto cleanup;
+    }
+    if (doc->root->type != SW_YAML_MAP) {
+        error = sw_yaml_error(doc, doc->root, "the pipeline must be a mapping with 'steps'");
+        goto cleanup;
+    }
+    if ((error = sw_yaml_check_keys(doc, doc->root, keys)) < 0) {
+        goto cleanup;
+    }
+    p = xcalloc(1, sizeof(*p));
+    if ((error = read_positive_duration(doc, sw_yaml_get(doc->root, "timeout"),
+                                        &p->timeout_ms)) < 0) {
+        goto cleanup;
+    }
+    if ((error = read_env(doc, sw_yaml_get(doc->root, "env"), &p->env, &p->nenv)) < 0) {
+        goto cleanup;
+    }
+    steps = sw_yaml_get(doc->root, "steps");
+    if (steps == NULL) {
+        error = sw_yaml_error(doc, doc->root, "the pipeline needs 'steps'");
+        goto cleanup;
+    }
+    if (steps->type != SW_YAML_SEQ) {
+        error = sw_yaml_error(doc, steps, "'steps' must be a list");
+        goto cleanup;
+    }
+    if (steps->nitems == 0 || steps->nitems > SW_PIPELINE_MAX_STEPS) {
+        error = sw_yaml_error(doc, steps, "'steps' must hold 1 to %d steps, not %zu",
+                              SW_PIPELINE_MAX_STEPS, steps->nitems);
+        goto cleanup;
+    }
+    p->steps = xcalloc(steps->nitems, sizeof(*p->steps));
+    for (size_t i = 0; i < steps->nitems; i++) {
+        p->nsteps++;
+        if ((error = read_step(doc, steps->items[i], &p->steps[i])) < 0) {
+            goto cleanup;
+        }
+        for (size_t j = 0; j < i; j++) {
+            if (strcmp(p->steps[j].name, p->steps[i].name) == 0) {
+                error = sw_yaml_error(doc, sw_yaml_get(steps->items[i], "name"),
+                                      "duplicate step name '%s' (first at line %d)",
+                                      p->steps[i].name, p->steps[j].line);
+                goto cleanup;
+            }
+        }
+    }
+    *out = p;
+    p = NULL;
+    error = 0;
+
+cleanup:
+    sw_pipeline_destroy(&p);
+    sw_yaml_destroy(&doc);
+    return error;
+}
+
+int sw_pipeline_load_named(sw_pipeline **out, const char *path, const char *name)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    size_t len = 0;
+    int error;
+
+    if (f == NULL) {
+        if (errno == ENOENT || errno == ENOTDIR) {
+            return sw_error_set(SW_ENOTFOUND, "%s: no such file", name);
+        }
+        return sw_error_set(SW_EIO, "cannot read %s: %s", name, strerror(errno));
+    }
+    buf = xcalloc(1, MAX_FILE_BYTES + 1);
+    len = fread(buf, 1, MAX_FILE_BYTES + 1, f);
+    if (ferror(f)) {
+        error = sw_error_set(SW_EIO, "cannot read %s: %s", name, strerror(errno));
+        goto cleanup;
+    }
+    if (len > MAX_FILE_BYTES) {
+        error = sw_error_set(SW_EINVALID, "%s: larger than %u bytes", name, MAX_FILE_BYTES);
+        goto cleanup;
+    }
+    error = sw_pipeline_parse(out, buf, len, name);
+
+cleanup:
+    fclose(f);
+    free(buf);
+    return error;
+}
+
+int sw_pipeline_load(sw_pipeline **out, const char *path)
+{
+    return sw_pipeline_load_named(out, path, path);
+}

@@ -1,0 +1,49 @@
+/*
+ * runner.h - one build, start to end: fresh workspace, fetch, read .slipway.yml,
+ * run the steps in the sandbox, report, remove the workspace.
+ *
+ * Called on a worker thread by the builder actor; blocks for the whole build and
+ * talks back only through the sink's callbacks, all on that same thread.
+ */
+#ifndef SW_RUNNER_H
+#define SW_RUNNER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct sw_run_sink {
+    void *ud;
+    /* one line of output; stream is SLIPWAY__LOG_STREAM__STDOUT/STDERR, or SYSTEM for
+     * Slipway's own lines. text is NUL-terminated and borrowed for the call. */
+    void (*line)(void *ud, int stream, const char *text, size_t len);
+    void (*tick)(void *ud);  /* at least every 100 ms while a step runs (also during fetch) */
+    /* index is 0-based */
+    void (*step_started)(void *ud, unsigned index, const char *name);
+    void (*step_finished)(void *ud, unsigned index, const char *name, int exit_code,
+                          int64_t duration_ms, const char *reason);
+} sw_run_sink;
+
+typedef struct sw_run_spec {
+    const char *build_id, *clone_url, *ref, *sha;
+    const char *workspace;   /* created fresh by the runner (must not exist), removed at the end */
+    uint64_t memory_bytes;   /* tier limits; 0 = none */
+    uint32_t pids;
+    uint32_t cpu_millis;
+    uint64_t timeout_ms;     /* the whole build, fetch included; 0 = none */
+    volatile int *cancel;    /* optional; set non-zero from any thread to cancel */
+} sw_run_spec;
+
+typedef struct sw_run_result {
+    int state;               /* SLIPWAY__BUILD_STATE__SUCCEEDED/FAILED/ERRORED/TIMED_OUT/CANCELLED */
+    int exit_code;           /* of the step that ended the build; 0 otherwise */
+    char reason[256];        /* human, e.g. "step test failed: exit code 3" */
+    char sha[41];            /* the commit built, "" when the fetch failed */
+} sw_run_result;
+
+/* Runs the build described by spec, reporting through sink (any callback may be NULL)
+ * and filling *out. Returns 0 when the run happened, whatever the build's result;
+ * negative only for the engine's own failures (the workspace already exists or cannot
+ * be made, the sandbox cannot start), with out->state ERRORED and out->reason set. */
+int sw_run_job(const sw_run_spec *spec, const sw_run_sink *sink, sw_run_result *out);
+
+#endif

@@ -1,0 +1,192 @@
+/* test_pipeline.c - .slipway.yml: good files, and bad ones that name file:line:col. */
+#include "actors/builder/pipeline.h"
+#include "runtime/error.h"
+#include "support.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static sw_pipeline *parse_ok(const char *text)
+{
+    sw_pipeline *p = NULL;
+    ck_assert_msg(sw_pipeline_parse(&p, text, strlen(text), ".slipway.yml") == 0, "%s",
+                  sw_error_last());
+    ck_assert_ptr_nonnull(p);
+    return p;
+}
+
+/* Asserts that text is refused with an error starting with prefix ("file:line:col:"). */
+static void parse_bad(const char *text, const char *prefix, const char *mentions)
+{
+    sw_pipeline *p = NULL;
+    ck_assert_int_eq(sw_pipeline_parse(&p, text, strlen(text), ".slipway.yml"), SW_EINVALID);
+    ck_assert_ptr_null(p);
+    ck_assert_msg(strncmp(sw_error_last(), prefix, strlen(prefix)) == 0,
+                  "expected '%s...', got '%s'", prefix, sw_error_last());
+    ck_assert_msg(strstr(sw_error_last(), mentions) != NULL, "expected '%s' in '%s'", mentions,
+                  sw_error_last());
+}
+
+START_TEST(test_run_and_commands)
+{
+    sw_pipeline *p = parse_ok("timeout: 10m\n"
+                              "env: {GREETING: hello, N: 3}\n"
+                              "steps:\n"
+                              "  - name: build\n"
+                              "    image: busybox\n"
+                              "    run: |\n"
+                              "      echo hi\n"
+                              "      echo there\n"
+                              "  - name: test\n"
+                              "    commands: [\"make\", \"make test\"]\n"
+                              "    env: {A: \"1\"}\n"
+                              "    timeout: 60s\n"
+                              "    memory: 128M\n");
+    ck_assert_uint_eq(p->timeout_ms, 600000);
+    ck_assert_uint_eq(p->nenv, 2);
+    ck_assert_str_eq(p->env[0].key, "GREETING");
+    ck_assert_str_eq(p->env[0].value, "hello");
+    ck_assert_str_eq(p->env[1].value, "3");
+    ck_assert_uint_eq(p->nsteps, 2);
+
+    ck_assert_str_eq(p->steps[0].name, "build");
+    ck_assert_str_eq(p->steps[0].image, "busybox");
+    ck_assert_str_eq(p->steps[0].script, "echo hi\necho there\n");
+    ck_assert_uint_eq(p->steps[0].timeout_ms, 0);
+    ck_assert_uint_eq(p->steps[0].memory_bytes, 0);
+    ck_assert_int_eq(p->steps[0].line, 4);
+
+    ck_assert_str_eq(p->steps[1].name, "test");
+    ck_assert_ptr_null(p->steps[1].image);
+    ck_assert_str_eq(p->steps[1].script, "set -e\nmake\nmake test\n");
+    ck_assert_uint_eq(p->steps[1].nenv, 1);
+    ck_assert_str_eq(p->steps[1].env[0].key, "A");
+    ck_assert_str_eq(p->steps[1].env[0].value, "1");
+    ck_assert_uint_eq(p->steps[1].timeout_ms, 60000);
+    ck_assert_uint_eq(p->steps[1].memory_bytes, 128ull << 20);
+    sw_pipeline_destroy(&p);
+    ck_assert_ptr_null(p);
+    sw_pipeline_destroy(&p);
+}
+END_TEST
+
+START_TEST(test_minimal)
+{
+    sw_pipeline *p = parse_ok("steps:\n- name: only\n  run: true\n");
+    ck_assert_uint_eq(p->timeout_ms, 0);
+    ck_assert_uint_eq(p->nenv, 0);
+    ck_assert_uint_eq(p->nsteps, 1);
+    ck_assert_str_eq(p->steps[0].script, "true");
+    sw_pipeline_destroy(&p);
+}
+END_TEST
+
+START_TEST(test_unknown_key)
+{
+    parse_bad("steps:\n  - name: a\n    run: x\n    runn: y\n", ".slipway.yml:4:11:",
+              "unknown key 'runn'");
+    parse_bad("stepz: []\n", ".slipway.yml:1:8:", "unknown key 'stepz'");
+}
+END_TEST
+
+START_TEST(test_steps_not_a_list)
+{
+    parse_bad("steps:\n  name: a\n  run: x\n", ".slipway.yml:2:3:", "'steps' must be a list");
+    parse_bad("steps: []\n", ".slipway.yml:1:8:", "1 to 64 steps");
+    parse_bad("timeout: 1m\n", ".slipway.yml:1:1:", "needs 'steps'");
+    parse_bad("", ".slipway.yml:1:1:", "empty");
+}
+END_TEST
+
+START_TEST(test_missing_name)
+{
+    parse_bad("steps:\n  - run: x\n", ".slipway.yml:2:5:", "needs a 'name'");
+}
+END_TEST
+
+START_TEST(test_both_run_and_commands)
+{
+    parse_bad("steps:\n  - name: a\n    run: x\n    commands: [y]\n", ".slipway.yml:4:15:",
+              "both 'run' and 'commands'");
+    parse_bad("steps:\n  - name: a\n    image: busybox\n", ".slipway.yml:2:5:",
+              "needs 'run' or 'commands'");
+    parse_bad("steps:\n  - name: a\n    commands: [[x]]\n", ".slipway.yml:3:16:",
+              "each command must be a string");
+}
+END_TEST
+
+START_TEST(test_duplicate_step_name)
+{
+    parse_bad("steps:\n  - name: a\n    run: x\n  - name: a\n    run: y\n", ".slipway.yml:4:11:",
+              "duplicate step name 'a'");
+}
+END_TEST
+
+START_TEST(test_bad_duration_and_size)
+{
+    parse_bad("steps:\n  - name: a\n    run: x\n    timeout: 5 minutes\n", ".slipway.yml:4:14:",
+              "duration");
+    parse_bad("timeout: 0\nsteps:\n  - name: a\n    run: x\n", ".slipway.yml:1:10:",
+              "longer than 0");
+    parse_bad("steps:\n  - name: a\n    run: x\n    memory: lots\n", ".slipway.yml:4:13:", "size");
+    parse_bad("steps:\n  - name: a\n    run: x\n    env: {1BAD: x}\n", ".slipway.yml:4:17:",
+              "not a valid environment variable name");
+    parse_bad("env: [A]\nsteps:\n  - name: a\n    run: x\n", ".slipway.yml:1:6:",
+              "'env' must be a mapping");
+}
+END_TEST
+
+START_TEST(test_malformed_yaml)
+{
+    parse_bad("steps:\n  - name: a\n    run: [unclosed\n", ".slipway.yml:", "");
+    parse_bad("steps:\n  - name: a\n   run: x\n", ".slipway.yml:3:", "");
+}
+END_TEST
+
+START_TEST(test_load_missing_and_present)
+{
+    char *dir = sw_test_tmpdir("sw-pipeline");
+    char path[512];
+    sw_pipeline *p = NULL;
+
+    snprintf(path, sizeof(path), "%s/.slipway.yml", dir);
+    ck_assert_int_eq(sw_pipeline_load(&p, path), SW_ENOTFOUND);
+    ck_assert_msg(strstr(sw_error_last(), "no such file") != NULL, "%s", sw_error_last());
+
+    sw_test_write_file(path, "steps:\n  - name: a\n    runs: x\n");
+    ck_assert_int_eq(sw_pipeline_load_named(&p, path, ".slipway.yml"), SW_EINVALID);
+    ck_assert_msg(strncmp(sw_error_last(), ".slipway.yml:3:11:", 18) == 0, "%s",
+                  sw_error_last());
+
+    sw_test_write_file(path, "steps:\n  - name: a\n    run: x\n");
+    ck_assert_int_eq(sw_pipeline_load(&p, path), 0);
+    ck_assert_str_eq(p->steps[0].name, "a");
+    sw_pipeline_destroy(&p);
+    sw_test_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("pipeline");
+    TCase *tc = tcase_create("core");
+    tcase_add_test(tc, test_run_and_commands);
+    tcase_add_test(tc, test_minimal);
+    tcase_add_test(tc, test_unknown_key);
+    tcase_add_test(tc, test_steps_not_a_list);
+    tcase_add_test(tc, test_missing_name);
+    tcase_add_test(tc, test_both_run_and_commands);
+    tcase_add_test(tc, test_duplicate_step_name);
+    tcase_add_test(tc, test_bad_duration_and_size);
+    tcase_add_test(tc, test_malformed_yaml);
+    tcase_add_test(tc, test_load_missing_and_present);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

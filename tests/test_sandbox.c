@@ -1,0 +1,405 @@
+/* test_sandbox.c - the shell executor: output lines, exit codes, isolation, limits,
+ * timeouts, cancel, and nothing left behind. */
+#include "actors/builder/sandbox.h"
+#include "runtime/clock.h"
+#include "runtime/error.h"
+#include "slipway.pb-c.h"
+#include "support.h"
+
+#include <arpa/inet.h>
+#include <check.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <dirent.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+typedef struct captured {
+    char *text[256];
+    int stream[256];
+    size_t n;
+    int ticks;
+    int64_t last_tick, max_tick_gap;
+} captured;
+
+static void on_line(void *ud, int stream, const char *text, size_t len)
+{
+    captured *c = ud;
+    ck_assert_uint_eq(strlen(text), len);
+    if (c->n < 256) {
+        c->text[c->n] = strndup(text, len);
+        c->stream[c->n] = stream;
+        c->n++;
+    }
+}
+
+static void on_tick(void *ud)
+{
+    captured *c = ud;
+    int64_t now = sw_clock_mono_ms();
+    if (c->last_tick != 0 && now - c->last_tick > c->max_tick_gap) {
+        c->max_tick_gap = now - c->last_tick;
+    }
+    c->last_tick = now;
+    c->ticks++;
+}
+
+static void captured_free(captured *c)
+{
+    for (size_t i = 0; i < c->n; i++) {
+        free(c->text[i]);
+    }
+    memset(c, 0, sizeof(*c));
+}
+
+/* Index of the first line on stream containing needle, or -1. */
+static int find_line(const captured *c, int stream, const char *needle)
+{
+    for (size_t i = 0; i < c->n; i++) {
+        if ((stream == 0 || c->stream[i] == stream) && strstr(c->text[i], needle) != NULL) {
+            return (int)i;
+        }
+    }
+    return -1;
+}
+
+static char *workspace;
+
+static void setup(void)
+{
+    workspace = sw_test_tmpdir("sw-sandbox");
+}
+
+static void teardown(void)
+{
+    sw_test_rmtree(workspace);
+    free(workspace);
+    workspace = NULL;
+}
+
+static sw_sandbox_spec spec_for(const char *script, captured *c)
+{
+    sw_sandbox_spec spec = {0};
+    spec.script = script;
+    spec.workspace = workspace;
+    spec.timeout_ms = 20000;
+    spec.ud = c;
+    spec.line = on_line;
+    spec.tick = on_tick;
+    return spec;
+}
+
+/* No child of ours is left, and the step's cgroup is gone. */
+static void assert_nothing_left(const sw_sandbox_result *res)
+{
+    ck_assert_int_eq(waitpid(-1, NULL, WNOHANG), -1);
+    ck_assert_int_eq(errno, ECHILD);
+    if (res->cgroup[0] != '\0') {
+        ck_assert_msg(access(res->cgroup, F_OK) != 0, "cgroup %s is still there", res->cgroup);
+    }
+}
+
+START_TEST(test_lines_on_their_streams)
+{
+    captured c = {0};
+    sw_sandbox_spec spec = spec_for("echo out1; echo err1 >&2; echo out2; printf partial", &c);
+    sw_sandbox_result res;
+    ck_assert_int_eq(sw_sandbox_run(&spec, &res), 0);
+    ck_assert_int_eq(res.exit_code, 0);
+    ck_assert_int_eq(res.killed_by, SW_SANDBOX_KILLED_NONE);
+    ck_assert_str_eq(res.reason, "exit code 0");
+    ck_assert_uint_eq(c.n, 4);
+    int o1 = find_line(&c, SLIPWAY__LOG_STREAM__STDOUT, "out1");
+    int o2 = find_line(&c, SLIPWAY__LOG_STREAM__STDOUT, "out2");
+    ck_assert_int_ge(o1, 0);
+    ck_assert_int_gt(o2, o1);
+    ck_assert_str_eq(c.text[o1], "out1");
+    ck_assert_int_ge(find_line(&c, SLIPWAY__LOG_STREAM__STDERR, "err1"), 0);
+    int p = find_line(&c, SLIPWAY__LOG_STREAM__STDOUT, "partial");
+    ck_assert_int_ge(p, 0);
+    ck_assert_str_eq(c.text[p], "partial");
+    assert_nothing_left(&res);
+    captured_free(&c);
+}
+END_TEST
+
+START_TEST(test_long_line_cut_into_pieces)
+{
+    captured c = {0};
+    /* 40000 x's then a newline: pieces of 16384, 16384, 7232 */
+    sw_sandbox_spec spec = spec_for("head -c 40000 /dev/zero | tr '\\0' x; echo; echo end", &c);
+    sw_sandbox_result res;
+    ck_assert_int_eq(sw_sandbox_run(&spec, &res), 0);
+    ck_assert_uint_eq(c.n, 4);
+    ck_assert_uint_eq(strlen(c.text[0]), SW_SANDBOX_MAX_LINE);
+    ck_assert_uint_eq(strlen(c.text[1]), SW_SANDBOX_MAX_LINE);
+    ck_assert_uint_eq(strlen(c.text[2]), 40000 - 2 * SW_SANDBOX_MAX_LINE);
+    ck_assert_str_eq(c.text[3], "end");
+    captured_free(&c);
+}
+END_TEST
+
+START_TEST(test_exit_code_reported)
+{
+    captured c = {0};
+    sw_sandbox_spec spec = spec_for("echo before; exit 3", &c);
+    sw_sandbox_result res;
+    ck_assert_int_eq(sw_sandbox_run(&spec, &res), 0);
+    ck_assert_int_eq(res.exit_code, 3);
+    ck_assert_int_eq(res.killed_by, SW_SANDBOX_KILLED_NONE);
+    ck_assert_str_eq(res.reason, "exit code 3");
+    assert_nothing_left(&res);
+    captured_free(&c);
+}
+END_TEST
+
+START_TEST(test_environment)
+{
+    captured c = {0};
+    sw_sandbox_env env[] = {{"A", "1"}, {"B", "two words"}, {"A", "override"}};
+    sw_sandbox_spec spec = spec_for("echo \"A=$A B=$B CI=$CI SLIPWAY=$SLIPWAY HOME=$HOME "
+                                    "PWD=$(pwd) HOST=$(hostname) LEAK=${SW_TEST_LEAK:-none}\"",
+                                    &c);
+    spec.env = env;
+    spec.nenv = 3;
+    setenv("SW_TEST_LEAK", "leaked", 1);
+    sw_sandbox_result res;
+    ck_assert_int_eq(sw_sandbox_run(&spec, &res), 0);
+    unsetenv("SW_TEST_LEAK");
+    char *ws = realpath(workspace, NULL);
+    char expect[1024];
+    snprintf(expect, sizeof(expect),
+             "A=override B=two words CI=true SLIPWAY=1 HOME=%s PWD=%s HOST=slipway LEAK=none", ws,
+             ws);
+    ck_assert_uint_eq(c.n, 1);
+    ck_assert_str_eq(c.text[0], expect);
+    free(ws);
+    captured_free(&c);
+}
+END_TEST
+
+START_TEST(test_workspace_writable_root_not)
+{
+    captured c = {0};
+    sw_sandbox_spec spec = spec_for("touch made-here && echo ws-ok; "
+                                    "touch /etc/slipway-x 2>/dev/null && echo etc-writable; "
+                                    "touch /tmp/t && echo tmp-ok; exit 0",
+                                    &c);
+    sw_sandbox_result res;
+    ck_assert_int_eq(sw_sandbox_run(&spec, &res), 0);
+    ck_assert_int_ge(find_line(&c, 0, "ws-ok"), 0);
+    ck_assert_int_ge(find_line(&c, 0, "tmp-ok"), 0);
+    ck_assert_int_lt(find_line(&c, 0, "etc-writable"), 0);
+    ck_assert_int_ne(access("/etc/slipway-x", F_OK), 0);
+    char path[512];
+    snprintf(path, sizeof(path), "%s/made-here", workspace);
+    ck_assert_int_eq(access(path, F_OK), 0);
+    captured_free(&c);
+}
+END_TEST
+
+START_TEST(test_network_unshared)
+{
+    captured c = {0};
+    /* a port listening on the host's loopback cannot be reached from inside */
+    int port = sw_test_free_port();
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in addr = {0};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons((uint16_t)port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ck_assert_int_eq(bind(fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
+    ck_assert_int_eq(listen(fd, 4), 0);
+
+    char script[512];
+    /* /proc/net/dev lists the namespace's interfaces: only lo (bwrap sets lo up) */
+    snprintf(script, sizeof(script),
+             "tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '; "
+             "if command -v bash >/dev/null; then "
+             "bash -c 'echo x >/dev/tcp/127.0.0.1/%d' 2>/dev/null && echo reached || echo refused; "
+             "else echo refused; fi",
+             port);
+    sw_sandbox_spec spec = spec_for(script, &c);
+    sw_sandbox_result res;
+    ck_assert_int_eq(sw_sandbox_run(&spec, &res), 0);
+    close(fd);
+    ck_assert_uint_eq(c.n, 2);
+    ck_assert_str_eq(c.text[0], "lo");
+    ck_assert_str_eq(c.text[1], "refused");
+    captured_free(&c);
+}
+END_TEST
+
+START_TEST(test_out_of_memory)
+{
+    captured c = {0};
+    if (sw_sandbox_cgroup_mode_get() == SW_SANDBOX_CGROUP_NONE) {
+        /* RLIMIT_AS fallback: still stopped, but reported as a plain failure */
+        fprintf(stderr, "no cgroups here: OOM reporting not checked\n");
+        return;
+    }
+    sw_sandbox_spec spec = spec_for("echo start; tail /dev/zero; echo survived", &c);
+    spec.memory_bytes = 64ull << 20;
+    sw_sandbox_result res;
+    int64_t t0 = sw_clock_mono_ms();
+    ck_assert_int_eq(sw_sandbox_run(&spec, &res), 0);
+    ck_assert_int_lt(sw_clock_mono_ms() - t0, 15000);
+    ck_assert_int_eq(res.killed_by, SW_SANDBOX_KILLED_OOM);
+    ck_assert_str_eq(res.reason, "killed: out of memory (limit 64 MiB)");
+    ck_assert_int_ge(find_line(&c, 0, "start"), 0);
+    assert_nothing_left(&res);
+    captured_free(&c);
+}
+END_TEST
+
+START_TEST(test_pids_limit_holds_fork_bomb)
+{
+    captured c = {0};
+    if (sw_sandbox_cgroup_mode_get() == SW_SANDBOX_CGROUP_NONE) {
+        return;
+    }
+    sw_sandbox_spec spec = spec_for("i=0; while [ $i -lt 200 ]; do sleep 2 & i=$((i+1)); done; "
+                                    "wait; echo done",
+                                    &c);
+    spec.pids = 32;
+    spec.timeout_ms = 20000;
+    sw_sandbox_result res;
+    ck_assert_int_eq(sw_sandbox_run(&spec, &res), 0);
+    ck_assert_int_ne(res.killed_by, SW_SANDBOX_KILLED_TIMEOUT);
+    ck_assert_msg(find_line(&c, SLIPWAY__LOG_STREAM__STDERR, "fork") >= 0,
+                  "no fork failure seen (%zu lines)", c.n);
+    assert_nothing_left(&res);
+    /* we are fine: we can still start processes */
+    ck_assert_int_eq(system("true"), 0);
+    captured_free(&c);
+}
+END_TEST
+
+START_TEST(test_timeout_kills_the_tree)
+{
+    captured c = {0};
+    sw_sandbox_spec spec = spec_for("sleep 30 & sleep 30; echo never", &c);
+    spec.timeout_ms = 1000;
+    sw_sandbox_result res;
+    int64_t t0 = sw_clock_mono_ms();
+    ck_assert_int_eq(sw_sandbox_run(&spec, &res), 0);
+    int64_t took = sw_clock_mono_ms() - t0;
+    ck_assert_int_ge(took, 900);
+    ck_assert_int_lt(took, 2500);
+    ck_assert_int_eq(res.killed_by, SW_SANDBOX_KILLED_TIMEOUT);
+    ck_assert_str_eq(res.reason, "killed: timed out after 1s");
+    ck_assert_int_lt(find_line(&c, 0, "never"), 0);
+    /* ticks came at least every 100 ms */
+    ck_assert_int_ge(c.ticks, 8);
+    ck_assert_int_le(c.max_tick_gap, 100);
+    assert_nothing_left(&res);
+    captured_free(&c);
+}
+END_TEST
+
+static void *cancel_later(void *arg)
+{
+    struct timespec ts = {0, 300 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    *(volatile int *)arg = 1;
+    return NULL;
+}
+
+START_TEST(test_cancel)
+{
+    captured c = {0};
+    volatile int cancel = 0;
+    pthread_t th;
+    sw_sandbox_spec spec = spec_for("echo running; sleep 30", &c);
+    spec.cancel = &cancel;
+    sw_sandbox_result res;
+    ck_assert_int_eq(pthread_create(&th, NULL, cancel_later, (void *)&cancel), 0);
+    int64_t t0 = sw_clock_mono_ms();
+    ck_assert_int_eq(sw_sandbox_run(&spec, &res), 0);
+    ck_assert_int_lt(sw_clock_mono_ms() - t0, 2000);
+    pthread_join(th, NULL);
+    ck_assert_int_eq(res.killed_by, SW_SANDBOX_KILLED_CANCEL);
+    ck_assert_str_eq(res.reason, "killed: cancelled");
+    ck_assert_int_ge(find_line(&c, 0, "running"), 0);
+    assert_nothing_left(&res);
+    captured_free(&c);
+}
+END_TEST
+
+START_TEST(test_no_cgroup_left_in_parent)
+{
+    captured c = {0};
+    sw_sandbox_spec spec = spec_for("true", &c);
+    spec.memory_bytes = 32ull << 20;
+    spec.pids = 16;
+    spec.cpu_millis = 500;
+    sw_sandbox_result res;
+    ck_assert_int_eq(sw_sandbox_run(&spec, &res), 0);
+    ck_assert_int_eq(res.exit_code, 0);
+    if (res.cgroup[0] == '\0') {
+        return;
+    }
+    /* no step-<our pid>-* directory remains next to it */
+    char *parent = strdup(res.cgroup);
+    *strrchr(parent, '/') = '\0';
+    char prefix[64];
+    snprintf(prefix, sizeof(prefix), "step-%ld-", (long)getpid());
+    DIR *d = opendir(parent);
+    ck_assert_ptr_nonnull(d);
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        ck_assert_msg(strncmp(e->d_name, prefix, strlen(prefix)) != 0, "left behind: %s/%s",
+                      parent, e->d_name);
+    }
+    closedir(d);
+    free(parent);
+    captured_free(&c);
+}
+END_TEST
+
+START_TEST(test_formatting)
+{
+    char buf[64];
+    ck_assert_str_eq(sw_sandbox_format_bytes(buf, sizeof(buf), 64ull << 20), "64 MiB");
+    ck_assert_str_eq(sw_sandbox_format_bytes(buf, sizeof(buf), 3ull << 30), "3 GiB");
+    ck_assert_str_eq(sw_sandbox_format_bytes(buf, sizeof(buf), 1536ull << 20), "1.5 GiB");
+    ck_assert_str_eq(sw_sandbox_format_bytes(buf, sizeof(buf), 100), "100 bytes");
+    ck_assert_str_eq(sw_sandbox_format_duration(buf, sizeof(buf), 2000), "2s");
+    ck_assert_str_eq(sw_sandbox_format_duration(buf, sizeof(buf), 500), "500ms");
+    ck_assert_str_eq(sw_sandbox_format_duration(buf, sizeof(buf), 600000), "10m");
+    ck_assert_str_eq(sw_sandbox_format_duration(buf, sizeof(buf), 90000), "1m30s");
+    ck_assert_str_eq(sw_sandbox_format_duration(buf, sizeof(buf), 3600000), "1h");
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("sandbox");
+    TCase *tc = tcase_create("core");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_lines_on_their_streams);
+    tcase_add_test(tc, test_long_line_cut_into_pieces);
+    tcase_add_test(tc, test_exit_code_reported);
+    tcase_add_test(tc, test_environment);
+    tcase_add_test(tc, test_workspace_writable_root_not);
+    tcase_add_test(tc, test_network_unshared);
+    tcase_add_test(tc, test_out_of_memory);
+    tcase_add_test(tc, test_pids_limit_holds_fork_bomb);
+    tcase_add_test(tc, test_timeout_kills_the_tree);
+    tcase_add_test(tc, test_cancel);
+    tcase_add_test(tc, test_no_cgroup_left_in_parent);
+    tcase_add_test(tc, test_formatting);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
