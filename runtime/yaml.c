@@ -101,11 +101,15 @@ static int attach(sw_yaml_doc *doc, frame *stack, int depth, sw_yaml_node *child
             }
         }
         top->pending_key = child->value;
+        top->key_line = child->line;
+        top->key_col = child->col;
         child->value = NULL;
         node_free(child);
         return 0;
     }
     child->key = top->pending_key;
+    child->key_line = top->key_line;
+    child->key_col = top->key_col;
     top->pending_key = NULL;
     node_append(top->node, child);
     return 0;
@@ -445,9 +449,9 @@ int sw_yaml_check_keys(const sw_yaml_doc *doc, const sw_yaml_node *map,
                 strncat(list, k ? ", " : "", sizeof(list) - strlen(list) - 1);
                 strncat(list, allowed[k], sizeof(list) - strlen(list) - 1);
             }
-            /* the key's own position is not kept; point at its value */
-            return sw_yaml_error(doc, map->items[i], "unknown key '%s' (known: %s)",
-                                 map->items[i]->key, list);
+            return sw_error_set(SW_EINVALID, "%s:%d:%d: unknown key '%s' (known: %s)",
+                                doc->name, map->items[i]->key_line, map->items[i]->key_col,
+                                map->items[i]->key, list);
         }
     }
     return 0;

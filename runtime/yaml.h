@@ -19,6 +19,7 @@ struct sw_yaml_node {
     sw_yaml_node **items;   /* MAP: values (key in item->key); SEQ: elements */
     size_t nitems;
     char *key;              /* set on a MAP's values: their key */
+    int key_line, key_col;  /* ... and the key's own position */
     int quoted;             /* SCALAR: was quoted in the source */
 };
 

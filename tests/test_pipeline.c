@@ -85,7 +85,7 @@ END_TEST
 
 START_TEST(test_unknown_key)
 {
-    parse_bad("steps:\n  - name: a\n    run: x\n    runn: y\n", ".slipway.yml:4:11:",
+    parse_bad("steps:\n  - name: a\n    run: x\n    runn: y\n", ".slipway.yml:4:5:",
               "unknown key 'runn'");
     parse_bad("stepz: []\n", ".slipway.yml:1:8:", "unknown key 'stepz'");
 }
@@ -157,7 +157,7 @@ START_TEST(test_load_missing_and_present)
 
     sw_test_write_file(path, "steps:\n  - name: a\n    runs: x\n");
     ck_assert_int_eq(sw_pipeline_load_named(&p, path, ".slipway.yml"), SW_EINVALID);
-    ck_assert_msg(strncmp(sw_error_last(), ".slipway.yml:3:11:", 18) == 0, "%s",
+    ck_assert_msg(strncmp(sw_error_last(), ".slipway.yml:3:5:", 17) == 0, "%s",
                   sw_error_last());
 
     sw_test_write_file(path, "steps:\n  - name: a\n    run: x\n");
