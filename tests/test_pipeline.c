@@ -87,7 +87,7 @@ START_TEST(test_unknown_key)
 {
     parse_bad("steps:\n  - name: a\n    run: x\n    runn: y\n", ".slipway.yml:4:5:",
               "unknown key 'runn'");
-    parse_bad("stepz: []\n", ".slipway.yml:1:8:", "unknown key 'stepz'");
+    parse_bad("stepz: []\n", ".slipway.yml:1:1:", "unknown key 'stepz'");
 }
 END_TEST
 
