@@ -44,6 +44,12 @@ int sw_bus_connect(sw_bus **out, const sw_bus_options *opts);
 /* Flushes, drains nothing, closes, frees. Accepts NULL; nulls the pointer. */
 void sw_bus_destroy(sw_bus **bus_p);
 
+/* Releases the NATS library's global state (its threads and memory) and waits
+ * up to timeout_ms for them to end. Call once, at process exit, after every bus,
+ * sub and puller is destroyed and every message released; for leak checkers
+ * and tests. No bus may be used afterwards. */
+void sw_bus_shutdown(int timeout_ms);
+
 /* True while the connection is up (false while reconnecting). */
 bool sw_bus_connected(sw_bus *bus);
 

@@ -252,9 +252,9 @@ START_TEST(test_malformed_pipeline)
     events e = {0};
     ck_assert_int_eq(run_build(&spec, &e, &res), 0);
     ck_assert_int_eq(res.state, SLIPWAY__BUILD_STATE__ERRORED);
-    ck_assert_msg(strncmp(res.reason, ".slipway.yml:3:11: unknown key 'runn'", 37) == 0, "%s",
+    ck_assert_msg(strncmp(res.reason, ".slipway.yml:3:5: unknown key 'runn'", 36) == 0, "%s",
                   res.reason);
-    ck_assert_int_gt(find(&e, 0, "S:build errored: .slipway.yml:3:11: unknown key 'runn'"), 0);
+    ck_assert_int_gt(find(&e, 0, "S:build errored: .slipway.yml:3:5: unknown key 'runn'"), 0);
     ck_assert_int_lt(find(&e, 0, "start:"), 0);
     events_free(&e);
 }

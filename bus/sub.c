@@ -1,0 +1,215 @@
+/*
+ * sub.c - callback subscriptions: core NATS (sw_bus_subscribe) and ordered
+ * JetStream consumers (sw_bus_follow), and their safe teardown.
+ *
+ * DESIGN
+ * Each natsSubscription with a callback gets its own cnats dispatcher thread
+ * (we never enable the global delivery pool), so callbacks of one sw_sub never
+ * overlap and run on that thread.
+ *
+ * sw_sub_destroy must guarantee that no callback runs after it returns, but
+ * natsSubscription_Unsubscribe only stops delivery: a callback may be running
+ * right now, or be about to start with a message already dequeued. cnats calls
+ * the subscription's "on complete" callback on the dispatcher thread once the
+ * subscription is closed and the last message callback has returned. So the
+ * sw_sub registers on_complete at creation, and destroy unsubscribes and then
+ * waits (condition variable) until on_complete has run. The same happens when
+ * the connection closes first: cnats closes every subscription and on_complete
+ * runs then.
+ *
+ * Destroying a sw_sub from inside its own callback cannot wait for that callback
+ * to return; a thread-local marks "inside the callback of sub X", and destroy
+ * then returns without waiting (no further callback starts, since the
+ * dispatcher calls on_complete next). The sw_sub is refcounted (the handle and
+ * the pending on_complete) so that whichever comes last frees it.
+ */
+#include "bus/internal.h"
+
+#include "runtime/error.h"
+#include "runtime/log.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <time.h>
+
+struct sw_sub {
+    atomic_int refs; /* the handle, and on_complete until it has run */
+    natsSubscription *ns;
+    sw_bus_msg_cb cb;
+    void *closure;
+    sw_msg_kind kind;
+    char *subject;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool complete; /* on_complete ran: no callback runs any more */
+};
+
+static _Thread_local sw_sub *current_sub; /* the sub whose callback runs on this thread */
+
+static void sub_unref(sw_sub *sub)
+{
+    if (atomic_fetch_sub(&sub->refs, 1) != 1) {
+        return;
+    }
+    natsSubscription_Destroy(sub->ns);
+    pthread_cond_destroy(&sub->cv);
+    pthread_mutex_destroy(&sub->mu);
+    free(sub->subject);
+    free(sub);
+}
+
+static void on_msg(natsConnection *nc, natsSubscription *ns, natsMsg *nm, void *closure)
+{
+    sw_sub *sub = closure;
+    sw_sub *outer = current_sub;
+    (void)nc;
+    (void)ns;
+    current_sub = sub;
+    sub->cb(sw_msg_wrap(nm, sub->kind, NULL), sub->closure);
+    current_sub = outer;
+}
+
+static void on_complete(void *closure)
+{
+    sw_sub *sub = closure;
+    pthread_mutex_lock(&sub->mu);
+    sub->complete = true;
+    pthread_cond_broadcast(&sub->cv);
+    pthread_mutex_unlock(&sub->mu);
+    sub_unref(sub);
+}
+
+static sw_sub *sub_new(const char *subject, sw_msg_kind kind, sw_bus_msg_cb cb, void *closure)
+{
+    sw_sub *sub = sw_bus_calloc(1, sizeof(*sub));
+    pthread_condattr_t ca;
+
+    atomic_init(&sub->refs, 1);
+    sub->cb = cb;
+    sub->closure = closure;
+    sub->kind = kind;
+    sub->subject = sw_bus_strdup(subject);
+    pthread_mutex_init(&sub->mu, NULL);
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&sub->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    return sub;
+}
+
+/* Finishes set-up once sub->ns exists: on_complete and unlimited pending. On
+ * failure the subscription is closed; the sw_sub is then leaked on purpose,
+ * since a callback may still be using it and nothing will tell us when it ends. */
+static int sub_arm(sw_sub *sub)
+{
+    natsStatus s;
+
+    atomic_fetch_add(&sub->refs, 1); /* for on_complete */
+    s = natsSubscription_SetOnCompleteCB(sub->ns, on_complete, sub);
+    if (s == NATS_OK) {
+        s = natsSubscription_SetPendingLimits(sub->ns, -1, -1);
+        if (s != NATS_OK) {
+            int code = sw_bus_fail(s, 0, "cannot lift pending limits on %s", sub->subject);
+            sw_sub *handle = sub;
+            sw_sub_destroy(&handle);
+            return code;
+        }
+        return 0;
+    }
+    sw_bus_fail(s, 0, "cannot watch subscription on %s", sub->subject);
+    natsSubscription_Unsubscribe(sub->ns);
+    return sw_error_last_code();
+}
+
+int sw_bus_subscribe(sw_sub **out, sw_bus *bus, const char *subject, const char *queue,
+                     sw_bus_msg_cb cb, void *closure)
+{
+    sw_sub *sub = sub_new(subject, SW_MSG_CORE, cb, closure);
+    natsStatus s;
+    int error = -1;
+
+    *out = NULL;
+    if (queue != NULL) {
+        s = natsConnection_QueueSubscribe(&sub->ns, bus->nc, subject, queue, on_msg, sub);
+    } else {
+        s = natsConnection_Subscribe(&sub->ns, bus->nc, subject, on_msg, sub);
+    }
+    if (s != NATS_OK) {
+        error = sw_bus_fail(s, 0, "cannot subscribe to %s", subject);
+        sub_unref(sub);
+        goto cleanup;
+    }
+    if ((error = sub_arm(sub)) < 0) {
+        goto cleanup;
+    }
+    *out = sub;
+    error = 0;
+
+cleanup:
+    return error;
+}
+
+int sw_bus_follow(sw_sub **out, sw_bus *bus, const char *stream, const char *filter_subject,
+                  uint64_t start_seq, sw_bus_msg_cb cb, void *closure)
+{
+    sw_sub *sub = NULL;
+    jsSubOptions so;
+    jsErrCode jerr = 0;
+    natsStatus s;
+    int error = -1;
+
+    *out = NULL;
+    sub = sub_new(filter_subject, SW_MSG_ORDERED, cb, closure);
+    jsSubOptions_Init(&so);
+    so.Stream = stream;
+    so.Ordered = true;
+    if (start_seq > 1) {
+        so.Config.DeliverPolicy = js_DeliverByStartSequence;
+        so.Config.OptStartSeq = start_seq;
+    } else {
+        so.Config.DeliverPolicy = js_DeliverAll;
+    }
+    s = js_Subscribe(&sub->ns, bus->js, filter_subject, on_msg, sub, NULL, &so, &jerr);
+    if (s != NATS_OK) {
+        error = sw_bus_fail(s, jerr, "cannot follow %s on stream %s", filter_subject, stream);
+        sub_unref(sub);
+        goto cleanup;
+    }
+    if ((error = sub_arm(sub)) < 0) {
+        goto cleanup;
+    }
+    *out = sub;
+    error = 0;
+
+cleanup:
+    return error;
+}
+
+void sw_sub_destroy(sw_sub **sub_p)
+{
+    sw_sub *sub = sub_p != NULL ? *sub_p : NULL;
+    natsStatus s;
+
+    if (sub == NULL) {
+        return;
+    }
+    *sub_p = NULL;
+    s = natsSubscription_Unsubscribe(sub->ns);
+    if (s != NATS_OK && s != NATS_CONNECTION_CLOSED && s != NATS_INVALID_SUBSCRIPTION) {
+        sw_warn("bus", "unsubscribing from %s: %s", sub->subject, natsStatus_GetText(s));
+    }
+    if (current_sub != sub) {
+        pthread_mutex_lock(&sub->mu);
+        while (!sub->complete) {
+            struct timespec until;
+            clock_gettime(CLOCK_MONOTONIC, &until);
+            until.tv_sec += 5;
+            if (pthread_cond_timedwait(&sub->cv, &sub->mu, &until) == ETIMEDOUT &&
+                !sub->complete) {
+                sw_warn("bus", "still waiting for the callback on %s to return", sub->subject);
+            }
+        }
+        pthread_mutex_unlock(&sub->mu);
+    }
+    sub_unref(sub);
+}

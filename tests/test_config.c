@@ -1,0 +1,444 @@
+/* test_config.c - slipway.yaml: values, defaults, look-ups, and errors at file:line:col. */
+#include "runtime/config.h"
+#include "runtime/error.h"
+
+#include "support.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char good_yaml[] =
+    "nats:\n"
+    "  url: nats://10.0.0.1:4222\n"
+    "data_dir: /srv/slipway\n"
+    "timeouts:\n"
+    "  heartbeat_interval: 2s\n"
+    "  heartbeat_lapse: 10s\n"
+    "  max_deliveries: 5\n"
+    "retention:\n"
+    "  logs_max_age: 24h\n"
+    "  logs_max_bytes: 2G\n"
+    "  events_max_age: 48h\n"
+    "tiers:\n"
+    "  - name: free\n"
+    "    memory: 256M\n"
+    "    pids: 128\n"
+    "    cpu_millis: 500\n"
+    "    timeout: 10m\n"
+    "  - name: pro\n"
+    "tenants:\n"
+    "  - name: acme\n"
+    "    tier: pro\n"
+    "  - name: demo\n"
+    "    tier: free\n"
+    "projects:\n"
+    "  - name: web\n"
+    "    tenant: acme\n"
+    "    repository: https://example.com/acme/web.git\n"
+    "    default_ref: develop\n"
+    "    region: eu\n"
+    "  - name: demo\n"
+    "    tenant: demo\n"
+    "    repository: git://127.0.0.1:9418/demo.git\n"
+    "clusters:\n"
+    "  - name: eu-pro\n"
+    "    tier: pro\n"
+    "    region: eu\n"
+    "    executor: shell\n"
+    "  - name: local_free\n"
+    "    tier: free\n"
+    "builders:\n"
+    "  - name: b1\n"
+    "    cluster: eu-pro\n"
+    "    slots: 4\n"
+    "  - name: b2\n"
+    "    cluster: local_free\n";
+
+static sw_config *parse_ok(const char *text)
+{
+    sw_config *cfg = NULL;
+    ck_assert_msg(sw_config_parse(&cfg, text, strlen(text), "c.yaml") == 0, "%s", sw_error_last());
+    ck_assert_ptr_nonnull(cfg);
+    return cfg;
+}
+
+/* Parses text that must fail with SW_EINVALID at c.yaml:line:col, with what in the message. */
+static void assert_invalid_at(const char *text, int line, int col, const char *what)
+{
+    sw_config *cfg = NULL;
+    char prefix[64];
+    int rc = sw_config_parse(&cfg, text, strlen(text), "c.yaml");
+    ck_assert_msg(rc == SW_EINVALID, "expected SW_EINVALID, got %d (%s)", rc, sw_error_last());
+    ck_assert_ptr_null(cfg);
+    snprintf(prefix, sizeof(prefix), "c.yaml:%d:%d: ", line, col);
+    ck_assert_msg(strncmp(sw_error_last(), prefix, strlen(prefix)) == 0,
+                  "expected the message to start with '%s', got '%s'", prefix, sw_error_last());
+    ck_assert_msg(strstr(sw_error_last(), what) != NULL, "expected '%s' in '%s'", what,
+                  sw_error_last());
+}
+
+START_TEST(test_good_config_values)
+{
+    sw_config *cfg = parse_ok(good_yaml);
+    ck_assert_str_eq(cfg->path, "c.yaml");
+    ck_assert_str_eq(cfg->nats_url, "nats://10.0.0.1:4222");
+    ck_assert_str_eq(cfg->data_dir, "/srv/slipway");
+    ck_assert_uint_eq(cfg->heartbeat_interval_ms, 2000);
+    ck_assert_uint_eq(cfg->heartbeat_lapse_ms, 10000);
+    ck_assert_uint_eq(cfg->max_deliveries, 5);
+    ck_assert_uint_eq(cfg->logs_max_age_ms, 24ull * 3600 * 1000);
+    ck_assert_uint_eq(cfg->logs_max_bytes, 2ull << 30);
+    ck_assert_uint_eq(cfg->events_max_age_ms, 48ull * 3600 * 1000);
+
+    ck_assert_uint_eq(cfg->ntiers, 2);
+    ck_assert_str_eq(cfg->tiers[0].name, "free");
+    ck_assert_uint_eq(cfg->tiers[0].memory_bytes, 256ull << 20);
+    ck_assert_uint_eq(cfg->tiers[0].pids, 128);
+    ck_assert_uint_eq(cfg->tiers[0].cpu_millis, 500);
+    ck_assert_uint_eq(cfg->tiers[0].timeout_ms, 600000);
+
+    ck_assert_uint_eq(cfg->ntenants, 2);
+    ck_assert_str_eq(cfg->tenants[0].name, "acme");
+    ck_assert_str_eq(cfg->tenants[0].tier, "pro");
+
+    ck_assert_uint_eq(cfg->nprojects, 2);
+    ck_assert_str_eq(cfg->projects[0].name, "web");
+    ck_assert_str_eq(cfg->projects[0].tenant, "acme");
+    ck_assert_str_eq(cfg->projects[0].repository, "https://example.com/acme/web.git");
+    ck_assert_str_eq(cfg->projects[0].default_ref, "develop");
+    ck_assert_str_eq(cfg->projects[0].region, "eu");
+
+    ck_assert_uint_eq(cfg->nclusters, 2);
+    ck_assert_str_eq(cfg->clusters[0].name, "eu-pro");
+    ck_assert_str_eq(cfg->clusters[0].tier, "pro");
+    ck_assert_str_eq(cfg->clusters[0].region, "eu");
+    ck_assert_str_eq(cfg->clusters[0].executor, "shell");
+
+    ck_assert_uint_eq(cfg->nbuilders, 2);
+    ck_assert_str_eq(cfg->builders[0].name, "b1");
+    ck_assert_str_eq(cfg->builders[0].cluster, "eu-pro");
+    ck_assert_uint_eq(cfg->builders[0].slots, 4);
+    sw_config_destroy(&cfg);
+    ck_assert_ptr_null(cfg);
+    sw_config_destroy(&cfg);
+}
+END_TEST
+
+START_TEST(test_defaults_of_entries)
+{
+    sw_config *cfg = parse_ok(good_yaml);
+    const sw_tier *pro = sw_config_tier(cfg, "pro");
+    ck_assert_ptr_nonnull(pro);
+    ck_assert_uint_eq(pro->memory_bytes, 512ull << 20);
+    ck_assert_uint_eq(pro->pids, 512);
+    ck_assert_uint_eq(pro->cpu_millis, 1000);
+    ck_assert_uint_eq(pro->timeout_ms, 30ull * 60 * 1000);
+
+    const sw_project *demo = sw_config_project(cfg, "demo");
+    ck_assert_ptr_nonnull(demo);
+    ck_assert_str_eq(demo->default_ref, "main");
+    ck_assert_str_eq(demo->region, "default");
+
+    const sw_cluster *local = sw_config_cluster(cfg, "local_free");
+    ck_assert_ptr_nonnull(local);
+    ck_assert_str_eq(local->region, "default");
+    ck_assert_str_eq(local->executor, "shell");
+
+    const sw_builder_config *b2 = sw_config_builder(cfg, "b2");
+    ck_assert_ptr_nonnull(b2);
+    ck_assert_uint_eq(b2->slots, 1);
+
+    /* no work_dir: it lives under data_dir */
+    ck_assert_str_eq(cfg->work_dir, "/srv/slipway/work");
+    sw_config_destroy(&cfg);
+}
+END_TEST
+
+START_TEST(test_defaults_of_a_minimal_file)
+{
+    sw_config *cfg = parse_ok("data_dir: /d\n"
+                              "work_dir: /w\n"
+                              "tiers:\n"
+                              "  - name: free\n"
+                              "tenants:\n"
+                              "  - name: acme\n"
+                              "    tier: free\n"
+                              "clusters:\n"
+                              "  - name: c1\n"
+                              "    tier: free\n");
+    ck_assert_str_eq(cfg->nats_url, "nats://127.0.0.1:4222");
+    ck_assert_str_eq(cfg->work_dir, "/w");
+    ck_assert_uint_eq(cfg->heartbeat_interval_ms, 1000);
+    ck_assert_uint_eq(cfg->heartbeat_lapse_ms, 10000);
+    ck_assert_uint_eq(cfg->max_deliveries, 3);
+    ck_assert_uint_eq(cfg->nprojects, 0);
+    ck_assert_uint_eq(cfg->nbuilders, 0);
+    sw_config_destroy(&cfg);
+}
+END_TEST
+
+START_TEST(test_lookups_by_name)
+{
+    sw_config *cfg = parse_ok(good_yaml);
+    ck_assert_str_eq(sw_config_tier(cfg, "free")->name, "free");
+    ck_assert_str_eq(sw_config_tenant(cfg, "demo")->tier, "free");
+    ck_assert_str_eq(sw_config_project(cfg, "web")->tenant, "acme");
+    ck_assert_str_eq(sw_config_cluster(cfg, "eu-pro")->region, "eu");
+    ck_assert_str_eq(sw_config_builder(cfg, "b1")->cluster, "eu-pro");
+    /* a project's tier comes through its tenant */
+    ck_assert_str_eq(sw_config_project_tier(cfg, sw_config_project(cfg, "web"))->name, "pro");
+    ck_assert_str_eq(sw_config_project_tier(cfg, sw_config_project(cfg, "demo"))->name, "free");
+
+    ck_assert_ptr_null(sw_config_tier(cfg, "gold"));
+    ck_assert_ptr_null(sw_config_tenant(cfg, "nobody"));
+    ck_assert_ptr_null(sw_config_project(cfg, "we")); /* not a prefix match */
+    ck_assert_ptr_null(sw_config_cluster(cfg, "eu-pro-2"));
+    ck_assert_ptr_null(sw_config_builder(cfg, "B1")); /* names are case-sensitive */
+    ck_assert_ptr_null(sw_config_builder(cfg, NULL));
+    sw_config_destroy(&cfg);
+}
+END_TEST
+
+/* Lines 2-9 and 1-9 of the bad configs below that do not change them. */
+#define BASE_ENTRIES                                                                               \
+    "tiers:\n"           /* 2 */                                                                   \
+    "  - name: free\n"   /* 3 */                                                                   \
+    "tenants:\n"         /* 4 */                                                                   \
+    "  - name: acme\n"   /* 5 */                                                                   \
+    "    tier: free\n"   /* 6 */                                                                   \
+    "clusters:\n"        /* 7 */                                                                   \
+    "  - name: c1\n"     /* 8 */                                                                   \
+    "    tier: free\n"   /* 9 */
+#define BASE "data_dir: /d\n" BASE_ENTRIES
+
+START_TEST(test_base_is_valid)
+{
+    /* the bad configs below differ from this one in one place each */
+    sw_config *cfg = parse_ok(BASE);
+    sw_config_destroy(&cfg);
+}
+END_TEST
+
+START_TEST(test_unknown_top_level_key)
+{
+    /* the message points at the unknown key (line 10), not at what it holds (line 11) */
+    assert_invalid_at(BASE "bogus:\n"
+                           "  deep: 1\n",
+                      10, 1, "unknown key 'bogus'");
+}
+END_TEST
+
+START_TEST(test_tenant_naming_missing_tier)
+{
+    assert_invalid_at("data_dir: /d\n"
+                      "tiers:\n"
+                      "  - name: free\n"
+                      "tenants:\n"
+                      "  - name: acme\n"
+                      "    tier: gold\n"
+                      "clusters:\n"
+                      "  - name: c1\n"
+                      "    tier: free\n",
+                      6, 11, "no tier named 'gold'");
+}
+END_TEST
+
+START_TEST(test_project_naming_missing_tenant)
+{
+    assert_invalid_at(BASE "projects:\n"
+                           "  - name: web\n"
+                           "    tenant: nobody\n"
+                           "    repository: r\n",
+                      12, 13, "no tenant named 'nobody'");
+}
+END_TEST
+
+START_TEST(test_builder_naming_missing_cluster)
+{
+    assert_invalid_at(BASE "builders:\n"
+                           "  - name: b1\n"
+                           "    cluster: c9\n",
+                      12, 14, "no cluster named 'c9'");
+}
+END_TEST
+
+START_TEST(test_zero_slots)
+{
+    assert_invalid_at(BASE "builders:\n"
+                           "  - name: b1\n"
+                           "    cluster: c1\n"
+                           "    slots: 0\n",
+                      13, 12, "slots must be at least 1");
+}
+END_TEST
+
+START_TEST(test_name_with_a_dot)
+{
+    /* names become NATS subject tokens: a dot would split one */
+    assert_invalid_at("data_dir: /d\n"
+                      "tiers:\n"
+                      "  - name: a.b\n"
+                      "tenants:\n"
+                      "  - name: acme\n"
+                      "    tier: a.b\n"
+                      "clusters:\n"
+                      "  - name: c1\n"
+                      "    tier: a.b\n",
+                      3, 11, "'a.b'");
+}
+END_TEST
+
+START_TEST(test_memory_not_a_size)
+{
+    assert_invalid_at("data_dir: /d\n"
+                      "tiers:\n"
+                      "  - name: free\n"
+                      "    memory: lots\n"
+                      "tenants:\n"
+                      "  - name: acme\n"
+                      "    tier: free\n"
+                      "clusters:\n"
+                      "  - name: c1\n"
+                      "    tier: free\n",
+                      4, 13, "'lots'");
+}
+END_TEST
+
+START_TEST(test_heartbeat_lapse_shorter_than_two_intervals)
+{
+    assert_invalid_at("data_dir: /d\n"
+                      "timeouts:\n"
+                      "  heartbeat_interval: 2s\n"
+                      "  heartbeat_lapse: 3s\n" BASE_ENTRIES,
+                      4, 20, "at least twice heartbeat_interval");
+}
+END_TEST
+
+START_TEST(test_executor_not_in_this_version)
+{
+    assert_invalid_at(BASE "    executor: docker\n", 10, 15, "unknown executor 'docker'");
+}
+END_TEST
+
+START_TEST(test_duplicate_project)
+{
+    assert_invalid_at(BASE "projects:\n"
+                           "  - name: web\n"
+                           "    tenant: acme\n"
+                           "    repository: r\n"
+                           "  - name: web\n"
+                           "    tenant: acme\n"
+                           "    repository: r\n",
+                      14, 11, "project 'web' is listed twice");
+}
+END_TEST
+
+START_TEST(test_tiers_not_a_list)
+{
+    assert_invalid_at("data_dir: /d\n"
+                      "tiers: free\n"
+                      "tenants:\n"
+                      "  - name: acme\n"
+                      "    tier: free\n"
+                      "clusters:\n"
+                      "  - name: c1\n"
+                      "    tier: free\n",
+                      2, 8, "'tiers' must be a list");
+}
+END_TEST
+
+START_TEST(test_malformed_yaml)
+{
+    /* "a: b" cannot be a plain value inside a mapping: the second ':' is the problem */
+    assert_invalid_at("data_dir: /d\n"
+                      "tiers: a: b\n",
+                      2, 9, "mapping values are not allowed");
+}
+END_TEST
+
+START_TEST(test_load_reads_a_file)
+{
+    char *dir = sw_test_tmpdir("sw-config");
+    char *path = NULL;
+    sw_config *cfg = NULL;
+    ck_assert_int_ne(asprintf(&path, "%s/slipway.yaml", dir), -1);
+    sw_test_write_file(path, good_yaml);
+    ck_assert_msg(sw_config_load(&cfg, path) == 0, "%s", sw_error_last());
+    ck_assert_str_eq(cfg->path, path);
+    ck_assert_uint_eq(cfg->nbuilders, 2);
+    sw_config_destroy(&cfg);
+    sw_test_rmtree(dir);
+    free(path);
+    free(dir);
+}
+END_TEST
+
+START_TEST(test_load_missing_file)
+{
+    char *dir = sw_test_tmpdir("sw-config");
+    char *path = NULL;
+    sw_config *cfg = NULL;
+    ck_assert_int_ne(asprintf(&path, "%s/absent.yaml", dir), -1);
+    ck_assert_int_eq(sw_config_load(&cfg, path), SW_EIO);
+    ck_assert_ptr_null(cfg);
+    ck_assert_msg(strstr(sw_error_last(), path) != NULL, "'%s' does not name %s",
+                  sw_error_last(), path);
+    sw_test_rmtree(dir);
+    free(path);
+    free(dir);
+}
+END_TEST
+
+START_TEST(test_errors_in_a_loaded_file_name_its_path)
+{
+    char *dir = sw_test_tmpdir("sw-config");
+    char *path = NULL, *prefix = NULL;
+    sw_config *cfg = NULL;
+    ck_assert_int_ne(asprintf(&path, "%s/slipway.yaml", dir), -1);
+    sw_test_write_file(path, BASE "    executor: docker\n");
+    ck_assert_int_eq(sw_config_load(&cfg, path), SW_EINVALID);
+    ck_assert_int_ne(asprintf(&prefix, "%s:10:15: ", path), -1);
+    ck_assert_msg(strncmp(sw_error_last(), prefix, strlen(prefix)) == 0, "%s",
+                  sw_error_last());
+    sw_test_rmtree(dir);
+    free(prefix);
+    free(path);
+    free(dir);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("config");
+    TCase *good = tcase_create("good");
+    tcase_add_test(good, test_good_config_values);
+    tcase_add_test(good, test_defaults_of_entries);
+    tcase_add_test(good, test_defaults_of_a_minimal_file);
+    tcase_add_test(good, test_lookups_by_name);
+    tcase_add_test(good, test_base_is_valid);
+    tcase_add_test(good, test_load_reads_a_file);
+    suite_add_tcase(s, good);
+    TCase *bad = tcase_create("bad");
+    tcase_add_test(bad, test_unknown_top_level_key);
+    tcase_add_test(bad, test_tenant_naming_missing_tier);
+    tcase_add_test(bad, test_project_naming_missing_tenant);
+    tcase_add_test(bad, test_builder_naming_missing_cluster);
+    tcase_add_test(bad, test_zero_slots);
+    tcase_add_test(bad, test_name_with_a_dot);
+    tcase_add_test(bad, test_memory_not_a_size);
+    tcase_add_test(bad, test_heartbeat_lapse_shorter_than_two_intervals);
+    tcase_add_test(bad, test_executor_not_in_this_version);
+    tcase_add_test(bad, test_duplicate_project);
+    tcase_add_test(bad, test_tiers_not_a_list);
+    tcase_add_test(bad, test_malformed_yaml);
+    tcase_add_test(bad, test_load_missing_file);
+    tcase_add_test(bad, test_errors_in_a_loaded_file_name_its_path);
+    suite_add_tcase(s, bad);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

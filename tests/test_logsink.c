@@ -1,0 +1,281 @@
+/* test_logsink.c - the log archive: chunks keyed by (build, attempt, seq), read back in order. */
+#include "actors/logsink/archive.h"
+#include "runtime/error.h"
+#include "runtime/wire.h"
+
+#include "support.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static char *dir;
+static sw_archive *archive;
+
+static void setup(void)
+{
+    dir = sw_test_tmpdir("sw-archive");
+    ck_assert_msg(sw_archive_open(&archive, dir) == 0, "%s", sw_error_last());
+}
+
+static void teardown(void)
+{
+    sw_archive_destroy(&archive);
+    sw_test_rmtree(dir);
+    free(dir);
+    dir = NULL;
+}
+
+/* Stores a chunk of build with one line of text, packed as the logsink receives it. */
+static void put(const char *build, uint32_t attempt, uint64_t seq, const char *text)
+{
+    Slipway__LogLine line = SLIPWAY__LOG_LINE__INIT;
+    Slipway__LogLine *lines[] = {&line};
+    Slipway__LogChunk chunk = SLIPWAY__LOG_CHUNK__INIT;
+    size_t len;
+    line.stream = SLIPWAY__LOG_STREAM__STDOUT;
+    line.text = (char *)text;
+    chunk.build_id = (char *)build;
+    chunk.tenant = "acme";
+    chunk.attempt = attempt;
+    chunk.seq = seq;
+    chunk.lines = lines;
+    chunk.n_lines = 1;
+    void *packed = sw_wire_pack(&chunk.base, &len);
+    ck_assert_msg(sw_archive_put(archive, &chunk, packed, len) == 0, "%s", sw_error_last());
+    free(packed);
+}
+
+typedef struct page {
+    Slipway__LogChunk **chunks;
+    size_t n;
+    bool more;
+} page;
+
+static page read_page(const char *build, uint32_t after_attempt, uint64_t after_seq,
+                      size_t max_bytes)
+{
+    page p = {0};
+    ck_assert_msg(sw_archive_read(archive, build, after_attempt, after_seq, max_bytes, &p.chunks,
+                                  &p.n, &p.more) == 0,
+                  "%s", sw_error_last());
+    return p;
+}
+
+/* Asserts the page holds exactly the chunks "attempt.seq" listed in want, in that order. */
+static void assert_page(const page *p, const char *build, const char *const *want, size_t nwant)
+{
+    ck_assert_msg(p->n == nwant, "expected %zu chunks, got %zu", nwant, p->n);
+    for (size_t i = 0; i < nwant; i++) {
+        char got[64];
+        snprintf(got, sizeof(got), "%u.%llu", p->chunks[i]->attempt,
+                 (unsigned long long)p->chunks[i]->seq);
+        ck_assert_str_eq(got, want[i]);
+        ck_assert_str_eq(p->chunks[i]->build_id, build);
+    }
+}
+
+static void free_page(page *p)
+{
+    sw_archive_free(p->chunks, p->n);
+    p->chunks = NULL;
+    p->n = 0;
+}
+
+/* Two builds, two attempts each, stored out of order. */
+static void put_mixed(void)
+{
+    put("bbbb", 2, 1, "b 2.1");
+    put("aaaa", 2, 2, "a 2.2");
+    put("aaaa", 1, 3, "a 1.3");
+    put("bbbb", 1, 1, "b 1.1");
+    put("aaaa", 1, 1, "a 1.1");
+    put("aaaa", 2, 1, "a 2.1");
+    put("aaaa", 1, 2, "a 1.2");
+    put("bbbb", 1, 2, "b 1.2");
+}
+
+START_TEST(test_read_returns_one_build_in_order)
+{
+    static const char *const want_a[] = {"1.1", "1.2", "1.3", "2.1", "2.2"};
+    static const char *const want_b[] = {"1.1", "1.2", "2.1"};
+    put_mixed();
+    page a = read_page("aaaa", 0, 0, 1 << 20);
+    assert_page(&a, "aaaa", want_a, 5);
+    ck_assert(!a.more);
+    ck_assert_str_eq(a.chunks[0]->lines[0]->text, "a 1.1");
+    ck_assert_str_eq(a.chunks[4]->lines[0]->text, "a 2.2");
+    free_page(&a);
+    page b = read_page("bbbb", 0, 0, 1 << 20);
+    assert_page(&b, "bbbb", want_b, 3);
+    free_page(&b);
+}
+END_TEST
+
+START_TEST(test_read_after_a_position)
+{
+    static const char *const after_1_1[] = {"1.2", "1.3", "2.1", "2.2"};
+    static const char *const after_1_3[] = {"2.1", "2.2"};
+    static const char *const after_2_1[] = {"2.2"};
+    put_mixed();
+    page p = read_page("aaaa", 1, 1, 1 << 20);
+    assert_page(&p, "aaaa", after_1_1, 4);
+    free_page(&p);
+    /* after the last chunk of attempt 1 comes attempt 2 */
+    p = read_page("aaaa", 1, 3, 1 << 20);
+    assert_page(&p, "aaaa", after_1_3, 2);
+    free_page(&p);
+    p = read_page("aaaa", 2, 1, 1 << 20);
+    assert_page(&p, "aaaa", after_2_1, 1);
+    free_page(&p);
+    /* after the very last chunk: nothing, and nothing more */
+    p = read_page("aaaa", 2, 2, 1 << 20);
+    ck_assert_uint_eq(p.n, 0);
+    ck_assert(!p.more);
+    free_page(&p);
+}
+END_TEST
+
+START_TEST(test_max_bytes_pages_the_log)
+{
+    char text[200];
+    memset(text, 'x', sizeof(text) - 1);
+    text[sizeof(text) - 1] = '\0';
+    for (uint64_t seq = 1; seq <= 10; seq++) {
+        put("aaaa", 1, seq, text);
+    }
+    /* each chunk packs to a little over 200 bytes: 500 bytes hold two of them */
+    page p = read_page("aaaa", 0, 0, 500);
+    ck_assert_uint_eq(p.n, 2);
+    ck_assert(p.more);
+    ck_assert_uint_eq(p.chunks[1]->seq, 2);
+
+    /* page through the rest, calling again after the last chunk */
+    uint64_t next = 3, pages = 1;
+    while (p.more) {
+        uint32_t last_attempt = p.chunks[p.n - 1]->attempt;
+        uint64_t last_seq = p.chunks[p.n - 1]->seq;
+        free_page(&p);
+        p = read_page("aaaa", last_attempt, last_seq, 500);
+        ck_assert_uint_gt(p.n, 0);
+        for (size_t i = 0; i < p.n; i++) {
+            ck_assert_uint_eq(p.chunks[i]->seq, next++);
+        }
+        pages++;
+    }
+    ck_assert_uint_eq(next, 11);
+    ck_assert_uint_eq(pages, 5);
+    free_page(&p);
+}
+END_TEST
+
+START_TEST(test_a_page_holds_at_least_one_chunk)
+{
+    put("aaaa", 1, 1, "longer than one byte");
+    put("aaaa", 1, 2, "another");
+    page p = read_page("aaaa", 0, 0, 1);
+    ck_assert_uint_eq(p.n, 1);
+    ck_assert(p.more);
+    free_page(&p);
+}
+END_TEST
+
+START_TEST(test_put_again_replaces)
+{
+    static const char *const want[] = {"1.1", "1.2"};
+    put("aaaa", 1, 1, "first");
+    put("aaaa", 1, 2, "second");
+    put("aaaa", 1, 1, "first, again");
+    page p = read_page("aaaa", 0, 0, 1 << 20);
+    assert_page(&p, "aaaa", want, 2);
+    ck_assert_str_eq(p.chunks[0]->lines[0]->text, "first, again");
+    free_page(&p);
+}
+END_TEST
+
+START_TEST(test_ids_sharing_a_prefix_do_not_mix)
+{
+    static const char *const want_abc[] = {"1.1", "1.2"};
+    static const char *const want_abcd[] = {"1.1"};
+    put("abcd", 1, 1, "abcd 1");
+    put("abc", 1, 2, "abc 2");
+    put("abc", 1, 1, "abc 1");
+    put("ab", 1, 1, "ab 1");
+    page p = read_page("abc", 0, 0, 1 << 20);
+    assert_page(&p, "abc", want_abc, 2);
+    ck_assert(!p.more);
+    free_page(&p);
+    p = read_page("abcd", 0, 0, 1 << 20);
+    assert_page(&p, "abcd", want_abcd, 1);
+    free_page(&p);
+    /* reading past the end of "abc" does not run into "abcd" */
+    p = read_page("abc", 1, 2, 1 << 20);
+    ck_assert_uint_eq(p.n, 0);
+    free_page(&p);
+}
+END_TEST
+
+START_TEST(test_unknown_build_reads_empty)
+{
+    put("aaaa", 1, 1, "x");
+    page p = read_page("zzzz", 0, 0, 1 << 20);
+    ck_assert_uint_eq(p.n, 0);
+    ck_assert(!p.more);
+    free_page(&p);
+}
+END_TEST
+
+START_TEST(test_bad_build_id_is_refused)
+{
+    Slipway__LogChunk chunk = SLIPWAY__LOG_CHUNK__INIT;
+    char long_id[100];
+    memset(long_id, 'x', sizeof(long_id) - 1);
+    long_id[sizeof(long_id) - 1] = '\0';
+    chunk.attempt = 1;
+    chunk.seq = 1;
+    ck_assert_int_eq(sw_archive_put(archive, &chunk, "", 0), SW_EINVALID); /* empty id */
+    chunk.build_id = long_id;
+    ck_assert_int_eq(sw_archive_put(archive, &chunk, "", 0), SW_EINVALID);
+    Slipway__LogChunk **chunks = NULL;
+    size_t n = 0;
+    bool more = false;
+    ck_assert_int_eq(sw_archive_read(archive, "", 0, 0, 100, &chunks, &n, &more), SW_EINVALID);
+}
+END_TEST
+
+START_TEST(test_chunks_survive_reopen)
+{
+    static const char *const want[] = {"1.1", "1.2"};
+    put("aaaa", 1, 2, "two");
+    put("aaaa", 1, 1, "one");
+    sw_archive_destroy(&archive);
+    ck_assert_ptr_null(archive);
+    ck_assert_msg(sw_archive_open(&archive, dir) == 0, "%s", sw_error_last());
+    page p = read_page("aaaa", 0, 0, 1 << 20);
+    assert_page(&p, "aaaa", want, 2);
+    free_page(&p);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("logsink");
+    TCase *tc = tcase_create("archive");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_read_returns_one_build_in_order);
+    tcase_add_test(tc, test_read_after_a_position);
+    tcase_add_test(tc, test_max_bytes_pages_the_log);
+    tcase_add_test(tc, test_a_page_holds_at_least_one_chunk);
+    tcase_add_test(tc, test_put_again_replaces);
+    tcase_add_test(tc, test_ids_sharing_a_prefix_do_not_mix);
+    tcase_add_test(tc, test_unknown_build_reads_empty);
+    tcase_add_test(tc, test_bad_build_id_is_refused);
+    tcase_add_test(tc, test_chunks_survive_reopen);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,329 @@
+/* test_scheduler.c - the scheduler's LMDB view: a fold of EVENTS that remembers its sequence. */
+#include "actors/scheduler/view.h"
+#include "runtime/buildstate.h"
+#include "runtime/error.h"
+#include "runtime/wire.h"
+
+#include "support.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static char *dir;
+static sw_view *view;
+
+static void setup(void)
+{
+    dir = sw_test_tmpdir("sw-view");
+    ck_assert_msg(sw_view_open(&view, dir) == 0, "%s", sw_error_last());
+}
+
+static void teardown(void)
+{
+    sw_view_destroy(&view);
+    sw_test_rmtree(dir);
+    free(dir);
+    dir = NULL;
+}
+
+static Slipway__BuildEvent event(const char *build, int kind, unsigned attempt)
+{
+    Slipway__BuildEvent ev = SLIPWAY__BUILD_EVENT__INIT;
+    ev.build_id = (char *)build;
+    ev.tenant = "acme";
+    ev.kind = kind;
+    ev.attempt = attempt;
+    return ev;
+}
+
+static int apply_created(sw_view *v, const char *build, const char *tenant, int64_t at_ms,
+                         uint64_t seq)
+{
+    Slipway__Job job = SLIPWAY__JOB__INIT;
+    Slipway__BuildEvent ev = event(build, SLIPWAY__EVENT_KIND__CREATED, 0);
+    job.build_id = (char *)build;
+    job.tenant = (char *)tenant;
+    job.project = "web";
+    job.tier = "free";
+    job.ref = "refs/heads/main";
+    ev.tenant = (char *)tenant;
+    ev.job = &job;
+    ev.at_ms = at_ms;
+    return sw_view_apply(v, &ev, seq);
+}
+
+static int apply_started(sw_view *v, const char *build, unsigned attempt, const char *builder,
+                         uint64_t seq)
+{
+    Slipway__BuildEvent ev = event(build, SLIPWAY__EVENT_KIND__STARTED, attempt);
+    ev.builder = (char *)builder;
+    ev.at_ms = 2000;
+    return sw_view_apply(v, &ev, seq);
+}
+
+static int apply_finished(sw_view *v, const char *build, int state, int exit_code, uint64_t seq)
+{
+    Slipway__BuildEvent ev = event(build, SLIPWAY__EVENT_KIND__FINISHED, 1);
+    ev.state = state;
+    ev.exit_code = exit_code;
+    ev.reason = state == SLIPWAY__BUILD_STATE__SUCCEEDED ? "" : "step test exited 1";
+    ev.at_ms = 3000;
+    return sw_view_apply(v, &ev, seq);
+}
+
+static Slipway__BuildRecord *get(sw_view *v, const char *build)
+{
+    Slipway__BuildRecord *rec = NULL;
+    ck_assert_msg(sw_view_get(v, build, &rec) == 0, "%s", sw_error_last());
+    ck_assert_ptr_nonnull(rec);
+    return rec;
+}
+
+START_TEST(test_get_returns_the_folded_record)
+{
+    ck_assert_int_eq(apply_created(view, "aaaa", "acme", 1000, 1), SW_APPLY_CHANGED);
+    ck_assert_int_eq(apply_started(view, "aaaa", 1, "b1", 2), SW_APPLY_CHANGED);
+    ck_assert_int_eq(apply_finished(view, "aaaa", SLIPWAY__BUILD_STATE__FAILED, 1, 3),
+                     SW_APPLY_CHANGED);
+    Slipway__BuildRecord *rec = get(view, "aaaa");
+    ck_assert_str_eq(rec->build_id, "aaaa");
+    ck_assert_str_eq(rec->tenant, "acme");
+    ck_assert_str_eq(rec->project, "web");
+    ck_assert_int_eq(rec->state, SLIPWAY__BUILD_STATE__FAILED);
+    ck_assert_int_eq(rec->exit_code, 1);
+    ck_assert_str_eq(rec->reason, "step test exited 1");
+    ck_assert_uint_eq(rec->attempt, 1);
+    ck_assert_str_eq(rec->builder, "b1");
+    ck_assert_int_eq(rec->created_ms, 1000);
+    ck_assert_int_eq(rec->started_ms, 2000);
+    ck_assert_int_eq(rec->finished_ms, 3000);
+    ck_assert_uint_eq(sw_view_seq(view), 3);
+    slipway__build_record__free_unpacked(rec, NULL);
+}
+END_TEST
+
+START_TEST(test_already_applied_seq_is_ignored)
+{
+    apply_created(view, "aaaa", "acme", 1000, 1);
+    apply_started(view, "aaaa", 1, "b1", 2);
+    /* a replay: the FINISHED says it was read at a sequence already applied */
+    ck_assert_int_eq(apply_finished(view, "aaaa", SLIPWAY__BUILD_STATE__SUCCEEDED, 0, 2),
+                     SW_APPLY_IGNORED);
+    ck_assert_int_eq(apply_finished(view, "aaaa", SLIPWAY__BUILD_STATE__SUCCEEDED, 0, 1),
+                     SW_APPLY_IGNORED);
+    Slipway__BuildRecord *rec = get(view, "aaaa");
+    ck_assert_int_eq(rec->state, SLIPWAY__BUILD_STATE__RUNNING);
+    slipway__build_record__free_unpacked(rec, NULL);
+    ck_assert_uint_eq(sw_view_seq(view), 2);
+}
+END_TEST
+
+START_TEST(test_seq_advances_on_an_ignored_event)
+{
+    apply_created(view, "aaaa", "acme", 1000, 1);
+    /* a duplicate CREATED changes nothing, but its sequence is consumed */
+    ck_assert_int_eq(apply_created(view, "aaaa", "acme", 1000, 5), SW_APPLY_IGNORED);
+    ck_assert_uint_eq(sw_view_seq(view), 5);
+}
+END_TEST
+
+START_TEST(test_seq_survives_reopen)
+{
+    ck_assert_uint_eq(sw_view_seq(view), 0);
+    apply_created(view, "aaaa", "acme", 1000, 7);
+    apply_started(view, "aaaa", 1, "b1", 9);
+    sw_view_destroy(&view);
+    ck_assert_ptr_null(view);
+    ck_assert_msg(sw_view_open(&view, dir) == 0, "%s", sw_error_last());
+    ck_assert_uint_eq(sw_view_seq(view), 9);
+    Slipway__BuildRecord *rec = get(view, "aaaa");
+    ck_assert_int_eq(rec->state, SLIPWAY__BUILD_STATE__RUNNING);
+    slipway__build_record__free_unpacked(rec, NULL);
+    /* and a replay after the restart is still skipped */
+    ck_assert_int_eq(apply_finished(view, "aaaa", SLIPWAY__BUILD_STATE__SUCCEEDED, 0, 8),
+                     SW_APPLY_IGNORED);
+}
+END_TEST
+
+START_TEST(test_list_newest_first)
+{
+    apply_created(view, "mid", "acme", 2000, 1);
+    apply_created(view, "old", "acme", 1000, 2);
+    apply_created(view, "new", "acme", 3000, 3);
+    Slipway__BuildRecord **list = NULL;
+    size_t n = 0;
+    ck_assert_int_eq(sw_view_list(view, NULL, 10, &list, &n), 0);
+    ck_assert_uint_eq(n, 3);
+    ck_assert_str_eq(list[0]->build_id, "new");
+    ck_assert_str_eq(list[1]->build_id, "mid");
+    ck_assert_str_eq(list[2]->build_id, "old");
+    sw_view_list_free(list, n);
+}
+END_TEST
+
+START_TEST(test_list_honours_limit)
+{
+    apply_created(view, "b1", "acme", 1000, 1);
+    apply_created(view, "b2", "acme", 2000, 2);
+    apply_created(view, "b3", "acme", 3000, 3);
+    Slipway__BuildRecord **list = NULL;
+    size_t n = 0;
+    ck_assert_int_eq(sw_view_list(view, "", 2, &list, &n), 0);
+    ck_assert_uint_eq(n, 2);
+    ck_assert_str_eq(list[0]->build_id, "b3");
+    ck_assert_str_eq(list[1]->build_id, "b2");
+    sw_view_list_free(list, n);
+}
+END_TEST
+
+START_TEST(test_list_filters_by_tenant)
+{
+    apply_created(view, "a1", "acme", 1000, 1);
+    apply_created(view, "u1", "umbrella", 2000, 2);
+    apply_created(view, "a2", "acme", 3000, 3);
+    apply_created(view, "u2", "umbrella", 4000, 4);
+    apply_created(view, "a3", "acme", 5000, 5);
+    Slipway__BuildRecord **list = NULL;
+    size_t n = 0;
+    /* the limit counts the tenant's builds, not the ones skipped */
+    ck_assert_int_eq(sw_view_list(view, "umbrella", 2, &list, &n), 0);
+    ck_assert_uint_eq(n, 2);
+    ck_assert_str_eq(list[0]->build_id, "u2");
+    ck_assert_str_eq(list[1]->build_id, "u1");
+    sw_view_list_free(list, n);
+    ck_assert_int_eq(sw_view_list(view, "nobody", 10, &list, &n), 0);
+    ck_assert_uint_eq(n, 0);
+    sw_view_list_free(list, n);
+}
+END_TEST
+
+START_TEST(test_get_unknown_is_not_found)
+{
+    Slipway__BuildRecord *rec = NULL;
+    apply_created(view, "aaaa", "acme", 1000, 1);
+    ck_assert_int_eq(sw_view_get(view, "zzzz", &rec), SW_ENOTFOUND);
+    ck_assert_ptr_null(rec);
+    /* a prefix of a stored id is another id */
+    ck_assert_int_eq(sw_view_get(view, "aaa", &rec), SW_ENOTFOUND);
+}
+END_TEST
+
+START_TEST(test_illegal_event_is_reported_and_consumed)
+{
+    /* a STARTED for a build never created: an error, but the stream moves on */
+    ck_assert_int_eq(apply_started(view, "ghost", 1, "b1", 4), SW_EINVALID);
+    ck_assert_uint_eq(sw_view_seq(view), 4);
+    Slipway__BuildRecord *rec = NULL;
+    ck_assert_int_eq(sw_view_get(view, "ghost", &rec), SW_ENOTFOUND);
+}
+END_TEST
+
+/* One scheduler's worth of history: three builds, a lost attempt, a replayed event. */
+static void apply_history(sw_view *v)
+{
+    Slipway__BuildEvent lost = event("bbbb", SLIPWAY__EVENT_KIND__LOST, 1);
+    lost.reason = "builder b1 went silent";
+    Slipway__BuildEvent step = event("aaaa", SLIPWAY__EVENT_KIND__STEP_STARTED, 1);
+    step.step = "test";
+
+    apply_created(v, "aaaa", "acme", 1000, 1);
+    apply_created(v, "bbbb", "umbrella", 1100, 2);
+    apply_started(v, "aaaa", 1, "b1", 3);
+    apply_started(v, "bbbb", 1, "b1", 4);
+    sw_view_apply(v, &step, 5);
+    sw_view_apply(v, &lost, 6);
+    apply_started(v, "bbbb", 2, "b2", 7);
+    apply_finished(v, "aaaa", SLIPWAY__BUILD_STATE__SUCCEEDED, 0, 8);
+    apply_created(v, "cccc", "acme", 1200, 9);
+    apply_started(v, "aaaa", 1, "b1", 10); /* a late duplicate */
+}
+
+static void assert_same_record(sw_view *a, sw_view *b, const char *build)
+{
+    Slipway__BuildRecord *ra = get(a, build), *rb = get(b, build);
+    size_t la, lb;
+    void *pa = sw_wire_pack(&ra->base, &la), *pb = sw_wire_pack(&rb->base, &lb);
+    ck_assert_msg(la == lb && memcmp(pa, pb, la) == 0, "records of %s differ", build);
+    ck_assert_int_eq(ra->state, rb->state);
+    ck_assert_uint_eq(ra->attempt, rb->attempt);
+    ck_assert_str_eq(ra->builder, rb->builder);
+    free(pa);
+    free(pb);
+    slipway__build_record__free_unpacked(ra, NULL);
+    slipway__build_record__free_unpacked(rb, NULL);
+}
+
+START_TEST(test_rebuild_gives_identical_records)
+{
+    apply_history(view);
+    /* the directory is lost: a fresh view folds EVENTS again from the start */
+    char *fresh_dir = sw_test_tmpdir("sw-view-rebuilt");
+    sw_view *fresh = NULL;
+    ck_assert_msg(sw_view_open(&fresh, fresh_dir) == 0, "%s", sw_error_last());
+    apply_history(fresh);
+
+    ck_assert_uint_eq(sw_view_seq(fresh), sw_view_seq(view));
+    assert_same_record(view, fresh, "aaaa");
+    assert_same_record(view, fresh, "bbbb");
+    assert_same_record(view, fresh, "cccc");
+    Slipway__BuildRecord *bbbb = get(fresh, "bbbb");
+    ck_assert_int_eq(bbbb->state, SLIPWAY__BUILD_STATE__RUNNING);
+    ck_assert_uint_eq(bbbb->attempt, 2);
+    slipway__build_record__free_unpacked(bbbb, NULL);
+
+    Slipway__BuildRecord **la = NULL, **lb = NULL;
+    size_t na = 0, nb = 0;
+    ck_assert_int_eq(sw_view_list(view, NULL, 10, &la, &na), 0);
+    ck_assert_int_eq(sw_view_list(fresh, NULL, 10, &lb, &nb), 0);
+    ck_assert_uint_eq(na, 3);
+    ck_assert_uint_eq(nb, na);
+    for (size_t i = 0; i < na; i++) {
+        ck_assert_str_eq(la[i]->build_id, lb[i]->build_id);
+    }
+    sw_view_list_free(la, na);
+    sw_view_list_free(lb, nb);
+    sw_view_destroy(&fresh);
+    sw_test_rmtree(fresh_dir);
+    free(fresh_dir);
+}
+END_TEST
+
+START_TEST(test_long_build_id_does_not_overflow)
+{
+    /* build ids come off the bus: a long one is refused or stored, never overflows */
+    char long_id[301];
+    memset(long_id, 'x', 300);
+    long_id[300] = '\0';
+    int rc = apply_created(view, long_id, "acme", 1000, 1);
+    ck_assert_msg(rc == SW_APPLY_CHANGED || rc == SW_EINVALID, "%d: %s", rc, sw_error_last());
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("scheduler");
+    TCase *tc = tcase_create("view");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_get_returns_the_folded_record);
+    tcase_add_test(tc, test_already_applied_seq_is_ignored);
+    tcase_add_test(tc, test_seq_advances_on_an_ignored_event);
+    tcase_add_test(tc, test_seq_survives_reopen);
+    tcase_add_test(tc, test_list_newest_first);
+    tcase_add_test(tc, test_list_honours_limit);
+    tcase_add_test(tc, test_list_filters_by_tenant);
+    tcase_add_test(tc, test_get_unknown_is_not_found);
+    tcase_add_test(tc, test_illegal_event_is_reported_and_consumed);
+    tcase_add_test(tc, test_rebuild_gives_identical_records);
+    suite_add_tcase(s, tc);
+    TCase *untrusted = tcase_create("untrusted");
+    tcase_add_checked_fixture(untrusted, setup, teardown);
+    tcase_add_test(untrusted, test_long_build_id_does_not_overflow);
+    suite_add_tcase(s, untrusted);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
