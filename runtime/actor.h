@@ -14,9 +14,10 @@
  * it later) calls sw_msg_retain. A bus message whose bytes do not unpack is
  * logged and terminated, never handed to the actor.
  *
- * Start returns when init has finished. Stop unsubscribes everything, then runs
- * the actor's stop on its thread and joins it; mail still queued is dropped
- * (JetStream messages among it are redelivered later: delivery is at least once).
+ * Start returns when init has finished. Stop unsubscribes everything, lets the
+ * actor handle the mail already queued, then runs the actor's stop on its thread
+ * and joins it; mail posted while it stops is dropped (its payloads freed; a
+ * JetStream message among it is redelivered later: delivery is at least once).
  */
 #ifndef SW_ACTOR_H
 #define SW_ACTOR_H

@@ -147,8 +147,8 @@ int sw_build_apply(Slipway__BuildRecord *rec, const Slipway__BuildEvent *ev)
         if (ev->attempt == 0) {
             return sw_error_set(SW_EINVALID, "build %s started without an attempt", ev->build_id);
         }
-        if (ev->attempt == rec->attempt && rec->state == SLIPWAY__BUILD_STATE__RUNNING) {
-            return SW_APPLY_IGNORED; /* duplicate */
+        if (ev->attempt <= rec->attempt) {
+            return SW_APPLY_IGNORED; /* a duplicate, or an attempt already lost */
         }
         rec->attempt = ev->attempt;
         rec->state = SLIPWAY__BUILD_STATE__RUNNING;
@@ -189,6 +189,9 @@ int sw_build_apply(Slipway__BuildRecord *rec, const Slipway__BuildEvent *ev)
         set_str(&rec->reason, ev->reason);
         if (ev->step && ev->step[0]) {
             set_str(&rec->step, ev->step);
+        }
+        if (ev->sha && ev->sha[0]) {
+            set_str(&rec->sha, ev->sha);
         }
         rec->finished_ms = ev->at_ms;
         return SW_APPLY_CHANGED;

@@ -91,6 +91,24 @@ static int read_list(const sw_yaml_doc *doc, const sw_yaml_node *root, const cha
     return 0;
 }
 
+/* Refuses a name that an earlier entry of the same list already has. */
+static int check_unique(const sw_yaml_doc *doc, const sw_yaml_node *entry, const char *what,
+                        const char *name, const char *const *names, size_t n, size_t stride)
+{
+    for (size_t i = 0; i < n; i++) {
+        const char *other = *(const char *const *)((const char *)names + i * stride);
+        if (strcmp(other, name) == 0) {
+            return sw_yaml_error(doc, sw_yaml_get(entry, "name"), "%s '%s' is listed twice",
+                                 what, name);
+        }
+    }
+    return 0;
+}
+
+#define UNIQUE(doc, entry, what, array, count)                                                     \
+    check_unique((doc), (entry), (what), (array)[(count) - 1].name,                               \
+                 (const char *const *)&(array)[0].name, (count) - 1, sizeof((array)[0]))
+
 static int read_tiers(sw_config *cfg, const sw_yaml_doc *doc)
 {
     static const char *const keys[] = {"name", "memory", "pids", "cpu_millis", "timeout", NULL};
@@ -124,6 +142,9 @@ static int read_tiers(sw_config *cfg, const sw_yaml_doc *doc)
             return error;
         }
         t->cpu_millis = (uint32_t)v;
+        if ((error = UNIQUE(doc, m, "tier", cfg->tiers, cfg->ntiers)) < 0) {
+            return error;
+        }
         if (t->memory_bytes < (4ull << 20)) {
             return sw_yaml_error(doc, sw_yaml_get(m, "memory"), "memory must be at least 4M");
         }
@@ -145,7 +166,8 @@ static int read_tenants(sw_config *cfg, const sw_yaml_doc *doc)
         sw_tenant *t = &cfg->tenants[cfg->ntenants++];
         if ((error = sw_yaml_check_keys(doc, m, keys)) < 0 ||
             (error = read_name(doc, m, "name", 1, &t->name)) < 0 ||
-            (error = read_name(doc, m, "tier", 1, &t->tier)) < 0) {
+            (error = read_name(doc, m, "tier", 1, &t->tier)) < 0 ||
+            (error = UNIQUE(doc, m, "tenant", cfg->tenants, cfg->ntenants)) < 0) {
             return error;
         }
         if (sw_config_tier(cfg, t->tier) == NULL) {
@@ -186,11 +208,8 @@ static int read_projects(sw_config *cfg, const sw_yaml_doc *doc)
             return sw_yaml_error(doc, sw_yaml_get(m, "tenant"), "no tenant named '%s'",
                                  p->tenant);
         }
-        for (size_t j = 0; j + 1 < cfg->nprojects; j++) {
-            if (strcmp(cfg->projects[j].name, p->name) == 0) {
-                return sw_yaml_error(doc, sw_yaml_get(m, "name"), "project '%s' is listed twice",
-                                     p->name);
-            }
+        if ((error = UNIQUE(doc, m, "project", cfg->projects, cfg->nprojects)) < 0) {
+            return error;
         }
     }
     return 0;
@@ -212,7 +231,8 @@ static int read_clusters(sw_config *cfg, const sw_yaml_doc *doc)
             (error = read_name(doc, m, "name", 1, &c->name)) < 0 ||
             (error = read_name(doc, m, "tier", 1, &c->tier)) < 0 ||
             (error = read_name(doc, m, "region", 0, &c->region)) < 0 ||
-            (error = read_name(doc, m, "executor", 0, &c->executor)) < 0) {
+            (error = read_name(doc, m, "executor", 0, &c->executor)) < 0 ||
+            (error = UNIQUE(doc, m, "cluster", cfg->clusters, cfg->nclusters)) < 0) {
             return error;
         }
         if (c->region == NULL) {
@@ -248,7 +268,8 @@ static int read_builders(sw_config *cfg, const sw_yaml_doc *doc)
         if ((error = sw_yaml_check_keys(doc, m, keys)) < 0 ||
             (error = read_name(doc, m, "name", 1, &b->name)) < 0 ||
             (error = read_name(doc, m, "cluster", 1, &b->cluster)) < 0 ||
-            (error = sw_yaml_uint(doc, sw_yaml_get(m, "slots"), 256, &slots)) < 0) {
+            (error = sw_yaml_uint(doc, sw_yaml_get(m, "slots"), 256, &slots)) < 0 ||
+            (error = UNIQUE(doc, m, "builder", cfg->builders, cfg->nbuilders)) < 0) {
             return error;
         }
         if (slots == 0) {

@@ -119,8 +119,11 @@ int sw_archive_read(sw_archive *archive, const char *build_id, uint32_t after_at
     }
     /* the first key after (after_attempt, after_seq) */
     key.mv_data = kbuf;
-    key.mv_size = make_key(kbuf, build_id, after_attempt,
-                           after_seq == UINT64_MAX ? after_seq : after_seq + 1);
+    if (after_seq == UINT64_MAX) { /* the next attempt's first chunk */
+        key.mv_size = make_key(kbuf, build_id, after_attempt + 1, 0);
+    } else {
+        key.mv_size = make_key(kbuf, build_id, after_attempt, after_seq + 1);
+    }
     if ((chunks = calloc(cap, sizeof(*chunks))) == NULL) {
         abort();
     }

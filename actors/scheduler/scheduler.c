@@ -194,6 +194,48 @@ static int64_t lapse_ms(const scheduler *s)
     return (int64_t)s->cfg->heartbeat_lapse_ms;
 }
 
+/* The lost attempt was the last JetStream will deliver: the build ends errored,
+ * with the reason as the last line of its log (attempt 0: the scheduler's own). */
+static void give_up(scheduler *s, const Slipway__BuildRecord *rec, unsigned attempt,
+                    const char *why)
+{
+    char subject[160], msg_id[96], reason[320];
+    Slipway__LogLine line = SLIPWAY__LOG_LINE__INIT;
+    Slipway__LogLine *lines[1] = {&line};
+    Slipway__LogChunk chunk = SLIPWAY__LOG_CHUNK__INIT;
+    Slipway__BuildEvent ev = SLIPWAY__BUILD_EVENT__INIT;
+
+    snprintf(reason, sizeof(reason), "gave up after %u attempts: %s", attempt, why);
+    line.stream = SLIPWAY__LOG_STREAM__SYSTEM;
+    line.text = reason;
+    line.at_ms = sw_clock_wall_ms();
+    chunk.build_id = rec->build_id;
+    chunk.tenant = rec->tenant;
+    chunk.attempt = 0;
+    chunk.seq = 1;
+    chunk.lines = lines;
+    chunk.n_lines = 1;
+    chunk.eof = true;
+    chunk.state = SLIPWAY__BUILD_STATE__ERRORED;
+    sw_subject(subject, sizeof(subject), "sw.logs", rec->tenant, rec->build_id);
+    snprintf(msg_id, sizeof(msg_id), "%s.0.log.1", rec->build_id);
+    if (sw_wire_js_publish(s->bus, subject, &chunk.base, msg_id, NULL) < 0) {
+        sw_warn(who(s), "build %s: log line lost: %s", rec->build_id, sw_error_last());
+    }
+    ev.build_id = rec->build_id;
+    ev.tenant = rec->tenant;
+    ev.kind = SLIPWAY__EVENT_KIND__FINISHED;
+    ev.attempt = attempt;
+    ev.state = SLIPWAY__BUILD_STATE__ERRORED;
+    ev.reason = reason;
+    ev.at_ms = sw_clock_wall_ms();
+    sw_subject(subject, sizeof(subject), "sw.events", rec->tenant, rec->build_id);
+    snprintf(msg_id, sizeof(msg_id), "%s.gave-up", rec->build_id);
+    if (sw_wire_js_publish(s->bus, subject, &ev.base, msg_id, NULL) < 0) {
+        sw_warn(who(s), "build %s: cannot end it: %s", rec->build_id, sw_error_last());
+    }
+}
+
 /* Marks the running builds of a silent builder as rescheduling. */
 static void report_lost(scheduler *s, builder_seen *b)
 {
@@ -229,6 +271,8 @@ static void report_lost(scheduler *s, builder_seen *b)
             snprintf(msg_id, sizeof(msg_id), "%s.%u.lost", build_id, attempt);
             if (sw_wire_js_publish(s->bus, subject, &ev.base, msg_id, NULL) < 0) {
                 sw_warn(who(s), "cannot mark %s rescheduling: %s", build_id, sw_error_last());
+            } else if (attempt >= s->cfg->max_deliveries) {
+                give_up(s, rec, attempt, reason);
             }
         }
         slipway__build_record__free_unpacked(rec, NULL);

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define MAX_ID 64 /* build ids come off the bus: longer ones are refused */
+
 struct sw_view {
     MDB_env *env;
     MDB_dbi builds; /* build id -> BuildRecord */
@@ -109,8 +111,9 @@ int sw_view_apply(sw_view *view, const Slipway__BuildEvent *ev, uint64_t seq)
     if (seq != 0 && seq <= view->seq) {
         return SW_APPLY_IGNORED;
     }
-    if (ev->build_id == NULL || ev->build_id[0] == '\0') {
-        return sw_error_set(SW_EINVALID, "event without a build id");
+    if (ev->build_id == NULL || ev->build_id[0] == '\0' || strlen(ev->build_id) > MAX_ID) {
+        return sw_error_set(SW_EINVALID, "event without a build id of 1 to %d characters",
+                            MAX_ID);
     }
     if ((rc = mdb_txn_begin(view->env, NULL, 0, &txn)) != 0) {
         return lmdb_error(rc, "begin");
@@ -134,7 +137,7 @@ int sw_view_apply(sw_view *view, const Slipway__BuildEvent *ev, uint64_t seq)
             goto done;
         }
         if (ev->kind == SLIPWAY__EVENT_KIND__CREATED) {
-            unsigned char okey[8 + 256];
+            unsigned char okey[8 + MAX_ID];
             size_t olen;
             order_key(okey, rec.created_ms, rec.build_id, &olen);
             MDB_val k = {olen, okey}, v = {0, ""};
@@ -176,6 +179,9 @@ int sw_view_get(sw_view *view, const char *build_id, Slipway__BuildRecord **out)
     MDB_val key = {strlen(build_id), (void *)build_id}, val;
     int rc, error = 0;
 
+    if (key.mv_size == 0 || key.mv_size > MAX_ID) {
+        return sw_error_set(SW_ENOTFOUND, "no build '%s'", build_id);
+    }
     if ((rc = mdb_txn_begin(view->env, NULL, MDB_RDONLY, &txn)) != 0) {
         return lmdb_error(rc, "begin");
     }
