@@ -1,0 +1,843 @@
+/*
+ * harness.c - a whole Slipway in a temp dir for the end-to-end tests (see harness.h).
+ *
+ * DESIGN
+ * Child processes are forked here with their stdout/stderr on pipes or a log
+ * file. Each child makes itself a process-group leader and asks for SIGKILL when
+ * the test process dies (a failing Check test leaves with _exit, skipping every
+ * teardown), so a failure never leaves a slipwayd or git daemon behind. Pipes are
+ * read with poll() against a deadline; nothing here sleeps to hope something
+ * happened, it polls a condition until a deadline.
+ */
+#include "harness.h"
+
+#include "natsd.h"
+#include "runtime/error.h"
+#include "support.h"
+
+#include <arpa/inet.h>
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_ARGS 32
+#define MAX_REPOS 16
+#define CLI_TIMEOUT_MS 30000
+#define READY_TIMEOUT_MS 60000
+#define STOP_TIMEOUT_MS 20000
+
+struct sw_harness {
+    char *dir;
+    char *build_dir;
+    sw_natsd *natsd;
+    char *nats_url;
+    pid_t gitd_pid;
+    int git_port;
+    pid_t slipwayd_pid;
+    char *slipwayd_log;
+    sw_harness_options opts;
+    char *repos[MAX_REPOS];
+    int nrepos;
+};
+
+struct sw_harness_proc {
+    pid_t pid;
+    int out_fd;
+    int err_fd;
+    char *out;
+    size_t out_len, out_cap;
+    char *err;
+    size_t err_len, err_cap;
+    int status; /* valid once exited */
+    bool exited;
+};
+
+/* --- small helpers ----------------------------------------------------------- */
+
+long long sw_harness_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static char *xasprintf(const char *fmt, ...)
+{
+    va_list ap;
+    char *s = NULL;
+    va_start(ap, fmt);
+    int n = vasprintf(&s, fmt, ap);
+    va_end(ap);
+    ck_assert_int_ge(n, 0);
+    return s;
+}
+
+static char *xstrdup(const char *s)
+{
+    char *d = strdup(s);
+    ck_assert_ptr_nonnull(d);
+    return d;
+}
+
+static void pause_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) == -1 && errno == EINTR) {
+    }
+}
+
+static void append(char **buf, size_t *len, size_t *cap, const char *data, size_t n)
+{
+    if (*len + n + 1 > *cap) {
+        size_t ncap = *cap ? *cap : 4096;
+        while (*len + n + 1 > ncap) {
+            ncap *= 2;
+        }
+        *buf = realloc(*buf, ncap);
+        ck_assert_ptr_nonnull(*buf);
+        *cap = ncap;
+    }
+    memcpy(*buf + *len, data, n);
+    *len += n;
+    (*buf)[*len] = '\0';
+}
+
+/* The last max_bytes of text, for failure messages. Borrowed from text. */
+static const char *tail_of(const char *text, size_t max_bytes)
+{
+    size_t len = text ? strlen(text) : 0;
+    if (text == NULL) {
+        return "";
+    }
+    return len > max_bytes ? text + len - max_bytes : text;
+}
+
+/* Collects a NULL-terminated variadic list of strings into argv after prefix. */
+static int collect_args(const char **argv, int n, va_list ap)
+{
+    const char *a;
+    while ((a = va_arg(ap, const char *)) != NULL) {
+        ck_assert_msg(n < MAX_ARGS - 1, "too many arguments");
+        argv[n++] = a;
+    }
+    argv[n] = NULL;
+    return n;
+}
+
+/* --- processes --------------------------------------------------------------- */
+
+/* Forks and execs argv[0] (searched in PATH when it has no '/') in its own
+ * process group, dying with us; stdin is /dev/null, stdout/stderr go to out_fd
+ * and err_fd. Only async-signal-safe calls between fork and exec. */
+static pid_t spawn(const char *const *argv, const char *cwd, int out_fd, int err_fd)
+{
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    ck_assert_int_ne(pid, -1);
+    if (pid == 0) {
+        setpgid(0, 0);
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent) {
+            _exit(127);
+        }
+        int null_fd = open("/dev/null", O_RDONLY);
+        if (null_fd < 0 || dup2(null_fd, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0) {
+            _exit(127);
+        }
+        if (cwd != NULL && chdir(cwd) != 0) {
+            _exit(127);
+        }
+        close_range(3, ~0U, 0);
+        signal(SIGPIPE, SIG_DFL);
+        execvp(argv[0], (char *const *)argv);
+        static const char msg[] = "harness: exec failed\n";
+        ssize_t ignored = write(2, msg, sizeof(msg) - 1);
+        (void)ignored;
+        _exit(127);
+    }
+    setpgid(pid, pid); /* also from here, so the group exists when we kill it */
+    return pid;
+}
+
+static int decode_status(int status)
+{
+    if (WIFEXITED(status)) {
+        return WEXITSTATUS(status);
+    }
+    return -1;
+}
+
+/* Signals the group of pid with sig, waits for pid at most timeout_ms;
+ * then SIGKILLs the group. Returns the exit status (-1 when killed by a signal). */
+static int stop_group(pid_t pid, int sig, int timeout_ms)
+{
+    long long deadline = sw_harness_now_ms() + timeout_ms;
+    int status = 0;
+    kill(-pid, sig);
+    for (;;) {
+        pid_t r = waitpid(pid, &status, WNOHANG);
+        if (r == pid) {
+            kill(-pid, SIGKILL); /* whatever it left in its group */
+            return decode_status(status);
+        }
+        if (r == -1 && errno != EINTR) {
+            return -1;
+        }
+        if (sw_harness_now_ms() >= deadline) {
+            fprintf(stderr, "harness: pid %d ignored signal %d for %d ms: killing its group\n",
+                    (int)pid, sig, timeout_ms);
+            kill(-pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            return -1;
+        }
+        pause_ms(20);
+    }
+}
+
+static sw_harness_proc *proc_start(const char *const *argv, const char *cwd)
+{
+    int out[2], err[2];
+    ck_assert_int_eq(pipe2(out, O_CLOEXEC), 0);
+    ck_assert_int_eq(pipe2(err, O_CLOEXEC), 0);
+    sw_harness_proc *p = calloc(1, sizeof(*p));
+    ck_assert_ptr_nonnull(p);
+    p->pid = spawn(argv, cwd, out[1], err[1]);
+    close(out[1]);
+    close(err[1]);
+    p->out_fd = out[0];
+    p->err_fd = err[0];
+    append(&p->out, &p->out_len, &p->out_cap, "", 0);
+    append(&p->err, &p->err_len, &p->err_cap, "", 0);
+    return p;
+}
+
+/* Reads what is available on the process's pipes, waiting at most timeout_ms for
+ * something. Returns the bytes read (0 when nothing came), -1 once both pipes
+ * are closed. */
+static long proc_pump(sw_harness_proc *p, int timeout_ms)
+{
+    struct pollfd fds[2];
+    int n = 0;
+    long total = 0;
+    if (p->out_fd >= 0) {
+        fds[n++] = (struct pollfd){.fd = p->out_fd, .events = POLLIN};
+    }
+    if (p->err_fd >= 0) {
+        fds[n++] = (struct pollfd){.fd = p->err_fd, .events = POLLIN};
+    }
+    if (n == 0) {
+        return -1;
+    }
+    int r = poll(fds, (nfds_t)n, timeout_ms < 0 ? 0 : timeout_ms);
+    if (r < 0) {
+        ck_assert_int_eq(errno, EINTR);
+        return 0;
+    }
+    for (int i = 0; i < n; i++) {
+        if (fds[i].revents == 0) {
+            continue;
+        }
+        char buf[8192];
+        ssize_t got = read(fds[i].fd, buf, sizeof(buf));
+        if (got < 0 && errno == EINTR) {
+            continue;
+        }
+        bool is_out = fds[i].fd == p->out_fd;
+        if (got <= 0) {
+            close(fds[i].fd);
+            if (is_out) {
+                p->out_fd = -1;
+            } else {
+                p->err_fd = -1;
+            }
+        } else if (is_out) {
+            append(&p->out, &p->out_len, &p->out_cap, buf, (size_t)got);
+            total += got;
+        } else {
+            append(&p->err, &p->err_len, &p->err_cap, buf, (size_t)got);
+            total += got;
+        }
+    }
+    if (p->out_fd < 0 && p->err_fd < 0) {
+        return total > 0 ? total : -1;
+    }
+    return total;
+}
+
+static void proc_free(sw_harness_proc *p)
+{
+    if (p->out_fd >= 0) {
+        close(p->out_fd);
+    }
+    if (p->err_fd >= 0) {
+        close(p->err_fd);
+    }
+    free(p->out);
+    free(p->err);
+    free(p);
+}
+
+bool sw_harness_proc_await(sw_harness_proc *p, const char *needle, int timeout_ms)
+{
+    long long deadline = sw_harness_now_ms() + timeout_ms;
+    for (;;) {
+        if (strstr(p->out, needle) != NULL) {
+            return true;
+        }
+        long long left = deadline - sw_harness_now_ms();
+        if (left <= 0) {
+            return false;
+        }
+        if (proc_pump(p, (int)(left > 100 ? 100 : left)) < 0) {
+            return strstr(p->out, needle) != NULL;
+        }
+    }
+}
+
+const char *sw_harness_proc_output(const sw_harness_proc *p)
+{
+    return p->out;
+}
+
+/* Reaps p if it has exited; then kills what it left in its group. */
+static bool proc_reap(sw_harness_proc *p)
+{
+    int status = 0;
+    if (!p->exited && waitpid(p->pid, &status, WNOHANG) == p->pid) {
+        p->exited = true;
+        p->status = decode_status(status);
+        kill(-p->pid, SIGKILL);
+    }
+    return p->exited;
+}
+
+void sw_harness_proc_finish(sw_harness_proc **p_p, sw_harness_result *res, int timeout_ms)
+{
+    sw_harness_proc *p = *p_p;
+    long long deadline = sw_harness_now_ms() + timeout_ms;
+    *p_p = NULL;
+    /* Read until it exits (or the deadline). */
+    while (!proc_reap(p)) {
+        long long left = deadline - sw_harness_now_ms();
+        if (left <= 0) {
+            int status;
+            fprintf(stderr, "harness: pid %d still running after %d ms: killed\n", (int)p->pid,
+                    timeout_ms);
+            kill(-p->pid, SIGKILL);
+            waitpid(p->pid, &status, 0);
+            p->exited = true;
+            p->status = -1;
+            break;
+        }
+        if (proc_pump(p, (int)(left > 50 ? 50 : left)) < 0) {
+            pause_ms(5); /* pipes closed, not yet exited */
+        }
+    }
+    /* Then what it left in the pipes, until they close (its group is dead). */
+    long long drain_deadline = sw_harness_now_ms() + 2000;
+    while (proc_pump(p, 50) >= 0 && sw_harness_now_ms() < drain_deadline) {
+    }
+    res->status = p->status;
+    res->out = p->out;
+    res->err = p->err;
+    p->out = NULL;
+    p->err = NULL;
+    proc_free(p);
+}
+
+void sw_harness_result_finish(sw_harness_result *res)
+{
+    free(res->out);
+    free(res->err);
+    res->out = NULL;
+    res->err = NULL;
+}
+
+/* Runs argv to completion in cwd; fails the test unless it exits 0. */
+static void run_ok(const char *const *argv, const char *cwd)
+{
+    sw_harness_proc *p = proc_start(argv, cwd);
+    sw_harness_result res;
+    sw_harness_proc_finish(&p, &res, CLI_TIMEOUT_MS);
+    ck_assert_msg(res.status == 0, "%s %s exited %d: %s", argv[0], argv[1] ? argv[1] : "",
+                  res.status, tail_of(res.err, 1000));
+    sw_harness_result_finish(&res);
+}
+
+/* --- servers ----------------------------------------------------------------- */
+
+static bool port_accepts(int port)
+{
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ck_assert_int_ge(fd, 0);
+    bool ok = connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0;
+    close(fd);
+    return ok;
+}
+
+/* The git-daemon program itself. `git daemon` would run it as a child of the
+ * git wrapper, out of reach of PR_SET_PDEATHSIG. Caller frees. */
+static char *git_daemon_path(void)
+{
+    const char *argv[] = {"git", "--exec-path", NULL};
+    sw_harness_proc *p = proc_start(argv, NULL);
+    sw_harness_result res;
+    sw_harness_proc_finish(&p, &res, CLI_TIMEOUT_MS);
+    ck_assert_msg(res.status == 0, "git --exec-path exited %d: %s", res.status, res.err);
+    res.out[strcspn(res.out, "\n")] = '\0';
+    char *path = xasprintf("%s/git-daemon", res.out);
+    sw_harness_result_finish(&res);
+    ck_assert_msg(access(path, X_OK) == 0, "%s not found (is git installed?)", path);
+    return path;
+}
+
+/* Starts git daemon on a free port; retries with another port if it loses a race. */
+static void start_git_daemon(sw_harness *h)
+{
+    char *prog = git_daemon_path();
+    char *base = xasprintf("--base-path=%s/git", h->dir);
+    char *log_path = xasprintf("%s/git-daemon.log", h->dir);
+    for (int attempt = 0; attempt < 5; attempt++) {
+        int port = sw_test_free_port();
+        char *port_arg = xasprintf("--port=%d", port);
+        const char *argv[] = {
+            prog,          "--export-all",         base, "--listen=127.0.0.1", port_arg,
+            "--reuseaddr", "--informative-errors", NULL};
+        int log_fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        ck_assert_int_ge(log_fd, 0);
+        pid_t pid = spawn(argv, NULL, log_fd, log_fd);
+        close(log_fd);
+        free(port_arg);
+        long long deadline = sw_harness_now_ms() + 10000;
+        bool up = false;
+        bool died = false;
+        while (sw_harness_now_ms() < deadline) {
+            int status;
+            if (waitpid(pid, &status, WNOHANG) == pid) {
+                died = true;
+                break;
+            }
+            if (port_accepts(port)) {
+                up = true;
+                break;
+            }
+            pause_ms(20);
+        }
+        if (up) {
+            h->gitd_pid = pid;
+            h->git_port = port;
+            free(prog);
+            free(base);
+            free(log_path);
+            return;
+        }
+        if (!died) {
+            stop_group(pid, SIGKILL, 1000);
+        }
+    }
+    char *log = sw_test_read_file(log_path, NULL);
+    ck_abort_msg("git daemon did not start; its log: %s", tail_of(log, 2000));
+}
+
+sw_harness *sw_harness_create(const sw_harness_options *opts)
+{
+    sw_harness *h = calloc(1, sizeof(*h));
+    ck_assert_ptr_nonnull(h);
+    const char *build_dir = getenv("SLIPWAY_BUILD_DIR");
+    ck_assert_msg(build_dir != NULL && build_dir[0] != '\0',
+                  "SLIPWAY_BUILD_DIR is not set (run through meson test)");
+    h->build_dir = xstrdup(build_dir);
+    if (opts != NULL) {
+        h->opts = *opts;
+    }
+    if (h->opts.tier_memory == NULL) {
+        h->opts.tier_memory = "256M";
+    }
+    if (h->opts.tier_timeout == NULL) {
+        h->opts.tier_timeout = "10m";
+    }
+    if (h->opts.slots == 0) {
+        h->opts.slots = 2;
+    }
+    h->dir = sw_test_tmpdir("slipway-e2e");
+    fprintf(stderr, "harness: %s (logs; kept if the test fails)\n", h->dir);
+    char *git_dir = xasprintf("%s/git", h->dir);
+    ck_assert_int_eq(mkdir(git_dir, 0755), 0);
+    free(git_dir);
+
+    /* The server's directory goes inside ours: one place to look, one to remove. */
+    const char *tmpdir = getenv("TMPDIR");
+    char *saved_tmpdir = tmpdir ? xstrdup(tmpdir) : NULL;
+    ck_assert_int_eq(setenv("TMPDIR", h->dir, 1), 0);
+    int rc = sw_natsd_start(&h->natsd);
+    if (saved_tmpdir != NULL) {
+        setenv("TMPDIR", saved_tmpdir, 1);
+    } else {
+        unsetenv("TMPDIR");
+    }
+    free(saved_tmpdir);
+    ck_assert_msg(rc == 0, "nats-server did not start: %s", sw_error_last());
+    h->nats_url = xstrdup(sw_natsd_url(h->natsd));
+    start_git_daemon(h);
+    return h;
+}
+
+const char *sw_harness_nats_url(const sw_harness *h)
+{
+    return h->nats_url;
+}
+
+const char *sw_harness_dir(const sw_harness *h)
+{
+    return h->dir;
+}
+
+/* --- repositories -------------------------------------------------------------- */
+
+#define GIT_ID                                                                                     \
+    "-c", "user.name=Slipway Test", "-c", "user.email=test@slipway.invalid", "-c",                 \
+        "commit.gpgsign=false", "-c", "init.defaultBranch=main"
+
+static void mkdirs_for(const char *path)
+{
+    char *copy = xstrdup(path);
+    for (char *s = strchr(copy + 1, '/'); s != NULL; s = strchr(s + 1, '/')) {
+        *s = '\0';
+        if (mkdir(copy, 0755) != 0) {
+            ck_assert_msg(errno == EEXIST, "mkdir %s: %s", copy, strerror(errno));
+        }
+        *s = '/';
+    }
+    free(copy);
+}
+
+void sw_harness_repo_branch(sw_harness *h, const char *repo, const char *branch,
+                            const sw_harness_file *files)
+{
+    char *bare = xasprintf("%s/git/%s.git", h->dir, repo);
+    struct stat st;
+    if (stat(bare, &st) != 0) {
+        const char *init[] = {"git", GIT_ID, "init", "-q", "--bare", bare, NULL};
+        run_ok(init, NULL);
+        const char *head[] = {"git", "-C", bare, "symbolic-ref", "HEAD", "refs/heads/main", NULL};
+        run_ok(head, NULL);
+        ck_assert_int_lt(h->nrepos, MAX_REPOS);
+        h->repos[h->nrepos++] = xstrdup(repo);
+    }
+
+    char *tree = xasprintf("%s/tree-%s-%s", h->dir, repo, branch);
+    sw_test_rmtree(tree);
+    const char *init[] = {"git", GIT_ID, "init", "-q", tree, NULL};
+    run_ok(init, NULL);
+    for (const sw_harness_file *f = files; f->path != NULL; f++) {
+        char *path = xasprintf("%s/%s", tree, f->path);
+        mkdirs_for(path);
+        sw_test_write_file(path, f->content);
+        free(path);
+    }
+    char *message = xasprintf("test: %s", branch);
+    char *refspec = xasprintf("+HEAD:refs/heads/%s", branch);
+    const char *add[] = {"git", "add", "-A", NULL};
+    const char *commit[] = {"git", GIT_ID, "commit", "-q", "-m", message, NULL};
+    const char *push[] = {"git", "push", "-q", bare, refspec, NULL};
+    run_ok(add, tree);
+    run_ok(commit, tree);
+    run_ok(push, tree);
+    sw_test_rmtree(tree);
+    free(refspec);
+    free(message);
+    free(tree);
+    free(bare);
+}
+
+void sw_harness_repo_pipeline(sw_harness *h, const char *repo, const char *pipeline)
+{
+    const sw_harness_file files[] = {
+        {".slipway.yml", pipeline},
+        {NULL, NULL},
+    };
+    sw_harness_repo_branch(h, repo, "main", files);
+}
+
+/* --- slipwayd -------------------------------------------------------------------- */
+
+static char *write_config(sw_harness *h)
+{
+    char *path = xasprintf("%s/slipway.yaml", h->dir);
+    FILE *f = fopen(path, "w");
+    ck_assert_msg(f != NULL, "cannot write %s", path);
+    fprintf(f,
+            "nats:\n"
+            "  url: %s\n"
+            "data_dir: %s/data\n"
+            "work_dir: %s/work\n"
+            "timeouts:\n"
+            "  heartbeat_interval: 1s\n"
+            "  heartbeat_lapse: 5s\n"
+            "  max_deliveries: 3\n"
+            "tiers:\n"
+            "  - name: free\n"
+            "    memory: %s\n"
+            "    pids: 256\n"
+            "    cpu_millis: 1000\n"
+            "    timeout: %s\n"
+            "tenants:\n"
+            "  - name: demo\n"
+            "    tier: free\n",
+            h->nats_url, h->dir, h->dir, h->opts.tier_memory, h->opts.tier_timeout);
+    if (h->nrepos > 0) {
+        fprintf(f, "projects:\n");
+    }
+    for (int i = 0; i < h->nrepos; i++) {
+        fprintf(f,
+                "  - name: %s\n"
+                "    tenant: demo\n"
+                "    repository: git://127.0.0.1:%d/%s.git\n"
+                "    default_ref: main\n"
+                "    region: local\n",
+                h->repos[i], h->git_port, h->repos[i]);
+    }
+    fprintf(f,
+            "clusters:\n"
+            "  - name: local-free\n"
+            "    tier: free\n"
+            "    region: local\n"
+            "    executor: shell\n"
+            "builders:\n"
+            "  - name: builder-1\n"
+            "    cluster: local-free\n"
+            "    slots: %d\n",
+            h->opts.slots);
+    ck_assert_int_eq(fclose(f), 0);
+    return path;
+}
+
+char *sw_harness_slipwayd_log(const sw_harness *h)
+{
+    char *log = h->slipwayd_log ? sw_test_read_file(h->slipwayd_log, NULL) : NULL;
+    return log ? log : xstrdup("");
+}
+
+void sw_harness_start(sw_harness *h, ...)
+{
+    ck_assert_msg(h->slipwayd_pid == 0, "slipwayd already started");
+    char *config = write_config(h);
+    char *prog = xasprintf("%s/tools/slipwayd", h->build_dir);
+    ck_assert_msg(access(prog, X_OK) == 0, "%s is not built", prog);
+    const char *argv[MAX_ARGS] = {prog, "-c", config};
+    va_list ap;
+    va_start(ap, h);
+    collect_args(argv, 3, ap);
+    va_end(ap);
+
+    free(h->slipwayd_log);
+    h->slipwayd_log = xasprintf("%s/slipwayd.log", h->dir);
+    int log_fd = open(h->slipwayd_log, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
+    ck_assert_int_ge(log_fd, 0);
+    h->slipwayd_pid = spawn(argv, h->dir, log_fd, log_fd);
+    close(log_fd);
+    free(prog);
+    free(config);
+
+    long long deadline = sw_harness_now_ms() + READY_TIMEOUT_MS;
+    for (;;) {
+        char *log = sw_harness_slipwayd_log(h);
+        bool ready = strstr(log, "slipwayd: ready") != NULL;
+        int status;
+        if (!ready && waitpid(h->slipwayd_pid, &status, WNOHANG) == h->slipwayd_pid) {
+            h->slipwayd_pid = 0;
+            ck_abort_msg("slipwayd exited (%d) before it was ready; its log:\n%s",
+                         decode_status(status), tail_of(log, 3000));
+        }
+        if (!ready && sw_harness_now_ms() >= deadline) {
+            ck_abort_msg("slipwayd not ready after %d ms; its log:\n%s", READY_TIMEOUT_MS,
+                         tail_of(log, 3000));
+        }
+        free(log);
+        if (ready) {
+            return;
+        }
+        pause_ms(50);
+    }
+}
+
+int sw_harness_stop(sw_harness *h)
+{
+    if (h->slipwayd_pid == 0) {
+        return 0;
+    }
+    int status = stop_group(h->slipwayd_pid, SIGTERM, STOP_TIMEOUT_MS);
+    h->slipwayd_pid = 0;
+    return status;
+}
+
+void sw_harness_destroy(sw_harness **h_p)
+{
+    sw_harness *h = *h_p;
+    if (h == NULL) {
+        return;
+    }
+    *h_p = NULL;
+    if (h->slipwayd_pid != 0) {
+        int status = sw_harness_stop(h);
+        if (status != 0) {
+            char *log = sw_harness_slipwayd_log(h);
+            fprintf(stderr, "harness: slipwayd exited %d on SIGTERM; its log ends:\n%s\n", status,
+                    tail_of(log, 3000));
+            free(log);
+        }
+    }
+    if (h->gitd_pid != 0) {
+        stop_group(h->gitd_pid, SIGTERM, 5000);
+    }
+    sw_natsd_destroy(&h->natsd);
+    const char *keep = getenv("SLIPWAY_KEEP_TMP");
+    if (keep != NULL && keep[0] != '\0') {
+        fprintf(stderr, "harness: keeping %s\n", h->dir);
+    } else {
+        sw_test_rmtree(h->dir);
+    }
+    for (int i = 0; i < h->nrepos; i++) {
+        free(h->repos[i]);
+    }
+    free(h->slipwayd_log);
+    free(h->nats_url);
+    free(h->build_dir);
+    free(h->dir);
+    free(h);
+}
+
+/* --- the CLI ------------------------------------------------------------------------ */
+
+static sw_harness_proc *cli_start(sw_harness *h, va_list ap)
+{
+    char *prog = xasprintf("%s/tools/slipway", h->build_dir);
+    ck_assert_msg(access(prog, X_OK) == 0, "%s is not built", prog);
+    const char *argv[MAX_ARGS] = {prog, "--nats", h->nats_url};
+    collect_args(argv, 3, ap);
+    sw_harness_proc *p = proc_start(argv, h->dir);
+    free(prog);
+    return p;
+}
+
+void sw_harness_cli(sw_harness *h, sw_harness_result *res, int timeout_ms, ...)
+{
+    va_list ap;
+    va_start(ap, timeout_ms);
+    sw_harness_proc *p = cli_start(h, ap);
+    va_end(ap);
+    sw_harness_proc_finish(&p, res, timeout_ms);
+}
+
+sw_harness_proc *sw_harness_spawn(sw_harness *h, ...)
+{
+    va_list ap;
+    va_start(ap, h);
+    sw_harness_proc *p = cli_start(h, ap);
+    va_end(ap);
+    return p;
+}
+
+static char *trimmed(const char *s)
+{
+    while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r') {
+        s++;
+    }
+    size_t n = strlen(s);
+    while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\n' || s[n - 1] == '\r')) {
+        n--;
+    }
+    char *d = strndup(s, n);
+    ck_assert_ptr_nonnull(d);
+    return d;
+}
+
+char *sw_harness_submit(sw_harness *h, const char *project, const char *ref)
+{
+    sw_harness_result res;
+    if (ref != NULL) {
+        sw_harness_cli(h, &res, CLI_TIMEOUT_MS, "submit", "--project", project, "--ref", ref, NULL);
+    } else {
+        sw_harness_cli(h, &res, CLI_TIMEOUT_MS, "submit", "--project", project, NULL);
+    }
+    ck_assert_msg(res.status == 0, "slipway submit --project %s exited %d; stderr: %s", project,
+                  res.status, tail_of(res.err, 1000));
+    char *id = trimmed(res.out);
+    ck_assert_msg(id[0] != '\0' && strpbrk(id, " \t\n") == NULL,
+                  "slipway submit printed '%s', not one build id", res.out);
+    sw_harness_result_finish(&res);
+    return id;
+}
+
+char *sw_harness_show_field(sw_harness *h, const char *build_id, const char *key, int *status_out)
+{
+    sw_harness_result res;
+    sw_harness_cli(h, &res, CLI_TIMEOUT_MS, "show", build_id, NULL);
+    if (status_out != NULL) {
+        *status_out = res.status;
+    }
+    char *value = NULL;
+    size_t klen = strlen(key);
+    for (char *line = res.out; line != NULL && *line != '\0';) {
+        char *end = strchr(line, '\n');
+        if (strncmp(line, key, klen) == 0 && line[klen] == ':') {
+            char *v =
+                strndup(line + klen + 1, end ? (size_t)(end - line - klen - 1) : strlen(line));
+            ck_assert_ptr_nonnull(v);
+            value = trimmed(v);
+            free(v);
+            break;
+        }
+        line = end ? end + 1 : NULL;
+    }
+    sw_harness_result_finish(&res);
+    return value;
+}
+
+static bool is_final(const char *state)
+{
+    static const char *const finals[] = {"succeeded", "failed",    "errored",
+                                         "timed_out", "cancelled", NULL};
+    for (int i = 0; state != NULL && finals[i] != NULL; i++) {
+        if (strcmp(state, finals[i]) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+char *sw_harness_await_final(sw_harness *h, const char *build_id, int timeout_ms)
+{
+    long long deadline = sw_harness_now_ms() + timeout_ms;
+    char *state = NULL;
+    for (;;) {
+        free(state);
+        state = sw_harness_show_field(h, build_id, "state", NULL);
+        if (is_final(state)) {
+            return state;
+        }
+        if (sw_harness_now_ms() >= deadline) {
+            char *log = sw_harness_slipwayd_log(h);
+            ck_abort_msg("build %s still '%s' after %d ms; slipwayd log ends:\n%s", build_id,
+                         state ? state : "(no state)", timeout_ms, tail_of(log, 3000));
+        }
+        pause_ms(100);
+    }
+}

@@ -1,0 +1,117 @@
+/*
+ * harness.h - end-to-end test harness: a whole Slipway in a temp dir.
+ *
+ * DESIGN
+ * sw_harness_create() makes a temp dir and starts a real nats-server
+ * (tests/support/natsd.h) and a real `git daemon` on free loopback ports. The
+ * test then makes repositories with the git CLI (sw_harness_repo_branch), which
+ * also become projects, and starts `slipwayd` (sw_harness_start), which reads a
+ * slipway.yaml written from sw_harness_options. The CLI runs through
+ * sw_harness_cli (to completion) or sw_harness_spawn (read its stdout while it
+ * runs). Every wait has a deadline; every process runs in its own process group,
+ * dies with the test process (PR_SET_PDEATHSIG) and is stopped as a group by
+ * sw_harness_destroy, which also removes the temp dir (kept when
+ * SLIPWAY_KEEP_TMP is set, or when a test fails before destroy).
+ *
+ * Programs come from $SLIPWAY_BUILD_DIR/tools (set by meson test).
+ * All functions fail the running Check test on error instead of returning one.
+ */
+#ifndef SW_TEST_HARNESS_H
+#define SW_TEST_HARNESS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef struct sw_harness sw_harness;
+typedef struct sw_harness_proc sw_harness_proc;
+
+/* What goes into slipway.yaml; zero fields take the defaults shown. */
+typedef struct sw_harness_options {
+    const char *tier_memory;  /* "256M" */
+    const char *tier_timeout; /* "10m" */
+    int slots;                /* 2 */
+} sw_harness_options;
+
+/* One file of a commit: path inside the repository and its content. */
+typedef struct sw_harness_file {
+    const char *path;
+    const char *content;
+} sw_harness_file;
+
+/* The result of a finished command. */
+typedef struct sw_harness_result {
+    int status; /* exit code; -1 when killed (by a signal or the deadline) */
+    char *out;  /* everything it wrote on stdout (owned) */
+    char *err;  /* everything it wrote on stderr (owned) */
+} sw_harness_result;
+
+/* Makes the temp dir, starts nats-server and git daemon. */
+sw_harness *sw_harness_create(const sw_harness_options *opts);
+
+/* Stops slipwayd (SIGTERM, then SIGKILL after a deadline), git daemon and
+ * nats-server, removes the temp dir, frees. Accepts NULL; nulls the pointer. */
+void sw_harness_destroy(sw_harness **h_p);
+
+/* The NATS URL of the harness's server. Borrowed. */
+const char *sw_harness_nats_url(const sw_harness *h);
+
+/* The temp dir (logs are in it). Borrowed. */
+const char *sw_harness_dir(const sw_harness *h);
+
+/* Commits files (terminated by an entry whose path is NULL) as the whole tree of
+ * branch in repository repo (created as a bare repo on first use, default
+ * branch main). Every repository is also a project of the same name, tenant
+ * "demo". Call before sw_harness_start for the project to be configured. */
+void sw_harness_repo_branch(sw_harness *h, const char *repo, const char *branch,
+                            const sw_harness_file *files);
+
+/* Shorthand: a repository whose branch main holds one .slipway.yml. */
+void sw_harness_repo_pipeline(sw_harness *h, const char *repo, const char *pipeline);
+
+/* Writes slipway.yaml and starts slipwayd with the given actors (NULL-terminated
+ * list; none = all); returns once its log shows "slipwayd: ready". */
+void sw_harness_start(sw_harness *h, ...) __attribute__((sentinel));
+
+/* Stops slipwayd (SIGTERM; SIGKILL after 20 s) and returns its exit status,
+ * -1 when it had to be killed or died of a signal. */
+int sw_harness_stop(sw_harness *h);
+
+/* slipwayd's log so far (caller frees). */
+char *sw_harness_slipwayd_log(const sw_harness *h);
+
+/* Runs `slipway --nats URL ARGS...` (NULL-terminated) to completion, at most
+ * timeout_ms; fills *res (free it with sw_harness_result_finish). */
+void sw_harness_cli(sw_harness *h, sw_harness_result *res, int timeout_ms, ...)
+    __attribute__((sentinel));
+
+void sw_harness_result_finish(sw_harness_result *res);
+
+/* Submits a build of project at ref (NULL: default) and returns its id (owned);
+ * fails the test unless submit exits 0 with an id. */
+char *sw_harness_submit(sw_harness *h, const char *project, const char *ref);
+
+/* Runs `slipway show ID` and returns the value of "key: value" line key (owned),
+ * or NULL when there is no such line. *status_out (may be NULL) gets the exit status. */
+char *sw_harness_show_field(sw_harness *h, const char *build_id, const char *key, int *status_out);
+
+/* Waits (at most timeout_ms) for `slipway show ID` to say a final state; returns it (owned). */
+char *sw_harness_await_final(sw_harness *h, const char *build_id, int timeout_ms);
+
+/* Starts `slipway --nats URL ARGS...` (NULL-terminated) with its stdout on a pipe. */
+sw_harness_proc *sw_harness_spawn(sw_harness *h, ...) __attribute__((sentinel));
+
+/* Reads the process's stdout until it contains needle (true), or it closed
+ * stdout, or timeout_ms passed (false). */
+bool sw_harness_proc_await(sw_harness_proc *p, const char *needle, int timeout_ms);
+
+/* What the process has written on stdout so far. Borrowed. */
+const char *sw_harness_proc_output(const sw_harness_proc *p);
+
+/* Reads the rest of stdout and waits for the exit, at most timeout_ms (then
+ * kills it); fills *res; frees p and nulls the pointer. */
+void sw_harness_proc_finish(sw_harness_proc **p_p, sw_harness_result *res, int timeout_ms);
+
+/* Milliseconds on a monotonic clock. */
+long long sw_harness_now_ms(void);
+
+#endif
