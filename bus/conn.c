@@ -19,6 +19,7 @@
 #include "runtime/log.h"
 
 #include <limits.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,10 +28,14 @@
 #define PING_INTERVAL_MS 5000
 #define DEFAULT_REQUEST_TIMEOUT_MS 5000
 
+/* Connections this process is closing on purpose: cnats reports their end as a
+ * disconnect before it marks them closed, and that is no outage to warn about. */
+static atomic_int closing;
+
 static void on_disconnected(natsConnection *nc, void *closure)
 {
     (void)closure;
-    if (natsConnection_IsClosed(nc)) {
+    if (natsConnection_IsClosed(nc) || atomic_load(&closing) > 0) {
         return; /* sw_bus_destroy, not an outage */
     }
     sw_warn("bus", "disconnected from NATS; reconnecting");
@@ -211,8 +216,11 @@ void sw_bus_destroy(sw_bus **bus_p)
     if (natsConnection_Status(bus->nc) == NATS_CONN_STATUS_CONNECTED) {
         natsConnection_FlushTimeout(bus->nc, 1000);
     }
+    atomic_fetch_add(&closing, 1);
     jsCtx_Destroy(bus->js);
+    natsConnection_Close(bus->nc);
     natsConnection_Destroy(bus->nc);
+    atomic_fetch_sub(&closing, 1);
     free(bus->url);
     free(bus);
 }

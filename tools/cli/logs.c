@@ -163,7 +163,8 @@ static int read_archive(cli *c, follower *f)
 static bool final_chunk_seen(const follower *f)
 {
     uint32_t a = f->rec.attempt < MAX_ATTEMPTS ? f->rec.attempt : MAX_ATTEMPTS - 1;
-    return f->rec.attempt == 0 || f->eof[a];
+    /* attempt 0 is the scheduler's own verdict, e.g. after the last delivery */
+    return f->rec.attempt == 0 || f->eof[a] || f->eof[0];
 }
 
 static int finish(const follower *f)
