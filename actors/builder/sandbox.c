@@ -735,7 +735,7 @@ static size_t format_pid(char *buf, pid_t pid)
  * sets up stdio, then forks bwrap and stays above it as its reaper, exiting with its
  * status. A failure before bwrap's exec is reported (step, errno) on status_fd. */
 static void child(char *const argv[], int out_fd, int err_fd, int null_fd, int status_fd,
-                  char procs_paths[CG_COUNT][PATH_MAX], uint64_t rlimit_as)
+                  char procs_paths[CG_COUNT][PATH_MAX], uint64_t rlimit_as, pid_t parent)
 {
     static char *const envp[] = {"PATH=" SANDBOX_PATH, NULL};
     int fail[2] = {0, 0};
@@ -754,6 +754,12 @@ static void child(char *const argv[], int out_fd, int err_fd, int null_fd, int s
     sigemptyset(&all);
     sigprocmask(SIG_SETMASK, &all, NULL);
     setpgid(0, 0);
+    /* A builder host that dies (even SIGKILL) takes its steps with it: the job runs
+     * again elsewhere, and an orphaned step must not go on beside it. bwrap's
+     * --die-with-parent then ends the sandbox when this reaper dies. */
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent) {
+        _exit(127);
+    }
 
     pidlen = format_pid(pidbuf, getpid());
     for (int i = 0; i < CG_COUNT; i++) {
@@ -901,13 +907,15 @@ int sw_sandbox_run(const sw_sandbox_spec *spec, sw_sandbox_result *out)
         goto cleanup;
     }
     int64_t started = sw_clock_mono_ms();
+    pid_t self = getpid();
     pid = fork();
     if (pid < 0) {
         error = sw_error_set(SW_EIO, "cannot fork: %s", strerror(errno));
         goto cleanup;
     }
     if (pid == 0) {
-        child(argv.v, out_pipe[1], err_pipe[1], null_fd, status_pipe[1], procs_paths, rlimit_as);
+        child(argv.v, out_pipe[1], err_pipe[1], null_fd, status_pipe[1], procs_paths, rlimit_as,
+              self);
     }
     setpgid(pid, pid); /* also done by the child; whichever comes first */
     close(out_pipe[1]);
