@@ -35,6 +35,7 @@
 
 #define MAX_ARGS 32
 #define MAX_REPOS 16
+#define MAX_MORE 4
 #define CLI_TIMEOUT_MS 30000
 #define READY_TIMEOUT_MS 60000
 #define STOP_TIMEOUT_MS 20000
@@ -51,6 +52,8 @@ struct sw_harness {
     sw_harness_options opts;
     char *repos[MAX_REPOS];
     int nrepos;
+    pid_t more_pids[MAX_MORE]; /* extra slipwayd processes */
+    int nmore;
 };
 
 struct sw_harness_proc {
@@ -473,6 +476,18 @@ sw_harness *sw_harness_create(const sw_harness_options *opts)
     if (h->opts.tier_timeout == NULL) {
         h->opts.tier_timeout = "10m";
     }
+    if (h->opts.builders == 0) {
+        h->opts.builders = 1;
+    }
+    if (h->opts.heartbeat_interval == NULL) {
+        h->opts.heartbeat_interval = "1s";
+    }
+    if (h->opts.heartbeat_lapse == NULL) {
+        h->opts.heartbeat_lapse = "5s";
+    }
+    if (h->opts.max_deliveries == 0) {
+        h->opts.max_deliveries = 3;
+    }
     if (h->opts.slots == 0) {
         h->opts.slots = 2;
     }
@@ -589,9 +604,9 @@ static char *write_config(sw_harness *h)
             "data_dir: %s/data\n"
             "work_dir: %s/work\n"
             "timeouts:\n"
-            "  heartbeat_interval: 1s\n"
-            "  heartbeat_lapse: 5s\n"
-            "  max_deliveries: 3\n"
+            "  heartbeat_interval: %s\n"
+            "  heartbeat_lapse: %s\n"
+            "  max_deliveries: %d\n"
             "tiers:\n"
             "  - name: free\n"
             "    memory: %s\n"
@@ -601,7 +616,8 @@ static char *write_config(sw_harness *h)
             "tenants:\n"
             "  - name: demo\n"
             "    tier: free\n",
-            h->nats_url, h->dir, h->dir, h->opts.tier_memory, h->opts.tier_timeout);
+            h->nats_url, h->dir, h->dir, h->opts.heartbeat_interval, h->opts.heartbeat_lapse,
+            h->opts.max_deliveries, h->opts.tier_memory, h->opts.tier_timeout);
     if (h->nrepos > 0) {
         fprintf(f, "projects:\n");
     }
@@ -620,11 +636,14 @@ static char *write_config(sw_harness *h)
             "    tier: free\n"
             "    region: local\n"
             "    executor: shell\n"
-            "builders:\n"
-            "  - name: builder-1\n"
-            "    cluster: local-free\n"
-            "    slots: %d\n",
-            h->opts.slots);
+            "builders:\n");
+    for (int i = 1; i <= h->opts.builders; i++) {
+        fprintf(f,
+                "  - name: builder-%d\n"
+                "    cluster: local-free\n"
+                "    slots: %d\n",
+                i, h->opts.slots);
+    }
     ck_assert_int_eq(fclose(f), 0);
     return path;
 }
@@ -635,47 +654,74 @@ char *sw_harness_slipwayd_log(const sw_harness *h)
     return log ? log : xstrdup("");
 }
 
-void sw_harness_start(sw_harness *h, ...)
+/* Starts slipwayd with argv's actors, logging to log_path, and waits for its
+ * ready line. Returns its pid. */
+static pid_t start_daemon(sw_harness *h, const char *log_path, va_list ap)
 {
-    ck_assert_msg(h->slipwayd_pid == 0, "slipwayd already started");
-    char *config = write_config(h);
+    char *config = xasprintf("%s/slipway.yaml", h->dir);
     char *prog = xasprintf("%s/tools/slipwayd", h->build_dir);
     ck_assert_msg(access(prog, X_OK) == 0, "%s is not built", prog);
     const char *argv[MAX_ARGS] = {prog, "-c", config};
-    va_list ap;
-    va_start(ap, h);
     collect_args(argv, 3, ap);
-    va_end(ap);
 
-    free(h->slipwayd_log);
-    h->slipwayd_log = xasprintf("%s/slipwayd.log", h->dir);
-    int log_fd = open(h->slipwayd_log, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
+    int log_fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
     ck_assert_int_ge(log_fd, 0);
-    h->slipwayd_pid = spawn(argv, h->dir, log_fd, log_fd);
+    pid_t pid = spawn(argv, h->dir, log_fd, log_fd);
     close(log_fd);
     free(prog);
     free(config);
 
     long long deadline = sw_harness_now_ms() + READY_TIMEOUT_MS;
     for (;;) {
-        char *log = sw_harness_slipwayd_log(h);
-        bool ready = strstr(log, "slipwayd: ready") != NULL;
+        char *log = sw_test_read_file(log_path, NULL);
+        bool ready = log != NULL && strstr(log, "slipwayd: ready") != NULL;
         int status;
-        if (!ready && waitpid(h->slipwayd_pid, &status, WNOHANG) == h->slipwayd_pid) {
-            h->slipwayd_pid = 0;
+        if (!ready && waitpid(pid, &status, WNOHANG) == pid) {
             ck_abort_msg("slipwayd exited (%d) before it was ready; its log:\n%s",
-                         decode_status(status), tail_of(log, 3000));
+                         decode_status(status), tail_of(log ? log : "", 3000));
         }
         if (!ready && sw_harness_now_ms() >= deadline) {
             ck_abort_msg("slipwayd not ready after %d ms; its log:\n%s", READY_TIMEOUT_MS,
-                         tail_of(log, 3000));
+                         tail_of(log ? log : "", 3000));
         }
         free(log);
         if (ready) {
-            return;
+            return pid;
         }
         pause_ms(50);
     }
+}
+
+void sw_harness_start(sw_harness *h, ...)
+{
+    ck_assert_msg(h->slipwayd_pid == 0, "slipwayd already started");
+    free(write_config(h));
+    free(h->slipwayd_log);
+    h->slipwayd_log = xasprintf("%s/slipwayd.log", h->dir);
+    va_list ap;
+    va_start(ap, h);
+    h->slipwayd_pid = start_daemon(h, h->slipwayd_log, ap);
+    va_end(ap);
+}
+
+int sw_harness_start_more(sw_harness *h, const char *name, ...)
+{
+    ck_assert_msg(h->slipwayd_pid != 0, "start the first slipwayd with sw_harness_start");
+    ck_assert_int_lt(h->nmore, MAX_MORE);
+    char *log_path = xasprintf("%s/%s.log", h->dir, name);
+    va_list ap;
+    va_start(ap, name);
+    h->more_pids[h->nmore] = start_daemon(h, log_path, ap);
+    va_end(ap);
+    free(log_path);
+    return h->nmore++;
+}
+
+void sw_harness_kill(sw_harness *h, int index)
+{
+    ck_assert(index >= 0 && index < h->nmore && h->more_pids[index] != 0);
+    stop_group(h->more_pids[index], SIGKILL, STOP_TIMEOUT_MS);
+    h->more_pids[index] = 0;
 }
 
 int sw_harness_stop(sw_harness *h)
@@ -702,6 +748,11 @@ void sw_harness_destroy(sw_harness **h_p)
             fprintf(stderr, "harness: slipwayd exited %d on SIGTERM; its log ends:\n%s\n", status,
                     tail_of(log, 3000));
             free(log);
+        }
+    }
+    for (int i = 0; i < h->nmore; i++) {
+        if (h->more_pids[i] != 0) {
+            stop_group(h->more_pids[i], SIGTERM, STOP_TIMEOUT_MS);
         }
     }
     if (h->gitd_pid != 0) {

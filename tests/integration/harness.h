@@ -29,7 +29,11 @@ typedef struct sw_harness_proc sw_harness_proc;
 typedef struct sw_harness_options {
     const char *tier_memory;  /* "256M" */
     const char *tier_timeout; /* "10m" */
-    int slots;                /* 2 */
+    int slots;                /* 2, for each builder */
+    int builders;             /* 1: builder-1 .. builder-N in cluster local-free */
+    const char *heartbeat_interval; /* "1s" */
+    const char *heartbeat_lapse;    /* "5s" */
+    int max_deliveries;             /* 3 */
 } sw_harness_options;
 
 /* One file of a commit: path inside the repository and its content. */
@@ -71,6 +75,15 @@ void sw_harness_repo_pipeline(sw_harness *h, const char *repo, const char *pipel
 /* Writes slipway.yaml and starts slipwayd with the given actors (NULL-terminated
  * list; none = all); returns once its log shows "slipwayd: ready". */
 void sw_harness_start(sw_harness *h, ...) __attribute__((sentinel));
+
+/* Starts another slipwayd with the same config and the given actors
+ * (NULL-terminated), logging to <dir>/<name>.log, and waits until it is ready.
+ * Returns its index for sw_harness_kill. It is stopped by sw_harness_destroy. */
+int sw_harness_start_more(sw_harness *h, const char *name, ...) __attribute__((sentinel));
+
+/* Kills the index-th extra slipwayd with SIGKILL, as a crashed host would die,
+ * and reaps it. */
+void sw_harness_kill(sw_harness *h, int index);
 
 /* Stops slipwayd (SIGTERM; SIGKILL after 20 s) and returns its exit status,
  * -1 when it had to be killed or died of a signal. */
