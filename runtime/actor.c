@@ -1,5 +1,6 @@
 /* actor.c - the actor host (see actor.h). */
 #include "runtime/actor.h"
+#include "runtime/mem.h"
 
 #include "runtime/clock.h"
 #include "runtime/error.h"
@@ -51,15 +52,6 @@ struct sw_actor {
     source *sources;
 };
 
-static void *xcalloc(size_t n, size_t size)
-{
-    void *p = calloc(n, size);
-    if (p == NULL) {
-        abort();
-    }
-    return p;
-}
-
 static void enqueue(sw_actor *actor, mail_item *item)
 {
     pthread_mutex_lock(&actor->lock);
@@ -88,7 +80,7 @@ static void item_free(mail_item *item)
 static void on_bus_msg(sw_msg *msg, void *closure)
 {
     source *src = closure;
-    mail_item *item = xcalloc(1, sizeof(*item));
+    mail_item *item = sw_calloc(1, sizeof(*item));
     item->mail.tag = src->tag;
     item->mail.msg = msg;
     item->type = src->type;
@@ -191,7 +183,7 @@ static void *actor_main(void *arg)
 int sw_actor_start(sw_actor **out, const sw_actor_impl *impl, const char *name, sw_bus *bus,
                    void *arg)
 {
-    sw_actor *actor = xcalloc(1, sizeof(*actor));
+    sw_actor *actor = sw_calloc(1, sizeof(*actor));
     pthread_condattr_t attr;
     int error;
 
@@ -268,7 +260,7 @@ void sw_actor_destroy(sw_actor **actor_p)
         sw_puller_destroy(&s->puller);
         free(s);
     }
-    mail_item *stop = xcalloc(1, sizeof(*stop));
+    mail_item *stop = sw_calloc(1, sizeof(*stop));
     stop->stop = true;
     enqueue(actor, stop);
     pthread_join(actor->thread, NULL);
@@ -297,7 +289,7 @@ sw_bus *sw_actor_bus(const sw_actor *actor)
 
 static source *source_new(sw_actor *actor, int tag, const ProtobufCMessageDescriptor *type)
 {
-    source *src = xcalloc(1, sizeof(*src));
+    source *src = sw_calloc(1, sizeof(*src));
     src->actor = actor;
     src->tag = tag;
     src->type = type;
@@ -354,7 +346,7 @@ int sw_actor_pull(sw_actor *actor, int tag, const char *stream, const char *dura
 
 void sw_actor_post(sw_actor *actor, int tag, void *payload, void (*payload_free)(void *))
 {
-    mail_item *item = xcalloc(1, sizeof(*item));
+    mail_item *item = sw_calloc(1, sizeof(*item));
     item->mail.tag = tag;
     item->mail.payload = payload;
     item->payload_free = payload_free;

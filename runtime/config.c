@@ -5,6 +5,7 @@
  * tokens, so they are limited to [A-Za-z0-9_-].
  */
 #include "runtime/config.h"
+#include "runtime/mem.h"
 
 #include "runtime/error.h"
 #include "runtime/yaml.h"
@@ -12,24 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static void *xcalloc(size_t n, size_t size)
-{
-    void *p = calloc(n ? n : 1, size);
-    if (p == NULL) {
-        abort();
-    }
-    return p;
-}
-
-static char *xstrdup(const char *s)
-{
-    char *p = strdup(s);
-    if (p == NULL) {
-        abort();
-    }
-    return p;
-}
 
 /* Reads a required or optional token-like name. */
 static int read_name(const sw_yaml_doc *doc, const sw_yaml_node *map, const char *key,
@@ -117,7 +100,7 @@ static int read_tiers(sw_config *cfg, const sw_yaml_doc *doc)
     if ((error = read_list(doc, doc->root, "tiers", 1, &list)) < 0) {
         return error;
     }
-    cfg->tiers = xcalloc(list->nitems, sizeof(*cfg->tiers));
+    cfg->tiers = sw_calloc(list->nitems, sizeof(*cfg->tiers));
     for (size_t i = 0; i < list->nitems; i++) {
         const sw_yaml_node *m = list->items[i];
         sw_tier *t = &cfg->tiers[cfg->ntiers++];
@@ -160,7 +143,7 @@ static int read_tenants(sw_config *cfg, const sw_yaml_doc *doc)
     if ((error = read_list(doc, doc->root, "tenants", 1, &list)) < 0) {
         return error;
     }
-    cfg->tenants = xcalloc(list->nitems, sizeof(*cfg->tenants));
+    cfg->tenants = sw_calloc(list->nitems, sizeof(*cfg->tenants));
     for (size_t i = 0; i < list->nitems; i++) {
         const sw_yaml_node *m = list->items[i];
         sw_tenant *t = &cfg->tenants[cfg->ntenants++];
@@ -186,7 +169,7 @@ static int read_projects(sw_config *cfg, const sw_yaml_doc *doc)
     if ((error = read_list(doc, doc->root, "projects", 0, &list)) < 0 || list == NULL) {
         return error;
     }
-    cfg->projects = xcalloc(list->nitems, sizeof(*cfg->projects));
+    cfg->projects = sw_calloc(list->nitems, sizeof(*cfg->projects));
     for (size_t i = 0; i < list->nitems; i++) {
         const sw_yaml_node *m = list->items[i];
         sw_project *p = &cfg->projects[cfg->nprojects++];
@@ -199,10 +182,10 @@ static int read_projects(sw_config *cfg, const sw_yaml_doc *doc)
             return error;
         }
         if (p->default_ref == NULL) {
-            p->default_ref = xstrdup("main");
+            p->default_ref = sw_strdup("main");
         }
         if (p->region == NULL) {
-            p->region = xstrdup("default");
+            p->region = sw_strdup("default");
         }
         if (sw_config_tenant(cfg, p->tenant) == NULL) {
             return sw_yaml_error(doc, sw_yaml_get(m, "tenant"), "no tenant named '%s'",
@@ -223,7 +206,7 @@ static int read_clusters(sw_config *cfg, const sw_yaml_doc *doc)
     if ((error = read_list(doc, doc->root, "clusters", 1, &list)) < 0) {
         return error;
     }
-    cfg->clusters = xcalloc(list->nitems, sizeof(*cfg->clusters));
+    cfg->clusters = sw_calloc(list->nitems, sizeof(*cfg->clusters));
     for (size_t i = 0; i < list->nitems; i++) {
         const sw_yaml_node *m = list->items[i];
         sw_cluster *c = &cfg->clusters[cfg->nclusters++];
@@ -236,10 +219,10 @@ static int read_clusters(sw_config *cfg, const sw_yaml_doc *doc)
             return error;
         }
         if (c->region == NULL) {
-            c->region = xstrdup("default");
+            c->region = sw_strdup("default");
         }
         if (c->executor == NULL) {
-            c->executor = xstrdup("shell");
+            c->executor = sw_strdup("shell");
         }
         if (strcmp(c->executor, "shell") != 0) {
             return sw_yaml_error(doc, sw_yaml_get(m, "executor"),
@@ -260,7 +243,7 @@ static int read_builders(sw_config *cfg, const sw_yaml_doc *doc)
     if ((error = read_list(doc, doc->root, "builders", 0, &list)) < 0 || list == NULL) {
         return error;
     }
-    cfg->builders = xcalloc(list->nitems, sizeof(*cfg->builders));
+    cfg->builders = sw_calloc(list->nitems, sizeof(*cfg->builders));
     for (size_t i = 0; i < list->nitems; i++) {
         const sw_yaml_node *m = list->items[i];
         sw_builder_config *b = &cfg->builders[cfg->nbuilders++];
@@ -312,7 +295,7 @@ static int read_top(sw_config *cfg, const sw_yaml_doc *doc)
         return error;
     }
     if (cfg->nats_url == NULL) {
-        cfg->nats_url = xstrdup("nats://127.0.0.1:4222");
+        cfg->nats_url = sw_strdup("nats://127.0.0.1:4222");
     }
     if (cfg->work_dir == NULL) {
         if (asprintf(&cfg->work_dir, "%s/work", cfg->data_dir) < 0) {
@@ -368,10 +351,10 @@ static int read_top(sw_config *cfg, const sw_yaml_doc *doc)
 /* Builds a config from a parsed document; takes ownership of the document. */
 static int from_doc(sw_config **out, sw_yaml_doc *doc)
 {
-    sw_config *cfg = xcalloc(1, sizeof(*cfg));
+    sw_config *cfg = sw_calloc(1, sizeof(*cfg));
     int error;
 
-    cfg->path = xstrdup(doc->name);
+    cfg->path = sw_strdup(doc->name);
     error = read_top(cfg, doc);
     sw_yaml_destroy(&doc);
     if (error < 0) {

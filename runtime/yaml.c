@@ -2,6 +2,7 @@
  * yaml.c - libyaml events folded into a tree of nodes with positions (see yaml.h).
  */
 #include "runtime/yaml.h"
+#include "runtime/mem.h"
 
 #include "runtime/error.h"
 
@@ -14,24 +15,6 @@
 #include <yaml.h>
 
 #define MAX_DEPTH 64
-
-static void *xcalloc(size_t n, size_t size)
-{
-    void *p = calloc(n, size);
-    if (p == NULL) {
-        abort();
-    }
-    return p;
-}
-
-static char *xstrdup(const char *s)
-{
-    char *p = strdup(s);
-    if (p == NULL) {
-        abort();
-    }
-    return p;
-}
 
 static void node_free(sw_yaml_node *node)
 {
@@ -59,7 +42,7 @@ static void node_append(sw_yaml_node *parent, sw_yaml_node *child)
 
 static sw_yaml_node *node_new(sw_yaml_type type, const yaml_event_t *ev)
 {
-    sw_yaml_node *node = xcalloc(1, sizeof(*node));
+    sw_yaml_node *node = sw_calloc(1, sizeof(*node));
     node->type = type;
     node->line = (int)ev->start_mark.line + 1;
     node->col = (int)ev->start_mark.column + 1;
@@ -121,9 +104,9 @@ int sw_yaml_parse(sw_yaml_doc **out, const char *text, size_t len, const char *n
     yaml_event_t ev;
     frame stack[MAX_DEPTH];
     int depth = 0, error = 0, done = 0, docs = 0;
-    sw_yaml_doc *doc = xcalloc(1, sizeof(*doc));
+    sw_yaml_doc *doc = sw_calloc(1, sizeof(*doc));
 
-    doc->name = xstrdup(name ? name : "<yaml>");
+    doc->name = sw_strdup(name ? name : "<yaml>");
     memset(stack, 0, sizeof(stack));
     if (!yaml_parser_initialize(&parser)) {
         abort();
@@ -159,7 +142,7 @@ int sw_yaml_parse(sw_yaml_doc **out, const char *text, size_t len, const char *n
                 break;
             }
             sw_yaml_node *node = node_new(SW_YAML_SCALAR, &ev);
-            node->value = xcalloc(1, ev.data.scalar.length + 1);
+            node->value = sw_calloc(1, ev.data.scalar.length + 1);
             memcpy(node->value, ev.data.scalar.value, ev.data.scalar.length);
             node->quoted = ev.data.scalar.style != YAML_PLAIN_SCALAR_STYLE;
             error = attach(doc, stack, depth, node);
@@ -310,7 +293,7 @@ int sw_yaml_string(const sw_yaml_doc *doc, const sw_yaml_node *node, char **out)
         return error;
     }
     free(*out);
-    *out = xstrdup(node->value);
+    *out = sw_strdup(node->value);
     return 0;
 }
 

@@ -2,6 +2,7 @@
 #include "runtime/actor.h"
 #include "runtime/clock.h"
 #include "runtime/error.h"
+#include "support.h"
 
 #include <check.h>
 #include <pthread.h>
@@ -399,9 +400,5 @@ int main(void)
     tcase_add_test(tick, test_wake_runs_tick_early);
     tcase_add_test(tick, test_wake_runs_an_idle_tick);
     suite_add_tcase(s, tick);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return sw_test_run(s);
 }

@@ -679,10 +679,7 @@ int main(void)
     tcase_add_test(tc, test_follow_resumes_after_server_restart);
     tcase_add_test(tc, test_destroying_the_bus_first_is_tolerated);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int status = sw_test_run(s);
     sw_bus_shutdown(5000);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return status;
 }

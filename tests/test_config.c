@@ -436,9 +436,5 @@ int main(void)
     tcase_add_test(bad, test_load_missing_file);
     tcase_add_test(bad, test_errors_in_a_loaded_file_name_its_path);
     suite_add_tcase(s, bad);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return sw_test_run(s);
 }

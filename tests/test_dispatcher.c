@@ -2,6 +2,7 @@
 #include "actors/dispatcher/dispatcher.h"
 #include "runtime/config.h"
 #include "runtime/error.h"
+#include "support.h"
 
 #include <check.h>
 #include <stdlib.h>
@@ -114,9 +115,5 @@ int main(void)
     tcase_add_test(tc, test_cluster_without_region_serves_default);
     tcase_add_test(tc, test_no_cluster_serves_the_region);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return sw_test_run(s);
 }

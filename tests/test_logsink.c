@@ -273,9 +273,5 @@ int main(void)
     tcase_add_test(tc, test_bad_build_id_is_refused);
     tcase_add_test(tc, test_chunks_survive_reopen);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return sw_test_run(s);
 }

@@ -184,9 +184,5 @@ int main(void)
     tcase_add_test(tc, test_malformed_yaml);
     tcase_add_test(tc, test_load_missing_and_present);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return sw_test_run(s);
 }

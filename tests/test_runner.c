@@ -379,10 +379,7 @@ int main(void)
     tcase_add_test(tc, test_cancel_before_steps);
     tcase_add_test(tc, test_existing_workspace_refused);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int status = sw_test_run(s);
     git_libgit2_shutdown();
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return status;
 }

@@ -321,9 +321,5 @@ int main(void)
     tcase_add_checked_fixture(untrusted, setup, teardown);
     tcase_add_test(untrusted, test_long_build_id_does_not_overflow);
     suite_add_tcase(s, untrusted);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return sw_test_run(s);
 }

@@ -1,6 +1,7 @@
 /* test_schema.c - the wire messages survive pack + unpack; build ids and subjects. */
 #include "runtime/wire.h"
 #include "slipway.pb-c.h"
+#include "support.h"
 
 #include <check.h>
 #include <stdlib.h>
@@ -472,9 +473,5 @@ int main(void)
     tcase_add_test(ids, test_subject_builder);
     tcase_add_test(ids, test_subject_builder_truncates_to_buffer);
     suite_add_tcase(s, ids);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return sw_test_run(s);
 }

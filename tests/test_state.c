@@ -1,6 +1,7 @@
 /* test_state.c - a build's life as a fold over its events (runtime/buildstate.h). */
 #include "runtime/buildstate.h"
 #include "runtime/error.h"
+#include "support.h"
 
 #include <check.h>
 #include <stdio.h>
@@ -477,9 +478,5 @@ int main(void)
     tcase_add_test(names, test_final_states);
     tcase_add_test(names, test_exit_codes);
     suite_add_tcase(s, names);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return sw_test_run(s);
 }

@@ -1,6 +1,7 @@
 /* test_yaml.c - the YAML tree: positions, typed readers, and errors that name file:line:col. */
 #include "runtime/error.h"
 #include "runtime/yaml.h"
+#include "support.h"
 
 #include <check.h>
 #include <stdlib.h>
@@ -109,9 +110,5 @@ int main(void)
     tcase_add_test(tc, test_typed_readers);
     tcase_add_test(tc, test_unknown_key);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return sw_test_run(s);
 }

@@ -5,6 +5,7 @@
  * below reports the exact place of the mistake through sw_yaml_error.
  */
 #include "actors/builder/pipeline.h"
+#include "runtime/mem.h"
 
 #include "runtime/error.h"
 #include "runtime/yaml.h"
@@ -17,24 +18,6 @@
 
 #define MAX_FILE_BYTES (1u << 20)
 #define MAX_NAME_LEN 100
-
-static void *xcalloc(size_t n, size_t size)
-{
-    void *p = calloc(n, size);
-    if (p == NULL) {
-        abort();
-    }
-    return p;
-}
-
-static char *xstrdup(const char *s)
-{
-    char *p = strdup(s);
-    if (p == NULL) {
-        abort();
-    }
-    return p;
-}
 
 static void env_free(sw_pipeline_env *env, size_t n)
 {
@@ -92,7 +75,7 @@ static int read_env(const sw_yaml_doc *doc, const sw_yaml_node *node, sw_pipelin
     if (node->type != SW_YAML_MAP) {
         return sw_yaml_error(doc, node, "'env' must be a mapping of NAME: value");
     }
-    env = xcalloc(node->nitems ? node->nitems : 1, sizeof(*env));
+    env = sw_calloc(node->nitems ? node->nitems : 1, sizeof(*env));
     for (size_t i = 0; i < node->nitems; i++) {
         const sw_yaml_node *item = node->items[i];
         if (!valid_env_name(item->key)) {
@@ -104,8 +87,8 @@ static int read_env(const sw_yaml_doc *doc, const sw_yaml_node *node, sw_pipelin
             error = sw_yaml_error(doc, item, "env '%s' must be a plain value", item->key);
             goto cleanup;
         }
-        env[n].key = xstrdup(item->key);
-        env[n].value = xstrdup(item->value);
+        env[n].key = sw_strdup(item->key);
+        env[n].value = sw_strdup(item->value);
         n++;
     }
     *out = env;
@@ -146,7 +129,7 @@ static int commands_script(const sw_yaml_doc *doc, const sw_yaml_node *node, cha
         }
         len += strlen(node->items[i]->value) + 1;
     }
-    script = xcalloc(1, len);
+    script = sw_calloc(1, len);
     strcpy(script, "set -e\n");
     for (size_t i = 0; i < node->nitems; i++) {
         strcat(script, node->items[i]->value);
@@ -245,7 +228,7 @@ int sw_pipeline_parse(sw_pipeline **out, const char *text, size_t len, const cha
     if ((error = sw_yaml_check_keys(doc, doc->root, keys)) < 0) {
         goto cleanup;
     }
-    p = xcalloc(1, sizeof(*p));
+    p = sw_calloc(1, sizeof(*p));
     if ((error = read_positive_duration(doc, sw_yaml_get(doc->root, "timeout"),
                                         &p->timeout_ms)) < 0) {
         goto cleanup;
@@ -267,7 +250,7 @@ int sw_pipeline_parse(sw_pipeline **out, const char *text, size_t len, const cha
                               SW_PIPELINE_MAX_STEPS, steps->nitems);
         goto cleanup;
     }
-    p->steps = xcalloc(steps->nitems, sizeof(*p->steps));
+    p->steps = sw_calloc(steps->nitems, sizeof(*p->steps));
     for (size_t i = 0; i < steps->nitems; i++) {
         p->nsteps++;
         if ((error = read_step(doc, steps->items[i], &p->steps[i])) < 0) {
@@ -305,7 +288,7 @@ int sw_pipeline_load_named(sw_pipeline **out, const char *path, const char *name
         }
         return sw_error_set(SW_EIO, "cannot read %s: %s", name, strerror(errno));
     }
-    buf = xcalloc(1, MAX_FILE_BYTES + 1);
+    buf = sw_calloc(1, MAX_FILE_BYTES + 1);
     len = fread(buf, 1, MAX_FILE_BYTES + 1, f);
     if (ferror(f)) {
         error = sw_error_set(SW_EIO, "cannot read %s: %s", name, strerror(errno));

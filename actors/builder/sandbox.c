@@ -2,6 +2,7 @@
  * sandbox.c - the shell executor: bubblewrap plus a per-step cgroup (see sandbox.h).
  */
 #include "actors/builder/sandbox.h"
+#include "runtime/mem.h"
 
 #include "runtime/clock.h"
 #include "runtime/error.h"
@@ -47,28 +48,6 @@ static struct {
 static pthread_once_t cg_once = PTHREAD_ONCE_INIT;
 static pthread_once_t fallback_warn_once = PTHREAD_ONCE_INIT;
 static atomic_uint step_counter;
-
-static char *xstrdup(const char *s)
-{
-    char *p = strdup(s);
-    if (p == NULL) {
-        abort();
-    }
-    return p;
-}
-
-static char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *xasprintf(const char *fmt, ...)
-{
-    char *s = NULL;
-    va_list ap;
-    va_start(ap, fmt);
-    if (vasprintf(&s, fmt, ap) < 0) {
-        abort();
-    }
-    va_end(ap);
-    return s;
-}
 
 /* Writes text to dir/file; -1 with errno on failure. */
 static int write_file(const char *dir, const char *file, const char *text)
@@ -136,7 +115,7 @@ static long long keyed_value(const char *text, const char *key)
 
 static int has_word(const char *list, const char *word, const char *seps)
 {
-    char *copy = xstrdup(list), *save = NULL;
+    char *copy = sw_strdup(list), *save = NULL;
     int found = 0;
     for (char *tok = strtok_r(copy, seps, &save); tok; tok = strtok_r(NULL, seps, &save)) {
         if (strcmp(tok, word) == 0) {
@@ -172,7 +151,7 @@ static char *own_cgroup(const char *controller)
         int match = controller == NULL ? (strcmp(line, "0") == 0 && controllers[0] == '\0')
                                        : has_word(controllers, controller, ",");
         if (match) {
-            result = xstrdup(path);
+            result = sw_strdup(path);
         }
     }
     fclose(f);
@@ -240,7 +219,7 @@ static char *own_cgroup_dir(const char *controller)
     while (rel[0] == '/') {
         rel++;
     }
-    dir = rel[0] ? xasprintf("%s/%s", mnt, rel) : xstrdup(mnt);
+    dir = rel[0] ? sw_asprintf("%s/%s", mnt, rel) : sw_strdup(mnt);
     free(path);
     if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
         free(dir);
@@ -251,7 +230,7 @@ static char *own_cgroup_dir(const char *controller)
 
 static char *make_base(const char *own)
 {
-    char *base = xasprintf("%s/slipway", own);
+    char *base = sw_asprintf("%s/slipway", own);
     if ((mkdir(base, 0755) != 0 && errno != EEXIST) || access(base, W_OK) != 0) {
         free(base);
         return NULL;
@@ -272,7 +251,7 @@ static int v2_enable(const char *own, const char *controller)
     if (errno != EBUSY) {
         return -1;
     }
-    char *leaf = xasprintf("%s/slipwayd", own);
+    char *leaf = sw_asprintf("%s/slipwayd", own);
     char procs[65536];
     if (mkdir(leaf, 0755) != 0 && errno != EEXIST) {
         free(leaf);
@@ -321,7 +300,7 @@ static void probe_v2(void)
         }
     }
     for (int i = 0; i < CG_COUNT; i++) {
-        cg.base[i] = xstrdup(base);
+        cg.base[i] = sw_strdup(base);
     }
     cg.mode = SW_SANDBOX_CGROUP_V2;
 
@@ -452,7 +431,7 @@ static int step_cgroup_create(step_cgroup *scg, const sw_sandbox_spec *spec)
         if (cg.base[i] == NULL) {
             continue;
         }
-        char *dir = xasprintf("%s/%s", cg.base[i], name);
+        char *dir = sw_asprintf("%s/%s", cg.base[i], name);
         if (mkdir(dir, 0755) != 0) {
             sw_error_set(SW_EIO, "cannot create cgroup %s: %s", dir, strerror(errno));
             free(dir);
@@ -636,9 +615,9 @@ static char *find_bwrap(void)
     char *copy, *save = NULL;
     char *found = NULL;
 
-    copy = xstrdup(path && *path ? path : "/usr/bin:/bin");
+    copy = sw_strdup(path && *path ? path : "/usr/bin:/bin");
     for (char *dir = strtok_r(copy, ":", &save); dir && !found; dir = strtok_r(NULL, ":", &save)) {
-        char *candidate = xasprintf("%s/bwrap", dir);
+        char *candidate = sw_asprintf("%s/bwrap", dir);
         if (access(candidate, X_OK) == 0) {
             found = candidate;
         } else {
@@ -664,7 +643,7 @@ static void arg(argv_builder *a, const char *s)
         }
         a->v = v;
     }
-    a->v[a->n++] = xstrdup(s);
+    a->v[a->n++] = sw_strdup(s);
     a->v[a->n] = NULL;
 }
 

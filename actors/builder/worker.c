@@ -1,5 +1,6 @@
 /* worker.c - one job of a builder, on its own thread (see worker.h). */
 #include "actors/builder/worker.h"
+#include "runtime/mem.h"
 
 #include "actors/builder/runner.h"
 #include "runtime/buildstate.h"
@@ -40,15 +41,6 @@ struct sw_worker {
     int64_t first_line_ms;
     uint64_t seq;
 };
-
-static char *xstrdup(const char *s)
-{
-    char *p = strdup(s ? s : "");
-    if (p == NULL) {
-        abort();
-    }
-    return p;
-}
 
 /* Publishes with retries: the bus may be reconnecting. */
 static int publish(sw_worker *w, const char *subject, const ProtobufCMessage *msg,
@@ -277,9 +269,9 @@ int sw_worker_start(sw_worker **out, const sw_worker_spec *spec)
     w->bus = spec->bus;
     w->actor = spec->actor;
     w->done_tag = spec->done_tag;
-    w->builder = xstrdup(spec->builder);
-    w->cluster = xstrdup(spec->cluster);
-    w->work_dir = xstrdup(spec->work_dir);
+    w->builder = sw_strdup(spec->builder);
+    w->cluster = sw_strdup(spec->cluster);
+    w->work_dir = sw_strdup(spec->work_dir);
     w->attempt = spec->attempt;
     buf = sw_wire_pack(&spec->job->base, &len);
     w->job = slipway__job__unpack(NULL, len, buf);

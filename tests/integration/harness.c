@@ -11,6 +11,8 @@
  */
 #include "harness.h"
 
+#include "runtime/mem.h"
+
 #include "natsd.h"
 #include "runtime/error.h"
 #include "support.h"
@@ -75,26 +77,6 @@ long long sw_harness_now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static char *xasprintf(const char *fmt, ...)
-{
-    va_list ap;
-    char *s = NULL;
-    va_start(ap, fmt);
-    int n = vasprintf(&s, fmt, ap);
-    va_end(ap);
-    ck_assert_int_ge(n, 0);
-    return s;
-}
-
-static char *xstrdup(const char *s)
-{
-    char *d = strdup(s);
-    ck_assert_ptr_nonnull(d);
-    return d;
 }
 
 static void pause_ms(int ms)
@@ -405,7 +387,7 @@ static char *git_daemon_path(void)
     sw_harness_proc_finish(&p, &res, CLI_TIMEOUT_MS);
     ck_assert_msg(res.status == 0, "git --exec-path exited %d: %s", res.status, res.err);
     res.out[strcspn(res.out, "\n")] = '\0';
-    char *path = xasprintf("%s/git-daemon", res.out);
+    char *path = sw_asprintf("%s/git-daemon", res.out);
     sw_harness_result_finish(&res);
     ck_assert_msg(access(path, X_OK) == 0, "%s not found (is git installed?)", path);
     return path;
@@ -415,11 +397,11 @@ static char *git_daemon_path(void)
 static void start_git_daemon(sw_harness *h)
 {
     char *prog = git_daemon_path();
-    char *base = xasprintf("--base-path=%s/git", h->dir);
-    char *log_path = xasprintf("%s/git-daemon.log", h->dir);
+    char *base = sw_asprintf("--base-path=%s/git", h->dir);
+    char *log_path = sw_asprintf("%s/git-daemon.log", h->dir);
     for (int attempt = 0; attempt < 5; attempt++) {
         int port = sw_test_free_port();
-        char *port_arg = xasprintf("--port=%d", port);
+        char *port_arg = sw_asprintf("--port=%d", port);
         const char *argv[] = {
             prog,          "--export-all",         base, "--listen=127.0.0.1", port_arg,
             "--reuseaddr", "--informative-errors", NULL};
@@ -466,7 +448,7 @@ sw_harness *sw_harness_create(const sw_harness_options *opts)
     const char *build_dir = getenv("SLIPWAY_BUILD_DIR");
     ck_assert_msg(build_dir != NULL && build_dir[0] != '\0',
                   "SLIPWAY_BUILD_DIR is not set (run through meson test)");
-    h->build_dir = xstrdup(build_dir);
+    h->build_dir = sw_strdup(build_dir);
     if (opts != NULL) {
         h->opts = *opts;
     }
@@ -493,13 +475,13 @@ sw_harness *sw_harness_create(const sw_harness_options *opts)
     }
     h->dir = sw_test_tmpdir("slipway-e2e");
     fprintf(stderr, "harness: %s (logs; kept if the test fails)\n", h->dir);
-    char *git_dir = xasprintf("%s/git", h->dir);
+    char *git_dir = sw_asprintf("%s/git", h->dir);
     ck_assert_int_eq(mkdir(git_dir, 0755), 0);
     free(git_dir);
 
     /* The server's directory goes inside ours: one place to look, one to remove. */
     const char *tmpdir = getenv("TMPDIR");
-    char *saved_tmpdir = tmpdir ? xstrdup(tmpdir) : NULL;
+    char *saved_tmpdir = tmpdir ? sw_strdup(tmpdir) : NULL;
     ck_assert_int_eq(setenv("TMPDIR", h->dir, 1), 0);
     int rc = sw_natsd_start(&h->natsd);
     if (saved_tmpdir != NULL) {
@@ -509,7 +491,7 @@ sw_harness *sw_harness_create(const sw_harness_options *opts)
     }
     free(saved_tmpdir);
     ck_assert_msg(rc == 0, "nats-server did not start: %s", sw_error_last());
-    h->nats_url = xstrdup(sw_natsd_url(h->natsd));
+    h->nats_url = sw_strdup(sw_natsd_url(h->natsd));
     start_git_daemon(h);
     return h;
 }
@@ -532,7 +514,7 @@ const char *sw_harness_dir(const sw_harness *h)
 
 static void mkdirs_for(const char *path)
 {
-    char *copy = xstrdup(path);
+    char *copy = sw_strdup(path);
     for (char *s = strchr(copy + 1, '/'); s != NULL; s = strchr(s + 1, '/')) {
         *s = '\0';
         if (mkdir(copy, 0755) != 0) {
@@ -546,7 +528,7 @@ static void mkdirs_for(const char *path)
 void sw_harness_repo_branch(sw_harness *h, const char *repo, const char *branch,
                             const sw_harness_file *files)
 {
-    char *bare = xasprintf("%s/git/%s.git", h->dir, repo);
+    char *bare = sw_asprintf("%s/git/%s.git", h->dir, repo);
     struct stat st;
     if (stat(bare, &st) != 0) {
         const char *init[] = {"git", GIT_ID, "init", "-q", "--bare", bare, NULL};
@@ -554,21 +536,21 @@ void sw_harness_repo_branch(sw_harness *h, const char *repo, const char *branch,
         const char *head[] = {"git", "-C", bare, "symbolic-ref", "HEAD", "refs/heads/main", NULL};
         run_ok(head, NULL);
         ck_assert_int_lt(h->nrepos, MAX_REPOS);
-        h->repos[h->nrepos++] = xstrdup(repo);
+        h->repos[h->nrepos++] = sw_strdup(repo);
     }
 
-    char *tree = xasprintf("%s/tree-%s-%s", h->dir, repo, branch);
+    char *tree = sw_asprintf("%s/tree-%s-%s", h->dir, repo, branch);
     sw_test_rmtree(tree);
     const char *init[] = {"git", GIT_ID, "init", "-q", tree, NULL};
     run_ok(init, NULL);
     for (const sw_harness_file *f = files; f->path != NULL; f++) {
-        char *path = xasprintf("%s/%s", tree, f->path);
+        char *path = sw_asprintf("%s/%s", tree, f->path);
         mkdirs_for(path);
         sw_test_write_file(path, f->content);
         free(path);
     }
-    char *message = xasprintf("test: %s", branch);
-    char *refspec = xasprintf("+HEAD:refs/heads/%s", branch);
+    char *message = sw_asprintf("test: %s", branch);
+    char *refspec = sw_asprintf("+HEAD:refs/heads/%s", branch);
     const char *add[] = {"git", "add", "-A", NULL};
     const char *commit[] = {"git", GIT_ID, "commit", "-q", "-m", message, NULL};
     const char *push[] = {"git", "push", "-q", bare, refspec, NULL};
@@ -595,7 +577,7 @@ void sw_harness_repo_pipeline(sw_harness *h, const char *repo, const char *pipel
 
 static char *write_config(sw_harness *h)
 {
-    char *path = xasprintf("%s/slipway.yaml", h->dir);
+    char *path = sw_asprintf("%s/slipway.yaml", h->dir);
     FILE *f = fopen(path, "w");
     ck_assert_msg(f != NULL, "cannot write %s", path);
     fprintf(f,
@@ -651,15 +633,15 @@ static char *write_config(sw_harness *h)
 char *sw_harness_slipwayd_log(const sw_harness *h)
 {
     char *log = h->slipwayd_log ? sw_test_read_file(h->slipwayd_log, NULL) : NULL;
-    return log ? log : xstrdup("");
+    return log ? log : sw_strdup("");
 }
 
 /* Starts slipwayd with argv's actors, logging to log_path, and waits for its
  * ready line. Returns its pid. */
 static pid_t start_daemon(sw_harness *h, const char *log_path, va_list ap)
 {
-    char *config = xasprintf("%s/slipway.yaml", h->dir);
-    char *prog = xasprintf("%s/tools/slipwayd", h->build_dir);
+    char *config = sw_asprintf("%s/slipway.yaml", h->dir);
+    char *prog = sw_asprintf("%s/tools/slipwayd", h->build_dir);
     ck_assert_msg(access(prog, X_OK) == 0, "%s is not built", prog);
     const char *argv[MAX_ARGS] = {prog, "-c", config};
     collect_args(argv, 3, ap);
@@ -697,7 +679,7 @@ void sw_harness_start(sw_harness *h, ...)
     ck_assert_msg(h->slipwayd_pid == 0, "slipwayd already started");
     free(write_config(h));
     free(h->slipwayd_log);
-    h->slipwayd_log = xasprintf("%s/slipwayd.log", h->dir);
+    h->slipwayd_log = sw_asprintf("%s/slipwayd.log", h->dir);
     va_list ap;
     va_start(ap, h);
     h->slipwayd_pid = start_daemon(h, h->slipwayd_log, ap);
@@ -708,7 +690,7 @@ int sw_harness_start_more(sw_harness *h, const char *name, ...)
 {
     ck_assert_msg(h->slipwayd_pid != 0, "start the first slipwayd with sw_harness_start");
     ck_assert_int_lt(h->nmore, MAX_MORE);
-    char *log_path = xasprintf("%s/%s.log", h->dir, name);
+    char *log_path = sw_asprintf("%s/%s.log", h->dir, name);
     va_list ap;
     va_start(ap, name);
     h->more_pids[h->nmore] = start_daemon(h, log_path, ap);
@@ -779,7 +761,7 @@ void sw_harness_destroy(sw_harness **h_p)
 
 static sw_harness_proc *cli_start(sw_harness *h, va_list ap)
 {
-    char *prog = xasprintf("%s/tools/slipway", h->build_dir);
+    char *prog = sw_asprintf("%s/tools/slipway", h->build_dir);
     ck_assert_msg(access(prog, X_OK) == 0, "%s is not built", prog);
     const char *argv[MAX_ARGS] = {prog, "--nats", h->nats_url};
     collect_args(argv, 3, ap);

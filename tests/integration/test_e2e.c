@@ -7,6 +7,7 @@
  * output and exit codes (and, for the log archive, the LOGS stream).
  */
 #include "harness.h"
+#include "support.h"
 
 #include "bus/bus.h"
 #include "runtime/error.h"
@@ -466,9 +467,5 @@ static Suite *e2e_suite(void)
 
 int main(void)
 {
-    SRunner *runner = srunner_create(e2e_suite());
-    srunner_run_all(runner, CK_VERBOSE);
-    int failed = srunner_ntests_failed(runner);
-    srunner_free(runner);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return sw_test_run(e2e_suite());
 }

@@ -6,6 +6,7 @@
  * dies. Heartbeats are fast (250 ms, lapse 2 s) to keep the tests short.
  */
 #include "harness.h"
+#include "support.h"
 
 #include <check.h>
 #include <dirent.h>
@@ -165,9 +166,5 @@ int main(void)
     tcase_add_test(tc, test_killed_builder_job_runs_again_elsewhere_once);
     tcase_add_test(tc, test_last_delivery_lost_errors_the_build_with_the_reason);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return sw_test_run(s);
 }

@@ -85,3 +85,12 @@ char *sw_test_read_file(const char *path, size_t *len_out)
     }
     return buf;
 }
+
+int sw_test_run(Suite *s)
+{
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

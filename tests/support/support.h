@@ -2,6 +2,7 @@
 #ifndef SW_TEST_SUPPORT_H
 #define SW_TEST_SUPPORT_H
 
+#include <check.h>
 #include <stddef.h>
 
 /* Makes a fresh directory under $TMPDIR (or /tmp) and returns its path (caller frees). */
@@ -18,5 +19,8 @@ void sw_test_write_file(const char *path, const char *text);
 
 /* Reads a whole file; caller frees; NULL when it cannot be read. */
 char *sw_test_read_file(const char *path, size_t *len_out);
+
+/* Runs every test of s and frees it: EXIT_SUCCESS when all passed. */
+int sw_test_run(Suite *s);
 
 #endif
