@@ -30,12 +30,34 @@ int sw_fs_mkdir_p(const char *dir)
     return 0;
 }
 
+int sw_fs_mkdir_parents(const char *path)
+{
+    char parent[4096];
+    if (snprintf(parent, sizeof(parent), "%s", path) >= (int)sizeof(parent)) {
+        return sw_error_set(SW_EINVALID, "path too long: %s", path);
+    }
+    char *slash = strrchr(parent, '/');
+    if (slash == NULL || slash == parent) {
+        return 0;
+    }
+    *slash = '\0';
+    return sw_fs_mkdir_p(parent);
+}
+
+/* nftw has no closure: the first failure of the walk in progress, per thread. */
+static _Thread_local int rmtree_errno;
+static _Thread_local char rmtree_failed[512];
+
 static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
     (void)st;
     (void)flag;
     (void)ftw;
-    return remove(path) < 0 && errno != ENOENT ? -1 : 0;
+    if (remove(path) != 0 && errno != ENOENT && rmtree_errno == 0) {
+        rmtree_errno = errno;
+        snprintf(rmtree_failed, sizeof(rmtree_failed), "%s", path);
+    }
+    return 0; /* go on: remove all that can be removed */
 }
 
 int sw_fs_rmtree(const char *path)
@@ -44,8 +66,12 @@ int sw_fs_rmtree(const char *path)
     if (lstat(path, &st) < 0) {
         return errno == ENOENT ? 0 : sw_error_set(SW_EIO, "cannot stat %s: %s", path, strerror(errno));
     }
-    if (nftw(path, remove_entry, 32, FTW_DEPTH | FTW_PHYS) < 0) {
+    rmtree_errno = 0;
+    if (nftw(path, remove_entry, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) < 0 && errno != ENOENT) {
         return sw_error_set(SW_EIO, "cannot remove %s: %s", path, strerror(errno));
+    }
+    if (rmtree_errno != 0) {
+        return sw_error_set(SW_EIO, "cannot remove %s: %s", rmtree_failed, strerror(rmtree_errno));
     }
     return 0;
 }

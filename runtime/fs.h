@@ -5,7 +5,12 @@
 /* Creates dir and its missing parents (mode 0755). */
 int sw_fs_mkdir_p(const char *dir);
 
-/* Removes a directory tree; a missing path is not an error. */
+/* Creates the missing parent directories of path (not path itself). */
+int sw_fs_mkdir_parents(const char *path);
+
+/* Removes a directory tree; a missing path is not an error. It never follows a
+ * symlink and stays on path's file system (a build's workspace is untrusted),
+ * and goes on past entries it cannot remove, reporting the first of them. */
 int sw_fs_rmtree(const char *path);
 
 #endif

@@ -14,11 +14,12 @@
 #include "actors/builder/sandbox.h"
 #include "runtime/clock.h"
 #include "runtime/error.h"
+#include "runtime/fs.h"
 #include "runtime/log.h"
+#include "runtime/mem.h"
 #include "slipway.pb-c.h"
 
 #include <errno.h>
-#include <ftw.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,46 +62,10 @@ static void set_result(sw_run_result *out, int state, int exit_code, const char 
     va_end(ap);
 }
 
-/* mkdir -p for the workspace's parent directories. */
-static int make_parents(const char *path)
-{
-    char *copy = strdup(path);
-    int error = 0;
-
-    if (copy == NULL) {
-        abort();
-    }
-    for (char *p = copy + 1; *p; p++) {
-        if (*p != '/') {
-            continue;
-        }
-        *p = '\0';
-        if (mkdir(copy, 0755) != 0 && errno != EEXIST) {
-            error = sw_error_set(SW_EIO, "cannot create %s: %s", copy, strerror(errno));
-            break;
-        }
-        *p = '/';
-    }
-    free(copy);
-    return error;
-}
-
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    if (remove(path) != 0 && errno != ENOENT) {
-        sw_warn(WHO, "cannot remove %s: %s", path, strerror(errno));
-    }
-    return 0;
-}
-
 static void remove_workspace(const char *path)
 {
-    /* FTW_PHYS: never follow a symlink the build made; FTW_MOUNT: stay on this fs */
-    if (nftw(path, remove_entry, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) != 0 && errno != ENOENT) {
-        sw_warn(WHO, "cannot remove workspace %s: %s", path, strerror(errno));
+    if (sw_fs_rmtree(path) < 0) {
+        sw_warn(WHO, "workspace not fully removed: %s", sw_error_last());
     }
 }
 
@@ -120,10 +85,7 @@ static sw_sandbox_env *step_env(const sw_run_spec *spec, const char *sha, const 
                                 const sw_pipeline_step *step, size_t *n_out)
 {
     size_t n = 0, cap = 3 + p->nenv + step->nenv;
-    sw_sandbox_env *env = calloc(cap, sizeof(*env));
-    if (env == NULL) {
-        abort();
-    }
+    sw_sandbox_env *env = sw_calloc(cap, sizeof(*env));
     env[n++] = (sw_sandbox_env){"SLIPWAY_BUILD_ID", spec->build_id ? spec->build_id : ""};
     env[n++] = (sw_sandbox_env){"SLIPWAY_COMMIT", sha};
     env[n++] = (sw_sandbox_env){"SLIPWAY_REF", spec->ref ? spec->ref : ""};
@@ -264,7 +226,7 @@ int sw_run_job(const sw_run_spec *spec, const sw_run_sink *sink_in, sw_run_resul
     int error = 0;
 
     memset(out, 0, sizeof(*out));
-    if (make_parents(spec->workspace) < 0) {
+    if (sw_fs_mkdir_parents(spec->workspace) < 0) {
         error = sw_error_last_code();
         set_result(out, SLIPWAY__BUILD_STATE__ERRORED, 0, "internal error: %s", sw_error_last());
         goto cleanup;
