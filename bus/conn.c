@@ -17,6 +17,7 @@
 #include "runtime/clock.h"
 #include "runtime/error.h"
 #include "runtime/log.h"
+#include "runtime/mem.h"
 
 #include <limits.h>
 #include <stdatomic.h>
@@ -189,10 +190,10 @@ int sw_bus_connect(sw_bus **out, const sw_bus_options *opts)
         goto cleanup;
     }
 
-    bus = sw_bus_calloc(1, sizeof(*bus));
+    bus = sw_calloc(1, sizeof(*bus));
     bus->nc = nc;
     bus->js = js;
-    bus->url = sw_bus_strdup(opts->url);
+    bus->url = sw_strdup(opts->url);
     bus->request_timeout_ms = (int)jo.Wait;
     nc = NULL;
     js = NULL;

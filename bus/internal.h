@@ -60,8 +60,4 @@ static inline int64_t sw_bus_ms_to_ns(int64_t ms)
     return ms * 1000000LL;
 }
 
-/* Allocation helpers: out of memory aborts. */
-void *sw_bus_calloc(size_t n, size_t size);
-char *sw_bus_strdup(const char *s);
-
 #endif

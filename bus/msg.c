@@ -13,6 +13,7 @@
 #include "bus/internal.h"
 
 #include "runtime/error.h"
+#include "runtime/mem.h"
 
 #include <stdlib.h>
 
@@ -28,7 +29,7 @@ struct sw_msg {
 
 sw_msg *sw_msg_wrap(natsMsg *nm, sw_msg_kind kind, sw_puller_core *owner)
 {
-    sw_msg *msg = sw_bus_calloc(1, sizeof(*msg));
+    sw_msg *msg = sw_calloc(1, sizeof(*msg));
     jsMsgMetaData *meta = NULL;
 
     atomic_init(&msg->refs, 1);

@@ -22,6 +22,7 @@
 
 #include "runtime/error.h"
 #include "runtime/log.h"
+#include "runtime/mem.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -187,7 +188,7 @@ int sw_puller_start(sw_puller **out, sw_bus *bus, const char *stream, const char
         return sw_error_set(SW_EINVALID, "puller on %s/%s: max_inflight must be at least 1",
                             stream, durable);
     }
-    core = sw_bus_calloc(1, sizeof(*core));
+    core = sw_calloc(1, sizeof(*core));
     pthread_mutex_init(&core->mu, NULL);
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -197,8 +198,8 @@ int sw_puller_start(sw_puller **out, sw_bus *bus, const char *stream, const char
     core->max_inflight = max_inflight;
     core->cb = cb;
     core->closure = closure;
-    core->stream = sw_bus_strdup(stream);
-    core->durable = sw_bus_strdup(durable);
+    core->stream = sw_strdup(stream);
+    core->durable = sw_strdup(durable);
 
     jsSubOptions_Init(&so);
     so.Stream = stream;
@@ -216,7 +217,7 @@ int sw_puller_start(sw_puller **out, sw_bus *bus, const char *stream, const char
                              durable, strerror(errno));
         goto cleanup;
     }
-    puller = sw_bus_calloc(1, sizeof(*puller));
+    puller = sw_calloc(1, sizeof(*puller));
     puller->core = core;
     core = NULL;
     *out = puller;

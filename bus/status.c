@@ -10,28 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-void *sw_bus_calloc(size_t n, size_t size)
-{
-    void *p = calloc(n, size);
-    if (p == NULL) {
-        abort();
-    }
-    return p;
-}
-
-char *sw_bus_strdup(const char *s)
-{
-    char *p = NULL;
-    if (s == NULL) {
-        return NULL;
-    }
-    p = strdup(s);
-    if (p == NULL) {
-        abort();
-    }
-    return p;
-}
-
 int sw_bus_code(natsStatus s, jsErrCode jerr)
 {
     if (jerr == JSStreamNotFoundErr || jerr == JSConsumerNotFoundErr) {

@@ -27,6 +27,7 @@
 
 #include "runtime/error.h"
 #include "runtime/log.h"
+#include "runtime/mem.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -81,14 +82,14 @@ static void on_complete(void *closure)
 
 static sw_sub *sub_new(const char *subject, sw_msg_kind kind, sw_bus_msg_cb cb, void *closure)
 {
-    sw_sub *sub = sw_bus_calloc(1, sizeof(*sub));
+    sw_sub *sub = sw_calloc(1, sizeof(*sub));
     pthread_condattr_t ca;
 
     atomic_init(&sub->refs, 1);
     sub->cb = cb;
     sub->closure = closure;
     sub->kind = kind;
-    sub->subject = sw_bus_strdup(subject);
+    sub->subject = sw_strdup(subject);
     pthread_mutex_init(&sub->mu, NULL);
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);

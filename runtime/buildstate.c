@@ -2,6 +2,7 @@
 #include "runtime/buildstate.h"
 
 #include "runtime/error.h"
+#include "runtime/mem.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -73,10 +74,7 @@ static void set_str(char **field, const char *value)
         *field = (char *)protobuf_c_empty_string;
         return;
     }
-    *field = strdup(value);
-    if (*field == NULL) {
-        abort();
-    }
+    *field = sw_strdup(value);
 }
 
 static void fill_created(Slipway__BuildRecord *rec, const Slipway__BuildEvent *ev)

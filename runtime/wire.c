@@ -2,6 +2,7 @@
 #include "runtime/wire.h"
 
 #include "runtime/error.h"
+#include "runtime/mem.h"
 
 #include <openssl/evp.h>
 #include <stdio.h>
@@ -21,10 +22,7 @@ const char *sw_subject(char *buf, size_t n, const char *prefix, const char *a, c
 void *sw_wire_pack(const ProtobufCMessage *msg, size_t *len_out)
 {
     size_t len = protobuf_c_message_get_packed_size(msg);
-    uint8_t *buf = malloc(len ? len : 1);
-    if (buf == NULL) {
-        abort();
-    }
+    uint8_t *buf = sw_calloc(len, 1);
     *len_out = protobuf_c_message_pack(msg, buf);
     return buf;
 }

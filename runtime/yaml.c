@@ -2,9 +2,9 @@
  * yaml.c - libyaml events folded into a tree of nodes with positions (see yaml.h).
  */
 #include "runtime/yaml.h"
-#include "runtime/mem.h"
 
 #include "runtime/error.h"
+#include "runtime/mem.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -32,11 +32,7 @@ static void node_free(sw_yaml_node *node)
 
 static void node_append(sw_yaml_node *parent, sw_yaml_node *child)
 {
-    sw_yaml_node **items = realloc(parent->items, (parent->nitems + 1) * sizeof(*items));
-    if (items == NULL) {
-        abort();
-    }
-    parent->items = items;
+    parent->items = sw_realloc(parent->items, (parent->nitems + 1) * sizeof(*parent->items));
     parent->items[parent->nitems++] = child;
 }
 
@@ -208,11 +204,7 @@ int sw_yaml_load(sw_yaml_doc **out, const char *path)
                 free(buf);
                 return sw_error_set(SW_EINVALID, "%s: larger than 16 MiB", path);
             }
-            char *nbuf = realloc(buf, cap);
-            if (nbuf == NULL) {
-                abort();
-            }
-            buf = nbuf;
+            buf = sw_realloc(buf, cap);
         }
         size_t n = fread(buf + len, 1, cap - len, f);
         len += n;

@@ -16,6 +16,7 @@
  */
 #include "runtime/clock.h"
 #include "runtime/error.h"
+#include "runtime/mem.h"
 #include "runtime/wire.h"
 #include "slipway.pb-c.h"
 
@@ -110,10 +111,7 @@ static void on_log(sw_msg *msg, void *closure)
             }
             if (b->nline == b->cap) {
                 b->cap = b->cap ? b->cap * 2 : 1024;
-                b->line_lat = realloc(b->line_lat, b->cap * sizeof(*b->line_lat));
-                if (b->line_lat == NULL) {
-                    abort();
-                }
+                b->line_lat = sw_realloc(b->line_lat, b->cap * sizeof(*b->line_lat));
             }
             b->line_lat[b->nline++] = now - c->lines[i]->at_ms;
         }
@@ -217,10 +215,7 @@ int main(int argc, char **argv)
 
     pthread_mutex_init(&b.lock, NULL);
     pthread_cond_init(&b.cond, NULL);
-    b.builds = calloc((size_t)nbuilds, sizeof(*b.builds));
-    if (b.builds == NULL) {
-        abort();
-    }
+    b.builds = sw_calloc((size_t)nbuilds, sizeof(*b.builds));
     b.n = nbuilds;
 
     char run[32], request_id[96], filter[160], subject[160];
@@ -281,10 +276,7 @@ int main(int argc, char **argv)
     size_t nv[5] = {0};
     int ok = 0;
     for (int k = 0; k < 5; k++) {
-        v[k] = calloc((size_t)nbuilds, sizeof(int64_t));
-        if (v[k] == NULL) {
-            abort();
-        }
+        v[k] = sw_calloc((size_t)nbuilds, sizeof(int64_t));
     }
     for (int i = 0; i < nbuilds; i++) {
         build *x = &b.builds[i];

@@ -6,6 +6,7 @@
 #include "runtime/error.h"
 #include "runtime/fs.h"
 #include "runtime/log.h"
+#include "runtime/mem.h"
 #include "runtime/wire.h"
 #include "slipway.pb-c.h"
 
@@ -147,9 +148,8 @@ static int builder_init(sw_actor *self, void **state_out, void *arg)
         return sw_error_set(SW_ENOTFOUND, "no builder named '%s' in %s", ctx->target,
                             ctx->cfg->path);
     }
-    if ((b = calloc(1, sizeof(*b))) == NULL || (b->jobs = calloc(bc->slots, sizeof(running))) == NULL) {
-        abort();
-    }
+    b = sw_calloc(1, sizeof(*b));
+    b->jobs = sw_calloc(bc->slots, sizeof(running));
     b->cfg = ctx->cfg;
     b->bc = bc;
     b->cluster = sw_config_cluster(ctx->cfg, bc->cluster);

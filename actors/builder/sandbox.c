@@ -2,11 +2,11 @@
  * sandbox.c - the shell executor: bubblewrap plus a per-step cgroup (see sandbox.h).
  */
 #include "actors/builder/sandbox.h"
-#include "runtime/mem.h"
 
 #include "runtime/clock.h"
 #include "runtime/error.h"
 #include "runtime/log.h"
+#include "runtime/mem.h"
 #include "slipway.pb-c.h"
 
 #include <dirent.h>
@@ -637,11 +637,7 @@ static void arg(argv_builder *a, const char *s)
 {
     if (a->n + 2 > a->cap) {
         a->cap = a->cap ? a->cap * 2 : 64;
-        char **v = realloc(a->v, a->cap * sizeof(*v));
-        if (v == NULL) {
-            abort();
-        }
-        a->v = v;
+        a->v = sw_realloc(a->v, a->cap * sizeof(*a->v));
     }
     a->v[a->n++] = sw_strdup(s);
     a->v[a->n] = NULL;
@@ -917,10 +913,7 @@ int sw_sandbox_run(const sw_sandbox_spec *spec, sw_sandbox_result *out)
         goto cleanup;
     }
 
-    streams = calloc(2, sizeof(*streams));
-    if (streams == NULL) {
-        abort();
-    }
+    streams = sw_calloc(2, sizeof(*streams));
     streams[0].fd = out_pipe[0];
     streams[0].stream = SLIPWAY__LOG_STREAM__STDOUT;
     streams[1].fd = err_pipe[0];

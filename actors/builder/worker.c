@@ -1,12 +1,12 @@
 /* worker.c - one job of a builder, on its own thread (see worker.h). */
 #include "actors/builder/worker.h"
-#include "runtime/mem.h"
 
 #include "actors/builder/runner.h"
 #include "runtime/buildstate.h"
 #include "runtime/clock.h"
 #include "runtime/error.h"
 #include "runtime/log.h"
+#include "runtime/mem.h"
 #include "runtime/wire.h"
 
 #include <pthread.h>
@@ -95,10 +95,7 @@ static void add_line(sw_worker *w, int stream, const char *text, size_t len)
     Slipway__LogLine *line = &w->lines[w->nlines];
     slipway__log_line__init(line);
     line->stream = stream;
-    line->text = malloc(len + 1);
-    if (line->text == NULL) {
-        abort();
-    }
+    line->text = sw_calloc(len + 1, 1);
     memcpy(line->text, text, len);
     line->text[len] = '\0';
     line->at_ms = sw_clock_wall_ms();
@@ -259,13 +256,10 @@ done:
 
 int sw_worker_start(sw_worker **out, const sw_worker_spec *spec)
 {
-    sw_worker *w = calloc(1, sizeof(*w));
+    sw_worker *w = sw_calloc(1, sizeof(*w));
     size_t len;
     void *buf;
 
-    if (w == NULL) {
-        abort();
-    }
     w->bus = spec->bus;
     w->actor = spec->actor;
     w->done_tag = spec->done_tag;

@@ -4,6 +4,7 @@
 #include "runtime/clock.h"
 #include "runtime/error.h"
 #include "runtime/log.h"
+#include "runtime/mem.h"
 #include "runtime/wire.h"
 #include "slipway.pb-c.h"
 
@@ -111,9 +112,7 @@ static int dispatcher_init(sw_actor *self, void **state_out, void *arg)
         return sw_error_set(SW_ENOTFOUND, "no tier named '%s' in %s", ctx->target,
                             ctx->cfg->path);
     }
-    if ((d = calloc(1, sizeof(*d))) == NULL) {
-        abort();
-    }
+    d = sw_calloc(1, sizeof(*d));
     d->cfg = ctx->cfg;
     d->tier = ctx->target;
     d->self = self;

@@ -3,6 +3,7 @@
 
 #include "runtime/error.h"
 #include "runtime/fs.h"
+#include "runtime/mem.h"
 
 #include <lmdb.h>
 #include <stdlib.h>
@@ -37,13 +38,10 @@ static size_t make_key(unsigned char *buf, const char *build_id, uint32_t attemp
 
 int sw_archive_open(sw_archive **out, const char *dir)
 {
-    sw_archive *a = calloc(1, sizeof(*a));
+    sw_archive *a = sw_calloc(1, sizeof(*a));
     MDB_txn *txn = NULL;
     int rc, error;
 
-    if (a == NULL) {
-        abort();
-    }
     if ((error = sw_fs_mkdir_p(dir)) < 0) {
         free(a);
         return error;
@@ -124,9 +122,7 @@ int sw_archive_read(sw_archive *archive, const char *build_id, uint32_t after_at
     } else {
         key.mv_size = make_key(kbuf, build_id, after_attempt, after_seq + 1);
     }
-    if ((chunks = calloc(cap, sizeof(*chunks))) == NULL) {
-        abort();
-    }
+    chunks = sw_calloc(cap, sizeof(*chunks));
     if ((rc = mdb_txn_begin(archive->env, NULL, MDB_RDONLY, &txn)) != 0) {
         free(chunks);
         return lmdb_error(rc, "begin");
@@ -152,11 +148,7 @@ int sw_archive_read(sw_archive *archive, const char *build_id, uint32_t after_at
         }
         if (n == cap) {
             cap *= 2;
-            Slipway__LogChunk **nc = realloc(chunks, cap * sizeof(*nc));
-            if (nc == NULL) {
-                abort();
-            }
-            chunks = nc;
+            chunks = sw_realloc(chunks, cap * sizeof(*chunks));
         }
         chunks[n++] = c;
         bytes += val.mv_size;

@@ -4,6 +4,7 @@
 #include "actors/logsink/archive.h"
 #include "runtime/error.h"
 #include "runtime/log.h"
+#include "runtime/mem.h"
 #include "runtime/wire.h"
 #include "slipway.pb-c.h"
 
@@ -61,13 +62,10 @@ static void on_api_logs(logsink *l, const sw_mail *mail)
 static int logsink_init(sw_actor *self, void **state_out, void *arg)
 {
     const sw_actor_ctx *ctx = arg;
-    logsink *l = calloc(1, sizeof(*l));
+    logsink *l = sw_calloc(1, sizeof(*l));
     char dir[4096];
     int error;
 
-    if (l == NULL) {
-        abort();
-    }
     l->self = self;
     l->bus = sw_actor_bus(self);
     snprintf(dir, sizeof(dir), "%s/logs", ctx->cfg->data_dir);

@@ -6,6 +6,7 @@
 #include "runtime/clock.h"
 #include "runtime/error.h"
 #include "runtime/log.h"
+#include "runtime/mem.h"
 #include "runtime/wire.h"
 
 #include <stdio.h>
@@ -162,11 +163,7 @@ static void on_heartbeat(scheduler *s, const sw_mail *mail)
         }
     }
     if (b == NULL) {
-        builder_seen *nb = realloc(s->builders, (s->nbuilders + 1) * sizeof(*nb));
-        if (nb == NULL) {
-            abort();
-        }
-        s->builders = nb;
+        s->builders = sw_realloc(s->builders, (s->nbuilders + 1) * sizeof(*s->builders));
         b = &s->builders[s->nbuilders++];
         memset(b, 0, sizeof(*b));
         sw_info(who(s), "builder %s (cluster %s, %u slots) is here", hb->builder, hb->cluster,
@@ -377,13 +374,10 @@ static void api_project(scheduler *s, const sw_mail *mail, const Slipway__ApiReq
 static void api_builders(scheduler *s, const sw_mail *mail)
 {
     Slipway__ApiReply r = SLIPWAY__API_REPLY__INIT;
-    Slipway__BuilderInfo *infos = calloc(s->nbuilders + 1, sizeof(*infos));
-    Slipway__BuilderInfo **ptrs = calloc(s->nbuilders + 1, sizeof(*ptrs));
+    Slipway__BuilderInfo *infos = sw_calloc(s->nbuilders + 1, sizeof(*infos));
+    Slipway__BuilderInfo **ptrs = sw_calloc(s->nbuilders + 1, sizeof(*ptrs));
     int64_t now_mono = sw_clock_mono_ms(), now_wall = sw_clock_wall_ms();
 
-    if (infos == NULL || ptrs == NULL) {
-        abort();
-    }
     for (size_t i = 0; i < s->nbuilders; i++) {
         const builder_seen *b = &s->builders[i];
         slipway__builder_info__init(&infos[i]);
@@ -410,13 +404,10 @@ static void api_builders(scheduler *s, const sw_mail *mail)
 static int scheduler_init(sw_actor *self, void **state_out, void *arg)
 {
     const sw_actor_ctx *ctx = arg;
-    scheduler *s = calloc(1, sizeof(*s));
+    scheduler *s = sw_calloc(1, sizeof(*s));
     char dir[4096];
     int error;
 
-    if (s == NULL) {
-        abort();
-    }
     s->cfg = ctx->cfg;
     s->self = self;
     s->bus = sw_actor_bus(self);

@@ -16,6 +16,7 @@
 #include "runtime/buildstate.h"
 #include "runtime/clock.h"
 #include "runtime/error.h"
+#include "runtime/mem.h"
 #include "runtime/wire.h"
 
 #include <getopt.h>
@@ -50,10 +51,7 @@ typedef struct follower {
 
 static void push(follower *f, int kind, sw_msg *msg)
 {
-    item *it = calloc(1, sizeof(*it));
-    if (it == NULL) {
-        abort();
-    }
+    item *it = sw_calloc(1, sizeof(*it));
     it->kind = kind;
     it->msg = msg;
     pthread_mutex_lock(&f->lock);
@@ -284,9 +282,7 @@ int cli_logs(cli *c, int argc, char **argv)
     if ((status = cli_get_build(c, argv[optind], &rec)) != CLI_OK) {
         return status;
     }
-    if ((f = calloc(1, sizeof(*f))) == NULL) {
-        abort();
-    }
+    f = sw_calloc(1, sizeof(*f));
     pthread_mutex_init(&f->lock, NULL);
     pthread_cond_init(&f->cond, NULL);
     sw_build_record_copy(&f->rec, rec);
