@@ -160,10 +160,98 @@ static int read_tenants(sw_config *cfg, const sw_yaml_doc *doc)
     return 0;
 }
 
+static const char *const forge_names[] = {
+    [SW_FORGE_NONE] = "none",           [SW_FORGE_GITHUB] = "github",
+    [SW_FORGE_GITLAB] = "gitlab",       [SW_FORGE_GITEA] = "gitea",
+    [SW_FORGE_BITBUCKET] = "bitbucket", [SW_FORGE_BITBUCKET_SERVER] = "bitbucket-server",
+};
+
+const char *sw_forge_name(sw_forge_type type)
+{
+    return (unsigned)type < sizeof(forge_names) / sizeof(forge_names[0]) ? forge_names[type]
+                                                                         : "none";
+}
+
+sw_forge_type sw_forge_parse(const char *name)
+{
+    if (name == NULL) {
+        return SW_FORGE_NONE;
+    }
+    if (strcmp(name, "forgejo") == 0) {
+        return SW_FORGE_GITEA;
+    }
+    for (size_t i = 1; i < sizeof(forge_names) / sizeof(forge_names[0]); i++) {
+        if (strcmp(name, forge_names[i]) == 0) {
+            return (sw_forge_type)i;
+        }
+    }
+    return SW_FORGE_NONE;
+}
+
+/* A project's `forge:` mapping. */
+static int read_forge(sw_forge_config *f, const sw_yaml_doc *doc, const sw_yaml_node *m)
+{
+    static const char *const keys[] = {"type", "repo", "secret", "token", "api_url", "context",
+                                       NULL};
+    static const char *const default_api[] = {
+        [SW_FORGE_GITHUB] = "https://api.github.com",
+        [SW_FORGE_GITLAB] = "https://gitlab.com/api/v4",
+        [SW_FORGE_BITBUCKET] = "https://api.bitbucket.org",
+    };
+    char *type = NULL;
+    int error;
+
+    if (m == NULL) {
+        return 0;
+    }
+    if ((error = sw_yaml_check_keys(doc, m, keys)) < 0 ||
+        (error = read_string(doc, m, "type", 1, &type)) < 0) {
+        return error;
+    }
+    f->type = sw_forge_parse(type);
+    free(type);
+    if (f->type == SW_FORGE_NONE) {
+        return sw_yaml_error(doc, sw_yaml_get(m, "type"),
+                             "unknown forge type (github, gitlab, gitea, forgejo, bitbucket, "
+                             "bitbucket-server)");
+    }
+    if ((error = read_string(doc, m, "repo", 0, &f->repo)) < 0 ||
+        (error = read_string(doc, m, "secret", 0, &f->secret)) < 0 ||
+        (error = read_string(doc, m, "token", 0, &f->token)) < 0 ||
+        (error = read_string(doc, m, "api_url", 0, &f->api_url)) < 0 ||
+        (error = read_string(doc, m, "context", 0, &f->context)) < 0) {
+        return error;
+    }
+    if (f->secret != NULL && f->secret[0] == '\0') {
+        return sw_yaml_error(doc, sw_yaml_get(m, "secret"),
+                             "an empty secret would accept anyone's webhook: leave 'secret' out "
+                             "to accept unsigned ones");
+    }
+    if (f->api_url == NULL && (size_t)f->type < sizeof(default_api) / sizeof(default_api[0]) &&
+        default_api[f->type] != NULL) {
+        f->api_url = sw_strdup(default_api[f->type]);
+    }
+    if (f->token != NULL && (f->api_url == NULL || f->repo == NULL)) {
+        return sw_yaml_error(doc, m,
+                             "a forge with a 'token' needs 'repo'%s to send commit statuses",
+                             f->api_url == NULL ? " and 'api_url'" : "");
+    }
+    if (f->api_url != NULL) {
+        size_t n = strlen(f->api_url);
+        while (n > 0 && f->api_url[n - 1] == '/') {
+            f->api_url[--n] = '\0';
+        }
+    }
+    if (f->context == NULL) {
+        f->context = sw_strdup("slipway");
+    }
+    return 0;
+}
+
 static int read_projects(sw_config *cfg, const sw_yaml_doc *doc)
 {
-    static const char *const keys[] = {"name", "tenant", "repository", "default_ref", "region",
-                                       NULL};
+    static const char *const keys[] = {"name",   "tenant", "repository", "default_ref",
+                                       "region", "forge",  NULL};
     const sw_yaml_node *list;
     int error;
     if ((error = read_list(doc, doc->root, "projects", 0, &list)) < 0 || list == NULL) {
@@ -178,7 +266,8 @@ static int read_projects(sw_config *cfg, const sw_yaml_doc *doc)
             (error = read_name(doc, m, "tenant", 1, &p->tenant)) < 0 ||
             (error = read_string(doc, m, "repository", 1, &p->repository)) < 0 ||
             (error = read_string(doc, m, "default_ref", 0, &p->default_ref)) < 0 ||
-            (error = read_name(doc, m, "region", 0, &p->region)) < 0) {
+            (error = read_name(doc, m, "region", 0, &p->region)) < 0 ||
+            (error = read_forge(&p->forge, doc, sw_yaml_get(m, "forge"))) < 0) {
             return error;
         }
         if (p->default_ref == NULL) {
@@ -267,10 +356,73 @@ static int read_builders(sw_config *cfg, const sw_yaml_doc *doc)
     return 0;
 }
 
+static int read_webhook(sw_config *cfg, const sw_yaml_doc *doc, const sw_yaml_node *m)
+{
+    static const char *const keys[] = {"listen", "max_body", "remember", "publish_timeout",
+                                       "public_url", NULL};
+    int error;
+
+    cfg->webhook_max_body = 25ull << 20;
+    cfg->webhook_remember_ms = 7ull * 24 * 3600 * 1000;
+    cfg->webhook_publish_timeout_ms = 2000;
+    if ((error = sw_yaml_check_keys(doc, m, keys)) < 0 ||
+        (error = read_string(doc, m, "listen", 0, &cfg->webhook_listen)) < 0 ||
+        (error = sw_yaml_size(doc, sw_yaml_get(m, "max_body"), &cfg->webhook_max_body)) < 0 ||
+        (error = sw_yaml_duration_ms(doc, sw_yaml_get(m, "remember"),
+                                     &cfg->webhook_remember_ms)) < 0 ||
+        (error = sw_yaml_duration_ms(doc, sw_yaml_get(m, "publish_timeout"),
+                                     &cfg->webhook_publish_timeout_ms)) < 0 ||
+        (error = read_string(doc, m, "public_url", 0, &cfg->public_url)) < 0) {
+        return error;
+    }
+    if (cfg->webhook_listen == NULL) {
+        cfg->webhook_listen = sw_strdup("127.0.0.1:8080");
+    }
+    if (strrchr(cfg->webhook_listen, ':') == NULL) {
+        return sw_yaml_error(doc, sw_yaml_get(m, "listen"), "'listen' must be HOST:PORT, not '%s'",
+                             cfg->webhook_listen);
+    }
+    if (cfg->webhook_max_body == 0 || cfg->webhook_publish_timeout_ms == 0) {
+        return sw_yaml_error(doc, m, "'max_body' and 'publish_timeout' must be above zero");
+    }
+    if (cfg->public_url == NULL) {
+        cfg->public_url = sw_asprintf("http://%s", cfg->webhook_listen);
+    }
+    size_t n = strlen(cfg->public_url);
+    while (n > 0 && cfg->public_url[n - 1] == '/') {
+        cfg->public_url[--n] = '\0';
+    }
+    return 0;
+}
+
+static int read_notifier(sw_config *cfg, const sw_yaml_doc *doc, const sw_yaml_node *m)
+{
+    static const char *const keys[] = {"attempts", "timeout", "backoff", NULL};
+    uint64_t attempts = 6;
+    int error;
+
+    cfg->notify_timeout_ms = 10000;
+    cfg->notify_backoff_ms = 1000;
+    if ((error = sw_yaml_check_keys(doc, m, keys)) < 0 ||
+        (error = sw_yaml_uint(doc, sw_yaml_get(m, "attempts"), 100, &attempts)) < 0 ||
+        (error = sw_yaml_duration_ms(doc, sw_yaml_get(m, "timeout"), &cfg->notify_timeout_ms)) <
+            0 ||
+        (error = sw_yaml_duration_ms(doc, sw_yaml_get(m, "backoff"), &cfg->notify_backoff_ms)) <
+            0) {
+        return error;
+    }
+    if (attempts == 0 || cfg->notify_timeout_ms == 0) {
+        return sw_yaml_error(doc, m, "'attempts' and 'timeout' must be above zero");
+    }
+    cfg->notify_attempts = (uint32_t)attempts;
+    return 0;
+}
+
 static int read_top(sw_config *cfg, const sw_yaml_doc *doc)
 {
-    static const char *const keys[] = {"nats",    "data_dir", "work_dir", "timeouts", "retention",
-                                       "tiers",   "tenants",  "projects", "clusters", "builders",
+    static const char *const keys[] = {"nats",     "data_dir", "work_dir", "timeouts",
+                                       "retention", "webhook",  "notifier", "tiers",
+                                       "tenants",  "projects", "clusters", "builders",
                                        NULL};
     static const char *const nats_keys[] = {"url", NULL};
     static const char *const timeout_keys[] = {"heartbeat_interval", "heartbeat_lapse",
@@ -340,6 +492,11 @@ static int read_top(sw_config *cfg, const sw_yaml_doc *doc)
         return error;
     }
 
+    if ((error = read_webhook(cfg, doc, sw_yaml_get(doc->root, "webhook"))) < 0 ||
+        (error = read_notifier(cfg, doc, sw_yaml_get(doc->root, "notifier"))) < 0) {
+        return error;
+    }
+
     if ((error = read_tiers(cfg, doc)) < 0 || (error = read_tenants(cfg, doc)) < 0 ||
         (error = read_projects(cfg, doc)) < 0 || (error = read_clusters(cfg, doc)) < 0 ||
         (error = read_builders(cfg, doc)) < 0) {
@@ -398,6 +555,11 @@ void sw_config_destroy(sw_config **cfg_p)
         free(cfg->projects[i].repository);
         free(cfg->projects[i].default_ref);
         free(cfg->projects[i].region);
+        free(cfg->projects[i].forge.repo);
+        free(cfg->projects[i].forge.secret);
+        free(cfg->projects[i].forge.token);
+        free(cfg->projects[i].forge.api_url);
+        free(cfg->projects[i].forge.context);
     }
     for (size_t i = 0; i < cfg->nclusters; i++) {
         free(cfg->clusters[i].name);
@@ -418,6 +580,8 @@ void sw_config_destroy(sw_config **cfg_p)
     free(cfg->nats_url);
     free(cfg->data_dir);
     free(cfg->work_dir);
+    free(cfg->webhook_listen);
+    free(cfg->public_url);
     free(cfg);
     *cfg_p = NULL;
 }

@@ -24,12 +24,33 @@ typedef struct sw_tenant {
     char *tier;
 } sw_tenant;
 
+/* Where a project lives on a forge: how its webhooks are checked and where
+ * its commit statuses go. */
+typedef enum sw_forge_type {
+    SW_FORGE_NONE = 0,
+    SW_FORGE_GITHUB,
+    SW_FORGE_GITLAB,
+    SW_FORGE_GITEA,            /* Gitea and Forgejo */
+    SW_FORGE_BITBUCKET,        /* Bitbucket Cloud */
+    SW_FORGE_BITBUCKET_SERVER, /* Bitbucket Server / Data Center */
+} sw_forge_type;
+
+typedef struct sw_forge_config {
+    sw_forge_type type;
+    char *repo;      /* owner/name as the forge names it (GitLab: path or numeric id) */
+    char *secret;    /* webhook secret (GitLab: the X-Gitlab-Token value); NULL: unsigned */
+    char *token;     /* API token for commit statuses; NULL: no statuses */
+    char *api_url;   /* API base, e.g. https://api.github.com (no trailing '/') */
+    char *context;   /* the status's name on the forge (default "slipway") */
+} sw_forge_config;
+
 typedef struct sw_project {
     char *name;
     char *tenant;
-    char *repository;   /* clone URL */
+    char *repository;   /* clone URL: what builders fetch, whatever a webhook says */
     char *default_ref;
     char *region;
+    sw_forge_config forge; /* type SW_FORGE_NONE when the project has no forge */
 } sw_project;
 
 typedef struct sw_cluster {
@@ -56,6 +77,16 @@ typedef struct sw_config {
     uint64_t logs_max_age_ms;
     uint64_t logs_max_bytes;
     uint64_t events_max_age_ms;
+    /* webhook: */
+    char *webhook_listen;          /* host:port, default 127.0.0.1:8080 */
+    uint64_t webhook_max_body;     /* bytes, default 25 MiB */
+    uint64_t webhook_remember_ms;  /* how long a delivery id is remembered, default 7 days */
+    uint64_t webhook_publish_timeout_ms; /* JetStream ack wait before a 503, default 2 s */
+    char *public_url;              /* base of build links, default http://<webhook_listen> */
+    /* notifier: */
+    uint32_t notify_attempts;      /* tries per status, default 6 */
+    uint64_t notify_timeout_ms;    /* per HTTP request, default 10 s */
+    uint64_t notify_backoff_ms;    /* first retry delay, doubled each time, default 1 s */
     sw_tier *tiers;
     size_t ntiers;
     sw_tenant *tenants;
@@ -83,6 +114,11 @@ const sw_tenant *sw_config_tenant(const sw_config *cfg, const char *name);
 const sw_project *sw_config_project(const sw_config *cfg, const char *name);
 const sw_cluster *sw_config_cluster(const sw_config *cfg, const char *name);
 const sw_builder_config *sw_config_builder(const sw_config *cfg, const char *name);
+
+/* "github", "gitlab", "gitea", "bitbucket", "bitbucket-server" (or "none"), and back
+ * (SW_FORGE_NONE for an unknown name; "forgejo" is gitea). */
+const char *sw_forge_name(sw_forge_type type);
+sw_forge_type sw_forge_parse(const char *name);
 
 /* The tier of a project (through its tenant). */
 const sw_tier *sw_config_project_tier(const sw_config *cfg, const sw_project *project);
