@@ -107,6 +107,33 @@ int sw_bus_publish(sw_bus *bus, const char *subject, const void *data, size_t le
 int sw_bus_js_publish(sw_bus *bus, const char *subject, const void *data, size_t len,
                       const char *msg_id, uint64_t *seq_out, bool *duplicate_out);
 
+/* Asynchronous JetStream publishing: sends return at once and every message
+ * sent is answered exactly once, either by done (on a bus thread: the stream
+ * stored it, maybe as a duplicate of an earlier msg_id, or refused it) or by
+ * being dropped in sw_publisher_forget / sw_publisher_destroy (no call). The
+ * caller keeps its own deadline: an ack may never come (server gone). */
+typedef struct sw_publisher sw_publisher;
+typedef void (*sw_publish_done_cb)(void *closure, const char *msg_id, int error,
+                                   const char *why, bool duplicate);
+
+int sw_publisher_create(sw_publisher **out, sw_bus *bus, sw_publish_done_cb done, void *closure);
+
+/* Queues a publish with Nats-Msg-Id msg_id (required: it is how done names the
+ * message). SW_EBUS at once when not connected. */
+int sw_publisher_send(sw_publisher *pub, const char *subject, const void *data, size_t len,
+                      const char *msg_id);
+
+/* Messages sent whose answer has not come yet. */
+size_t sw_publisher_pending(sw_publisher *pub);
+
+/* Stops waiting for the acks of every pending message: they will never reach
+ * done (a late ack is discarded by the library). */
+void sw_publisher_forget(sw_publisher *pub);
+
+/* Forgets what is pending and frees; done is never called once this returns.
+ * Accepts NULL; nulls the pointer. */
+void sw_publisher_destroy(sw_publisher **pub_p);
+
 /* Request/reply: *reply_out is owned by the caller. SW_ETIMEDOUT when no
  * answer; SW_ENOTFOUND when no one listens on subject. */
 int sw_bus_request(sw_bus *bus, const char *subject, const void *data, size_t len,

@@ -235,6 +235,104 @@ START_TEST(test_js_publish_same_msg_id_is_duplicate)
 }
 END_TEST
 
+/* --- asynchronous publisher ------------------------------------------------- */
+
+typedef struct acks {
+    pthread_mutex_t mu;
+    int n;
+    char ids[8][32];
+    int errors[8];
+    bool dups[8];
+} acks;
+
+static void on_published(void *closure, const char *msg_id, int error, const char *why,
+                         bool duplicate)
+{
+    acks *a = closure;
+    (void)why;
+    pthread_mutex_lock(&a->mu);
+    if (a->n < 8) {
+        snprintf(a->ids[a->n], sizeof(a->ids[0]), "%s", msg_id);
+        a->errors[a->n] = error;
+        a->dups[a->n] = duplicate;
+    }
+    a->n++;
+    pthread_mutex_unlock(&a->mu);
+}
+
+static int acks_seen(acks *a)
+{
+    pthread_mutex_lock(&a->mu);
+    int n = a->n;
+    pthread_mutex_unlock(&a->mu);
+    return n;
+}
+
+START_TEST(test_publisher_never_used_is_destroyed_cleanly)
+{
+    /* cnats 3.4.1 crashes asking for the pending list of a context that never
+     * published: the publisher must not ask */
+    acks a = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    sw_publisher *pub = NULL;
+    ck_assert_int_eq(sw_publisher_create(&pub, bus, on_published, &a), 0);
+    ck_assert_uint_eq(sw_publisher_pending(pub), 0);
+    sw_publisher_forget(pub);
+    sw_publisher_destroy(&pub);
+    ck_assert_ptr_null(pub);
+    ck_assert_int_eq(acks_seen(&a), 0);
+}
+END_TEST
+
+START_TEST(test_publisher_acks_each_message_once)
+{
+    acks a = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    sw_publisher *pub = NULL;
+    uint64_t count = 0;
+
+    make_jobs(30000);
+    ck_assert_int_eq(sw_publisher_create(&pub, bus, on_published, &a), 0);
+    ck_assert_int_eq(sw_publisher_send(pub, "jobs.a", "1", 1, "m-1"), 0);
+    await(acks_seen(&a) == 1, 5000, "no ack for m-1");
+    ck_assert_int_eq(sw_publisher_send(pub, "jobs.a", "1", 1, "m-1"), 0);
+    await(acks_seen(&a) == 2, 5000, "no ack for m-1 again");
+    ck_assert_int_eq(sw_publisher_send(pub, "unstored.a", "1", 1, "m-2"), 0);
+    await(acks_seen(&a) == 3, 5000, "no answer for m-2");
+    ck_assert_uint_eq(sw_publisher_pending(pub), 0);
+
+    ck_assert_str_eq(a.ids[0], "m-1");
+    ck_assert_int_eq(a.errors[0], 0);
+    ck_assert(!a.dups[0]);
+    ck_assert_str_eq(a.ids[1], "m-1");
+    ck_assert_int_eq(a.errors[1], 0);
+    ck_assert(a.dups[1]); /* the stream's duplicate window knew the id */
+    ck_assert_str_eq(a.ids[2], "m-2");
+    ck_assert_int_lt(a.errors[2], 0); /* no stream takes that subject */
+    ck_assert_int_eq(sw_bus_stream_count(bus, "JOBS", &count), 0);
+    ck_assert_uint_eq(count, 1);
+
+    ck_assert_int_eq(sw_publisher_send(pub, "jobs.a", "1", 1, NULL), SW_EINVALID);
+    sw_publisher_destroy(&pub);
+    ck_assert_int_eq(acks_seen(&a), 3);
+}
+END_TEST
+
+START_TEST(test_publisher_fails_at_once_when_disconnected)
+{
+    acks a = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    sw_publisher *pub = NULL;
+    make_jobs(30000);
+    ck_assert_int_eq(sw_publisher_create(&pub, bus, on_published, &a), 0);
+    sw_natsd_stop(srv);
+    await(!sw_bus_connected(bus), 5000, "still connected after the server stopped");
+    int64_t t0 = sw_clock_mono_ms();
+    ck_assert_int_eq(sw_publisher_send(pub, "jobs.a", "1", 1, "m-3"), SW_EBUS);
+    ck_assert_int_lt(sw_clock_mono_ms() - t0, 1000);
+    ck_assert_uint_eq(sw_publisher_pending(pub), 0);
+    sw_publisher_destroy(&pub);
+    ck_assert_int_eq(acks_seen(&a), 0);
+}
+END_TEST
+
 /* --- pullers --------------------------------------------------------------- */
 
 START_TEST(test_puller_keeps_at_most_max_inflight)
@@ -664,6 +762,9 @@ int main(void)
     tcase_add_test(tc, test_connected_and_flush);
     tcase_add_test(tc, test_stream_and_consumer_ensure_are_idempotent);
     tcase_add_test(tc, test_js_publish_same_msg_id_is_duplicate);
+    tcase_add_test(tc, test_publisher_never_used_is_destroyed_cleanly);
+    tcase_add_test(tc, test_publisher_acks_each_message_once);
+    tcase_add_test(tc, test_publisher_fails_at_once_when_disconnected);
     tcase_add_test(tc, test_puller_keeps_at_most_max_inflight);
     tcase_add_test(tc, test_unacked_message_is_redelivered_after_ack_wait);
     tcase_add_test(tc, test_in_progress_holds_the_message);
