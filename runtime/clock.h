@@ -10,4 +10,7 @@ int64_t sw_clock_wall_ms(void);
 /* Milliseconds on the monotonic clock, for timeouts and durations. */
 int64_t sw_clock_mono_ms(void);
 
+/* Microseconds on the monotonic clock, for measuring short work. */
+int64_t sw_clock_mono_us(void);
+
 #endif

@@ -384,8 +384,8 @@ int sw_yaml_size(const sw_yaml_doc *doc, const sw_yaml_node *node, uint64_t *out
 
 int sw_yaml_duration_ms(const sw_yaml_doc *doc, const sw_yaml_node *node, uint64_t *out)
 {
-    static const char *const units[] = {"ms", "s", "m", "h", NULL};
-    static const uint64_t mult[] = {1, 1000, 60000, 3600000};
+    static const char *const units[] = {"ms", "s", "m", "h", "d", NULL};
+    static const uint64_t mult[] = {1, 1000, 60000, 3600000, 86400000};
     int error;
     if (node == NULL) {
         return 0;
@@ -395,7 +395,7 @@ int sw_yaml_duration_ms(const sw_yaml_doc *doc, const sw_yaml_node *node, uint64
     }
     if (number_with_unit(node->value, units, mult, 1000, out) < 0) {
         return sw_yaml_error(doc, node,
-                             "'%s' must be a duration such as 500ms, 30s, 10m or 1h, not '%s'",
+                             "'%s' must be a duration such as 500ms, 30s, 10m, 1h or 7d, not '%s'",
                              what(node), node->value);
     }
     return 0;

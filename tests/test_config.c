@@ -409,6 +409,132 @@ START_TEST(test_errors_in_a_loaded_file_name_its_path)
 }
 END_TEST
 
+START_TEST(test_forge_webhook_and_notifier_values)
+{
+    sw_config *cfg = parse_ok(BASE "webhook:\n"
+                                   "  listen: 0.0.0.0:9000\n"
+                                   "  max_body: 1MiB\n"
+                                   "  remember: 3d\n"
+                                   "  public_url: https://ci.example.com/\n"
+                                   "notifier:\n"
+                                   "  attempts: 4\n"
+                                   "  timeout: 5s\n"
+                                   "  backoff: 250ms\n"
+                                   "projects:\n"
+                                   "  - name: web\n"
+                                   "    tenant: acme\n"
+                                   "    repository: r\n"
+                                   "    forge:\n"
+                                   "      type: forgejo\n"
+                                   "      repo: acme/web\n"
+                                   "      secret: s3\n"
+                                   "      token: t0k\n"
+                                   "      api_url: https://git.example.com/api/v1//\n"
+                                   "      context: ci/slipway\n"
+                                   "  - name: gh\n"
+                                   "    tenant: acme\n"
+                                   "    repository: r\n"
+                                   "    forge:\n"
+                                   "      type: github\n"
+                                   "  - name: plain\n"
+                                   "    tenant: acme\n"
+                                   "    repository: r\n");
+    ck_assert_str_eq(cfg->webhook_listen, "0.0.0.0:9000");
+    ck_assert_uint_eq(cfg->webhook_max_body, 1u << 20);
+    ck_assert_uint_eq(cfg->webhook_remember_ms, 3ull * 24 * 3600 * 1000);
+    ck_assert_str_eq(cfg->public_url, "https://ci.example.com");
+    ck_assert_uint_eq(cfg->notify_attempts, 4);
+    ck_assert_uint_eq(cfg->notify_timeout_ms, 5000);
+    ck_assert_uint_eq(cfg->notify_backoff_ms, 250);
+    const sw_project *web = sw_config_project(cfg, "web");
+    ck_assert_int_eq(web->forge.type, SW_FORGE_GITEA);
+    ck_assert_str_eq(web->forge.repo, "acme/web");
+    ck_assert_str_eq(web->forge.secret, "s3");
+    ck_assert_str_eq(web->forge.token, "t0k");
+    ck_assert_str_eq(web->forge.api_url, "https://git.example.com/api/v1");
+    ck_assert_str_eq(web->forge.context, "ci/slipway");
+    const sw_project *gh = sw_config_project(cfg, "gh");
+    ck_assert_int_eq(gh->forge.type, SW_FORGE_GITHUB);
+    ck_assert_str_eq(gh->forge.api_url, "https://api.github.com");
+    ck_assert_str_eq(gh->forge.context, "slipway");
+    ck_assert_ptr_null(gh->forge.secret);
+    ck_assert_ptr_null(gh->forge.token);
+    ck_assert_int_eq(sw_config_project(cfg, "plain")->forge.type, SW_FORGE_NONE);
+    sw_config_destroy(&cfg);
+}
+END_TEST
+
+START_TEST(test_webhook_and_notifier_defaults)
+{
+    sw_config *cfg = parse_ok(BASE);
+    ck_assert_str_eq(cfg->webhook_listen, "127.0.0.1:8080");
+    ck_assert_uint_eq(cfg->webhook_max_body, 25u << 20);
+    ck_assert_uint_eq(cfg->webhook_publish_timeout_ms, 2000);
+    ck_assert_str_eq(cfg->public_url, "http://127.0.0.1:8080");
+    ck_assert_uint_eq(cfg->notify_attempts, 6);
+    sw_config_destroy(&cfg);
+}
+END_TEST
+
+START_TEST(test_forge_names)
+{
+    ck_assert_int_eq(sw_forge_parse("bitbucket-server"), SW_FORGE_BITBUCKET_SERVER);
+    ck_assert_int_eq(sw_forge_parse("forgejo"), SW_FORGE_GITEA);
+    ck_assert_int_eq(sw_forge_parse("sourcehut"), SW_FORGE_NONE);
+    ck_assert_int_eq(sw_forge_parse(NULL), SW_FORGE_NONE);
+    ck_assert_str_eq(sw_forge_name(SW_FORGE_GITLAB), "gitlab");
+    ck_assert_str_eq(sw_forge_name((sw_forge_type)99), "none");
+}
+END_TEST
+
+START_TEST(test_unknown_forge_type)
+{
+    assert_invalid_at(BASE "projects:\n"
+                           "  - name: web\n"
+                           "    tenant: acme\n"
+                           "    repository: r\n"
+                           "    forge:\n"
+                           "      type: sourcehut\n",
+                      15, 13, "unknown forge type");
+}
+END_TEST
+
+START_TEST(test_forge_token_needs_api_url_and_repo)
+{
+    /* Gitea has no default API: a token without api_url cannot be used */
+    assert_invalid_at(BASE "projects:\n"
+                           "  - name: web\n"
+                           "    tenant: acme\n"
+                           "    repository: r\n"
+                           "    forge:\n"
+                           "      type: gitea\n"
+                           "      repo: a/b\n"
+                           "      token: t\n",
+                      15, 7, "'api_url'");
+}
+END_TEST
+
+START_TEST(test_forge_empty_secret)
+{
+    assert_invalid_at(BASE "projects:\n"
+                           "  - name: web\n"
+                           "    tenant: acme\n"
+                           "    repository: r\n"
+                           "    forge:\n"
+                           "      type: github\n"
+                           "      secret: \"\"\n",
+                      16, 15, "empty secret");
+}
+END_TEST
+
+START_TEST(test_webhook_listen_without_port)
+{
+    assert_invalid_at(BASE "webhook:\n"
+                           "  listen: localhost\n",
+                      11, 11, "HOST:PORT");
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("config");
@@ -419,6 +545,9 @@ int main(void)
     tcase_add_test(good, test_lookups_by_name);
     tcase_add_test(good, test_base_is_valid);
     tcase_add_test(good, test_load_reads_a_file);
+    tcase_add_test(good, test_forge_webhook_and_notifier_values);
+    tcase_add_test(good, test_webhook_and_notifier_defaults);
+    tcase_add_test(good, test_forge_names);
     suite_add_tcase(s, good);
     TCase *bad = tcase_create("bad");
     tcase_add_test(bad, test_unknown_top_level_key);
@@ -435,6 +564,10 @@ int main(void)
     tcase_add_test(bad, test_malformed_yaml);
     tcase_add_test(bad, test_load_missing_file);
     tcase_add_test(bad, test_errors_in_a_loaded_file_name_its_path);
+    tcase_add_test(bad, test_unknown_forge_type);
+    tcase_add_test(bad, test_forge_token_needs_api_url_and_repo);
+    tcase_add_test(bad, test_forge_empty_secret);
+    tcase_add_test(bad, test_webhook_listen_without_port);
     suite_add_tcase(s, bad);
     return sw_test_run(s);
 }
