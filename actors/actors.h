@@ -20,5 +20,7 @@ extern const sw_actor_impl sw_scheduler_impl;
 extern const sw_actor_impl sw_dispatcher_impl;
 extern const sw_actor_impl sw_builder_impl;
 extern const sw_actor_impl sw_logsink_impl;
+extern const sw_actor_impl sw_webhook_impl;
+extern const sw_actor_impl sw_notifier_impl;
 
 #endif

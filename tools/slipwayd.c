@@ -37,6 +37,8 @@ static void usage(FILE *out)
             "  dispatcher[:TIER]    places jobs of a tier (every tier without :TIER) on clusters\n"
             "  builder[:NAME]       runs jobs (every builder in FILE without :NAME)\n"
             "  logsink              archives build logs and serves them\n"
+            "  webhook              the HTTP gateway for forge webhooks (webhook.listen)\n"
+            "  notifier             sets commit statuses on the forges\n"
             "\n"
             "options:\n"
             "  -c, --config FILE    slipway.yaml (default: $SLIPWAY_CONFIG)\n"
@@ -79,6 +81,12 @@ static int plan_arg(planned *plan, size_t *n, const sw_config *cfg, const char *
     if (kind_len == 7 && strncmp(arg, "logsink", 7) == 0 && !colon) {
         return plan_one(plan, n, &sw_logsink_impl, cfg, NULL);
     }
+    if (kind_len == 7 && strncmp(arg, "webhook", 7) == 0 && !colon) {
+        return plan_one(plan, n, &sw_webhook_impl, cfg, NULL);
+    }
+    if (kind_len == 8 && strncmp(arg, "notifier", 8) == 0 && !colon) {
+        return plan_one(plan, n, &sw_notifier_impl, cfg, NULL);
+    }
     if (kind_len == 10 && strncmp(arg, "dispatcher", 10) == 0) {
         if (target != NULL) {
             if (sw_config_tier(cfg, target) == NULL) {
@@ -105,7 +113,7 @@ static int plan_arg(planned *plan, size_t *n, const sw_config *cfg, const char *
     }
     return sw_error_set(SW_EINVALID,
                         "unknown actor '%s' (scheduler, dispatcher[:TIER], builder[:NAME], "
-                        "logsink)",
+                        "logsink, webhook, notifier)",
                         arg);
 }
 
@@ -155,8 +163,9 @@ int main(int argc, char **argv)
         return 1;
     }
     if (optind == argc) {
-        const char *all[] = {"logsink", "scheduler", "dispatcher", "builder"};
-        for (size_t i = 0; i < 4; i++) {
+        const char *all[] = {"logsink", "scheduler", "dispatcher", "builder", "notifier",
+                             "webhook"};
+        for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
             if (plan_arg(plan, &nplan, cfg, all[i]) < 0) {
                 fprintf(stderr, "slipwayd: %s\n", sw_error_last());
                 goto out;

@@ -12,6 +12,25 @@
  *     GitLab refs/merge-requests/IID/head), pr_number kept.
  * PING answers 200; DELETE (ref deleted) and IGNORED answer 202 without a build,
  * with `reason` saying why.
+ *
+ * Per forge (the code is split by forge: normalize_github.c for GitHub and
+ * Gitea, normalize_gitlab.c, normalize_bitbucket.c for Cloud and Server):
+ *   - GitHub: push, pull_request (opened, reopened, synchronize), ping.
+ *   - Gitea / Forgejo: push, pull_request (opened, reopened, synchronized),
+ *     delete (DELETE); create is IGNORED (its push is built). No ping.
+ *   - GitLab: Push Hook, Tag Push Hook, Merge Request Hook (open, reopen, and
+ *     update only with object_attributes.oldrev, i.e. new commits).
+ *   - Bitbucket Cloud: repo:push, pullrequest:created / :updated; Server:
+ *     repo:refs_changed, pr:opened / :from_ref_updated; both diagnostics:ping.
+ *     Bitbucket has no PR refs: a PR builds refs/heads/<source branch>, cloned
+ *     from the source repository. A push builds the first change that does not
+ *     delete its ref; its other changes are not built.
+ *
+ * What reaches git is checked: the ref must be a valid git ref name under
+ * refs/ and the sha 7 to 64 hex digits, else SW_EINVALID. Duplicate keys in
+ * the body are refused. Names from the body or the event header that go into
+ * `reason` are cut short and reduced to printable ASCII. Gitea's deprecated
+ * body field "secret" is never read.
  */
 #ifndef SW_WEBHOOK_NORMALIZE_H
 #define SW_WEBHOOK_NORMALIZE_H
@@ -44,8 +63,11 @@ typedef struct sw_hook_event {
     char *tag;         /* push and delete of a tag */
     uint32_t pr_number;
     char *pusher;
-    char *author;      /* head commit's author name (PR: the PR's author login) */
-    char *message;     /* head commit message, first line, trailing '\r' stripped */
+    char *author;      /* head commit's author name; PR: the PR's author (login, Bitbucket
+                        * Cloud display name), GitLab: last_commit's author name */
+    char *message;     /* head commit message, first line, trailing '\r' stripped, at most
+                        * 1024 bytes; NULL when the payload carries none (PRs except
+                        * GitLab's, Bitbucket Server pushes, GitLab tag pushes) */
     char *title;       /* PR title */
     bool skip_ci;      /* the head commit message asks for no build ([skip ci] / [ci skip]) */
     char *reason;      /* IGNORED / DELETE / skip_ci: a sentence for the HTTP answer */
@@ -55,11 +77,14 @@ typedef struct sw_hook_event {
  * Normalizes one delivery. event is the forge's event header value:
  * X-GitHub-Event, X-Gitlab-Event, X-Gitea-Event (or X-Forgejo-Event), X-Event-Key
  * (Bitbucket; "repo:refs_changed" is read as Bitbucket Server whatever forge says).
- * NULL event: the forge's payload shape decides where it can (GitLab object_kind).
+ * NULL event: the forge's payload shape decides where it can (GitLab object_kind);
+ * elsewhere the delivery is IGNORED ("without an event header").
  *
  * Returns 0 with *out filled (free with sw_hook_event_clear), or SW_EINVALID
- * with sw_error_last() saying what is wrong: not JSON, not an object, or a field
- * the event needs missing or of the wrong type (the caller answers 400).
+ * with sw_error_last() saying what is wrong: empty, over 32 MiB, not JSON, not
+ * an object, or a field the event needs missing, of the wrong type or invalid
+ * (the caller answers 400). On error *out is zeroed. body need not be
+ * NUL-terminated: exactly len bytes are read.
  */
 int sw_hook_normalize(sw_hook_event *out, sw_forge_type forge, const char *event,
                       const char *body, size_t len);

@@ -56,6 +56,8 @@ struct sw_harness {
     int nrepos;
     pid_t more_pids[MAX_MORE]; /* extra slipwayd processes */
     int nmore;
+    int webhook_port;
+    char *webhook_url;
 };
 
 struct sw_harness_proc {
@@ -473,6 +475,14 @@ sw_harness *sw_harness_create(const sw_harness_options *opts)
     if (h->opts.slots == 0) {
         h->opts.slots = 2;
     }
+    if (h->opts.forge == NULL) {
+        h->opts.forge = "github";
+    }
+    if (h->opts.webhook_max_body == NULL) {
+        h->opts.webhook_max_body = "25MiB";
+    }
+    h->webhook_port = sw_test_free_port();
+    h->webhook_url = sw_asprintf("http://127.0.0.1:%d", h->webhook_port);
     h->dir = sw_test_tmpdir("slipway-e2e");
     fprintf(stderr, "harness: %s (logs; kept if the test fails)\n", h->dir);
     char *git_dir = sw_asprintf("%s/git", h->dir);
@@ -597,9 +607,17 @@ static char *write_config(sw_harness *h)
             "    timeout: %s\n"
             "tenants:\n"
             "  - name: demo\n"
-            "    tier: free\n",
+            "    tier: free\n"
+            "webhook:\n"
+            "  listen: 127.0.0.1:%d\n"
+            "  max_body: %s\n"
+            "notifier:\n"
+            "  attempts: 3\n"
+            "  backoff: 100ms\n"
+            "  timeout: 2s\n",
             h->nats_url, h->dir, h->dir, h->opts.heartbeat_interval, h->opts.heartbeat_lapse,
-            h->opts.max_deliveries, h->opts.tier_memory, h->opts.tier_timeout);
+            h->opts.max_deliveries, h->opts.tier_memory, h->opts.tier_timeout, h->webhook_port,
+            h->opts.webhook_max_body);
     if (h->nrepos > 0) {
         fprintf(f, "projects:\n");
     }
@@ -609,8 +627,19 @@ static char *write_config(sw_harness *h)
                 "    tenant: demo\n"
                 "    repository: git://127.0.0.1:%d/%s.git\n"
                 "    default_ref: main\n"
-                "    region: local\n",
-                h->repos[i], h->git_port, h->repos[i]);
+                "    region: local\n"
+                "    forge:\n"
+                "      type: %s\n"
+                "      repo: demo/%s\n"
+                "      secret: \"%s\"\n",
+                h->repos[i], h->git_port, h->repos[i], h->opts.forge, h->repos[i],
+                SW_HARNESS_SECRET);
+        if (h->opts.forge_api_url != NULL) {
+            fprintf(f,
+                    "      token: %s\n"
+                    "      api_url: %s\n",
+                    SW_HARNESS_TOKEN, h->opts.forge_api_url);
+        }
     }
     fprintf(f,
             "clusters:\n"
@@ -628,6 +657,39 @@ static char *write_config(sw_harness *h)
     }
     ck_assert_int_eq(fclose(f), 0);
     return path;
+}
+
+const char *sw_harness_webhook_url(const sw_harness *h)
+{
+    return h->webhook_url;
+}
+
+void sw_harness_nats_stop(sw_harness *h)
+{
+    sw_natsd_stop(h->natsd);
+}
+
+void sw_harness_nats_restart(sw_harness *h)
+{
+    sw_natsd_stop(h->natsd);
+    ck_assert_msg(sw_natsd_restart(h->natsd) == 0, "nats-server did not restart: %s",
+                  sw_error_last());
+}
+
+char *sw_harness_repo_sha(sw_harness *h, const char *repo, const char *branch)
+{
+    char *cmd = sw_asprintf("git --git-dir='%s/git/%s.git' rev-parse --verify -q "
+                            "'refs/heads/%s'",
+                            h->dir, repo, branch);
+    FILE *p = popen(cmd, "r");
+    char line[128] = "";
+    ck_assert_ptr_nonnull(p);
+    ck_assert_ptr_nonnull(fgets(line, sizeof(line), p));
+    ck_assert_int_eq(pclose(p), 0);
+    line[strcspn(line, "\n")] = '\0';
+    ck_assert_uint_eq(strlen(line), 40);
+    free(cmd);
+    return sw_strdup(line);
 }
 
 char *sw_harness_slipwayd_log(const sw_harness *h)
@@ -723,12 +785,13 @@ void sw_harness_destroy(sw_harness **h_p)
         return;
     }
     *h_p = NULL;
+    int stop_status = 0;
     if (h->slipwayd_pid != 0) {
-        int status = sw_harness_stop(h);
-        if (status != 0) {
+        stop_status = sw_harness_stop(h);
+        if (stop_status != 0) {
             char *log = sw_harness_slipwayd_log(h);
-            fprintf(stderr, "harness: slipwayd exited %d on SIGTERM; its log ends:\n%s\n", status,
-                    tail_of(log, 3000));
+            fprintf(stderr, "harness: slipwayd exited %d on SIGTERM; its log ends:\n%s\n",
+                    stop_status, tail_of(log, 3000));
             free(log);
         }
     }
@@ -741,6 +804,7 @@ void sw_harness_destroy(sw_harness **h_p)
         stop_group(h->gitd_pid, SIGTERM, 5000);
     }
     sw_natsd_destroy(&h->natsd);
+    free(h->webhook_url);
     const char *keep = getenv("SLIPWAY_KEEP_TMP");
     if (keep != NULL && keep[0] != '\0') {
         fprintf(stderr, "harness: keeping %s\n", h->dir);
@@ -755,6 +819,10 @@ void sw_harness_destroy(sw_harness **h_p)
     free(h->build_dir);
     free(h->dir);
     free(h);
+    /* A slipwayd that did not stop cleanly (a crash, a sanitizer's report at
+     * exit) fails the test, after everything is cleaned up. */
+    ck_assert_msg(stop_status == 0, "slipwayd exited %d on SIGTERM (its log is above)",
+                  stop_status);
 }
 
 /* --- the CLI ------------------------------------------------------------------------ */

@@ -34,7 +34,16 @@ typedef struct sw_harness_options {
     const char *heartbeat_interval; /* "1s" */
     const char *heartbeat_lapse;    /* "5s" */
     int max_deliveries;             /* 3 */
+    const char *forge;              /* "github": every project's forge type */
+    const char *forge_api_url;      /* NULL: no token, no statuses; else the forge API base */
+    const char *webhook_max_body;   /* NULL: the default (25 MiB) */
 } sw_harness_options;
+
+/* Every project's webhook secret (GitHub's published test secret). */
+#define SW_HARNESS_SECRET "It's a Secret to Everybody"
+/* Every project's API token when forge_api_url is set. */
+#define SW_HARNESS_TOKEN "harness-token"
+/* A project's forge repo name is "demo/<project>". */
 
 /* One file of a commit: path inside the repository and its content. */
 typedef struct sw_harness_file {
@@ -58,6 +67,17 @@ void sw_harness_destroy(sw_harness **h_p);
 
 /* The NATS URL of the harness's server. Borrowed. */
 const char *sw_harness_nats_url(const sw_harness *h);
+
+/* http://127.0.0.1:<port> of the webhook gateway. Borrowed. */
+const char *sw_harness_webhook_url(const sw_harness *h);
+
+/* Stops, or stops (if running) and starts again on the same port and storage,
+ * the harness's nats-server. */
+void sw_harness_nats_stop(sw_harness *h);
+void sw_harness_nats_restart(sw_harness *h);
+
+/* The sha branch points at in repository repo (owned). */
+char *sw_harness_repo_sha(sw_harness *h, const char *repo, const char *branch);
 
 /* The temp dir (logs are in it). Borrowed. */
 const char *sw_harness_dir(const sw_harness *h);

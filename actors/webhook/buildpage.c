@@ -1,0 +1,142 @@
+/* buildpage.c - a build's page for commit-status links (see buildpage.h). */
+#include "actors/webhook/buildpage.h"
+
+#include "runtime/buildstate.h"
+#include "runtime/error.h"
+#include "runtime/mem.h"
+#include "runtime/wire.h"
+#include "slipway.pb-c.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A growing string. */
+typedef struct text {
+    char *s;
+    size_t len, cap;
+} text;
+
+static void add(text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void add(text *t, const char *fmt, ...)
+{
+    va_list ap;
+    for (;;) {
+        size_t room = t->cap - t->len;
+        va_start(ap, fmt);
+        int n = vsnprintf(t->s ? t->s + t->len : NULL, room, fmt, ap);
+        va_end(ap);
+        if (n < 0) {
+            return;
+        }
+        if ((size_t)n < room) {
+            t->len += (size_t)n;
+            return;
+        }
+        t->cap = (t->cap + (size_t)n + 1) * 2;
+        t->s = sw_realloc(t->s, t->cap);
+    }
+}
+
+static bool valid_id(const char *id)
+{
+    size_t n = strlen(id);
+    if (n == 0 || n > 64) {
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!((id[i] >= 'a' && id[i] <= 'z') || (id[i] >= '0' && id[i] <= '9'))) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Appends the archived log, cut at SW_BUILDPAGE_MAX_LOG bytes. */
+static void add_log(text *t, sw_bus *bus, const char *build_id, int timeout_ms)
+{
+    uint32_t after_attempt = 0;
+    uint64_t after_seq = 0;
+    size_t start = t->len;
+
+    for (;;) {
+        Slipway__ApiRequest req = SLIPWAY__API_REQUEST__INIT;
+        ProtobufCMessage *msg = NULL;
+        req.build_id = (char *)build_id;
+        req.after_attempt = after_attempt;
+        req.after_seq = after_seq;
+        if (sw_wire_request(bus, SW_API_LOGS, &req.base, &slipway__api_reply__descriptor,
+                            timeout_ms, &msg) < 0) {
+            add(t, "[slipway] the log archive cannot be read now: %s\n", sw_error_last());
+            return;
+        }
+        Slipway__ApiReply *reply = (Slipway__ApiReply *)msg;
+        for (size_t i = 0; i < reply->n_chunks; i++) {
+            const Slipway__LogChunk *chunk = reply->chunks[i];
+            for (size_t j = 0; j < chunk->n_lines; j++) {
+                const Slipway__LogLine *line = chunk->lines[j];
+                add(t, "%s%s\n", line->stream == SLIPWAY__LOG_STREAM__SYSTEM ? "[slipway] " : "",
+                    line->text);
+            }
+            after_attempt = chunk->attempt;
+            after_seq = chunk->seq;
+        }
+        bool more = reply->more && reply->n_chunks > 0;
+        slipway__api_reply__free_unpacked(reply, NULL);
+        if (t->len - start > SW_BUILDPAGE_MAX_LOG) {
+            add(t, "[slipway] (the log goes on: `slipway logs %s` shows all of it)\n", build_id);
+            return;
+        }
+        if (!more) {
+            return;
+        }
+    }
+}
+
+int sw_buildpage_render(sw_bus *bus, const char *build_id, int timeout_ms, char **text_out)
+{
+    Slipway__ApiRequest req = SLIPWAY__API_REQUEST__INIT;
+    ProtobufCMessage *msg = NULL;
+    text t = {0};
+    int status;
+
+    if (!valid_id(build_id)) {
+        add(&t, "no build '%s': build ids are lowercase letters and digits\n", build_id);
+        *text_out = t.s;
+        return 404;
+    }
+    req.build_id = (char *)build_id;
+    if (sw_wire_request(bus, SW_API_BUILD, &req.base, &slipway__api_reply__descriptor, timeout_ms,
+                        &msg) < 0) {
+        add(&t, "the scheduler cannot be asked now: %s\n", sw_error_last());
+        *text_out = t.s;
+        return 503;
+    }
+    Slipway__ApiReply *reply = (Slipway__ApiReply *)msg;
+    if (reply->n_builds == 0) {
+        add(&t, "no build '%s'%s%s\n", build_id, reply->error[0] ? ": " : "", reply->error);
+        status = reply->code == SW_ENOTFOUND || reply->error[0] == '\0' ? 404 : 503;
+    } else {
+        const Slipway__BuildRecord *r = reply->builds[0];
+        add(&t, "build %s of %s: %s\n", r->build_id, r->project, sw_state_name(r->state));
+        add(&t, "ref: %s\nsha: %s\n", r->ref, r->sha);
+        if (r->message[0]) {
+            add(&t, "commit: %s\n", r->message);
+        }
+        if (r->author[0]) {
+            add(&t, "author: %s\n", r->author);
+        }
+        add(&t, "attempt: %u on %s\n", r->attempt, r->builder[0] ? r->builder : "-");
+        if (r->reason[0]) {
+            add(&t, "reason: %s\n", r->reason);
+        }
+        add(&t, "request: %s\n\n", r->request_id);
+        add_log(&t, bus, build_id, timeout_ms);
+        status = 200;
+    }
+    slipway__api_reply__free_unpacked(reply, NULL);
+    *text_out = t.s;
+    return status;
+}

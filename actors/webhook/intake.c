@@ -1,0 +1,701 @@
+/* intake.c - the webhook gateway's HTTP side (see intake.h). */
+#include "actors/webhook/intake.h"
+
+#include "actors/webhook/buildpage.h"
+#include "actors/webhook/signature.h"
+#include "runtime/clock.h"
+#include "runtime/error.h"
+#include "runtime/log.h"
+#include "runtime/mem.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <openssl/sha.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#define MAX_CONNECTIONS 256
+#define MAX_DELIVERY_ID 128
+#define ANSWER_MARGIN_MS 1000
+#define BODY_BUDGET 4 /* bodies of the maximum size held at once */
+#define DISCARD_LIMIT ((size_t)64 << 20)
+#define LOG "webhook"
+
+struct sw_intake {
+    struct MHD_Daemon *daemon;
+    _Atomic size_t reserved; /* body bytes the connections may hold, all together */
+    size_t budget;
+    const sw_config *cfg;
+    sw_bus *bus;
+    sw_intake_cb cb;
+    void *closure;
+};
+
+struct sw_delivery_sync {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int refs;
+    bool answered;
+    int status;
+    char *json;
+};
+
+/* Per-request state of a POST to /hooks/..., kept in MHD's con_cls. */
+typedef struct request {
+    const sw_project *project;
+    const char *route;
+    sw_forge_type forge;     /* the route's forge (bitbucket: as the project says) */
+    char *body;
+    size_t len, cap;
+    size_t reserved;         /* this request's share of sw_intake.reserved */
+    bool refused;            /* the body passed the limit: 413 once it is over */
+    size_t discarded;        /* bytes let go by since */
+    int64_t started_ms;
+    int64_t started_us;      /* for Server-Timing */
+} request;
+
+/* --- answers --------------------------------------------------------------- */
+
+char *sw_intake_json(const char *status, ...)
+{
+    json_t *o = json_object();
+    va_list ap;
+    const char *k, *v;
+    char *out;
+
+    json_object_set_new(o, "status", json_string(status));
+    va_start(ap, status);
+    while ((k = va_arg(ap, const char *)) != NULL) {
+        v = va_arg(ap, const char *);
+        if (v != NULL) {
+            json_t *s = json_stringn_nocheck(v, strlen(v));
+            json_object_set_new(o, k, s);
+        }
+    }
+    va_end(ap);
+    out = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
+    json_decref(o);
+    if (out == NULL) {
+        abort();
+    }
+    return out;
+}
+
+static enum MHD_Result respond_timed(struct MHD_Connection *c, unsigned int status,
+                                     const char *json, int64_t started_us)
+{
+    size_t n = strlen(json);
+    char *text = sw_calloc(1, n + 2);
+    memcpy(text, json, n);
+    text[n] = '\n';
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(n + 1, text, MHD_RESPMEM_MUST_FREE);
+    if (r == NULL) {
+        free(text);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, "Content-Type", "application/json");
+    if (status == 503) {
+        MHD_add_response_header(r, "Retry-After", "5");
+    }
+    if (started_us > 0) {
+        char timing[64];
+        snprintf(timing, sizeof(timing), "gateway;dur=%.3f",
+                 (double)(sw_clock_mono_us() - started_us) / 1000.0);
+        MHD_add_response_header(r, "Server-Timing", timing);
+    }
+    enum MHD_Result ret = MHD_queue_response(c, status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static enum MHD_Result respond(struct MHD_Connection *c, unsigned int status, const char *json)
+{
+    return respond_timed(c, status, json, 0);
+}
+
+/* An error answer: {"status":"error","error":...}, logged. */
+static enum MHD_Result fail(struct MHD_Connection *c, unsigned int status, const char *url,
+                            const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static enum MHD_Result fail(struct MHD_Connection *c, unsigned int status, const char *url,
+                            const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    sw_info(LOG, "%s %u: %s", url, status, msg);
+    char *json = sw_intake_json("error", "error", msg, NULL);
+    enum MHD_Result r = respond(c, status, json);
+    free(json);
+    return r;
+}
+
+/* --- deliveries ------------------------------------------------------------ */
+
+void sw_delivery_answer(sw_delivery *d, int status, const char *json)
+{
+    sw_delivery_sync *s = d->sync;
+    pthread_mutex_lock(&s->lock);
+    if (!s->answered) {
+        s->answered = true;
+        s->status = status;
+        s->json = sw_strdup(json);
+        pthread_cond_broadcast(&s->cond);
+    }
+    pthread_mutex_unlock(&s->lock);
+}
+
+sw_delivery *sw_delivery_ref(sw_delivery *d)
+{
+    pthread_mutex_lock(&d->sync->lock);
+    d->sync->refs++;
+    pthread_mutex_unlock(&d->sync->lock);
+    return d;
+}
+
+void sw_delivery_unref(sw_delivery *d)
+{
+    if (d == NULL) {
+        return;
+    }
+    sw_delivery_sync *s = d->sync;
+    pthread_mutex_lock(&s->lock);
+    int left = --s->refs;
+    pthread_mutex_unlock(&s->lock);
+    if (left > 0) {
+        return;
+    }
+    pthread_mutex_destroy(&s->lock);
+    pthread_cond_destroy(&s->cond);
+    free(s->json);
+    free(s);
+    free(d->delivery_id);
+    free(d->request_id);
+    sw_hook_event_clear(&d->event);
+    free(d);
+}
+
+/* Waits for the owner's answer until deadline_ms (monotonic); answers 503
+ * itself when none came. Returns with s->answered set. */
+static void await_answer(sw_delivery *d, int64_t deadline_ms)
+{
+    sw_delivery_sync *s = d->sync;
+    pthread_mutex_lock(&s->lock);
+    while (!s->answered) {
+        int64_t left = deadline_ms - sw_clock_mono_ms();
+        if (left <= 0) {
+            s->answered = true;
+            s->status = 503;
+            s->json = sw_intake_json("error", "error",
+                                     "the gateway did not get an answer from the bus in time; "
+                                     "send the delivery again",
+                                     NULL);
+            break;
+        }
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        ts.tv_sec += left / 1000;
+        ts.tv_nsec += (left % 1000) * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&s->cond, &s->lock, &ts);
+    }
+    pthread_mutex_unlock(&s->lock);
+}
+
+static sw_delivery *delivery_new(void)
+{
+    sw_delivery *d = sw_calloc(1, sizeof(*d));
+    sw_delivery_sync *s = sw_calloc(1, sizeof(*s));
+    pthread_condattr_t attr;
+    pthread_mutex_init(&s->lock, NULL);
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&s->cond, &attr);
+    pthread_condattr_destroy(&attr);
+    s->refs = 1;
+    d->sync = s;
+    return d;
+}
+
+/* --- headers ------------------------------------------------------------- */
+
+static const char *header(struct MHD_Connection *c, const char *name)
+{
+    const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
+    return v != NULL && v[0] != '\0' ? v : NULL;
+}
+
+/* The first of the NULL-terminated header names that is present. */
+static const char *header_any(struct MHD_Connection *c, const char *const *names)
+{
+    for (; *names != NULL; names++) {
+        const char *v = header(c, *names);
+        if (v != NULL) {
+            return v;
+        }
+    }
+    return NULL;
+}
+
+static const char *signature_value(struct MHD_Connection *c, sw_forge_type forge)
+{
+    static const char *const gitea[] = {"X-Gitea-Signature", "X-Forgejo-Signature",
+                                        "X-Gogs-Signature", NULL};
+    return forge == SW_FORGE_GITEA ? header_any(c, gitea)
+                                   : header(c, sw_signature_header(forge));
+}
+
+static const char *event_value(struct MHD_Connection *c, sw_forge_type forge)
+{
+    static const char *const github[] = {"X-GitHub-Event", NULL};
+    static const char *const gitlab[] = {"X-Gitlab-Event", NULL};
+    static const char *const gitea[] = {"X-Gitea-Event", "X-Forgejo-Event", "X-Gogs-Event",
+                                        NULL};
+    static const char *const bitbucket[] = {"X-Event-Key", NULL};
+    switch (forge) {
+    case SW_FORGE_GITHUB:
+        return header_any(c, github);
+    case SW_FORGE_GITLAB:
+        return header_any(c, gitlab);
+    case SW_FORGE_GITEA:
+        return header_any(c, gitea);
+    default:
+        return header_any(c, bitbucket);
+    }
+}
+
+static const char *delivery_value(struct MHD_Connection *c, sw_forge_type forge)
+{
+    static const char *const github[] = {"X-GitHub-Delivery", NULL};
+    /* Idempotency-Key stays the same across GitLab's own retries. */
+    static const char *const gitlab[] = {"Idempotency-Key", "X-Gitlab-Event-UUID", NULL};
+    static const char *const gitea[] = {"X-Gitea-Delivery", "X-Forgejo-Delivery",
+                                        "X-Gogs-Delivery", NULL};
+    static const char *const bitbucket[] = {"X-Request-UUID", "X-Request-Id", NULL};
+    switch (forge) {
+    case SW_FORGE_GITHUB:
+        return header_any(c, github);
+    case SW_FORGE_GITLAB:
+        return header_any(c, gitlab);
+    case SW_FORGE_GITEA:
+        return header_any(c, gitea);
+    default:
+        return header_any(c, bitbucket);
+    }
+}
+
+/* A delivery id fit for a subject-free message id: printable ASCII without
+ * spaces, at most MAX_DELIVERY_ID bytes. When the forge sent none, the body's
+ * digest stands in: the same body sent again is the same delivery. */
+static char *delivery_id(const char *value, const char *body, size_t len)
+{
+    if (value != NULL) {
+        size_t n = strlen(value);
+        bool ok = n <= MAX_DELIVERY_ID;
+        for (size_t i = 0; ok && i < n; i++) {
+            ok = value[i] > 0x20 && value[i] < 0x7f;
+        }
+        if (ok) {
+            return sw_strdup(value);
+        }
+    }
+    unsigned char md[SHA256_DIGEST_LENGTH];
+    char hex[2 * 16 + 1];
+    SHA256((const unsigned char *)body, len, md);
+    for (int i = 0; i < 16; i++) {
+        snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    }
+    return sw_asprintf("body-%s", hex);
+}
+
+/* --- routing ------------------------------------------------------------- */
+
+static bool content_type_is_json(const char *ct)
+{
+    if (ct == NULL) {
+        return false;
+    }
+    while (*ct == ' ') {
+        ct++;
+    }
+    size_t n = strcspn(ct, "; ");
+    return n == 16 && strncasecmp(ct, "application/json", 16) == 0;
+}
+
+static bool forge_fits_route(sw_forge_type project, sw_forge_type route)
+{
+    if (route == SW_FORGE_BITBUCKET) {
+        return project == SW_FORGE_BITBUCKET || project == SW_FORGE_BITBUCKET_SERVER;
+    }
+    return project == route;
+}
+
+/* First call of a POST /hooks/...: route, project, type and size checks.
+ * Returns NULL with an answer queued in *answered when refused. */
+static request *begin(sw_intake *in, struct MHD_Connection *c, const char *url,
+                      enum MHD_Result *answered)
+{
+    static const struct {
+        const char *name;
+        sw_forge_type forge;
+    } routes[] = {
+        {"github", SW_FORGE_GITHUB}, {"gitlab", SW_FORGE_GITLAB},
+        {"gitea", SW_FORGE_GITEA},   {"forgejo", SW_FORGE_GITEA},
+        {"bitbucket", SW_FORGE_BITBUCKET},
+    };
+    const char *rest = url + strlen("/hooks/");
+    size_t flen = strcspn(rest, "/");
+    const char *pname = rest[flen] == '/' ? rest + flen + 1 : "";
+    const char *route = NULL;
+    sw_forge_type forge = SW_FORGE_NONE;
+
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+        if (strlen(routes[i].name) == flen && strncmp(rest, routes[i].name, flen) == 0) {
+            route = routes[i].name;
+            forge = routes[i].forge;
+        }
+    }
+    if (route == NULL) {
+        *answered = fail(c, MHD_HTTP_NOT_FOUND, url,
+                         "no such hook: the hook URLs are /hooks/{github,gitlab,gitea,bitbucket}/"
+                         "<project>");
+        return NULL;
+    }
+    if (pname[0] == '\0' || strchr(pname, '/') != NULL) {
+        *answered = fail(c, MHD_HTTP_NOT_FOUND, url,
+                         "no project in the hook URL: use /hooks/%s/<project>", route);
+        return NULL;
+    }
+    const sw_project *p = sw_config_project(in->cfg, pname);
+    if (p == NULL) {
+        *answered = fail(c, MHD_HTTP_NOT_FOUND, url, "no project named '%s' in %s", pname,
+                         in->cfg->path);
+        return NULL;
+    }
+    if (!forge_fits_route(p->forge.type, forge)) {
+        *answered = fail(c, MHD_HTTP_NOT_FOUND, url,
+                         "project '%s' is not a %s project (its forge is %s in %s)", pname,
+                         route, sw_forge_name(p->forge.type), in->cfg->path);
+        return NULL;
+    }
+    if (!content_type_is_json(header(c, "Content-Type"))) {
+        const char *ct = header(c, "Content-Type");
+        *answered = fail(c, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, url,
+                         "content type '%s' is not accepted: set the webhook's content type to "
+                         "application/json",
+                         ct ? ct : "(none)");
+        return NULL;
+    }
+    const char *cl = header(c, "Content-Length");
+    unsigned long long clen = 0;
+    if (cl != NULL) {
+        char *end;
+        errno = 0;
+        clen = strtoull(cl, &end, 10);
+        if (errno != 0 || *end != '\0' || clen > in->cfg->webhook_max_body) {
+            *answered = fail(c, MHD_HTTP_CONTENT_TOO_LARGE, url,
+                             "the body (%s bytes) is over the limit of %llu bytes", cl,
+                             (unsigned long long)in->cfg->webhook_max_body);
+            return NULL;
+        }
+    }
+
+    /* Memory: a body is held while it is read and parsed (parsing costs about
+     * twice its size again), so the bodies held at once are bounded by a
+     * budget of BODY_BUDGET limits; past it the forge is asked to come back. A
+     * body without a Content-Length reserves the whole limit. */
+    size_t want = cl != NULL ? (size_t)clen : (size_t)in->cfg->webhook_max_body;
+    size_t before = atomic_fetch_add(&in->reserved, want);
+    if (before + want > in->budget && before > 0) {
+        atomic_fetch_sub(&in->reserved, want);
+        *answered = fail(c, MHD_HTTP_SERVICE_UNAVAILABLE, url,
+                         "the gateway holds %zu bytes of other deliveries; send this one again",
+                         before);
+        return NULL;
+    }
+
+    request *r = sw_calloc(1, sizeof(*r));
+    r->reserved = want;
+    r->project = p;
+    r->route = route;
+    r->forge = forge == SW_FORGE_BITBUCKET ? p->forge.type : forge;
+    r->started_ms = sw_clock_mono_ms();
+    r->started_us = sw_clock_mono_us();
+    r->cap = cl != NULL ? (size_t)clen + 1 : 64 * 1024;
+    r->body = malloc(r->cap);
+    if (r->body == NULL) {
+        abort();
+    }
+    return r;
+}
+
+/* Appends a piece of the body; false when it would pass the limit. */
+static bool append(sw_intake *in, request *r, const char *data, size_t n)
+{
+    if (n > in->cfg->webhook_max_body - r->len) {
+        return false;
+    }
+    if (r->len + n + 1 > r->cap) {
+        size_t cap = r->cap;
+        while (r->len + n + 1 > cap) {
+            cap *= 2;
+        }
+        if (cap > in->cfg->webhook_max_body + 1) {
+            cap = in->cfg->webhook_max_body + 1;
+        }
+        r->body = sw_realloc(r->body, cap);
+        r->cap = cap;
+    }
+    memcpy(r->body + r->len, data, n);
+    r->len += n;
+    return true;
+}
+
+/* The whole body is in: authenticity, then the payload, then the owner. */
+static enum MHD_Result finish(sw_intake *in, struct MHD_Connection *c, const char *url,
+                              request *r)
+{
+    const sw_project *p = r->project;
+    sw_hook_event ev = {0};
+    enum MHD_Result ret;
+
+    if (p->forge.secret == NULL) {
+        return fail(c, MHD_HTTP_UNAUTHORIZED, url,
+                    "project '%s' has no webhook secret: set projects[].forge.secret in %s and "
+                    "the same secret on the forge",
+                    p->name, in->cfg->path);
+    }
+    if (sw_signature_check(r->forge, p->forge.secret, signature_value(c, r->forge), r->body,
+                           r->len) < 0) {
+        return fail(c, MHD_HTTP_UNAUTHORIZED, url, "%s", sw_error_last());
+    }
+    if (sw_hook_normalize(&ev, r->forge, event_value(c, r->forge), r->body, r->len) < 0) {
+        return fail(c, MHD_HTTP_BAD_REQUEST, url, "%s", sw_error_last());
+    }
+    if (ev.kind == SW_HOOK_PING) {
+        sw_hook_event_clear(&ev);
+        char *json = sw_intake_json("ok", "message", "pong", NULL);
+        ret = respond(c, MHD_HTTP_OK, json);
+        free(json);
+        return ret;
+    }
+    if (ev.kind == SW_HOOK_IGNORED || ev.kind == SW_HOOK_DELETE || ev.skip_ci) {
+        sw_info(LOG, "%s 202: ignored (%s)", url, ev.reason ? ev.reason : "no build");
+        char *json = sw_intake_json("ignored", "reason", ev.reason ? ev.reason : "no build",
+                                    NULL);
+        sw_hook_event_clear(&ev);
+        ret = respond(c, MHD_HTTP_ACCEPTED, json);
+        free(json);
+        return ret;
+    }
+
+    sw_delivery *d = delivery_new();
+    d->project = p;
+    d->route = r->route;
+    d->delivery_id = delivery_id(delivery_value(c, r->forge), r->body, r->len);
+    d->request_id = sw_asprintf("%s:%s", r->route, d->delivery_id);
+    d->event = ev;
+    d->received_ms = r->started_ms;
+    free(r->body); /* not needed any more: let a big body go before the wait */
+    r->body = NULL;
+    r->cap = 0;
+
+    d->sync->refs++;
+    in->cb(in->closure, d);
+    await_answer(d, sw_clock_mono_ms() + (int64_t)in->cfg->webhook_publish_timeout_ms +
+                        ANSWER_MARGIN_MS);
+    ret = respond_timed(c, (unsigned int)d->sync->status, d->sync->json, r->started_us);
+    sw_delivery_unref(d);
+    return ret;
+}
+
+static enum MHD_Result healthz(sw_intake *in, struct MHD_Connection *c)
+{
+    bool up = sw_bus_connected(in->bus);
+    char *json = sw_intake_json(up ? "ok" : "error", "nats", up ? "connected" : "disconnected",
+                                NULL);
+    enum MHD_Result r = respond(c, up ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE, json);
+    free(json);
+    return r;
+}
+
+static enum MHD_Result build_page(sw_intake *in, struct MHD_Connection *c, const char *id)
+{
+    char *page = NULL;
+    int status = sw_buildpage_render(in->bus, id, 3000, &page);
+    size_t n = page ? strlen(page) : 0;
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(n, page ? page : (char *)"", MHD_RESPMEM_MUST_FREE);
+    if (r == NULL) {
+        free(page);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, "Content-Type", "text/plain; charset=utf-8");
+    enum MHD_Result ret = MHD_queue_response(c, (unsigned int)status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls)
+{
+    sw_intake *in = cls;
+    request *r = *con_cls;
+    enum MHD_Result answered = MHD_YES;
+
+    if (r == NULL) {
+        if (strncmp(url, "/hooks/", 7) != 0) {
+            bool get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+            if (get && strcmp(url, "/healthz") == 0) {
+                return healthz(in, c);
+            }
+            if (get && strncmp(url, "/builds/", 8) == 0) {
+                return build_page(in, c, url + 8);
+            }
+            return fail(c, MHD_HTTP_NOT_FOUND, url,
+                        "nothing here: webhooks go to POST /hooks/<forge>/<project>, build pages "
+                        "are GET /builds/<id>");
+        }
+        if (strcmp(method, "POST") != 0) {
+            return fail(c, MHD_HTTP_METHOD_NOT_ALLOWED, url, "webhooks are sent with POST, not %s",
+                        method);
+        }
+        r = begin(in, c, url, &answered);
+        if (r == NULL) {
+            return answered;
+        }
+        *con_cls = r;
+        return MHD_YES;
+    }
+    if (*upload_data_size > 0) {
+        /* libmicrohttpd takes an answer only once the body is in: past the
+         * limit, keep nothing and let the rest go by, then answer 413; a
+         * sender that keeps going far past it is cut off. */
+        size_t n = *upload_data_size;
+        *upload_data_size = 0;
+        if (!r->refused && !append(in, r, upload_data, n)) {
+            r->refused = true;
+            free(r->body);
+            r->body = NULL;
+            sw_info(LOG, "%s: the body passed the limit of %llu bytes; discarding the rest", url,
+                    (unsigned long long)in->cfg->webhook_max_body);
+        }
+        if (r->refused) {
+            r->discarded += n;
+            if (r->discarded > DISCARD_LIMIT) {
+                sw_info(LOG, "%s: closing the connection after %zu bytes past the limit", url,
+                        r->discarded);
+                return MHD_NO;
+            }
+        }
+        return MHD_YES;
+    }
+    if (r->refused) {
+        return fail(c, MHD_HTTP_CONTENT_TOO_LARGE, url, "the body is over the limit of %llu bytes",
+                    (unsigned long long)in->cfg->webhook_max_body);
+    }
+    return finish(in, c, url, r);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    sw_intake *in = cls;
+    request *r = *con_cls;
+    if (r != NULL) {
+        atomic_fetch_sub(&in->reserved, r->reserved);
+        free(r->body);
+        free(r);
+        *con_cls = NULL;
+    }
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    char msg[512];
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    msg[strcspn(msg, "\n")] = '\0';
+    sw_warn(LOG, "libmicrohttpd: %s", msg);
+}
+
+int sw_intake_start(sw_intake **out, const sw_config *cfg, sw_bus *bus, sw_intake_cb cb,
+                    void *closure)
+{
+    const char *listen = cfg->webhook_listen;
+    const char *colon = strrchr(listen, ':');
+    char host[256];
+    struct addrinfo hints = {0}, *ai = NULL;
+    unsigned int flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+                         MHD_USE_ERROR_LOG;
+    int rc;
+
+    *out = NULL;
+    size_t hlen = (size_t)(colon - listen);
+    if (hlen >= sizeof(host)) {
+        return sw_error_set(SW_EINVALID, "webhook.listen '%s' is too long", listen);
+    }
+    memcpy(host, listen, hlen);
+    host[hlen] = '\0';
+    if (hlen >= 2 && host[0] == '[' && host[hlen - 1] == ']') {
+        memmove(host, host + 1, hlen - 2);
+        host[hlen - 2] = '\0';
+    }
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE;
+    if ((rc = getaddrinfo(host[0] ? host : NULL, colon + 1, &hints, &ai)) != 0) {
+        return sw_error_set(SW_EINVALID, "webhook.listen '%s': %s", listen, gai_strerror(rc));
+    }
+    if (ai->ai_family == AF_INET6) {
+        flags |= MHD_USE_IPv6;
+    }
+
+    sw_intake *in = sw_calloc(1, sizeof(*in));
+    in->cfg = cfg;
+    in->bus = bus;
+    in->cb = cb;
+    in->closure = closure;
+    in->budget = BODY_BUDGET * (size_t)cfg->webhook_max_body;
+    in->daemon = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, in, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, in,
+        MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_NOTIFY_COMPLETED, on_completed, in,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned int)MAX_CONNECTIONS,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30, MHD_OPTION_THREAD_STACK_SIZE,
+        (size_t)1 << 20, MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int)1, MHD_OPTION_END);
+    freeaddrinfo(ai);
+    if (in->daemon == NULL) {
+        free(in);
+        return sw_error_set(SW_EIO, "cannot listen for webhooks on %s (is the port in use?)",
+                            listen);
+    }
+    *out = in;
+    return 0;
+}
+
+void sw_intake_stop(sw_intake **intake_p)
+{
+    sw_intake *in = intake_p != NULL ? *intake_p : NULL;
+    if (in == NULL) {
+        return;
+    }
+    *intake_p = NULL;
+    MHD_stop_daemon(in->daemon);
+    free(in);
+}

@@ -1,0 +1,76 @@
+/*
+ * intake.h - the gateway's HTTP side (libmicrohttpd): routes, limits,
+ * authenticity and normalization, on libmicrohttpd's threads.
+ *
+ * Routes: POST /hooks/<forge>/<project> where forge is github, gitlab, gitea
+ * (or forgejo) or bitbucket (Cloud and Server); GET /healthz (200 while NATS
+ * is connected, else 503); GET /builds/<id>, the page commit statuses link to
+ * (buildpage.h).
+ *
+ * Order of checks, each answered at once and with nothing enqueued:
+ *   unknown route 404, wrong method 405, unknown project or a project of
+ *   another forge 404, content type other than application/json 415,
+ *   Content-Length over the limit 413 (before reading the body; a chunked body
+ *   is no longer kept once it passes the limit and gets 413 when it ends; one
+ *   going on 64 MiB past the limit is cut off), bad or missing
+ *   signature 401, malformed JSON 400; ping 200; an event that makes no build
+ *   202 with the reason.
+ *
+ * A delivery that makes a build is handed to the owner (the webhook actor)
+ * through cb, and its connection's thread waits for the owner's answer
+ * (sw_delivery_answer), at most publish_timeout plus a margin; it answers 503
+ * itself if none came. One thread per connection, at most MAX_CONNECTIONS;
+ * the bodies held at once are bounded by 4 times the body limit (503 past it).
+ */
+#ifndef SW_WEBHOOK_INTAKE_H
+#define SW_WEBHOOK_INTAKE_H
+
+#include "actors/webhook/normalize.h"
+#include "bus/bus.h"
+#include "runtime/config.h"
+
+#include <stdint.h>
+
+typedef struct sw_intake sw_intake;
+typedef struct sw_delivery_sync sw_delivery_sync;
+
+/* One authenticated delivery that asks for a build. Shared by the HTTP thread
+ * and the owner: each holds a reference (sw_delivery_unref). */
+typedef struct sw_delivery {
+    const sw_project *project;
+    const char *route;      /* github, gitlab, gitea, bitbucket */
+    char *delivery_id;      /* the forge's delivery id (or body-<sha256> when it sent none) */
+    char *request_id;       /* "<route>:<delivery id>": the Nats-Msg-Id and build request id */
+    sw_hook_event event;
+    int64_t received_ms;    /* monotonic */
+    sw_delivery_sync *sync; /* private */
+} sw_delivery;
+
+/* Called on an HTTP thread; the callee owns one reference to d and must
+ * answer it (sw_delivery_answer) and drop it (sw_delivery_unref). */
+typedef void (*sw_intake_cb)(void *closure, sw_delivery *d);
+
+/* Listens on cfg->webhook_listen. bus is only asked whether it is connected
+ * (for /healthz). */
+int sw_intake_start(sw_intake **out, const sw_config *cfg, sw_bus *bus, sw_intake_cb cb,
+                    void *closure);
+
+/* Stops listening and waits for every connection to finish. Deliveries still
+ * waiting for an answer get 503. Accepts NULL; nulls the pointer. */
+void sw_intake_stop(sw_intake **intake_p);
+
+/* The answer for d: HTTP status and a JSON body. Only the first answer counts;
+ * later ones are ignored. Any thread. */
+void sw_delivery_answer(sw_delivery *d, int status, const char *json);
+
+/* Takes one more reference. */
+sw_delivery *sw_delivery_ref(sw_delivery *d);
+
+/* Drops a reference; the last one frees d. Accepts NULL. */
+void sw_delivery_unref(sw_delivery *d);
+
+/* {"status": status, key: value, ...}: a small JSON answer (NULL-terminated
+ * key/value pairs, values may be NULL to skip). Caller frees. */
+char *sw_intake_json(const char *status, ...);
+
+#endif

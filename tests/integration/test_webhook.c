@@ -1,0 +1,465 @@
+/*
+ * test_webhook.c - the webhook gateway end to end: a real nats-server, git
+ * daemon and slipwayd, deliveries sent over HTTP with libcurl.
+ *
+ * A signed push makes exactly one build, also when the same delivery comes
+ * again a second later and again after nats-server and the gateway restarted;
+ * with nats-server down the answer is 503 within 2 s and the same delivery
+ * makes its one build once NATS is back; bad input is answered and enqueues
+ * nothing.
+ */
+#include "harness.h"
+
+#include "actors/webhook/signature.h"
+#include "bus/bus.h"
+#include "runtime/error.h"
+#include "runtime/mem.h"
+
+#include "support.h"
+
+#include <check.h>
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define PIPELINE "steps:\n  - name: hello\n    run: echo hello from the webhook\n"
+
+typedef struct reply {
+    long status;
+    char *body;
+    size_t len;
+    long long ms;
+} reply;
+
+static size_t on_body(char *data, size_t size, size_t n, void *arg)
+{
+    reply *r = arg;
+    r->body = sw_realloc(r->body, r->len + size * n + 1);
+    memcpy(r->body + r->len, data, size * n);
+    r->len += size * n;
+    r->body[r->len] = '\0';
+    return size * n;
+}
+
+typedef struct source {
+    const char *data;
+    size_t len, off;
+} source;
+
+static size_t on_read(char *buf, size_t size, size_t n, void *arg)
+{
+    source *s = arg;
+    size_t k = s->len - s->off < size * n ? s->len - s->off : size * n;
+    memcpy(buf, s->data + s->off, k);
+    s->off += k;
+    return k;
+}
+
+/* POSTs body to url with the NULL-terminated headers; chunked sends it
+ * without a Content-Length. */
+static reply post(const char *url, const char *const *headers, const char *body, size_t len,
+                  bool chunked)
+{
+    CURL *c = curl_easy_init();
+    struct curl_slist *hs = NULL;
+    reply r = {0};
+    source src = {body, len, 0};
+    ck_assert_ptr_nonnull(c);
+    for (; headers != NULL && *headers != NULL; headers++) {
+        hs = curl_slist_append(hs, *headers);
+    }
+    hs = curl_slist_append(hs, "Expect:");
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_POST, 1L);
+    if (chunked) {
+        hs = curl_slist_append(hs, "Transfer-Encoding: chunked");
+        curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
+        curl_easy_setopt(c, CURLOPT_READDATA, &src);
+    } else {
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+    }
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hs);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 20000L);
+    long long t0 = sw_harness_now_ms();
+    CURLcode rc = curl_easy_perform(c);
+    r.ms = sw_harness_now_ms() - t0;
+    if (rc == CURLE_OK || rc == CURLE_SEND_ERROR || rc == CURLE_RECV_ERROR) {
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
+    }
+    if (r.status == 0) {
+        ck_abort_msg("POST %s: %s", url, curl_easy_strerror(rc));
+    }
+    curl_slist_free_all(hs);
+    curl_easy_cleanup(c);
+    if (r.body == NULL) {
+        r.body = sw_strdup("");
+    }
+    return r;
+}
+
+static reply get(const char *url)
+{
+    CURL *c = curl_easy_init();
+    reply r = {0};
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);
+    if (curl_easy_perform(c) == CURLE_OK) {
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
+    }
+    curl_easy_cleanup(c);
+    if (r.body == NULL) {
+        r.body = sw_strdup("");
+    }
+    return r;
+}
+
+/* A GitHub push of sha to main of demo/<project>. */
+static char *push_payload(const char *project, const char *sha, const char *message)
+{
+    return sw_asprintf(
+        "{\"ref\":\"refs/heads/main\",\"before\":\"%040d\",\"after\":\"%s\","
+        "\"created\":false,\"deleted\":false,"
+        "\"repository\":{\"full_name\":\"demo/%s\",\"clone_url\":\"https://example.com/demo/%s.git\","
+        "\"ssh_url\":\"git@example.com:demo/%s.git\"},"
+        "\"pusher\":{\"name\":\"tester\"},\"sender\":{\"login\":\"tester\"},"
+        "\"head_commit\":{\"id\":\"%s\",\"message\":\"%s\",\"author\":{\"name\":\"Tester\"}},"
+        "\"commits\":[{\"id\":\"%s\",\"message\":\"%s\",\"author\":{\"name\":\"Tester\"}}]}",
+        0, sha, project, project, project, sha, message, sha, message);
+}
+
+/* Sends a signed GitHub delivery of body with event and delivery id. */
+static reply deliver(sw_harness *h, const char *project, const char *event,
+                     const char *delivery, const char *body, size_t len)
+{
+    char sig[72], *url = sw_asprintf("%s/hooks/github/%s", sw_harness_webhook_url(h), project);
+    char *h_sig, *h_event, *h_delivery;
+    sw_signature_make(sig, SW_HARNESS_SECRET, body, len, 1);
+    h_sig = sw_asprintf("X-Hub-Signature-256: %s", sig);
+    h_event = sw_asprintf("X-GitHub-Event: %s", event);
+    h_delivery = sw_asprintf("X-GitHub-Delivery: %s", delivery);
+    const char *headers[] = {"Content-Type: application/json", h_sig, h_event, h_delivery, NULL};
+    reply r = post(url, headers, body, len, false);
+    free(h_sig);
+    free(h_event);
+    free(h_delivery);
+    free(url);
+    return r;
+}
+
+/* The value of "key":"..." in a JSON answer (owned), NULL when absent. */
+static char *json_field(const char *json, const char *key)
+{
+    char *pat = sw_asprintf("\"%s\":\"", key);
+    const char *p = strstr(json, pat);
+    char *out = NULL;
+    if (p != NULL) {
+        p += strlen(pat);
+        out = strndup(p, strcspn(p, "\""));
+    }
+    free(pat);
+    return out;
+}
+
+/* How many builds `slipway builds` lists for project. */
+static int count_builds(sw_harness *h, const char *project)
+{
+    sw_harness_result res;
+    int n = 0;
+    sw_harness_cli(h, &res, 30000, "builds", NULL);
+    ck_assert_msg(res.status == 0, "slipway builds: %s", res.err);
+    for (const char *p = res.out; (p = strstr(p, project)) != NULL; p += strlen(project)) {
+        n++;
+    }
+    sw_harness_result_finish(&res);
+    return n;
+}
+
+/* Waits until /healthz says NATS is connected. */
+static void await_healthy(sw_harness *h)
+{
+    char *url = sw_asprintf("%s/healthz", sw_harness_webhook_url(h));
+    long long deadline = sw_harness_now_ms() + 30000;
+    for (;;) {
+        reply r = get(url);
+        bool ok = r.status == 200;
+        free(r.body);
+        if (ok) {
+            break;
+        }
+        ck_assert_msg(sw_harness_now_ms() < deadline, "the gateway did not reconnect to NATS");
+        usleep(50 * 1000);
+    }
+    free(url);
+}
+
+START_TEST(test_push_makes_one_build_and_redeliveries_none)
+{
+    sw_harness *h = sw_harness_create(NULL);
+    sw_harness_repo_pipeline(h, "app", PIPELINE);
+    sw_harness_start(h, NULL);
+    char *sha = sw_harness_repo_sha(h, "app", "main");
+    char *body = push_payload("app", sha, "Add the pipeline\\n\\nwith a body");
+
+    reply r = deliver(h, "app", "push", "d-0001", body, strlen(body));
+    ck_assert_msg(r.status == 202, "%ld %s", r.status, r.body);
+    char *status = json_field(r.body, "status"), *build = json_field(r.body, "build");
+    ck_assert_str_eq(status, "accepted");
+    ck_assert_ptr_nonnull(build);
+    free(status);
+    free(r.body);
+
+    char *state = sw_harness_await_final(h, build, 60000);
+    ck_assert_str_eq(state, "succeeded");
+    free(state);
+    char *got_sha = sw_harness_show_field(h, build, "sha", NULL);
+    ck_assert_ptr_nonnull(got_sha);
+    ck_assert_str_eq(got_sha, sha);
+    free(got_sha);
+    sw_harness_result res;
+    sw_harness_cli(h, &res, 30000, "logs", build, NULL);
+    ck_assert_int_eq(res.status, 0);
+    ck_assert_ptr_nonnull(strstr(res.out, "hello from the webhook"));
+    sw_harness_result_finish(&res);
+
+    /* the page a commit status links to */
+    char *page_url = sw_asprintf("%s/builds/%s", sw_harness_webhook_url(h), build);
+    r = get(page_url);
+    ck_assert_msg(r.status == 200, "%ld %s", r.status, r.body);
+    ck_assert_ptr_nonnull(strstr(r.body, "succeeded"));
+    ck_assert_ptr_nonnull(strstr(r.body, "hello from the webhook"));
+    free(r.body);
+    free(page_url);
+    page_url = sw_asprintf("%s/builds/aaaaaaaaaaaa", sw_harness_webhook_url(h));
+    r = get(page_url);
+    ck_assert_msg(r.status == 404, "%ld %s", r.status, r.body);
+    free(r.body);
+    free(page_url);
+
+    /* the same delivery a second later: the same build, nothing new */
+    sleep(1);
+    r = deliver(h, "app", "push", "d-0001", body, strlen(body));
+    ck_assert_msg(r.status == 202, "%ld %s", r.status, r.body);
+    status = json_field(r.body, "status");
+    char *build2 = json_field(r.body, "build");
+    ck_assert_str_eq(status, "duplicate");
+    ck_assert_str_eq(build2, build);
+    free(status);
+    free(build2);
+    free(r.body);
+
+    /* again after nats-server and the gateway restarted: JetStream's duplicate
+     * window has forgotten the id (the work queue dropped the acked request);
+     * the gateway's record has not */
+    ck_assert_int_eq(sw_harness_stop(h), 0);
+    sw_harness_nats_restart(h);
+    sw_harness_start(h, NULL);
+    r = deliver(h, "app", "push", "d-0001", body, strlen(body));
+    ck_assert_msg(r.status == 202, "%ld %s", r.status, r.body);
+    status = json_field(r.body, "status");
+    ck_assert_str_eq(status, "duplicate");
+    free(status);
+    free(r.body);
+    ck_assert_int_eq(count_builds(h, "app"), 1);
+
+    /* a new delivery of the same commit is a new build */
+    r = deliver(h, "app", "push", "d-0002", body, strlen(body));
+    ck_assert_msg(r.status == 202, "%ld %s", r.status, r.body);
+    build2 = json_field(r.body, "build");
+    ck_assert_str_ne(build2, build);
+    state = sw_harness_await_final(h, build2, 60000);
+    ck_assert_str_eq(state, "succeeded");
+    ck_assert_int_eq(count_builds(h, "app"), 2);
+    free(state);
+    free(build2);
+    free(r.body);
+    free(build);
+    free(body);
+    free(sha);
+    sw_harness_destroy(&h);
+}
+END_TEST
+
+START_TEST(test_nats_down_is_503_then_the_same_delivery_builds_once)
+{
+    sw_harness *h = sw_harness_create(NULL);
+    sw_harness_repo_pipeline(h, "app", PIPELINE);
+    sw_harness_start(h, NULL);
+    char *sha = sw_harness_repo_sha(h, "app", "main");
+    char *body = push_payload("app", sha, "while NATS is down");
+
+    sw_harness_nats_stop(h);
+    reply r = deliver(h, "app", "push", "d-down", body, strlen(body));
+    ck_assert_msg(r.status == 503, "%ld %s", r.status, r.body);
+    ck_assert_msg(r.ms < 2000, "503 came after %lld ms", r.ms);
+    free(r.body);
+
+    sw_harness_nats_restart(h);
+    await_healthy(h);
+    r = deliver(h, "app", "push", "d-down", body, strlen(body));
+    ck_assert_msg(r.status == 202, "%ld %s", r.status, r.body);
+    char *status = json_field(r.body, "status"), *build = json_field(r.body, "build");
+    ck_assert_str_eq(status, "accepted");
+    char *state = sw_harness_await_final(h, build, 60000);
+    ck_assert_str_eq(state, "succeeded");
+    ck_assert_int_eq(count_builds(h, "app"), 1);
+    free(state);
+    free(status);
+    free(build);
+    free(r.body);
+    free(body);
+    free(sha);
+    sw_harness_destroy(&h);
+}
+END_TEST
+
+/* Messages in REQUESTS: with only the gateway running, every accepted
+ * delivery stays there. */
+static uint64_t requests_stored(sw_harness *h)
+{
+    sw_bus *bus = NULL;
+    sw_bus_options o = {.url = sw_harness_nats_url(h), .name = "test", .connect_wait_ms = 5000};
+    uint64_t n = 0;
+    ck_assert_msg(sw_bus_connect(&bus, &o) == 0, "%s", sw_error_last());
+    ck_assert_msg(sw_bus_stream_count(bus, "REQUESTS", &n) == 0, "%s", sw_error_last());
+    sw_bus_destroy(&bus);
+    return n;
+}
+
+static void expect(sw_harness *h, reply r, long status, const char *needle)
+{
+    ck_assert_msg(r.status == status, "expected %ld, got %ld: %s", status, r.status, r.body);
+    ck_assert_msg(needle == NULL || strstr(r.body, needle) != NULL, "'%s' not in %s", needle,
+                  r.body);
+    free(r.body);
+    (void)h;
+}
+
+START_TEST(test_bad_input_is_answered_and_nothing_enqueued)
+{
+    sw_harness_options o = {.webhook_max_body = "1MiB"};
+    sw_harness *h = sw_harness_create(&o);
+    sw_harness_repo_pipeline(h, "app", PIPELINE);
+    sw_harness_start(h, "webhook", NULL);
+    const char *base = sw_harness_webhook_url(h);
+    char *sha = sw_harness_repo_sha(h, "app", "main");
+    char *body = push_payload("app", sha, "fine");
+    size_t len = strlen(body);
+    char sig[72];
+    sw_signature_make(sig, SW_HARNESS_SECRET, body, len, 1);
+    char *h_sig = sw_asprintf("X-Hub-Signature-256: %s", sig);
+    char *url = sw_asprintf("%s/hooks/github/app", base);
+    char *other = sw_asprintf("%s/hooks/github/nope", base);
+    char *gitlab = sw_asprintf("%s/hooks/gitlab/app", base);
+    const char *json = "Content-Type: application/json";
+    const char *ev = "X-GitHub-Event: push", *id = "X-GitHub-Delivery: bad-1";
+
+    /* unknown project, project of another forge */
+    const char *signed_headers[] = {json, h_sig, ev, id, NULL};
+    expect(h, post(other, signed_headers, body, len, false), 404, "no project named 'nope'");
+    expect(h, post(gitlab, signed_headers, body, len, false), 404, "not a gitlab project");
+
+    /* signatures: missing, sha1 only, one byte of the body changed, non-hex, short */
+    const char *unsigned_headers[] = {json, ev, id, NULL};
+    expect(h, post(url, unsigned_headers, body, len, false), 401, "X-Hub-Signature-256");
+    const char *sha1_headers[] = {json, ev, id,
+                                  "X-Hub-Signature: sha1=01dc10d0c83e72ed246219cdd91669667fe2ca59",
+                                  NULL};
+    expect(h, post(url, sha1_headers, body, len, false), 401, NULL);
+    char *changed = sw_strdup(body);
+    changed[len / 2] ^= 1;
+    expect(h, post(url, signed_headers, changed, len, false), 401, "does not match");
+    char *bad_hex = sw_strdup(h_sig);
+    bad_hex[strlen(bad_hex) - 1] = 'z';
+    const char *hex_headers[] = {json, bad_hex, ev, id, NULL};
+    expect(h, post(url, hex_headers, body, len, false), 401, "hex");
+    char *short_sig = strndup(h_sig, strlen(h_sig) - 2);
+    const char *short_headers[] = {json, short_sig, ev, id, NULL};
+    expect(h, post(url, short_headers, body, len, false), 401, "hex");
+
+    /* content type */
+    const char *form_headers[] = {"Content-Type: application/x-www-form-urlencoded", h_sig, ev,
+                                  id, NULL};
+    expect(h, post(url, form_headers, body, len, false), 415, "application/json");
+
+    /* malformed, truncated and non-JSON bodies, signed */
+    const char *bodies[] = {"{\"ref\": ", "not json at all", "[1,2,3]", ""};
+    for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+        reply r = deliver(h, "app", "push", "bad-2", bodies[i], strlen(bodies[i]));
+        expect(h, r, 400, NULL);
+    }
+    reply r = deliver(h, "app", "push", "bad-3", body, len / 2);
+    expect(h, r, 400, NULL);
+
+    /* too large: announced, and chunked (no Content-Length) */
+    size_t big_len = (1u << 20) + 1;
+    char *big = malloc(big_len);
+    memset(big, ' ', big_len);
+    big[0] = '{';
+    big[big_len - 1] = '}';
+    expect(h, post(url, signed_headers, big, big_len, false), 413, "limit");
+    expect(h, post(url, signed_headers, big, big_len, true), 413, "limit");
+
+    /* ping, unknown event, delete, [skip ci]: answered, no build */
+    const char *ping = "{\"zen\":\"Keep it logically awesome.\",\"hook_id\":1,"
+                       "\"repository\":{\"full_name\":\"demo/app\"},\"sender\":{\"login\":\"x\"}}";
+    expect(h, deliver(h, "app", "ping", "p-1", ping, strlen(ping)), 200, "pong");
+    expect(h, deliver(h, "app", "issues", "i-1", ping, strlen(ping)), 202, "ignored");
+    char *skip = push_payload("app", sha, "docs only [skip ci]");
+    expect(h, deliver(h, "app", "push", "s-1", skip, strlen(skip)), 202, "ignored");
+    char *del = sw_asprintf("{\"ref\":\"refs/heads/old\",\"before\":\"%s\",\"after\":\"%040d\","
+                            "\"created\":false,\"deleted\":true,\"head_commit\":null,"
+                            "\"commits\":[],\"repository\":{\"full_name\":\"demo/app\"},"
+                            "\"pusher\":{\"name\":\"x\"}}",
+                            sha, 0);
+    expect(h, deliver(h, "app", "push", "del-1", del, strlen(del)), 202, "ignored");
+
+    /* wrong method and route, health */
+    reply g = get(url);
+    expect(h, g, 405, "POST");
+    char *health = sw_asprintf("%s/healthz", base);
+    expect(h, get(health), 200, "connected");
+
+    ck_assert_int_eq(requests_stored(h), 0);
+
+    /* and the good one is taken */
+    expect(h, post(url, signed_headers, body, len, false), 202, "accepted");
+    ck_assert_int_eq(requests_stored(h), 1);
+
+    free(health);
+    free(del);
+    free(skip);
+    free(big);
+    free(short_sig);
+    free(bad_hex);
+    free(changed);
+    free(gitlab);
+    free(other);
+    free(url);
+    free(h_sig);
+    free(body);
+    free(sha);
+    sw_harness_destroy(&h);
+}
+END_TEST
+
+int main(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    Suite *s = suite_create("webhook");
+    TCase *tc = tcase_create("webhook");
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, test_push_makes_one_build_and_redeliveries_none);
+    tcase_add_test(tc, test_nats_down_is_503_then_the_same_delivery_builds_once);
+    tcase_add_test(tc, test_bad_input_is_answered_and_nothing_enqueued);
+    suite_add_tcase(s, tc);
+    int rc = sw_test_run(s);
+    curl_global_cleanup();
+    return rc;
+}
