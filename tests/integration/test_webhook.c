@@ -15,6 +15,7 @@
 #include "runtime/error.h"
 #include "runtime/mem.h"
 
+#include "recorder.h"
 #include "support.h"
 
 #include <check.h>
@@ -449,6 +450,62 @@ START_TEST(test_bad_input_is_answered_and_nothing_enqueued)
 }
 END_TEST
 
+START_TEST(test_a_push_sets_commit_statuses_on_the_forge)
+{
+    /* the whole way: webhook -> build -> statuses at the (recorded) forge API */
+    sw_recorder *rec = NULL;
+    ck_assert_int_eq(sw_recorder_start(&rec), 0);
+    sw_harness_options o = {.forge_api_url = sw_recorder_url(rec)};
+    sw_harness *h = sw_harness_create(&o);
+    sw_harness_repo_pipeline(h, "app", PIPELINE);
+    sw_harness_start(h, NULL);
+    char *sha = sw_harness_repo_sha(h, "app", "main");
+    char *body = push_payload("app", sha, "statuses please");
+    char *path = sw_asprintf("/repos/demo/app/statuses/%s", sha);
+
+    sw_recorder_answer(rec, 1, 500, 0); /* the first status is refused once */
+    reply r = deliver(h, "app", "push", "st-1", body, strlen(body));
+    ck_assert_msg(r.status == 202, "%ld %s", r.status, r.body);
+    char *build = json_field(r.body, "build");
+    char *state = sw_harness_await_final(h, build, 60000);
+    ck_assert_str_eq(state, "succeeded");
+
+    /* wait for the success status, then read them all in order */
+    const sw_recorded *last = NULL;
+    long long deadline = sw_harness_now_ms() + 30000;
+    for (size_t n = 1; last == NULL || strstr(last->body, "\"success\"") == NULL; n++) {
+        ck_assert_msg(sw_recorder_wait(rec, n, (int)(deadline - sw_harness_now_ms())),
+                      "only %zu statuses reached the forge", sw_recorder_count(rec));
+        last = sw_recorder_get(rec, n - 1);
+    }
+    size_t n = sw_recorder_count(rec);
+    ck_assert_uint_ge(n, 2);
+    const sw_recorded *first = sw_recorder_get(rec, 0);
+    ck_assert_int_eq(first->status, 500);
+    ck_assert_ptr_nonnull(strstr(first->body, "\"pending\""));
+    for (size_t i = 0; i < n; i++) {
+        const sw_recorded *q = sw_recorder_get(rec, i);
+        ck_assert_str_eq(q->method, "POST");
+        ck_assert_str_eq(q->url, path);
+        ck_assert_str_eq(sw_recorded_header(q, "Authorization"), "Bearer " SW_HARNESS_TOKEN);
+        ck_assert_msg(strstr(q->body, build) != NULL, "no link to the build in %s", q->body);
+        /* nothing after the final status */
+        ck_assert_msg(i + 1 == n || strstr(q->body, "\"success\"") == NULL,
+                      "a status after success: %s", sw_recorder_get(rec, i + 1)->body);
+    }
+    ck_assert_int_eq(sw_recorder_get(rec, 1)->status, 201); /* the retry */
+
+    free(state);
+    free(build);
+    free(r.body);
+    free(path);
+    free(body);
+    free(sha);
+    sw_harness_destroy(&h);
+    sw_recorder_destroy(&rec);
+}
+END_TEST
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -458,6 +515,7 @@ int main(void)
     tcase_add_test(tc, test_push_makes_one_build_and_redeliveries_none);
     tcase_add_test(tc, test_nats_down_is_503_then_the_same_delivery_builds_once);
     tcase_add_test(tc, test_bad_input_is_answered_and_nothing_enqueued);
+    tcase_add_test(tc, test_a_push_sets_commit_statuses_on_the_forge);
     suite_add_tcase(s, tc);
     int rc = sw_test_run(s);
     curl_global_cleanup();
