@@ -41,15 +41,6 @@ struct sw_intake {
     void *closure;
 };
 
-struct sw_delivery_sync {
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
-    int refs;
-    bool answered;
-    int status;
-    char *json;
-};
-
 /* Per-request state of a POST to /hooks/..., kept in MHD's con_cls. */
 typedef struct request {
     const sw_project *project;
@@ -65,31 +56,6 @@ typedef struct request {
 } request;
 
 /* --- answers --------------------------------------------------------------- */
-
-char *sw_intake_json(const char *status, ...)
-{
-    json_t *o = json_object();
-    va_list ap;
-    const char *k, *v;
-    char *out;
-
-    json_object_set_new(o, "status", json_string(status));
-    va_start(ap, status);
-    while ((k = va_arg(ap, const char *)) != NULL) {
-        v = va_arg(ap, const char *);
-        if (v != NULL) {
-            json_t *s = json_stringn_nocheck(v, strlen(v));
-            json_object_set_new(o, k, s);
-        }
-    }
-    va_end(ap);
-    out = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
-    json_decref(o);
-    if (out == NULL) {
-        abort();
-    }
-    return out;
-}
 
 static enum MHD_Result respond_timed(struct MHD_Connection *c, unsigned int status,
                                      const char *json, int64_t started_us)
@@ -137,100 +103,10 @@ static enum MHD_Result fail(struct MHD_Connection *c, unsigned int status, const
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
     sw_info(LOG, "%s %u: %s", url, status, msg);
-    char *json = sw_intake_json("error", "error", msg, NULL);
+    char *json = sw_delivery_json("error", "error", msg, NULL);
     enum MHD_Result r = respond(c, status, json);
     free(json);
     return r;
-}
-
-/* --- deliveries ------------------------------------------------------------ */
-
-void sw_delivery_answer(sw_delivery *d, int status, const char *json)
-{
-    sw_delivery_sync *s = d->sync;
-    pthread_mutex_lock(&s->lock);
-    if (!s->answered) {
-        s->answered = true;
-        s->status = status;
-        s->json = sw_strdup(json);
-        pthread_cond_broadcast(&s->cond);
-    }
-    pthread_mutex_unlock(&s->lock);
-}
-
-sw_delivery *sw_delivery_ref(sw_delivery *d)
-{
-    pthread_mutex_lock(&d->sync->lock);
-    d->sync->refs++;
-    pthread_mutex_unlock(&d->sync->lock);
-    return d;
-}
-
-void sw_delivery_unref(sw_delivery *d)
-{
-    if (d == NULL) {
-        return;
-    }
-    sw_delivery_sync *s = d->sync;
-    pthread_mutex_lock(&s->lock);
-    int left = --s->refs;
-    pthread_mutex_unlock(&s->lock);
-    if (left > 0) {
-        return;
-    }
-    pthread_mutex_destroy(&s->lock);
-    pthread_cond_destroy(&s->cond);
-    free(s->json);
-    free(s);
-    free(d->delivery_id);
-    free(d->request_id);
-    sw_hook_event_clear(&d->event);
-    free(d);
-}
-
-/* Waits for the owner's answer until deadline_ms (monotonic); answers 503
- * itself when none came. Returns with s->answered set. */
-static void await_answer(sw_delivery *d, int64_t deadline_ms)
-{
-    sw_delivery_sync *s = d->sync;
-    pthread_mutex_lock(&s->lock);
-    while (!s->answered) {
-        int64_t left = deadline_ms - sw_clock_mono_ms();
-        if (left <= 0) {
-            s->answered = true;
-            s->status = 503;
-            s->json = sw_intake_json("error", "error",
-                                     "the gateway did not get an answer from the bus in time; "
-                                     "send the delivery again",
-                                     NULL);
-            break;
-        }
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_sec += left / 1000;
-        ts.tv_nsec += (left % 1000) * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
-        pthread_cond_timedwait(&s->cond, &s->lock, &ts);
-    }
-    pthread_mutex_unlock(&s->lock);
-}
-
-static sw_delivery *delivery_new(void)
-{
-    sw_delivery *d = sw_calloc(1, sizeof(*d));
-    sw_delivery_sync *s = sw_calloc(1, sizeof(*s));
-    pthread_condattr_t attr;
-    pthread_mutex_init(&s->lock, NULL);
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&s->cond, &attr);
-    pthread_condattr_destroy(&attr);
-    s->refs = 1;
-    d->sync = s;
-    return d;
 }
 
 /* --- headers ------------------------------------------------------------- */
@@ -490,14 +366,14 @@ static enum MHD_Result finish(sw_intake *in, struct MHD_Connection *c, const cha
     }
     if (ev.kind == SW_HOOK_PING) {
         sw_hook_event_clear(&ev);
-        char *json = sw_intake_json("ok", "message", "pong", NULL);
+        char *json = sw_delivery_json("ok", "message", "pong", NULL);
         ret = respond(c, MHD_HTTP_OK, json);
         free(json);
         return ret;
     }
     if (ev.kind == SW_HOOK_IGNORED || ev.kind == SW_HOOK_DELETE || ev.skip_ci) {
         sw_info(LOG, "%s 202: ignored (%s)", url, ev.reason ? ev.reason : "no build");
-        char *json = sw_intake_json("ignored", "reason", ev.reason ? ev.reason : "no build",
+        char *json = sw_delivery_json("ignored", "reason", ev.reason ? ev.reason : "no build",
                                     NULL);
         sw_hook_event_clear(&ev);
         ret = respond(c, MHD_HTTP_ACCEPTED, json);
@@ -505,7 +381,7 @@ static enum MHD_Result finish(sw_intake *in, struct MHD_Connection *c, const cha
         return ret;
     }
 
-    sw_delivery *d = delivery_new();
+    sw_delivery *d = sw_delivery_new();
     d->project = p;
     d->route = r->route;
     d->delivery_id = delivery_id(delivery_value(c, r->forge), r->body, r->len);
@@ -516,11 +392,11 @@ static enum MHD_Result finish(sw_intake *in, struct MHD_Connection *c, const cha
     r->body = NULL;
     r->cap = 0;
 
-    d->sync->refs++;
-    in->cb(in->closure, d);
-    await_answer(d, sw_clock_mono_ms() + (int64_t)in->cfg->webhook_publish_timeout_ms +
+    in->cb(in->closure, sw_delivery_ref(d));
+    sw_delivery_await(d, sw_clock_mono_ms() + (int64_t)in->cfg->webhook_publish_timeout_ms +
                         ANSWER_MARGIN_MS);
-    ret = respond_timed(c, (unsigned int)d->sync->status, d->sync->json, r->started_us);
+    ret = respond_timed(c, (unsigned int)sw_delivery_status(d), sw_delivery_body(d),
+                        r->started_us);
     sw_delivery_unref(d);
     return ret;
 }
@@ -528,7 +404,7 @@ static enum MHD_Result finish(sw_intake *in, struct MHD_Connection *c, const cha
 static enum MHD_Result healthz(sw_intake *in, struct MHD_Connection *c)
 {
     bool up = sw_bus_connected(in->bus);
-    char *json = sw_intake_json(up ? "ok" : "error", "nats", up ? "connected" : "disconnected",
+    char *json = sw_delivery_json(up ? "ok" : "error", "nats", up ? "connected" : "disconnected",
                                 NULL);
     enum MHD_Result r = respond(c, up ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE, json);
     free(json);

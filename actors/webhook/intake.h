@@ -25,27 +25,13 @@
 #ifndef SW_WEBHOOK_INTAKE_H
 #define SW_WEBHOOK_INTAKE_H
 
-#include "actors/webhook/normalize.h"
+#include "actors/webhook/delivery.h"
 #include "bus/bus.h"
 #include "runtime/config.h"
 
 #include <stdint.h>
 
 typedef struct sw_intake sw_intake;
-typedef struct sw_delivery_sync sw_delivery_sync;
-
-/* One authenticated delivery that asks for a build. Shared by the HTTP thread
- * and the owner: each holds a reference (sw_delivery_unref). */
-typedef struct sw_delivery {
-    const sw_project *project;
-    const char *route;      /* github, gitlab, gitea, bitbucket */
-    char *delivery_id;      /* the forge's delivery id (or body-<sha256> when it sent none) */
-    char *request_id;       /* "<route>:<delivery id>": the Nats-Msg-Id and build request id */
-    sw_hook_event event;
-    int64_t received_ms;    /* monotonic */
-    sw_delivery_sync *sync; /* private */
-} sw_delivery;
-
 /* Called on an HTTP thread; the callee owns one reference to d and must
  * answer it (sw_delivery_answer) and drop it (sw_delivery_unref). */
 typedef void (*sw_intake_cb)(void *closure, sw_delivery *d);
@@ -58,19 +44,5 @@ int sw_intake_start(sw_intake **out, const sw_config *cfg, sw_bus *bus, sw_intak
 /* Stops listening and waits for every connection to finish. Deliveries still
  * waiting for an answer get 503. Accepts NULL; nulls the pointer. */
 void sw_intake_stop(sw_intake **intake_p);
-
-/* The answer for d: HTTP status and a JSON body. Only the first answer counts;
- * later ones are ignored. Any thread. */
-void sw_delivery_answer(sw_delivery *d, int status, const char *json);
-
-/* Takes one more reference. */
-sw_delivery *sw_delivery_ref(sw_delivery *d);
-
-/* Drops a reference; the last one frees d. Accepts NULL. */
-void sw_delivery_unref(sw_delivery *d);
-
-/* {"status": status, key: value, ...}: a small JSON answer (NULL-terminated
- * key/value pairs, values may be NULL to skip). Caller frees. */
-char *sw_intake_json(const char *status, ...);
 
 #endif

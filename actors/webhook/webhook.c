@@ -64,7 +64,7 @@ static void free_delivery_mail(void *p)
 {
     delivery_mail *m = p;
     if (!m->handled) {
-        char *json = sw_intake_json("error", "error",
+        char *json = sw_delivery_json("error", "error",
                                     "the gateway is shutting down; send the delivery again", NULL);
         sw_delivery_answer(m->d, 503, json);
         free(json);
@@ -110,7 +110,7 @@ static void answer(sw_delivery *d, int status, const char *json)
 static void answer_error(webhook *w, sw_delivery *d, int status, const char *msg)
 {
     sw_info(sw_actor_name(w->self), "%s %s: %d: %s", d->project->name, d->request_id, status, msg);
-    char *json = sw_intake_json("error", "error", msg, "request_id", d->request_id, NULL);
+    char *json = sw_delivery_json("error", "error", msg, "request_id", d->request_id, NULL);
     answer(d, status, json);
     free(json);
 }
@@ -121,7 +121,7 @@ static void answer_accepted(webhook *w, sw_delivery *d, const char *build_id, bo
     snprintf(ms, sizeof(ms), "%lld", (long long)(sw_clock_mono_ms() - d->received_ms));
     sw_info(sw_actor_name(w->self), "%s %s: 202 %s build %s (%s ms)", d->project->name,
             d->request_id, duplicate ? "duplicate of" : "accepted as", build_id, ms);
-    char *json = sw_intake_json(duplicate ? "duplicate" : "accepted", "request_id", d->request_id,
+    char *json = sw_delivery_json(duplicate ? "duplicate" : "accepted", "request_id", d->request_id,
                                 "build", build_id, "project", d->project->name,
                                 duplicate ? "message" : NULL,
                                 "this delivery was accepted before: no new build", NULL);

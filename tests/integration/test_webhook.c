@@ -388,6 +388,9 @@ START_TEST(test_bad_input_is_answered_and_nothing_enqueued)
     const char *form_headers[] = {"Content-Type: application/x-www-form-urlencoded", h_sig, ev,
                                   id, NULL};
     expect(h, post(url, form_headers, body, len, false), 415, "application/json");
+    /* a header that is not UTF-8 is quoted back as valid JSON */
+    const char *odd_headers[] = {"Content-Type: text/\xff\xfe\x01", h_sig, ev, id, NULL};
+    expect(h, post(url, odd_headers, body, len, false), 415, "text/???");
 
     /* malformed, truncated and non-JSON bodies, signed */
     const char *bodies[] = {"{\"ref\": ", "not json at all", "[1,2,3]", ""};
