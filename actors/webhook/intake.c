@@ -117,11 +117,11 @@ static const char *header(struct MHD_Connection *c, const char *name)
     return v != NULL && v[0] != '\0' ? v : NULL;
 }
 
-/* The first of the NULL-terminated header names that is present. */
-static const char *header_any(struct MHD_Connection *c, const char *const *names)
+/* The first of the header names (up to 4, NULL after the last) present. */
+static const char *header_any(struct MHD_Connection *c, const char *const names[4])
 {
-    for (; *names != NULL; names++) {
-        const char *v = header(c, *names);
+    for (int i = 0; i < 4 && names[i] != NULL; i++) {
+        const char *v = header(c, names[i]);
         if (v != NULL) {
             return v;
         }
@@ -129,50 +129,36 @@ static const char *header_any(struct MHD_Connection *c, const char *const *names
     return NULL;
 }
 
-static const char *signature_value(struct MHD_Connection *c, sw_forge_type forge)
-{
-    static const char *const gitea[] = {"X-Gitea-Signature", "X-Forgejo-Signature",
-                                        "X-Gogs-Signature", NULL};
-    return forge == SW_FORGE_GITEA ? header_any(c, gitea)
-                                   : header(c, sw_signature_header(forge));
-}
+/* The headers each forge puts its event, delivery id and proof in, first
+ * choice first (Gitea also sends Forgejo's and Gogs' names). */
+typedef struct forge_headers {
+    const char *event[4];
+    const char *delivery[4];
+    const char *signature[4];
+} forge_headers;
 
-static const char *event_value(struct MHD_Connection *c, sw_forge_type forge)
+static const forge_headers *headers_of(sw_forge_type forge)
 {
-    static const char *const github[] = {"X-GitHub-Event", NULL};
-    static const char *const gitlab[] = {"X-Gitlab-Event", NULL};
-    static const char *const gitea[] = {"X-Gitea-Event", "X-Forgejo-Event", "X-Gogs-Event",
-                                        NULL};
-    static const char *const bitbucket[] = {"X-Event-Key", NULL};
-    switch (forge) {
-    case SW_FORGE_GITHUB:
-        return header_any(c, github);
-    case SW_FORGE_GITLAB:
-        return header_any(c, gitlab);
-    case SW_FORGE_GITEA:
-        return header_any(c, gitea);
-    default:
-        return header_any(c, bitbucket);
-    }
-}
-
-static const char *delivery_value(struct MHD_Connection *c, sw_forge_type forge)
-{
-    static const char *const github[] = {"X-GitHub-Delivery", NULL};
+    static const forge_headers github = {
+        {"X-GitHub-Event"}, {"X-GitHub-Delivery"}, {"X-Hub-Signature-256"}};
     /* Idempotency-Key stays the same across GitLab's own retries. */
-    static const char *const gitlab[] = {"Idempotency-Key", "X-Gitlab-Event-UUID", NULL};
-    static const char *const gitea[] = {"X-Gitea-Delivery", "X-Forgejo-Delivery",
-                                        "X-Gogs-Delivery", NULL};
-    static const char *const bitbucket[] = {"X-Request-UUID", "X-Request-Id", NULL};
+    static const forge_headers gitlab = {
+        {"X-Gitlab-Event"}, {"Idempotency-Key", "X-Gitlab-Event-UUID"}, {"X-Gitlab-Token"}};
+    static const forge_headers gitea = {
+        {"X-Gitea-Event", "X-Forgejo-Event", "X-Gogs-Event"},
+        {"X-Gitea-Delivery", "X-Forgejo-Delivery", "X-Gogs-Delivery"},
+        {"X-Gitea-Signature", "X-Forgejo-Signature", "X-Gogs-Signature"}};
+    static const forge_headers bitbucket = {
+        {"X-Event-Key"}, {"X-Request-UUID", "X-Request-Id"}, {"X-Hub-Signature"}};
     switch (forge) {
     case SW_FORGE_GITHUB:
-        return header_any(c, github);
+        return &github;
     case SW_FORGE_GITLAB:
-        return header_any(c, gitlab);
+        return &gitlab;
     case SW_FORGE_GITEA:
-        return header_any(c, gitea);
+        return &gitea;
     default:
-        return header_any(c, bitbucket);
+        return &bitbucket;
     }
 }
 
@@ -357,11 +343,11 @@ static enum MHD_Result finish(sw_intake *in, struct MHD_Connection *c, const cha
                     "the same secret on the forge",
                     p->name, in->cfg->path);
     }
-    if (sw_signature_check(r->forge, p->forge.secret, signature_value(c, r->forge), r->body,
+    if (sw_signature_check(r->forge, p->forge.secret, header_any(c, headers_of(r->forge)->signature), r->body,
                            r->len) < 0) {
         return fail(c, MHD_HTTP_UNAUTHORIZED, url, "%s", sw_error_last());
     }
-    if (sw_hook_normalize(&ev, r->forge, event_value(c, r->forge), r->body, r->len) < 0) {
+    if (sw_hook_normalize(&ev, r->forge, header_any(c, headers_of(r->forge)->event), r->body, r->len) < 0) {
         return fail(c, MHD_HTTP_BAD_REQUEST, url, "%s", sw_error_last());
     }
     if (ev.kind == SW_HOOK_PING) {
@@ -384,7 +370,7 @@ static enum MHD_Result finish(sw_intake *in, struct MHD_Connection *c, const cha
     sw_delivery *d = sw_delivery_new();
     d->project = p;
     d->route = r->route;
-    d->delivery_id = delivery_id(delivery_value(c, r->forge), r->body, r->len);
+    d->delivery_id = delivery_id(header_any(c, headers_of(r->forge)->delivery), r->body, r->len);
     d->request_id = sw_asprintf("%s:%s", r->route, d->delivery_id);
     d->event = ev;
     d->received_ms = r->started_ms;
