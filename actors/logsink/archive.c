@@ -2,10 +2,9 @@
 #include "actors/logsink/archive.h"
 
 #include "runtime/error.h"
-#include "runtime/fs.h"
+#include "runtime/lmdb.h"
 #include "runtime/mem.h"
 
-#include <lmdb.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,24 +37,10 @@ static size_t make_key(unsigned char *buf, const char *build_id, uint32_t attemp
 
 int sw_archive_open(sw_archive **out, const char *dir)
 {
+    static const char *const tables[] = {"chunks", NULL};
     sw_archive *a = sw_calloc(1, sizeof(*a));
-    MDB_txn *txn = NULL;
-    int rc, error;
-
-    if ((error = sw_fs_mkdir_p(dir)) < 0) {
-        free(a);
-        return error;
-    }
-    if ((rc = mdb_env_create(&a->env)) != 0 || (rc = mdb_env_set_maxdbs(a->env, 2)) != 0 ||
-        (rc = mdb_env_set_mapsize(a->env, (size_t)16 << 30)) != 0 ||
-        (rc = mdb_env_open(a->env, dir, MDB_NOTLS, 0644)) != 0 ||
-        (rc = mdb_txn_begin(a->env, NULL, 0, &txn)) != 0 ||
-        (rc = mdb_dbi_open(txn, "chunks", MDB_CREATE, &a->chunks)) != 0 ||
-        (rc = mdb_txn_commit(txn)) != 0) {
-        error = lmdb_error(rc, dir);
-        if (a->env) {
-            mdb_env_close(a->env);
-        }
+    int error = sw_lmdb_open(&a->env, "log archive", dir, (size_t)16 << 30, tables, &a->chunks);
+    if (error < 0) {
         free(a);
         return error;
     }

@@ -3,11 +3,10 @@
 
 #include "runtime/buildstate.h"
 #include "runtime/error.h"
-#include "runtime/fs.h"
+#include "runtime/lmdb.h"
 #include "runtime/mem.h"
 #include "runtime/wire.h"
 
-#include <lmdb.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -92,28 +91,22 @@ static int decode(sw_record *out, const void *data, size_t len)
 
 int sw_records_open(sw_records **out, const char *dir)
 {
+    static const char *const tables[] = {"builds", "meta", NULL};
+    MDB_dbi dbis[2];
     sw_records *s = sw_calloc(1, sizeof(*s));
     MDB_txn *txn = NULL;
     MDB_val key = {3, "seq"}, val;
     int rc, error;
 
-    if ((error = sw_fs_mkdir_p(dir)) < 0) {
+    if ((error = sw_lmdb_open(&s->env, "notifier record", dir, (size_t)1 << 30, tables, dbis)) <
+        0) {
         free(s);
         return error;
     }
-    if ((rc = mdb_env_create(&s->env)) != 0 || (rc = mdb_env_set_maxdbs(s->env, 2)) != 0 ||
-        (rc = mdb_env_set_mapsize(s->env, (size_t)1 << 30)) != 0 ||
-        (rc = mdb_env_open(s->env, dir, MDB_NOTLS, 0644)) != 0) {
-        error = lmdb_error(rc, dir);
-        goto fail;
-    }
-    if ((rc = mdb_txn_begin(s->env, NULL, 0, &txn)) != 0 ||
-        (rc = mdb_dbi_open(txn, "builds", MDB_CREATE, &s->builds)) != 0 ||
-        (rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &s->meta)) != 0) {
-        error = lmdb_error(rc, "open tables");
-        if (txn) {
-            mdb_txn_abort(txn);
-        }
+    s->builds = dbis[0];
+    s->meta = dbis[1];
+    if ((rc = mdb_txn_begin(s->env, NULL, 0, &txn)) != 0) {
+        error = lmdb_error(rc, "read");
         goto fail;
     }
     if (mdb_get(txn, s->meta, &key, &val) == 0 && val.mv_size == sizeof(uint64_t)) {

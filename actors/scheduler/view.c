@@ -3,10 +3,9 @@
 
 #include "runtime/buildstate.h"
 #include "runtime/error.h"
-#include "runtime/fs.h"
+#include "runtime/lmdb.h"
 #include "runtime/wire.h"
 
-#include <lmdb.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,6 +26,8 @@ static int lmdb_error(int rc, const char *what)
 
 int sw_view_open(sw_view **out, const char *dir)
 {
+    static const char *const tables[] = {"builds", "order", "meta", NULL};
+    MDB_dbi dbis[3];
     sw_view *view = calloc(1, sizeof(*view));
     MDB_txn *txn = NULL;
     MDB_val key = {3, "seq"}, val;
@@ -35,23 +36,16 @@ int sw_view_open(sw_view **out, const char *dir)
     if (view == NULL) {
         abort();
     }
-    if ((error = sw_fs_mkdir_p(dir)) < 0) {
+    if ((error = sw_lmdb_open(&view->env, "scheduler view", dir, (size_t)4 << 30, tables,
+                              dbis)) < 0) {
         free(view);
         return error;
     }
-    if ((rc = mdb_env_create(&view->env)) != 0 ||
-        (rc = mdb_env_set_maxdbs(view->env, 4)) != 0 ||
-        (rc = mdb_env_set_mapsize(view->env, (size_t)4 << 30)) != 0 ||
-        (rc = mdb_env_open(view->env, dir, MDB_NOTLS, 0644)) != 0) {
-        error = lmdb_error(rc, dir);
-        goto fail;
-    }
-    if ((rc = mdb_txn_begin(view->env, NULL, 0, &txn)) != 0 ||
-        (rc = mdb_dbi_open(txn, "builds", MDB_CREATE, &view->builds)) != 0 ||
-        (rc = mdb_dbi_open(txn, "order", MDB_CREATE, &view->order)) != 0 ||
-        (rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &view->meta)) != 0) {
-        error = lmdb_error(rc, "open tables");
-        mdb_txn_abort(txn);
+    view->builds = dbis[0];
+    view->order = dbis[1];
+    view->meta = dbis[2];
+    if ((rc = mdb_txn_begin(view->env, NULL, 0, &txn)) != 0) {
+        error = lmdb_error(rc, "read");
         goto fail;
     }
     if (mdb_get(txn, view->meta, &key, &val) == 0 && val.mv_size == sizeof(uint64_t)) {

@@ -8,10 +8,9 @@
 #include "actors/webhook/deliveries.h"
 
 #include "runtime/error.h"
-#include "runtime/fs.h"
+#include "runtime/lmdb.h"
 #include "runtime/mem.h"
 
-#include <lmdb.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,29 +45,19 @@ static uint64_t get_be64(const unsigned char *p)
 
 int sw_deliveries_open(sw_deliveries **out, const char *dir)
 {
+    static const char *const tables[] = {"ids", "by_time", NULL};
     sw_deliveries *d = sw_calloc(1, sizeof(*d));
-    MDB_txn *txn = NULL;
-    int rc, error;
+    MDB_dbi dbis[2];
+    int error;
 
     *out = NULL;
-    if ((error = sw_fs_mkdir_p(dir)) < 0) {
+    if ((error = sw_lmdb_open(&d->env, "delivery record", dir, (size_t)4 << 30, tables, dbis)) <
+        0) {
         free(d);
         return error;
     }
-    if ((rc = mdb_env_create(&d->env)) != 0 || (rc = mdb_env_set_maxdbs(d->env, 2)) != 0 ||
-        (rc = mdb_env_set_mapsize(d->env, (size_t)4 << 30)) != 0 ||
-        (rc = mdb_env_open(d->env, dir, MDB_NOTLS, 0644)) != 0 ||
-        (rc = mdb_txn_begin(d->env, NULL, 0, &txn)) != 0 ||
-        (rc = mdb_dbi_open(txn, "ids", MDB_CREATE, &d->ids)) != 0 ||
-        (rc = mdb_dbi_open(txn, "by_time", MDB_CREATE, &d->by_time)) != 0 ||
-        (rc = mdb_txn_commit(txn)) != 0) {
-        error = lmdb_error(rc, dir);
-        if (d->env != NULL) {
-            mdb_env_close(d->env);
-        }
-        free(d);
-        return error;
-    }
+    d->ids = dbis[0];
+    d->by_time = dbis[1];
     *out = d;
     return 0;
 }
