@@ -385,6 +385,12 @@ static int read_webhook(sw_config *cfg, const sw_yaml_doc *doc, const sw_yaml_no
     if (cfg->webhook_max_body == 0 || cfg->webhook_publish_timeout_ms == 0) {
         return sw_yaml_error(doc, m, "'max_body' and 'publish_timeout' must be above zero");
     }
+    /* The payload normalizer refuses bodies over 32 MiB (forges send at most
+     * 25 MB: GitHub's cap). */
+    if (cfg->webhook_max_body > (32ull << 20)) {
+        return sw_yaml_error(doc, sw_yaml_get(m, "max_body"),
+                             "'max_body' can be at most 32MiB (GitHub sends at most 25 MB)");
+    }
     if (cfg->public_url == NULL) {
         cfg->public_url = sw_asprintf("http://%s", cfg->webhook_listen);
     }

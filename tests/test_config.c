@@ -527,6 +527,14 @@ START_TEST(test_forge_empty_secret)
 }
 END_TEST
 
+START_TEST(test_webhook_max_body_too_big)
+{
+    assert_invalid_at(BASE "webhook:\n"
+                           "  max_body: 64MiB\n",
+                      11, 13, "at most 32MiB");
+}
+END_TEST
+
 START_TEST(test_webhook_listen_without_port)
 {
     assert_invalid_at(BASE "webhook:\n"
@@ -568,6 +576,7 @@ int main(void)
     tcase_add_test(bad, test_forge_token_needs_api_url_and_repo);
     tcase_add_test(bad, test_forge_empty_secret);
     tcase_add_test(bad, test_webhook_listen_without_port);
+    tcase_add_test(bad, test_webhook_max_body_too_big);
     suite_add_tcase(s, bad);
     return sw_test_run(s);
 }
