@@ -12,10 +12,12 @@
 #include <sys/socket.h>
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -363,6 +365,42 @@ START_TEST(test_no_cgroup_left_in_parent)
 }
 END_TEST
 
+START_TEST(test_leftover_step_cgroup_is_taken_over)
+{
+    /* A builder that died by SIGKILL leaves its empty step cgroups behind; a
+     * later builder with the same pid must not fail on their names. */
+    captured c = {0};
+    sw_sandbox_spec spec = spec_for("true", &c);
+    spec.memory_bytes = 32ull << 20;
+    sw_sandbox_result res;
+    ck_assert_int_eq(sw_sandbox_run(&spec, &res), 0);
+    if (res.cgroup[0] == '\0') {
+        captured_free(&c);
+        return; /* no cgroups on this host */
+    }
+    char *parent = strdup(res.cgroup);
+    *strrchr(parent, '/') = '\0';
+    long pid;
+    unsigned k;
+    ck_assert_int_eq(sscanf(strrchr(res.cgroup, '/') + 1, "step-%ld-%u", &pid, &k), 2);
+    ck_assert_int_eq(pid, (long)getpid());
+    char dirs[20][PATH_MAX];
+    for (unsigned i = 0; i < 20; i++) { /* the next names this process will use */
+        snprintf(dirs[i], sizeof(dirs[i]), "%s/step-%ld-%u", parent, pid, k + 1 + i);
+        ck_assert_msg(mkdir(dirs[i], 0755) == 0, "%s: %s", dirs[i], strerror(errno));
+    }
+    int rc = sw_sandbox_run(&spec, &res);
+    for (unsigned i = 0; i < 20; i++) {
+        rmdir(dirs[i]);
+    }
+    ck_assert_msg(rc == 0, "%s", sw_error_last());
+    ck_assert_int_eq(res.exit_code, 0);
+    assert_nothing_left(&res);
+    free(parent);
+    captured_free(&c);
+}
+END_TEST
+
 START_TEST(test_formatting)
 {
     char buf[64];
@@ -395,6 +433,7 @@ int main(void)
     tcase_add_test(tc, test_timeout_kills_the_tree);
     tcase_add_test(tc, test_cancel);
     tcase_add_test(tc, test_no_cgroup_left_in_parent);
+    tcase_add_test(tc, test_leftover_step_cgroup_is_taken_over);
     tcase_add_test(tc, test_formatting);
     suite_add_tcase(s, tc);
     return sw_test_run(s);

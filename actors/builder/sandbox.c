@@ -228,6 +228,33 @@ static char *own_cgroup_dir(const char *controller)
     return dir;
 }
 
+/* Removes the step cgroups that builders which died without cleaning up left
+ * in base (step-<pid>-<n> whose pid is gone): an empty cgroup is removed by
+ * rmdir, one with processes still in it stays. */
+static void sweep_base(const char *base)
+{
+    DIR *d = opendir(base);
+    struct dirent *e;
+    if (d == NULL) {
+        return;
+    }
+    while ((e = readdir(d)) != NULL) {
+        long pid;
+        if (sscanf(e->d_name, "step-%ld-", &pid) != 1 || pid == (long)getpid()) {
+            continue;
+        }
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) {
+            continue; /* its builder lives (or is not ours to judge) */
+        }
+        char *dir = sw_asprintf("%s/%s", base, e->d_name);
+        if (rmdir(dir) == 0) {
+            sw_debug(WHO, "removed %s, left by a builder that died", dir);
+        }
+        free(dir);
+    }
+    closedir(d);
+}
+
 static char *make_base(const char *own)
 {
     char *base = sw_asprintf("%s/slipway", own);
@@ -235,7 +262,23 @@ static char *make_base(const char *own)
         free(base);
         return NULL;
     }
+    sweep_base(base);
     return base;
+}
+
+/* Makes the cgroup dir. One of the same name can be a leftover of a builder
+ * that had this process's pid and died without cleaning up: an empty one is
+ * taken over (removed and made again). */
+static int make_step_dir(const char *dir)
+{
+    if (mkdir(dir, 0755) == 0) {
+        return 0;
+    }
+    if (errno == EEXIST && rmdir(dir) == 0 && mkdir(dir, 0755) == 0) {
+        sw_debug(WHO, "took over %s, left by a builder that died", dir);
+        return 0;
+    }
+    return -1;
 }
 
 /* cgroup v2: enables controllers for our children. A non-root cgroup with processes in
@@ -432,7 +475,7 @@ static int step_cgroup_create(step_cgroup *scg, const sw_sandbox_spec *spec)
             continue;
         }
         char *dir = sw_asprintf("%s/%s", cg.base[i], name);
-        if (mkdir(dir, 0755) != 0) {
+        if (make_step_dir(dir) != 0) {
             sw_error_set(SW_EIO, "cannot create cgroup %s: %s", dir, strerror(errno));
             free(dir);
             goto cleanup;
