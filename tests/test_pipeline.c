@@ -169,6 +169,70 @@ START_TEST(test_load_missing_and_present)
 }
 END_TEST
 
+START_TEST(test_build_steps_and_images)
+{
+    sw_pipeline *p = parse_ok("image: slipway/busybox\n"
+                              "steps:\n"
+                              "  - name: test\n"
+                              "    run: make test\n"
+                              "    network: bridge\n"
+                              "  - name: image\n"
+                              "    build:\n"
+                              "      context: app\n"
+                              "      dockerfile: docker/Dockerfile.prod\n"
+                              "      args: {VERSION: 3}\n"
+                              "      tags: [latest, v1.2_rc-1]\n"
+                              "  - name: local\n"
+                              "    build: {push: false}\n");
+    ck_assert_str_eq(p->image, "slipway/busybox");
+    ck_assert_uint_eq(p->nsteps, 3);
+    ck_assert_str_eq(p->steps[0].network, "bridge");
+    ck_assert_ptr_null(p->steps[0].build);
+    const sw_pipeline_build *b = p->steps[1].build;
+    ck_assert_ptr_nonnull(b);
+    ck_assert_ptr_null(p->steps[1].script);
+    ck_assert_str_eq(b->context, "app");
+    ck_assert_str_eq(b->dockerfile, "docker/Dockerfile.prod");
+    ck_assert_uint_eq(b->nargs, 1);
+    ck_assert_str_eq(b->args[0].key, "VERSION");
+    ck_assert_str_eq(b->args[0].value, "3");
+    ck_assert_uint_eq(b->ntags, 2);
+    ck_assert_str_eq(b->tags[1], "v1.2_rc-1");
+    ck_assert_int_eq(b->push, 1);
+    b = p->steps[2].build;
+    ck_assert_str_eq(b->context, ".");
+    ck_assert_str_eq(b->dockerfile, "Dockerfile");
+    ck_assert_int_eq(b->push, 0);
+    sw_pipeline_destroy(&p);
+
+    p = sw_pipeline_dockerfile_only();
+    ck_assert_uint_eq(p->nsteps, 1);
+    ck_assert_str_eq(p->steps[0].name, "image");
+    ck_assert_str_eq(p->steps[0].build->dockerfile, "Dockerfile");
+    ck_assert_int_eq(p->steps[0].build->push, 1);
+    sw_pipeline_destroy(&p);
+}
+END_TEST
+
+START_TEST(test_bad_build_steps)
+{
+    parse_bad("steps:\n  - name: a\n    run: x\n    build: {}\n", ".slipway.yml:4:12:",
+              "both 'run' and 'build'");
+    parse_bad("steps:\n  - name: a\n    build:\n      context: ../other\n",
+              ".slipway.yml:4:16:", "'..'");
+    parse_bad("steps:\n  - name: a\n    build:\n      dockerfile: /etc/passwd\n",
+              ".slipway.yml:4:19:", "inside the repository");
+    parse_bad("steps:\n  - name: a\n    build:\n      tags: [\"-bad\"]\n",
+              ".slipway.yml:4:14:", "a tag is");
+    parse_bad("steps:\n  - name: a\n    build: [x]\n", ".slipway.yml:3:12:",
+              "'build' must be a mapping");
+    parse_bad("steps:\n  - name: a\n    image: x\n    build: {}\n", ".slipway.yml:3:12:",
+              "does not run in one");
+    parse_bad("steps:\n  - name: a\n    run: x\n    network: host\n", ".slipway.yml:4:14:",
+              "none or bridge");
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("pipeline");
@@ -183,6 +247,8 @@ int main(void)
     tcase_add_test(tc, test_bad_duration_and_size);
     tcase_add_test(tc, test_malformed_yaml);
     tcase_add_test(tc, test_load_missing_and_present);
+    tcase_add_test(tc, test_build_steps_and_images);
+    tcase_add_test(tc, test_bad_build_steps);
     suite_add_tcase(s, tc);
     return sw_test_run(s);
 }

@@ -28,6 +28,21 @@ static void env_free(sw_pipeline_env *env, size_t n)
     free(env);
 }
 
+static void build_free(sw_pipeline_build *b)
+{
+    if (b == NULL) {
+        return;
+    }
+    free(b->context);
+    free(b->dockerfile);
+    env_free(b->args, b->nargs);
+    for (size_t i = 0; i < b->ntags; i++) {
+        free(b->tags[i]);
+    }
+    free(b->tags);
+    free(b);
+}
+
 void sw_pipeline_destroy(sw_pipeline **pipeline_p)
 {
     sw_pipeline *p;
@@ -39,10 +54,13 @@ void sw_pipeline_destroy(sw_pipeline **pipeline_p)
         sw_pipeline_step *s = &p->steps[i];
         free(s->name);
         free(s->image);
+        free(s->network);
         free(s->script);
         env_free(s->env, s->nenv);
+        build_free(s->build);
     }
     free(p->steps);
+    free(p->image);
     env_free(p->env, p->nenv);
     free(p);
     *pipeline_p = NULL;
@@ -139,11 +157,109 @@ static int commands_script(const sw_yaml_doc *doc, const sw_yaml_node *node, cha
     return 0;
 }
 
+/* A path inside the repository: relative, no '..' component, no NUL tricks. */
+static int read_inner_path(const sw_yaml_doc *doc, const sw_yaml_node *map, const char *key,
+                           const char *fallback, char **out)
+{
+    const sw_yaml_node *node = sw_yaml_get(map, key);
+    int error;
+    if (node == NULL) {
+        *out = sw_strdup(fallback);
+        return 0;
+    }
+    if ((error = sw_yaml_string(doc, node, out)) < 0) {
+        return error;
+    }
+    const char *p = *out;
+    if (p[0] == '\0' || p[0] == '/') {
+        return sw_yaml_error(doc, node, "'%s' must be a path inside the repository", key);
+    }
+    for (const char *seg = p; *seg;) {
+        size_t n = strcspn(seg, "/");
+        if (n == 2 && strncmp(seg, "..", 2) == 0) {
+            return sw_yaml_error(doc, node, "'%s' may not leave the repository ('..')", key);
+        }
+        seg += n;
+        while (*seg == '/') {
+            seg++;
+        }
+    }
+    return 0;
+}
+
+static int valid_tag(const char *t)
+{
+    size_t n = strlen(t);
+    if (n == 0 || n > 128 || !(isalnum((unsigned char)t[0]) || t[0] == '_')) {
+        return 0;
+    }
+    for (; *t; t++) {
+        if (!(isalnum((unsigned char)*t) || *t == '_' || *t == '.' || *t == '-')) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static int read_build(const sw_yaml_doc *doc, const sw_yaml_node *node, sw_pipeline_build **out)
+{
+    static const char *const keys[] = {"context", "dockerfile", "args", "tags", "push", NULL};
+    sw_pipeline_build *b = sw_calloc(1, sizeof(*b));
+    const sw_yaml_node *tags;
+    int error, push = 1;
+
+    *out = b; /* freed with the step */
+    if (node->type != SW_YAML_MAP) {
+        return sw_yaml_error(doc, node, "'build' must be a mapping (context, dockerfile, args, "
+                             "tags, push)");
+    }
+    if ((error = sw_yaml_check_keys(doc, node, keys)) < 0 ||
+        (error = read_inner_path(doc, node, "context", ".", &b->context)) < 0 ||
+        (error = read_inner_path(doc, node, "dockerfile", "Dockerfile", &b->dockerfile)) < 0 ||
+        (error = read_env(doc, sw_yaml_get(node, "args"), &b->args, &b->nargs)) < 0 ||
+        (error = sw_yaml_bool(doc, sw_yaml_get(node, "push"), &push)) < 0) {
+        return error;
+    }
+    b->push = push;
+    tags = sw_yaml_get(node, "tags");
+    if (tags != NULL) {
+        if (tags->type != SW_YAML_SEQ) {
+            return sw_yaml_error(doc, tags, "'tags' must be a list of tags");
+        }
+        b->tags = sw_calloc(tags->nitems ? tags->nitems : 1, sizeof(*b->tags));
+        for (size_t i = 0; i < tags->nitems; i++) {
+            const sw_yaml_node *t = tags->items[i];
+            if (t->type != SW_YAML_SCALAR || !valid_tag(t->value)) {
+                return sw_yaml_error(doc, t,
+                                     "a tag is 1 to 128 of [A-Za-z0-9_.-], starting with a "
+                                     "letter, digit or '_'");
+            }
+            b->tags[b->ntags++] = sw_strdup(t->value);
+        }
+    }
+    return 0;
+}
+
+static int read_network(const sw_yaml_doc *doc, const sw_yaml_node *node, char **out)
+{
+    int error;
+    if (node == NULL) {
+        return 0;
+    }
+    if ((error = sw_yaml_string(doc, node, out)) < 0) {
+        return error;
+    }
+    if (strcmp(*out, "none") != 0 && strcmp(*out, "bridge") != 0) {
+        return sw_yaml_error(doc, node, "'network' is none or bridge, not '%s'", *out);
+    }
+    return 0;
+}
+
 static int read_step(const sw_yaml_doc *doc, const sw_yaml_node *node, sw_pipeline_step *step)
 {
-    static const char *const keys[] = {"name",    "image",   "run",    "commands",
-                                       "env",     "timeout", "memory", NULL};
-    const sw_yaml_node *name, *run, *commands;
+    static const char *const keys[] = {"name",    "image",  "run",     "commands", "build",
+                                       "env",     "timeout", "memory", "network",  NULL};
+    const sw_yaml_node *name, *run, *commands, *build;
     int error;
 
     step->line = node->line;
@@ -166,19 +282,34 @@ static int read_step(const sw_yaml_doc *doc, const sw_yaml_node *node, sw_pipeli
         return sw_yaml_error(doc, name, "a step name must be one line of 1 to %d characters",
                              MAX_NAME_LEN);
     }
-    if ((error = sw_yaml_string(doc, sw_yaml_get(node, "image"), &step->image)) < 0) {
+    if ((error = sw_yaml_string(doc, sw_yaml_get(node, "image"), &step->image)) < 0 ||
+        (error = read_network(doc, sw_yaml_get(node, "network"), &step->network)) < 0) {
         return error;
     }
     run = sw_yaml_get(node, "run");
     commands = sw_yaml_get(node, "commands");
+    build = sw_yaml_get(node, "build");
     if (run != NULL && commands != NULL) {
         return sw_yaml_error(doc, commands, "step '%s' has both 'run' and 'commands'; use one",
                              step->name);
     }
-    if (run == NULL && commands == NULL) {
-        return sw_yaml_error(doc, node, "step '%s' needs 'run' or 'commands'", step->name);
+    if (build != NULL && (run != NULL || commands != NULL)) {
+        return sw_yaml_error(doc, build, "step '%s' has both '%s' and 'build'; use one",
+                             step->name, run != NULL ? "run" : "commands");
     }
-    if (run != NULL) {
+    if (run == NULL && commands == NULL && build == NULL) {
+        return sw_yaml_error(doc, node, "step '%s' needs 'run' or 'commands' (or 'build')",
+                             step->name);
+    }
+    if (build != NULL) {
+        if (step->image != NULL) {
+            return sw_yaml_error(doc, sw_yaml_get(node, "image"),
+                                 "a build step makes an image; it does not run in one");
+        }
+        if ((error = read_build(doc, build, &step->build)) < 0) {
+            return error;
+        }
+    } else if (run != NULL) {
         if ((error = sw_yaml_string(doc, run, &step->script)) < 0) {
             return error;
         }
@@ -207,7 +338,7 @@ static int read_step(const sw_yaml_doc *doc, const sw_yaml_node *node, sw_pipeli
 
 int sw_pipeline_parse(sw_pipeline **out, const char *text, size_t len, const char *name)
 {
-    static const char *const keys[] = {"timeout", "env", "steps", NULL};
+    static const char *const keys[] = {"timeout", "image", "env", "steps", NULL};
     sw_yaml_doc *doc = NULL;
     sw_pipeline *p = NULL;
     const sw_yaml_node *steps;
@@ -233,7 +364,8 @@ int sw_pipeline_parse(sw_pipeline **out, const char *text, size_t len, const cha
                                         &p->timeout_ms)) < 0) {
         goto cleanup;
     }
-    if ((error = read_env(doc, sw_yaml_get(doc->root, "env"), &p->env, &p->nenv)) < 0) {
+    if ((error = read_env(doc, sw_yaml_get(doc->root, "env"), &p->env, &p->nenv)) < 0 ||
+        (error = sw_yaml_string(doc, sw_yaml_get(doc->root, "image"), &p->image)) < 0) {
         goto cleanup;
     }
     steps = sw_yaml_get(doc->root, "steps");
@@ -304,6 +436,19 @@ cleanup:
     fclose(f);
     free(buf);
     return error;
+}
+
+sw_pipeline *sw_pipeline_dockerfile_only(void)
+{
+    sw_pipeline *p = sw_calloc(1, sizeof(*p));
+    p->steps = sw_calloc(1, sizeof(*p->steps));
+    p->nsteps = 1;
+    p->steps[0].name = sw_strdup("image");
+    p->steps[0].build = sw_calloc(1, sizeof(*p->steps[0].build));
+    p->steps[0].build->context = sw_strdup(".");
+    p->steps[0].build->dockerfile = sw_strdup("Dockerfile");
+    p->steps[0].build->push = 1;
+    return p;
 }
 
 int sw_pipeline_load(sw_pipeline **out, const char *path)

@@ -2,6 +2,7 @@
  * pipeline.h - the build's pipeline file, .slipway.yml, read into a plain struct.
  *
  *     timeout: 10m            # optional, the whole build
+ *     image: slipway/busybox  # optional, the steps' image (docker executor)
  *     env: {KEY: value}       # optional, for all steps
  *     steps:                  # required, 1..64
  *       - name: build         # required, unique
@@ -12,6 +13,17 @@
  *         env: {A: "1"}
  *         timeout: 60s
  *         memory: 128M        # capped by the tier's limit
+ *         network: none       # docker executor: none (default) or bridge; never host
+ *       - name: image         # an image build (docker executor):
+ *         build:
+ *           context: .        # inside the repository (default .)
+ *           dockerfile: Dockerfile  # inside the context (default Dockerfile)
+ *           args: {VERSION: "1"}
+ *           tags: [latest]    # besides the commit's sha and its branch or tag
+ *           push: true        # to the configured registry (default true)
+ *
+ * A repository without .slipway.yml but with a Dockerfile builds that image
+ * (sw_pipeline_dockerfile_only).
  *
  * Every mistake is reported as "FILE:line:col: what is wrong" (SW_EINVALID).
  */
@@ -28,10 +40,23 @@ typedef struct sw_pipeline_env {
     char *value;
 } sw_pipeline_env;
 
+typedef struct sw_pipeline_build {
+    char *context;          /* relative to the workspace, no '..'; "." by default */
+    char *dockerfile;       /* relative to the context; "Dockerfile" by default */
+    sw_pipeline_env *args;  /* build args */
+    size_t nargs;
+    char **tags;            /* extra tags */
+    size_t ntags;
+    int push;               /* 1: push to the registry (default) */
+} sw_pipeline_build;
+
 typedef struct sw_pipeline_step {
     char *name;             /* unique within the pipeline */
     char *image;            /* NULL when not given */
-    char *script;           /* for /bin/sh -c: `run` as written, or "set -e\n" + commands */
+    char *network;          /* NULL when not given (none) */
+    char *script;           /* for /bin/sh -c: `run` as written, or "set -e\n" + commands;
+                             * NULL for a build step */
+    sw_pipeline_build *build; /* an image build step; NULL otherwise */
     sw_pipeline_env *env;   /* in file order */
     size_t nenv;
     uint64_t timeout_ms;    /* 0 when not given */
@@ -41,6 +66,7 @@ typedef struct sw_pipeline_step {
 
 typedef struct sw_pipeline {
     uint64_t timeout_ms;    /* 0 when not given */
+    char *image;            /* the steps' default image; NULL when not given */
     sw_pipeline_env *env;
     size_t nenv;
     sw_pipeline_step *steps;
@@ -58,6 +84,10 @@ int sw_pipeline_load(sw_pipeline **out, const char *path);
 /* As sw_pipeline_load, but messages name the file `name` (e.g. ".slipway.yml"
  * rather than the workspace's full path). */
 int sw_pipeline_load_named(sw_pipeline **out, const char *path, const char *name);
+
+/* The pipeline of a repository that has a Dockerfile and no .slipway.yml: one
+ * step, "image", building ./Dockerfile and pushing it. */
+sw_pipeline *sw_pipeline_dockerfile_only(void);
 
 /* Frees the pipeline; accepts NULL and *NULL, nulls the pointer. */
 void sw_pipeline_destroy(sw_pipeline **pipeline_p);
