@@ -191,6 +191,10 @@ int sw_build_apply(Slipway__BuildRecord *rec, const Slipway__BuildEvent *ev)
         if (ev->sha && ev->sha[0]) {
             set_str(&rec->sha, ev->sha);
         }
+        if (ev->digest && ev->digest[0]) {
+            set_str(&rec->image, ev->image);
+            set_str(&rec->digest, ev->digest);
+        }
         rec->finished_ms = ev->at_ms;
         return SW_APPLY_CHANGED;
 

@@ -186,6 +186,21 @@ START_TEST(test_finished_failed_records_result)
 }
 END_TEST
 
+START_TEST(test_finished_records_the_pushed_image)
+{
+    Slipway__BuildRecord rec = SLIPWAY__BUILD_RECORD__INIT;
+    running(&rec, 1);
+    Slipway__BuildEvent ev = event(SLIPWAY__EVENT_KIND__FINISHED, 1);
+    ev.state = SLIPWAY__BUILD_STATE__SUCCEEDED;
+    ev.image = "127.0.0.1:5000/demo/demo:0123456";
+    ev.digest = "sha256:aaaabbbb";
+    ck_assert_int_eq(sw_build_apply(&rec, &ev), SW_APPLY_CHANGED);
+    ck_assert_str_eq(rec.image, "127.0.0.1:5000/demo/demo:0123456");
+    ck_assert_str_eq(rec.digest, "sha256:aaaabbbb");
+    sw_build_record_clear(&rec);
+}
+END_TEST
+
 START_TEST(test_first_result_counts)
 {
     Slipway__BuildRecord rec = SLIPWAY__BUILD_RECORD__INIT;
@@ -454,6 +469,7 @@ int main(void)
     tcase_add_test(life, test_started_is_running);
     tcase_add_test(life, test_step_events_update_step);
     tcase_add_test(life, test_finished_failed_records_result);
+    tcase_add_test(life, test_finished_records_the_pushed_image);
     tcase_add_test(life, test_first_result_counts);
     tcase_add_test(life, test_events_of_a_superseded_attempt_are_ignored);
     tcase_add_test(life, test_late_finished_of_a_superseded_attempt_is_ignored);

@@ -253,6 +253,10 @@ int cli_show(cli *c, int argc, char **argv)
     if (r->message[0]) {
         printf("message: %s\n", r->message);
     }
+    if (r->digest[0]) {
+        printf("image: %s\n", r->image);
+        printf("digest: %s\n", r->digest);
+    }
     printf("request: %s\n", r->request_id);
     slipway__build_record__free_unpacked(r, NULL);
     return CLI_OK;
