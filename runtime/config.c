@@ -248,10 +248,87 @@ static int read_forge(sw_forge_config *f, const sw_yaml_doc *doc, const sw_yaml_
     return 0;
 }
 
+/* Names the runner sets itself: a secret may not take their place. */
+static int reserved_env_name(const char *name)
+{
+    return strcmp(name, "CI") == 0 || strcmp(name, "HOME") == 0 || strcmp(name, "PATH") == 0 ||
+           strcmp(name, "SLIPWAY") == 0 || strncmp(name, "SLIPWAY_", 8) == 0;
+}
+
+static int env_name_ok(const char *name)
+{
+    if (!((*name >= 'A' && *name <= 'Z') || (*name >= 'a' && *name <= 'z') || *name == '_')) {
+        return 0;
+    }
+    for (const char *c = name + 1; *c; c++) {
+        if (!((*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') ||
+              *c == '_')) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* The length of the longest line of value (a trailing '\r' does not count): the
+ * masker masks each line of a multi-line value on its own. */
+static size_t longest_line(const char *value)
+{
+    size_t best = 0;
+    while (*value) {
+        size_t n = strcspn(value, "\n");
+        size_t len = n > 0 && value[n - 1] == '\r' ? n - 1 : n;
+        best = len > best ? len : best;
+        value += n + (value[n] == '\n');
+    }
+    return best;
+}
+
+/* A project's `secrets:` mapping of NAME: value. */
+static int read_secrets(sw_project *p, const sw_yaml_doc *doc, const sw_yaml_node *m)
+{
+    int error;
+
+    if (m == NULL) {
+        return 0;
+    }
+    if (m->type != SW_YAML_MAP) {
+        return sw_yaml_error(doc, m, "'secrets' must be a mapping of NAME: value");
+    }
+    p->secrets = sw_calloc(m->nitems, sizeof(*p->secrets));
+    for (size_t i = 0; i < m->nitems; i++) {
+        const sw_yaml_node *v = m->items[i];
+        sw_yaml_node at_key = {.line = v->key_line, .col = v->key_col};
+        sw_secret *s = &p->secrets[p->nsecrets++];
+        s->name = sw_strdup(v->key);
+        if (!env_name_ok(s->name)) {
+            return sw_yaml_error(doc, &at_key,
+                                 "secret name '%s' is not an environment variable name "
+                                 "([A-Za-z_][A-Za-z0-9_]*)",
+                                 s->name);
+        }
+        if (reserved_env_name(s->name)) {
+            return sw_yaml_error(doc, &at_key,
+                                 "secret name '%s' is reserved: the runner sets CI, HOME, PATH, "
+                                 "SLIPWAY and SLIPWAY_*",
+                                 s->name);
+        }
+        if ((error = sw_yaml_string(doc, v, &s->value)) < 0) {
+            return error;
+        }
+        if (longest_line(s->value) < 4) {
+            return sw_yaml_error(doc, v,
+                                 "secret '%s' must be at least 4 characters long (a shorter one "
+                                 "would turn ordinary text into *** all over the log)",
+                                 s->name);
+        }
+    }
+    return 0;
+}
+
 static int read_projects(sw_config *cfg, const sw_yaml_doc *doc)
 {
     static const char *const keys[] = {"name",   "tenant", "repository", "default_ref",
-                                       "region", "forge",  NULL};
+                                       "region", "forge",  "secrets", "image", NULL};
     const sw_yaml_node *list;
     int error;
     if ((error = read_list(doc, doc->root, "projects", 0, &list)) < 0 || list == NULL) {
@@ -267,11 +344,28 @@ static int read_projects(sw_config *cfg, const sw_yaml_doc *doc)
             (error = read_string(doc, m, "repository", 1, &p->repository)) < 0 ||
             (error = read_string(doc, m, "default_ref", 0, &p->default_ref)) < 0 ||
             (error = read_name(doc, m, "region", 0, &p->region)) < 0 ||
-            (error = read_forge(&p->forge, doc, sw_yaml_get(m, "forge"))) < 0) {
+            (error = read_forge(&p->forge, doc, sw_yaml_get(m, "forge"))) < 0 ||
+            (error = read_secrets(p, doc, sw_yaml_get(m, "secrets"))) < 0 ||
+            (error = read_string(doc, m, "image", 0, &p->image)) < 0) {
             return error;
         }
         if (p->default_ref == NULL) {
             p->default_ref = sw_strdup("main");
+        }
+        if (p->image == NULL) {
+            p->image = sw_asprintf("%s/%s", p->tenant, p->name);
+        }
+        for (const char *c = p->image; *c; c++) {
+            if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '/' ||
+                  *c == '-' || *c == '_' || *c == '.')) {
+                return sw_yaml_error(doc, sw_yaml_get(m, "image") ? sw_yaml_get(m, "image") : m,
+                                     "the image name '%s' may hold only lowercase letters, "
+                                     "digits and '/', '-', '_', '.'%s",
+                                     p->image,
+                                     sw_yaml_get(m, "image") ? ""
+                                                             : " (it comes from the tenant and "
+                                                               "project names: set 'image')");
+            }
         }
         if (p->region == NULL) {
             p->region = sw_strdup("default");
@@ -313,9 +407,9 @@ static int read_clusters(sw_config *cfg, const sw_yaml_doc *doc)
         if (c->executor == NULL) {
             c->executor = sw_strdup("shell");
         }
-        if (strcmp(c->executor, "shell") != 0) {
+        if (strcmp(c->executor, "shell") != 0 && strcmp(c->executor, "docker") != 0) {
             return sw_yaml_error(doc, sw_yaml_get(m, "executor"),
-                                 "unknown executor '%s' (this version has: shell)", c->executor);
+                                 "unknown executor '%s' (shell or docker)", c->executor);
         }
         if (sw_config_tier(cfg, c->tier) == NULL) {
             return sw_yaml_error(doc, sw_yaml_get(m, "tier"), "no tier named '%s'", c->tier);
@@ -424,10 +518,41 @@ static int read_notifier(sw_config *cfg, const sw_yaml_doc *doc, const sw_yaml_n
     return 0;
 }
 
+static int read_docker(sw_config *cfg, const sw_yaml_doc *doc, const sw_yaml_node *m)
+{
+    static const char *const keys[] = {"socket", "registry", "default_image", NULL};
+    int error;
+    if ((error = sw_yaml_check_keys(doc, m, keys)) < 0 ||
+        (error = read_string(doc, m, "socket", 0, &cfg->docker_socket)) < 0 ||
+        (error = read_string(doc, m, "registry", 0, &cfg->docker_registry)) < 0 ||
+        (error = read_string(doc, m, "default_image", 0, &cfg->docker_default_image)) < 0) {
+        return error;
+    }
+    if (cfg->docker_socket == NULL) {
+        cfg->docker_socket = sw_strdup("/var/run/docker.sock");
+    }
+    if (cfg->docker_default_image == NULL) {
+        cfg->docker_default_image = sw_strdup("slipway/busybox");
+    }
+    if (cfg->docker_registry != NULL) {
+        size_t n = strlen(cfg->docker_registry);
+        while (n > 0 && cfg->docker_registry[n - 1] == '/') {
+            cfg->docker_registry[--n] = '\0';
+        }
+        if (n == 0 || strchr(cfg->docker_registry, ' ') != NULL ||
+            strstr(cfg->docker_registry, "://") != NULL) {
+            return sw_yaml_error(doc, sw_yaml_get(m, "registry"),
+                                 "'registry' is HOST[:PORT][/PATH], e.g. 127.0.0.1:5000, not '%s'",
+                                 cfg->docker_registry);
+        }
+    }
+    return 0;
+}
+
 static int read_top(sw_config *cfg, const sw_yaml_doc *doc)
 {
     static const char *const keys[] = {"nats",     "data_dir", "work_dir", "timeouts",
-                                       "retention", "webhook",  "notifier", "tiers",
+                                       "retention", "webhook",  "notifier", "docker", "tiers",
                                        "tenants",  "projects", "clusters", "builders",
                                        NULL};
     static const char *const nats_keys[] = {"url", NULL};
@@ -498,7 +623,8 @@ static int read_top(sw_config *cfg, const sw_yaml_doc *doc)
         return error;
     }
 
-    if ((error = read_webhook(cfg, doc, sw_yaml_get(doc->root, "webhook"))) < 0 ||
+    if ((error = read_docker(cfg, doc, sw_yaml_get(doc->root, "docker"))) < 0 ||
+        (error = read_webhook(cfg, doc, sw_yaml_get(doc->root, "webhook"))) < 0 ||
         (error = read_notifier(cfg, doc, sw_yaml_get(doc->root, "notifier"))) < 0) {
         return error;
     }
@@ -566,6 +692,12 @@ void sw_config_destroy(sw_config **cfg_p)
         free(cfg->projects[i].forge.token);
         free(cfg->projects[i].forge.api_url);
         free(cfg->projects[i].forge.context);
+        for (size_t j = 0; j < cfg->projects[i].nsecrets; j++) {
+            free(cfg->projects[i].secrets[j].name);
+            free(cfg->projects[i].secrets[j].value);
+        }
+        free(cfg->projects[i].secrets);
+        free(cfg->projects[i].image);
     }
     for (size_t i = 0; i < cfg->nclusters; i++) {
         free(cfg->clusters[i].name);
@@ -588,6 +720,9 @@ void sw_config_destroy(sw_config **cfg_p)
     free(cfg->work_dir);
     free(cfg->webhook_listen);
     free(cfg->public_url);
+    free(cfg->docker_socket);
+    free(cfg->docker_registry);
+    free(cfg->docker_default_image);
     free(cfg);
     *cfg_p = NULL;
 }

@@ -44,6 +44,14 @@ typedef struct sw_forge_config {
     char *context;   /* the status's name on the forge (default "slipway") */
 } sw_forge_config;
 
+/* A project's secret: given to its steps as an environment variable and masked as
+ * *** wherever its value shows up in the build's log. Secrets are read from the
+ * builder's own slipway.yaml and never sent over NATS. */
+typedef struct sw_secret {
+    char *name;   /* [A-Za-z_][A-Za-z0-9_]*, not CI, HOME, PATH, SLIPWAY or SLIPWAY_* */
+    char *value;  /* at least 4 characters (a multi-line value: on one of its lines) */
+} sw_secret;
+
 typedef struct sw_project {
     char *name;
     char *tenant;
@@ -51,13 +59,16 @@ typedef struct sw_project {
     char *default_ref;
     char *region;
     sw_forge_config forge; /* type SW_FORGE_NONE when the project has no forge */
+    sw_secret *secrets;    /* `secrets:`, in file order; NULL when none */
+    size_t nsecrets;
+    char *image;        /* repository of its built images in the registry: "<tenant>/<name>" */
 } sw_project;
 
 typedef struct sw_cluster {
     char *name;
     char *tier;
     char *region;
-    char *executor;     /* "shell" */
+    char *executor;     /* "shell" (bubblewrap) or "docker" (containers) */
 } sw_cluster;
 
 typedef struct sw_builder_config {
@@ -83,6 +94,10 @@ typedef struct sw_config {
     uint64_t webhook_remember_ms;  /* how long a delivery id is remembered, default 7 days */
     uint64_t webhook_publish_timeout_ms; /* JetStream ack wait before a 503, default 2 s */
     char *public_url;              /* base of build links, default http://<webhook_listen> */
+    /* docker (clusters with executor docker): */
+    char *docker_socket;           /* the engine's unix socket, default /var/run/docker.sock */
+    char *docker_registry;         /* HOST[:PORT] built images are pushed to; NULL: not pushed */
+    char *docker_default_image;    /* for steps without an image, default slipway/busybox */
     /* notifier: */
     uint32_t notify_attempts;      /* tries per status, default 6 */
     uint64_t notify_timeout_ms;    /* per HTTP request, default 10 s */

@@ -316,9 +316,9 @@ START_TEST(test_heartbeat_lapse_shorter_than_two_intervals)
 }
 END_TEST
 
-START_TEST(test_executor_not_in_this_version)
+START_TEST(test_unknown_executor)
 {
-    assert_invalid_at(BASE "    executor: docker\n", 10, 15, "unknown executor 'docker'");
+    assert_invalid_at(BASE "    executor: podman\n", 10, 15, "unknown executor 'podman' (shell or docker)");
 }
 END_TEST
 
@@ -397,7 +397,7 @@ START_TEST(test_errors_in_a_loaded_file_name_its_path)
     char *path = NULL, *prefix = NULL;
     sw_config *cfg = NULL;
     ck_assert_int_ne(asprintf(&path, "%s/slipway.yaml", dir), -1);
-    sw_test_write_file(path, BASE "    executor: docker\n");
+    sw_test_write_file(path, BASE "    executor: podman\n");
     ck_assert_int_eq(sw_config_load(&cfg, path), SW_EINVALID);
     ck_assert_int_ne(asprintf(&prefix, "%s:10:15: ", path), -1);
     ck_assert_msg(strncmp(sw_error_last(), prefix, strlen(prefix)) == 0, "%s",
@@ -543,6 +543,139 @@ START_TEST(test_webhook_listen_without_port)
 }
 END_TEST
 
+/* Lines 10-14 of the secrets configs below: a project whose secrets: follow. */
+#define SECRETS_PROJECT                                                                            \
+    "projects:\n"          /* 10 */                                                                \
+    "  - name: web\n"      /* 11 */                                                                \
+    "    tenant: acme\n"   /* 12 */                                                                \
+    "    repository: r\n"  /* 13 */                                                                \
+    "    secrets:\n"       /* 14 */
+
+START_TEST(test_project_secrets)
+{
+    sw_config *cfg = parse_ok(BASE SECRETS_PROJECT
+                              "      DEPLOY_TOKEN: \"s3cr3t-value\"\n"
+                              "      _npm_token2: 12345678\n"
+                              "      SSH_KEY: |\n"
+                              "        -----BEGIN KEY-----\n"
+                              "        ab\n"
+                              "        -----END KEY-----\n"
+                              "  - name: plain\n"
+                              "    tenant: acme\n"
+                              "    repository: r\n");
+    const sw_project *web = sw_config_project(cfg, "web");
+    ck_assert_uint_eq(web->nsecrets, 3);
+    ck_assert_str_eq(web->secrets[0].name, "DEPLOY_TOKEN");
+    ck_assert_str_eq(web->secrets[0].value, "s3cr3t-value");
+    ck_assert_str_eq(web->secrets[1].name, "_npm_token2");
+    ck_assert_str_eq(web->secrets[1].value, "12345678");
+    ck_assert_str_eq(web->secrets[2].name, "SSH_KEY");
+    /* a short line inside a multi-line value is fine: it is just not masked */
+    ck_assert_str_eq(web->secrets[2].value, "-----BEGIN KEY-----\nab\n-----END KEY-----\n");
+    const sw_project *plain = sw_config_project(cfg, "plain");
+    ck_assert_uint_eq(plain->nsecrets, 0);
+    ck_assert_ptr_null(plain->secrets);
+    sw_config_destroy(&cfg);
+}
+END_TEST
+
+START_TEST(test_secret_name_not_an_environment_name)
+{
+    /* the message points at the name (the key), not at the value */
+    assert_invalid_at(BASE SECRETS_PROJECT "      1TOKEN: abcdef\n", 15, 7,
+                      "secret name '1TOKEN' is not an environment variable name");
+    assert_invalid_at(BASE SECRETS_PROJECT "      OK_ONE: abcdef\n"
+                                           "      NPM-TOKEN: abcdef\n",
+                      16, 7, "'NPM-TOKEN'");
+}
+END_TEST
+
+START_TEST(test_secret_name_reserved)
+{
+    assert_invalid_at(BASE SECRETS_PROJECT "      SLIPWAY_TOKEN: abcdef\n", 15, 7,
+                      "secret name 'SLIPWAY_TOKEN' is reserved");
+    assert_invalid_at(BASE SECRETS_PROJECT "      PATH: /evil/bin\n", 15, 7, "'PATH' is reserved");
+    assert_invalid_at(BASE SECRETS_PROJECT "      HOME: /somewhere\n", 15, 7, "'HOME' is reserved");
+    assert_invalid_at(BASE SECRETS_PROJECT "      CI: falsey\n", 15, 7, "'CI' is reserved");
+    /* only those: a name that merely starts like one is fine */
+    sw_config *cfg = parse_ok(BASE SECRETS_PROJECT "      CIRCLE_TOKEN: abcdef\n"
+                                                   "      PATHWAY: abcdef\n"
+                                                   "      SLIPWAYS: abcdef\n");
+    ck_assert_uint_eq(sw_config_project(cfg, "web")->nsecrets, 3);
+    sw_config_destroy(&cfg);
+}
+END_TEST
+
+START_TEST(test_secret_too_short)
+{
+    /* the message points at the value and says why */
+    assert_invalid_at(BASE SECRETS_PROJECT "      TOKEN: abc\n", 15, 14,
+                      "secret 'TOKEN' must be at least 4 characters long (a shorter one would "
+                      "turn ordinary text into ***");
+    assert_invalid_at(BASE SECRETS_PROJECT "      TOKEN: \"\"\n", 15, 14, "at least 4");
+    assert_invalid_at(BASE SECRETS_PROJECT "      TOKEN:\n", 15, 13, "at least 4");
+    /* a multi-line value needs one line that long */
+    assert_invalid_at(BASE SECRETS_PROJECT "      TOKEN: \"ab\\r\\ncd\\n\"\n", 15, 14,
+                      "at least 4");
+}
+END_TEST
+
+START_TEST(test_secrets_not_a_mapping)
+{
+    assert_invalid_at(BASE SECRETS_PROJECT "      - TOKEN\n", 15, 7,
+                      "'secrets' must be a mapping of NAME: value");
+    assert_invalid_at(BASE SECRETS_PROJECT "      TOKEN:\n"
+                                           "        nested: value\n",
+                      16, 9, "'TOKEN' must be a plain value");
+}
+END_TEST
+
+START_TEST(test_docker_settings_and_image_names)
+{
+    sw_config *cfg = parse_ok(BASE "docker:\n"
+                                   "  socket: /run/d.sock\n"
+                                   "  registry: 127.0.0.1:5000/\n"
+                                   "projects:\n"
+                                   "  - name: web\n"
+                                   "    tenant: acme\n"
+                                   "    repository: r\n"
+                                   "  - name: api\n"
+                                   "    tenant: acme\n"
+                                   "    repository: r\n"
+                                   "    image: acme/api-server\n");
+    ck_assert_str_eq(cfg->docker_socket, "/run/d.sock");
+    ck_assert_str_eq(cfg->docker_registry, "127.0.0.1:5000");
+    ck_assert_str_eq(cfg->docker_default_image, "slipway/busybox");
+    ck_assert_str_eq(sw_config_project(cfg, "web")->image, "acme/web");
+    ck_assert_str_eq(sw_config_project(cfg, "api")->image, "acme/api-server");
+    sw_config_destroy(&cfg);
+
+    cfg = parse_ok(BASE);
+    ck_assert_str_eq(cfg->docker_socket, "/var/run/docker.sock");
+    ck_assert_ptr_null(cfg->docker_registry);
+    sw_config_destroy(&cfg);
+}
+END_TEST
+
+START_TEST(test_bad_docker_settings)
+{
+    assert_invalid_at(BASE "docker:\n"
+                           "  registry: http://r:5000\n",
+                      11, 13, "HOST[:PORT]");
+    assert_invalid_at(BASE "projects:\n"
+                           "  - name: Web\n"
+                           "    tenant: acme\n"
+                           "    repository: r\n",
+                      11, 5, "set 'image'");
+    assert_invalid_at(BASE "projects:\n"
+                           "  - name: web\n"
+                           "    tenant: acme\n"
+                           "    repository: r\n"
+                           "    image: Acme/Web\n",
+                      14, 12, "lowercase");
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("config");
@@ -556,6 +689,8 @@ int main(void)
     tcase_add_test(good, test_forge_webhook_and_notifier_values);
     tcase_add_test(good, test_webhook_and_notifier_defaults);
     tcase_add_test(good, test_forge_names);
+    tcase_add_test(good, test_docker_settings_and_image_names);
+    tcase_add_test(good, test_project_secrets);
     suite_add_tcase(s, good);
     TCase *bad = tcase_create("bad");
     tcase_add_test(bad, test_unknown_top_level_key);
@@ -566,7 +701,7 @@ int main(void)
     tcase_add_test(bad, test_name_with_a_dot);
     tcase_add_test(bad, test_memory_not_a_size);
     tcase_add_test(bad, test_heartbeat_lapse_shorter_than_two_intervals);
-    tcase_add_test(bad, test_executor_not_in_this_version);
+    tcase_add_test(bad, test_unknown_executor);
     tcase_add_test(bad, test_duplicate_project);
     tcase_add_test(bad, test_tiers_not_a_list);
     tcase_add_test(bad, test_malformed_yaml);
@@ -577,6 +712,11 @@ int main(void)
     tcase_add_test(bad, test_forge_empty_secret);
     tcase_add_test(bad, test_webhook_listen_without_port);
     tcase_add_test(bad, test_webhook_max_body_too_big);
+    tcase_add_test(bad, test_bad_docker_settings);
+    tcase_add_test(bad, test_secret_name_not_an_environment_name);
+    tcase_add_test(bad, test_secret_name_reserved);
+    tcase_add_test(bad, test_secret_too_short);
+    tcase_add_test(bad, test_secrets_not_a_mapping);
     suite_add_tcase(s, bad);
     return sw_test_run(s);
 }
