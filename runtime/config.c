@@ -328,7 +328,7 @@ static int read_secrets(sw_project *p, const sw_yaml_doc *doc, const sw_yaml_nod
 static int read_projects(sw_config *cfg, const sw_yaml_doc *doc)
 {
     static const char *const keys[] = {"name",   "tenant", "repository", "default_ref",
-                                       "region", "forge",  "secrets", "image", NULL};
+                                       "region", "forge",  "secrets", "image", "git_token", NULL};
     const sw_yaml_node *list;
     int error;
     if ((error = read_list(doc, doc->root, "projects", 0, &list)) < 0 || list == NULL) {
@@ -346,7 +346,8 @@ static int read_projects(sw_config *cfg, const sw_yaml_doc *doc)
             (error = read_name(doc, m, "region", 0, &p->region)) < 0 ||
             (error = read_forge(&p->forge, doc, sw_yaml_get(m, "forge"))) < 0 ||
             (error = read_secrets(p, doc, sw_yaml_get(m, "secrets"))) < 0 ||
-            (error = read_string(doc, m, "image", 0, &p->image)) < 0) {
+            (error = read_string(doc, m, "image", 0, &p->image)) < 0 ||
+            (error = read_string(doc, m, "git_token", 0, &p->git_token)) < 0) {
             return error;
         }
         if (p->default_ref == NULL) {
@@ -698,6 +699,7 @@ void sw_config_destroy(sw_config **cfg_p)
         }
         free(cfg->projects[i].secrets);
         free(cfg->projects[i].image);
+        free(cfg->projects[i].git_token);
     }
     for (size_t i = 0; i < cfg->nclusters; i++) {
         free(cfg->clusters[i].name);

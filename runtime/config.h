@@ -62,6 +62,7 @@ typedef struct sw_project {
     sw_secret *secrets;    /* `secrets:`, in file order; NULL when none */
     size_t nsecrets;
     char *image;        /* repository of its built images in the registry: "<tenant>/<name>" */
+    char *git_token;    /* for an https repository that asks (user x-access-token); NULL: none */
 } sw_project;
 
 typedef struct sw_cluster {

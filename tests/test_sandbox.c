@@ -25,18 +25,20 @@
 typedef struct captured {
     char *text[256];
     int stream[256];
+    bool ends[256];
     size_t n;
     int ticks;
     int64_t last_tick, max_tick_gap;
 } captured;
 
-static void on_line(void *ud, int stream, const char *text, size_t len)
+static void on_line(void *ud, int stream, const char *text, size_t len, bool line_ends)
 {
     captured *c = ud;
     ck_assert_uint_eq(strlen(text), len);
     if (c->n < 256) {
         c->text[c->n] = strndup(text, len);
         c->stream[c->n] = stream;
+        c->ends[c->n] = line_ends;
         c->n++;
     }
 }
@@ -143,6 +145,11 @@ START_TEST(test_long_line_cut_into_pieces)
     ck_assert_uint_eq(strlen(c.text[1]), SW_SANDBOX_MAX_LINE);
     ck_assert_uint_eq(strlen(c.text[2]), 40000 - 2 * SW_SANDBOX_MAX_LINE);
     ck_assert_str_eq(c.text[3], "end");
+    /* the first two pieces say that more of their line follows */
+    ck_assert(!c.ends[0]);
+    ck_assert(!c.ends[1]);
+    ck_assert(c.ends[2]);
+    ck_assert(c.ends[3]);
     captured_free(&c);
 }
 END_TEST

@@ -1,6 +1,7 @@
 /* builder.c - the builder actor (see builder.h). */
 #include "actors/builder/builder.h"
 
+#include "actors/builder/docker.h"
 #include "actors/builder/worker.h"
 #include "runtime/clock.h"
 #include "runtime/error.h"
@@ -28,6 +29,8 @@ typedef struct builder {
     sw_actor *self;
     sw_bus *bus;
     char work_dir[4096];
+    char mirror_dir[4096];
+    sw_docker *docker;  /* the docker executor's engine; NULL: the shell executor */
     running *jobs;      /* bc->slots entries; worker NULL = free */
 } builder;
 
@@ -86,6 +89,9 @@ static void on_job(builder *b, const sw_mail *mail)
         .builder = b->bc->name,
         .cluster = b->cluster->name,
         .work_dir = b->work_dir,
+        .cfg = b->cfg,
+        .docker = b->docker,
+        .mirror_dir = b->mirror_dir,
         .job = job,
         .attempt = (uint32_t)sw_msg_delivered(mail->msg),
     };
@@ -156,20 +162,36 @@ static int builder_init(sw_actor *self, void **state_out, void *arg)
     b->self = self;
     b->bus = sw_actor_bus(self);
     snprintf(b->work_dir, sizeof(b->work_dir), "%s/%s", ctx->cfg->work_dir, bc->name);
+    /* git mirrors are shared by the builders of this host (they lock each mirror) */
+    snprintf(b->mirror_dir, sizeof(b->mirror_dir), "%s/.mirrors", ctx->cfg->work_dir);
     /* workspaces left by a builder that died are of no use to anyone */
     if ((error = sw_fs_rmtree(b->work_dir)) < 0 || (error = sw_fs_mkdir_p(b->work_dir)) < 0) {
         goto fail;
+    }
+    if (strcmp(b->cluster->executor, "docker") == 0) {
+        char label[128];
+        if ((error = sw_docker_open(&b->docker, ctx->cfg->docker_socket)) < 0) {
+            goto fail;
+        }
+        /* nor are the containers it left */
+        snprintf(label, sizeof(label), "slipway.builder=%s", bc->name);
+        int n = sw_docker_remove_labeled(b->docker, label);
+        if (n > 0) {
+            sw_info(sw_actor_name(self), "removed %d containers left by an earlier run", n);
+        }
     }
     *state_out = b;
     error = sw_actor_pull(self, TAG_JOB, SW_STREAM_JOBS,
                           sw_durable_cluster(durable, sizeof(durable), b->cluster->name),
                           (int)bc->slots, &slipway__job__descriptor);
     if (error == 0) {
-        sw_info(sw_actor_name(self), "cluster %s, %u slots, workspaces in %s", b->cluster->name,
-                bc->slots, b->work_dir);
+        sw_info(sw_actor_name(self), "cluster %s, %u slots, %s executor%s%s, workspaces in %s",
+                b->cluster->name, bc->slots, b->cluster->executor, b->docker ? " at " : "",
+                b->docker ? sw_docker_socket(b->docker) : "", b->work_dir);
         return 0;
     }
 fail:
+    sw_docker_close(&b->docker);
     free(b->jobs);
     free(b);
     *state_out = NULL;
@@ -203,6 +225,7 @@ static void builder_stop(sw_actor *self, void *state)
             sw_msg_release(&b->jobs[i].msg);
         }
     }
+    sw_docker_close(&b->docker);
     free(b->jobs);
     free(b);
 }

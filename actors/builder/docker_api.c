@@ -7,6 +7,7 @@
 
 #include <curl/curl.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,8 +17,17 @@ struct sw_docker {
     char *socket;
 };
 
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+
+static void curl_init_once(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
 typedef struct call {
     const sw_docker_req *req;
+    CURL *h;
+    int stream;     /* the answer goes to on_data: -1 not known yet, 0 no, 1 yes */
     char *buf;
     size_t len, cap;
     bool stopped;
@@ -27,7 +37,12 @@ static size_t on_write(char *data, size_t size, size_t n, void *arg)
 {
     call *c = arg;
     size_t len = size * n;
-    if (c->req->on_data != NULL) {
+    if (c->stream < 0) {
+        long status = 0;
+        curl_easy_getinfo(c->h, CURLINFO_RESPONSE_CODE, &status);
+        c->stream = c->req->on_data != NULL && (!c->req->success_only || status / 100 == 2);
+    }
+    if (c->stream) {
         if (!c->req->on_data(c->req->ud, data, len)) {
             c->stopped = true;
             return 0; /* aborts the transfer */
@@ -45,28 +60,70 @@ static size_t on_write(char *data, size_t size, size_t n, void *arg)
     return len;
 }
 
-static int on_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
-{
-    call *c = arg;
-    (void)dt, (void)dn, (void)ut, (void)un;
-    if (c->req->should_stop != NULL && c->req->should_stop(c->req->ud)) {
-        c->stopped = true;
-        return 1; /* aborts */
-    }
-    return 0;
-}
-
 static size_t on_read(char *buf, size_t size, size_t n, void *arg)
 {
     FILE *f = arg;
     return fread(buf, 1, size * n, f);
 }
 
+/* Drives one transfer with a multi handle, so that the caller's should_stop is
+ * polled every SW_DOCKER_POLL_MS however quiet the engine is (an easy perform's
+ * progress callback runs only about once a second on an idle connection). It is
+ * also polled between bursts of data, so a chatty stream does not starve it. */
+static CURLcode perform(CURL *h, call *c)
+{
+    CURLM *m = curl_multi_init();
+    CURLcode rc = CURLE_OK;
+    int running = 1;
+
+    if (m == NULL || curl_multi_add_handle(m, h) != CURLM_OK) {
+        if (m != NULL) {
+            curl_multi_cleanup(m);
+        }
+        return CURLE_OUT_OF_MEMORY;
+    }
+    int64_t next_poll = sw_clock_mono_ms() + SW_DOCKER_POLL_MS;
+    while (running) {
+        if (curl_multi_perform(m, &running) != CURLM_OK) {
+            rc = CURLE_RECV_ERROR;
+            break;
+        }
+        if (!running || c->stopped) {
+            break;
+        }
+        int64_t now = sw_clock_mono_ms();
+        if (now >= next_poll) {
+            if (c->req->should_stop != NULL && c->req->should_stop(c->req->ud)) {
+                c->stopped = true;
+                break;
+            }
+            next_poll = now + SW_DOCKER_POLL_MS;
+        }
+        if (curl_multi_poll(m, NULL, 0, (int)(next_poll - now), NULL) != CURLM_OK) {
+            rc = CURLE_RECV_ERROR;
+            break;
+        }
+    }
+    if (!c->stopped && rc == CURLE_OK) {
+        CURLMsg *msg;
+        int left;
+        rc = CURLE_RECV_ERROR; /* unless the transfer reports how it ended */
+        while ((msg = curl_multi_info_read(m, &left)) != NULL) {
+            if (msg->msg == CURLMSG_DONE && msg->easy_handle == h) {
+                rc = msg->data.result;
+            }
+        }
+    }
+    curl_multi_remove_handle(m, h);
+    curl_multi_cleanup(m);
+    return rc;
+}
+
 int sw_docker_call(sw_docker *d, const sw_docker_req *req, char **body_out)
 {
     CURL *h = curl_easy_init();
     struct curl_slist *hs = NULL;
-    call c = {.req = req};
+    call c = {.req = req, .h = h, .stream = -1};
     char url[2048], ct[160];
     long status = 0;
     CURLcode rc;
@@ -84,9 +141,7 @@ int sw_docker_call(sw_docker *d, const sw_docker_req *req, char **body_out)
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_write);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &c);
-    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
-    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
-    curl_easy_setopt(h, CURLOPT_XFERINFODATA, &c);
+    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 1L);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
     if (req->timeout_ms > 0) {
         curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)req->timeout_ms);
@@ -114,7 +169,7 @@ int sw_docker_call(sw_docker *d, const sw_docker_req *req, char **body_out)
         curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)0);
     }
 
-    rc = curl_easy_perform(h);
+    rc = perform(h, &c);
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
     curl_slist_free_all(hs);
     curl_easy_cleanup(h);
@@ -159,6 +214,7 @@ int sw_docker_open(sw_docker **out, const char *socket_path)
     char *body = NULL;
 
     *out = NULL;
+    pthread_once(&curl_once, curl_init_once);
     d->socket = sw_strdup(socket_path ? socket_path
                                       : (env && env[0] ? env : SW_DOCKER_DEFAULT_SOCKET));
     sw_docker_req req = {.method = "GET", .path = "/_ping", .timeout_ms = 5000};
@@ -189,4 +245,24 @@ void sw_docker_close(sw_docker **d_p)
 const char *sw_docker_socket(const sw_docker *d)
 {
     return d->socket;
+}
+
+char *sw_docker_escape(const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t n = strlen(s);
+    char *out = sw_calloc(3 * n + 1, 1), *p = out;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+            ch == '-' || ch == '_' || ch == '.' || ch == '~') {
+            *p++ = (char)ch;
+        } else {
+            *p++ = '%';
+            *p++ = hex[ch >> 4];
+            *p++ = hex[ch & 15];
+        }
+    }
+    *p = '\0';
+    return out;
 }

@@ -20,6 +20,8 @@
 
 #define SW_DOCKER_API "v1.41"
 #define SW_DOCKER_DEFAULT_SOCKET "/var/run/docker.sock"
+/* How often a call polls its should_stop while it waits or streams (ms). */
+#define SW_DOCKER_POLL_MS 25
 
 typedef struct sw_docker sw_docker;
 
@@ -41,7 +43,13 @@ typedef struct sw_docker_req {
     /* Streamed answer: called with each piece as it arrives; return false to
      * stop (the call then returns SW_ESTOPPED). NULL: the answer is collected. */
     bool (*on_data)(void *ud, const char *data, size_t len);
-    /* Polled about every 100 ms while waiting; true stops the call (SW_ESTOPPED). */
+    /* With on_data: stream only a 2xx answer; the body of any other (the engine's
+     * {"message": ...}) is collected into *body_out instead. false: every answer
+     * is streamed, as before. */
+    bool success_only;
+    /* Polled every SW_DOCKER_POLL_MS (25 ms, so well within 100 ms of each other)
+     * while the call waits or streams, on the calling thread; true stops the
+     * call (SW_ESTOPPED). A call that ends sooner may not poll it at all. */
     bool (*should_stop)(void *ud);
     void *ud;
     uint64_t timeout_ms;          /* the whole call; 0: none */
@@ -51,8 +59,12 @@ typedef struct sw_docker_req {
  * the engine could not be talked to (SW_EIO), the call timed out
  * (SW_ETIMEDOUT) or was stopped (SW_ESTOPPED). When req->on_data is NULL the
  * answer's body (at most 1 MiB kept) is put in *body_out (NUL-terminated,
- * caller frees; may be NULL). */
+ * caller frees; may be NULL); so is an error answer's with success_only. */
 int sw_docker_call(sw_docker *d, const sw_docker_req *req, char **body_out);
+
+/* s percent-encoded for a query string or a path segment (RFC 3986
+ * unreserved characters stay). Caller frees. */
+char *sw_docker_escape(const char *s);
 
 /* The "message" of an engine error answer ({"message": "..."}), or the body
  * itself; into buf. For error texts. */

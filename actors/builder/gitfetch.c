@@ -2,16 +2,30 @@
  * gitfetch.c - one commit into a fresh working tree with libgit2 (see gitfetch.h).
  *
  * DESIGN
- * One connection: list the remote's refs, pick the one asked for, fetch only it
- * (no tag following), then resolve and check out. Branches land in
- * refs/remotes/origin/<name>, tags in refs/tags/<name>, anything else under
- * refs/slipway/, so a build that runs git sees familiar names. A mirror cache
- * will later replace the url with a local mirror; the flow stays the same.
+ * Resolve, then check out. Resolving is one connection to the url: list its refs,
+ * pick the one asked for, fetch only it (no tag following), find the commit. Without a
+ * mirror it fetches straight into dest, branches landing in refs/remotes/origin/<name>,
+ * tags in refs/tags/<name>, anything else under refs/slipway/, so a build that runs git
+ * sees familiar names. With a mirror it fetches into the mirror under the remote's own
+ * names (so negotiation sends only what is new), holding the mirror's lock; the ref's
+ * tip and the commit are read there, still under the lock, and kept as object ids.
+ *
+ * Then the lock is released and the mirror's packs are copied into dest's own object
+ * store (see sw_mirror_copy_into; no ref of the mirror is read after the lock is gone:
+ * the ids are enough). Reading without the lock is safe because a fetch only adds to a
+ * mirror: libgit2 writes a new pack to a temporary file and renames its index, then the
+ * pack, into place before it moves any ref; existing packs are never rewritten or
+ * removed (no gc, no prune), and a pack whose .pack is not there yet is skipped. Every
+ * object this build needs was in a complete pack before its own fetch released the
+ * lock. Only a mirror found broken is removed (under the lock), and a build reading it
+ * then fails as it would have anyway.
  */
 #include "actors/builder/gitfetch.h"
 
+#include "actors/builder/mirror.h"
 #include "runtime/clock.h"
 #include "runtime/error.h"
+#include "runtime/mem.h"
 
 #include <git2.h>
 #include <pthread.h>
@@ -21,10 +35,26 @@
 
 enum { STOP_NONE, STOP_CANCEL, STOP_DEADLINE };
 
-typedef struct progress {
-    const sw_gitfetch_opts *opts;
+/* One call's state, the payload of every libgit2 callback. */
+typedef struct fetch_ctx {
+    const sw_gitfetch_opts *opts; /* may be NULL */
+    const char *url;              /* as given: what libgit2 connects to */
+    char *shown;                  /* url without a password: for messages and configs */
     int stopped;
-} progress;
+    int auth_asked;   /* the server asked for credentials */
+    int auth_given;   /* and was given them (per connection) */
+    int auth_refused; /* and asked again: they were refused */
+    sw_gitfetch_stats stats;
+} fetch_ctx;
+
+/* What resolving found. */
+typedef struct resolved {
+    char src[512];      /* the remote ref fetched; "" when none (a bare sha) */
+    char dst[600];      /* where it was stored */
+    git_oid tip;        /* what dst points at (a tag object for an annotated tag) */
+    git_oid tip_commit; /* the commit tip peels to */
+    git_oid commit;     /* the commit to check out: tip_commit or one of its ancestors */
+} resolved;
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 
@@ -39,9 +69,9 @@ static const char *git_message(void)
     return e != NULL && e->message != NULL ? e->message : "unknown libgit2 error";
 }
 
-static int check_stop(progress *p)
+static int check_stop(fetch_ctx *c)
 {
-    const sw_gitfetch_opts *o = p->opts;
+    const sw_gitfetch_opts *o = c->opts;
     if (o == NULL) {
         return 0;
     }
@@ -49,11 +79,16 @@ static int check_stop(progress *p)
         o->tick(o->ud);
     }
     if (o->cancel != NULL && *o->cancel) {
-        p->stopped = STOP_CANCEL;
+        c->stopped = STOP_CANCEL;
     } else if (o->deadline_ms > 0 && sw_clock_mono_ms() >= o->deadline_ms) {
-        p->stopped = STOP_DEADLINE;
+        c->stopped = STOP_DEADLINE;
     }
-    return p->stopped ? -1 : 0;
+    return c->stopped ? -1 : 0;
+}
+
+static int should_stop(void *payload)
+{
+    return check_stop(payload) != 0;
 }
 
 static int on_transfer(const git_indexer_progress *stats, void *payload)
@@ -69,12 +104,84 @@ static int on_sideband(const char *str, int len, void *payload)
     return check_stop(payload);
 }
 
-static int stopped_error(const progress *p, const char *url)
+/* Basic auth with the configured token, once per connection: asked again, the server
+ * refused it, and repeating it would only make it ask again. */
+static int on_credentials(git_credential **out, const char *url, const char *user_from_url,
+                          unsigned int allowed, void *payload)
 {
-    if (p->stopped == STOP_CANCEL) {
-        return sw_error_set(SW_ESTOPPED, "fetching %s: cancelled", url);
+    fetch_ctx *c = payload;
+    const char *token = c->opts != NULL ? c->opts->token : NULL;
+    const char *user = c->opts != NULL ? c->opts->username : NULL;
+    (void)url;
+    (void)user_from_url;
+
+    c->auth_asked = 1;
+    if (token == NULL || token[0] == '\0' || !(allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT)) {
+        return GIT_PASSTHROUGH;
     }
-    return sw_error_set(SW_ETIMEDOUT, "fetching %s: timed out", url);
+    if (c->auth_given) {
+        c->auth_refused = 1;
+        git_error_set_str(GIT_ERROR_NET, "the credentials were refused");
+        return GIT_EUSER;
+    }
+    c->auth_given = 1;
+    return git_credential_userpass_plaintext_new(out, user && user[0] ? user : "x-access-token",
+                                                 token);
+}
+
+static git_remote_callbacks remote_callbacks(fetch_ctx *c)
+{
+    git_remote_callbacks cb = GIT_REMOTE_CALLBACKS_INIT;
+    cb.transfer_progress = on_transfer;
+    cb.sideband_progress = on_sideband;
+    cb.credentials = on_credentials;
+    cb.payload = c;
+    return cb;
+}
+
+static int stopped_error(const fetch_ctx *c)
+{
+    if (c->stopped == STOP_CANCEL) {
+        return sw_error_set(SW_ESTOPPED, "fetching %s: cancelled", c->shown);
+    }
+    return sw_error_set(SW_ETIMEDOUT, "fetching %s: timed out", c->shown);
+}
+
+/* The error of a failed connection or transfer: stopped, refused, or libgit2's word. */
+static int transfer_error(const fetch_ctx *c, const char *doing)
+{
+    if (c->stopped) {
+        return stopped_error(c);
+    }
+    if (c->auth_refused) {
+        return sw_error_set(
+            SW_EIO, "%s %s: the credentials (user %s) were refused", doing, c->shown,
+            c->opts->username && c->opts->username[0] ? c->opts->username : "x-access-token");
+    }
+    if (c->auth_asked && (c->opts == NULL || c->opts->token == NULL || !c->opts->token[0])) {
+        return sw_error_set(SW_EIO, "%s %s: it asks for credentials and no token is configured",
+                            doing, c->shown);
+    }
+    return sw_error_set(SW_EIO, "%s %s: %s", doing, c->shown, git_message());
+}
+
+/* url with the password of its userinfo left out: "https://u:p@h/r" -> "https://u@h/r". */
+static char *shown_url(const char *url)
+{
+    const char *scheme = strstr(url, "://");
+    char *out = NULL;
+    if (scheme != NULL) {
+        const char *auth = scheme + 3;
+        const char *at = memrchr(auth, '@', strcspn(auth, "/?#"));
+        const char *colon = at != NULL ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+        if (colon != NULL) {
+            if (asprintf(&out, "%.*s%s", (int)(colon - url), url, at) < 0) {
+                abort();
+            }
+            return out;
+        }
+    }
+    return sw_strdup(url);
 }
 
 static int is_hex(const char *s)
@@ -88,8 +195,8 @@ static int is_hex(const char *s)
 }
 
 /* The remote ref to fetch for ref, from the advertised list; NULL when there is none. */
-static const char *pick_ref(const git_remote_head **heads, size_t n, const char *ref,
-                            char *buf, size_t size)
+static const char *pick_ref(const git_remote_head **heads, size_t n, const char *ref, char *buf,
+                            size_t size)
 {
     const char *candidates[3] = {NULL, NULL, NULL};
     char heads_name[512], tags_name[512];
@@ -123,10 +230,15 @@ static const char *pick_ref(const git_remote_head **heads, size_t n, const char 
     return NULL;
 }
 
-/* Where a fetched remote ref is stored locally. */
-static void local_name(const char *src, char *buf, size_t size)
+/* Where a fetched remote ref is stored: a mirror keeps the remote's name, a working
+ * repository the familiar one. */
+static void store_name(int mirror, const char *src, char *buf, size_t size)
 {
-    if (strncmp(src, "refs/heads/", 11) == 0) {
+    if (mirror && strncmp(src, "refs/", 5) == 0) {
+        snprintf(buf, size, "%s", src);
+    } else if (mirror) {
+        snprintf(buf, size, "refs/slipway/%s", src);
+    } else if (strncmp(src, "refs/heads/", 11) == 0) {
         snprintf(buf, size, "refs/remotes/origin/%s", src + 11);
     } else if (strncmp(src, "refs/tags/", 10) == 0) {
         snprintf(buf, size, "%s", src);
@@ -137,10 +249,11 @@ static void local_name(const char *src, char *buf, size_t size)
     }
 }
 
-/* The commit named by sha (full or abbreviated), which must have been fetched. */
-static int lookup_sha(git_commit **out, git_repository *repo, const char *sha, const char *url)
+/* The commit named by sha (full or abbreviated), if it was fetched; GIT_ENOTFOUND if not. */
+static int lookup_sha(git_oid *out, git_repository *repo, const char *sha, const char *url)
 {
     size_t len = strlen(sha);
+    git_commit *commit = NULL;
     git_oid oid;
     int rc;
 
@@ -150,145 +263,311 @@ static int lookup_sha(git_commit **out, git_repository *repo, const char *sha, c
     if (git_oid_fromstrn(&oid, sha, len) < 0) {
         return sw_error_set(SW_EINVALID, "'%s' is not a commit id: %s", sha, git_message());
     }
-    rc = git_commit_lookup_prefix(out, repo, &oid, len);
+    rc = git_commit_lookup_prefix(&commit, repo, &oid, len);
+    if (rc == 0) {
+        git_oid_cpy(out, git_commit_id(commit));
+        git_commit_free(commit);
+        return 0;
+    }
     if (rc == GIT_ENOTFOUND) {
-        return sw_error_set(SW_ENOTFOUND, "commit %s is not in %s", sha, url);
+        return GIT_ENOTFOUND;
     }
     if (rc == GIT_EAMBIGUOUS) {
         return sw_error_set(SW_EINVALID, "commit id %s is ambiguous in %s", sha, url);
     }
-    if (rc < 0) {
-        return sw_error_set(SW_ENOTFOUND, "commit %s in %s: %s", sha, url, git_message());
-    }
-    return 0;
+    return sw_error_set(SW_ENOTFOUND, "commit %s in %s: %s", sha, url, git_message());
 }
 
-int sw_gitfetch_ext(const char *url, const char *ref, const char *sha, const char *dest,
-                    const sw_gitfetch_opts *opts, char sha_out[41])
+static int fetch_specs(fetch_ctx *c, git_remote *remote, char **specs, size_t n)
 {
-    git_repository *repo = NULL;
+    git_fetch_options fo = GIT_FETCH_OPTIONS_INIT;
+    git_strarray refspecs = {specs, n};
+    fo.callbacks = remote_callbacks(c);
+    fo.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
+    fo.update_fetchhead = 0;
+    fo.prune = GIT_FETCH_NO_PRUNE;
+    c->auth_given = 0;
+    /* a reflog message of our own: libgit2's default names the url, password and all */
+    int rc = git_remote_fetch(remote, &refspecs, &fo, "fetch");
+    const git_indexer_progress *st = git_remote_stats(remote);
+    c->stats.received_objects += st->received_objects;
+    c->stats.received_bytes += st->received_bytes;
+    return rc;
+}
+
+/* Fetches what ref and sha need from the url into repo (a mirror or dest), finds the
+ * commit; see gitfetch.h for the rules. */
+static int resolve(resolved *out, fetch_ctx *c, git_repository *repo, int mirror, const char *ref,
+                   const char *sha)
+{
     git_remote *remote = NULL;
+    git_remote_create_options remote_opts = GIT_REMOTE_CREATE_OPTIONS_INIT;
+    git_remote_callbacks callbacks = remote_callbacks(c);
     git_reference *fetched = NULL;
     git_object *peeled = NULL;
-    git_commit *commit = NULL;
-    git_remote_callbacks callbacks = GIT_REMOTE_CALLBACKS_INIT;
-    git_fetch_options fetch_opts = GIT_FETCH_OPTIONS_INIT;
-    git_checkout_options checkout_opts = GIT_CHECKOUT_OPTIONS_INIT;
-    git_remote_create_options remote_opts = GIT_REMOTE_CREATE_OPTIONS_INIT;
     const git_remote_head **heads = NULL;
     size_t nheads = 0;
-    progress prog = {opts, STOP_NONE};
-    char src[512] = "", dst[600] = "", spec[1200];
-    char *all_specs[2] = {"+refs/heads/*:refs/remotes/origin/*", "+refs/tags/*:refs/tags/*"};
-    char *one_spec[1] = {spec};
-    git_strarray refspecs;
+    char spec[1200];
+    char *specs[2] = {spec, NULL};
+    size_t nspecs = 1;
     int have_sha = sha != NULL && sha[0] != '\0';
     int have_ref = ref != NULL && ref[0] != '\0';
-    int error = -1;
+    int error = -1, rc;
 
-    pthread_once(&init_once, init_libgit2);
-    sha_out[0] = '\0';
-    callbacks.transfer_progress = on_transfer;
-    callbacks.sideband_progress = on_sideband;
-    callbacks.payload = &prog;
-
-    if (git_repository_init(&repo, dest, 0) < 0) {
-        error = sw_error_set(SW_EIO, "cannot create a repository at %s: %s", dest, git_message());
-        goto cleanup;
-    }
-    /* insteadOf rewriting is skipped: the builder has no user config to honour, and
+    memset(out, 0, sizeof(*out));
+    /* anonymous: the url (which may carry a password) is not written to any config.
+     * insteadOf rewriting is skipped: the builder has no user config to honour, and
      * libgit2 1.5's glob lookup for it leaks pcre2 match data on every call */
     remote_opts.repository = repo;
-    remote_opts.name = "origin";
     remote_opts.flags = GIT_REMOTE_CREATE_SKIP_INSTEADOF;
-    if (git_remote_create_with_opts(&remote, url, &remote_opts) < 0) {
-        error = sw_error_set(SW_EINVALID, "bad repository url '%s': %s", url, git_message());
+    if (git_remote_create_with_opts(&remote, c->url, &remote_opts) < 0) {
+        error = sw_error_set(SW_EINVALID, "bad repository url '%s': %s", c->shown, git_message());
         goto cleanup;
     }
+    c->auth_given = 0;
     if (git_remote_connect(remote, GIT_DIRECTION_FETCH, &callbacks, NULL, NULL) < 0) {
-        error = prog.stopped ? stopped_error(&prog, url)
-                             : sw_error_set(SW_EIO, "cannot reach repository %s: %s", url,
-                                            git_message());
+        error = transfer_error(c, "cannot reach repository");
         goto cleanup;
     }
     if (git_remote_ls(&heads, &nheads, remote) < 0) {
-        error = sw_error_set(SW_EIO, "cannot list the refs of %s: %s", url, git_message());
+        error = sw_error_set(SW_EIO, "cannot list the refs of %s: %s", c->shown, git_message());
         goto cleanup;
     }
 
     if (!have_ref && have_sha) {
         /* a bare commit id: take every branch and tag, the commit is in one of them */
-        refspecs.strings = all_specs;
-        refspecs.count = 2;
-        dst[0] = '\0';
+        specs[0] = mirror ? "+refs/heads/*:refs/heads/*" : "+refs/heads/*:refs/remotes/origin/*";
+        specs[1] = "+refs/tags/*:refs/tags/*";
+        nspecs = 2;
     } else {
-        if (pick_ref(heads, nheads, ref, src, sizeof(src)) == NULL) {
+        if (pick_ref(heads, nheads, ref, out->src, sizeof(out->src)) == NULL) {
             if (!have_ref) {
                 error = sw_error_set(SW_ENOTFOUND, "repository %s has no HEAD (is it empty?)",
-                                     url);
+                                     c->shown);
             } else if (strncmp(ref, "refs/", 5) == 0) {
-                error = sw_error_set(SW_ENOTFOUND, "no ref '%s' in %s", ref, url);
+                error = sw_error_set(SW_ENOTFOUND, "no ref '%s' in %s", ref, c->shown);
             } else {
-                error = sw_error_set(SW_ENOTFOUND, "no branch or tag '%s' in %s", ref, url);
+                error = sw_error_set(SW_ENOTFOUND, "no branch or tag '%s' in %s", ref, c->shown);
             }
             goto cleanup;
         }
-        local_name(src, dst, sizeof(dst));
-        snprintf(spec, sizeof(spec), "+%s:%s", src, dst);
-        refspecs.strings = one_spec;
-        refspecs.count = 1;
+        store_name(mirror, out->src, out->dst, sizeof(out->dst));
+        snprintf(spec, sizeof(spec), "+%s:%s", out->src, out->dst);
     }
-
-    fetch_opts.callbacks = callbacks;
-    fetch_opts.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
-    fetch_opts.update_fetchhead = 0;
-    fetch_opts.prune = GIT_FETCH_NO_PRUNE;
-    if (git_remote_fetch(remote, &refspecs, &fetch_opts, NULL) < 0) {
-        error = prog.stopped ? stopped_error(&prog, url)
-                             : sw_error_set(SW_EIO, "cannot fetch %s from %s: %s",
-                                            have_ref ? ref : "HEAD", url, git_message());
+    if (fetch_specs(c, remote, specs, nspecs) < 0) {
+        error = c->stopped || c->auth_asked
+                    ? transfer_error(c, "cannot reach repository")
+                    : sw_error_set(SW_EIO, "cannot fetch %s from %s: %s", have_ref ? ref : "HEAD",
+                                   c->shown, git_message());
         goto cleanup;
     }
 
-    if (dst[0] != '\0') {
-        if (git_reference_lookup(&fetched, repo, dst) < 0 ||
+    if (out->dst[0] != '\0') {
+        if (git_reference_lookup(&fetched, repo, out->dst) < 0 ||
             git_reference_peel(&peeled, fetched, GIT_OBJECT_COMMIT) < 0) {
-            error = sw_error_set(SW_ENOTFOUND, "%s in %s does not name a commit: %s", src, url,
-                                 git_message());
+            error = sw_error_set(SW_ENOTFOUND, "%s in %s does not name a commit: %s", out->src,
+                                 c->shown, git_message());
             goto cleanup;
         }
+        git_oid_cpy(&out->tip, git_reference_target(fetched));
+        git_oid_cpy(&out->tip_commit, git_object_id(peeled));
+        git_oid_cpy(&out->commit, git_object_id(peeled));
     }
-    if (have_sha) {
-        if ((error = lookup_sha(&commit, repo, sha, url)) < 0) {
-            goto cleanup;
-        }
-        /* the commit must be on the ref (some transports bring more than asked for) */
-        if (peeled != NULL && !git_oid_equal(git_object_id(peeled), git_commit_id(commit)) &&
-            git_graph_descendant_of(repo, git_object_id(peeled), git_commit_id(commit)) != 1) {
-            error = sw_error_set(SW_ENOTFOUND, "commit %s is not in %s %s", sha, url, src);
-            goto cleanup;
-        }
-    } else if (git_commit_lookup(&commit, repo, git_object_id(peeled)) < 0) {
-        error = sw_error_set(SW_EIO, "cannot read commit of %s: %s", src, git_message());
+    if (!have_sha) {
+        error = 0;
         goto cleanup;
     }
-
-    checkout_opts.checkout_strategy = GIT_CHECKOUT_FORCE;
-    if (git_checkout_tree(repo, (const git_object *)commit, &checkout_opts) < 0 ||
-        git_repository_set_head_detached(repo, git_commit_id(commit)) < 0) {
-        error = sw_error_set(SW_EIO, "cannot check out %s into %s: %s",
-                             git_oid_tostr_s(git_commit_id(commit)), dest, git_message());
+    rc = lookup_sha(&out->commit, repo, sha, c->shown);
+    if (rc == GIT_ENOTFOUND && !have_ref && strlen(sha) == GIT_OID_HEXSZ) {
+        /* on no branch or tag: on another ref (a pull request's), or gone from all of
+         * them; servers that allow it give a commit asked for by id */
+        snprintf(spec, sizeof(spec), "+%s:refs/slipway/commits/%s", sha, sha);
+        specs[0] = spec;
+        if (fetch_specs(c, remote, specs, 1) < 0) {
+            if (c->stopped) {
+                error = stopped_error(c);
+            } else {
+                error = sw_error_set(SW_ENOTFOUND,
+                                     "no %s in the repository at %s (asked for "
+                                     "by id: %s)",
+                                     sha, c->shown, git_message());
+            }
+            goto cleanup;
+        }
+        rc = lookup_sha(&out->commit, repo, sha, c->shown);
+    }
+    if (rc == GIT_ENOTFOUND) {
+        error = sw_error_set(SW_ENOTFOUND, "no %s in the repository at %s", sha, c->shown);
         goto cleanup;
     }
-    git_oid_tostr(sha_out, 41, git_commit_id(commit));
+    if (rc < 0) {
+        error = rc;
+        goto cleanup;
+    }
+    /* the commit must be on the ref (some transports bring more than asked for, and a
+     * mirror has every ref fetched before) */
+    if (peeled != NULL && !git_oid_equal(git_object_id(peeled), &out->commit) &&
+        git_graph_descendant_of(repo, git_object_id(peeled), &out->commit) != 1) {
+        error = sw_error_set(SW_ENOTFOUND, "no %s on %s in the repository at %s", sha, out->src,
+                             c->shown);
+        goto cleanup;
+    }
     error = 0;
 
 cleanup:
-    git_commit_free(commit);
     git_object_free(peeled);
     git_reference_free(fetched);
     git_remote_free(remote);
+    return error;
+}
+
+/* A repository at dest whose origin names the url (without its password). */
+static int init_dest(git_repository **out, fetch_ctx *c, const char *dest)
+{
+    git_remote *origin = NULL;
+    git_remote_create_options opts = GIT_REMOTE_CREATE_OPTIONS_INIT;
+
+    if (git_repository_init(out, dest, 0) < 0) {
+        return sw_error_set(SW_EIO, "cannot create a repository at %s: %s", dest, git_message());
+    }
+    opts.repository = *out;
+    opts.name = "origin";
+    opts.flags = GIT_REMOTE_CREATE_SKIP_INSTEADOF;
+    if (git_remote_create_with_opts(&origin, c->shown, &opts) < 0) {
+        return sw_error_set(SW_EINVALID, "bad repository url '%s': %s", c->shown, git_message());
+    }
+    git_remote_free(origin);
+    return 0;
+}
+
+/* Gives dest the objects from the mirror and stores the ref as a fetch would have. */
+static int copy_from_mirror(fetch_ctx *c, git_repository *dest, sw_mirror *m, const resolved *r)
+{
+    git_reference *ref = NULL;
+    char local[600];
+    int have_tip = r->dst[0] != '\0';
+    int error;
+
+    error =
+        sw_mirror_copy_into(m, dest, &r->commit, have_tip ? &r->tip : NULL,
+                            have_tip ? &r->tip_commit : NULL, &c->stats.repacked, should_stop, c);
+    if (error < 0) {
+        return c->stopped ? stopped_error(c) : error;
+    }
+    if (have_tip) {
+        store_name(0, r->src, local, sizeof(local));
+        if (git_reference_create(&ref, dest, local, &r->tip, 1, NULL) < 0) {
+            error = sw_error_set(SW_EIO, "cannot store %s in %s: %s", local,
+                                 git_repository_path(dest), git_message());
+        }
+        git_reference_free(ref);
+    }
+    return error;
+}
+
+static int checkout(git_repository *repo, const git_oid *id, const char *dest)
+{
+    git_commit *commit = NULL;
+    git_checkout_options opts = GIT_CHECKOUT_OPTIONS_INIT;
+    int error = 0;
+
+    opts.checkout_strategy = GIT_CHECKOUT_FORCE;
+    if (git_commit_lookup(&commit, repo, id) < 0 ||
+        git_checkout_tree(repo, (const git_object *)commit, &opts) < 0 ||
+        git_repository_set_head_detached(repo, id) < 0) {
+        error = sw_error_set(SW_EIO, "cannot check out %s into %s: %s", git_oid_tostr_s(id), dest,
+                             git_message());
+    }
+    git_commit_free(commit);
+    return error;
+}
+
+static int fetch_direct(fetch_ctx *c, const char *ref, const char *sha, const char *dest,
+                        git_oid *out)
+{
+    git_repository *repo = NULL;
+    resolved r;
+    int64_t t0 = sw_clock_mono_ms();
+    int error;
+
+    if ((error = init_dest(&repo, c, dest)) == 0 &&
+        (error = resolve(&r, c, repo, 0, ref, sha)) == 0) {
+        c->stats.fetch_ms = sw_clock_mono_ms() - t0;
+        t0 = sw_clock_mono_ms();
+        error = checkout(repo, &r.commit, dest);
+        c->stats.checkout_ms = sw_clock_mono_ms() - t0;
+        git_oid_cpy(out, &r.commit);
+    }
     git_repository_free(repo);
+    return error;
+}
+
+static int fetch_mirrored(fetch_ctx *c, const char *ref, const char *sha, const char *dest,
+                          git_oid *out)
+{
+    sw_mirror *m = NULL;
+    git_repository *repo = NULL;
+    resolved r;
+    int64_t t0;
+    int error;
+
+    error = sw_mirror_open(&m, c->opts->mirror_dir, c->url, c->shown, should_stop, c);
+    if (error < 0) {
+        return c->stopped ? stopped_error(c) : error;
+    }
+    c->stats.lock_wait_ms = sw_mirror_wait_ms(m);
+    c->stats.mirror_created = sw_mirror_created(m);
+    t0 = sw_clock_mono_ms();
+    error = resolve(&r, c, sw_mirror_repo(m), 1, ref, sha);
+    c->stats.fetch_ms = sw_clock_mono_ms() - t0;
+    if (error < 0) {
+        if (sw_mirror_created(m) && c->stats.received_objects == 0) {
+            sw_mirror_discard(m); /* e.g. a url that cannot be reached: no empty mirror */
+        }
+        goto cleanup;
+    }
+    sw_mirror_unlock(m);
+
+    t0 = sw_clock_mono_ms();
+    if ((error = init_dest(&repo, c, dest)) == 0 &&
+        (error = copy_from_mirror(c, repo, m, &r)) == 0 &&
+        (error = checkout(repo, &r.commit, dest)) == 0) {
+        git_oid_cpy(out, &r.commit);
+    }
+    c->stats.checkout_ms = sw_clock_mono_ms() - t0;
+
+cleanup:
+    git_repository_free(repo);
+    sw_mirror_destroy(&m);
+    return error;
+}
+
+int sw_gitfetch_ext(const char *url, const char *ref, const char *sha, const char *dest,
+                    const sw_gitfetch_opts *opts, char sha_out[41])
+{
+    fetch_ctx c = {.opts = opts, .url = url, .shown = shown_url(url)};
+    git_oid id;
+    int error;
+
+    pthread_once(&init_once, init_libgit2);
+    sha_out[0] = '\0';
+    if (opts != NULL && opts->mirror_dir != NULL && opts->mirror_dir[0] != '\0') {
+        error = fetch_mirrored(&c, ref, sha, dest, &id);
+    } else {
+        error = fetch_direct(&c, ref, sha, dest, &id);
+    }
+    if (error == 0) {
+        git_oid_tostr(sha_out, 41, &id);
+    }
+    /* the token is never in a message of ours; make sure of libgit2's too */
+    if (error < 0 && opts != NULL && opts->token != NULL && opts->token[0] != '\0' &&
+        strstr(sw_error_last(), opts->token) != NULL) {
+        error = sw_error_set(error, "fetching %s failed (the message held the token)", c.shown);
+    }
+    if (opts != NULL && opts->stats != NULL) {
+        *opts->stats = c.stats;
+    }
+    free(c.shown);
     return error;
 }
 

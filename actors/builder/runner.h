@@ -8,6 +8,10 @@
 #ifndef SW_RUNNER_H
 #define SW_RUNNER_H
 
+#include "actors/builder/docker_api.h"
+#include "actors/builder/mask.h"
+#include "runtime/config.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,6 +35,22 @@ typedef struct sw_run_spec {
     uint32_t cpu_millis;
     uint64_t timeout_ms;     /* the whole build, fetch included; 0 = none */
     volatile int *cancel;    /* optional; set non-zero from any thread to cancel */
+
+    /* Where steps run: NULL the shell executor (bubblewrap); else containers
+     * on this Docker engine, where image build steps can run too. */
+    sw_docker *docker;
+    const char *default_image; /* docker: for steps that name none */
+    const char *registry;      /* docker: HOST[:PORT] built images are pushed to; NULL: kept */
+    const char *image_repo;    /* the project's image name, "<tenant>/<project>" */
+    const char *builder;       /* for container names and labels */
+    uint32_t attempt;
+
+    const sw_secret *secrets;  /* given to every step as environment variables */
+    size_t nsecrets;
+    const sw_mask *mask;       /* masks them in every line; NULL: nothing to mask */
+
+    const char *mirror_dir;    /* the builder's git mirror cache; NULL: none */
+    const char *git_token;     /* for https repositories that ask; NULL: none */
 } sw_run_spec;
 
 typedef struct sw_run_result {
@@ -38,6 +58,8 @@ typedef struct sw_run_result {
     int exit_code;           /* of the step that ended the build; 0 otherwise */
     char reason[256];        /* human, e.g. "step test failed: exit code 3" */
     char sha[41];            /* the commit built, "" when the fetch failed */
+    char image[320];         /* the image pushed ("registry/name:<sha>"), "" when none */
+    char digest[80];         /* its digest, "sha256:..." */
 } sw_run_result;
 
 /* Runs the build described by spec, reporting through sink (any callback may be NULL)

@@ -17,6 +17,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -603,12 +604,13 @@ typedef struct out_stream {
     char buf[SW_SANDBOX_MAX_LINE + 1];
 } out_stream;
 
-static void emit(const sw_sandbox_spec *spec, out_stream *os, size_t start, size_t len)
+static void emit(const sw_sandbox_spec *spec, out_stream *os, size_t start, size_t len,
+                 bool line_ends)
 {
     char saved = os->buf[start + len];
     os->buf[start + len] = '\0';
     if (spec->line != NULL) {
-        spec->line(spec->ud, os->stream, os->buf + start, len);
+        spec->line(spec->ud, os->stream, os->buf + start, len, line_ends);
     }
     os->buf[start + len] = saved;
 }
@@ -623,11 +625,11 @@ static void split_lines(const sw_sandbox_spec *spec, out_stream *os, int flush)
         size_t n;
         if (nl != NULL) {
             n = (size_t)(nl - (os->buf + start));
-            emit(spec, os, start, n);
+            emit(spec, os, start, n, true);
             start += n + 1;
         } else if (flush || os->len - start >= SW_SANDBOX_MAX_LINE) {
             n = os->len - start;
-            emit(spec, os, start, n);
+            emit(spec, os, start, n, flush); /* the end of the output ends the line */
             start += n;
         } else {
             break;

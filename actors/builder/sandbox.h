@@ -18,6 +18,7 @@
 #ifndef SW_SANDBOX_H
 #define SW_SANDBOX_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -57,7 +58,9 @@ typedef struct sw_sandbox_spec {
     /* Callbacks, all optional, called on the calling thread. `text` is NUL-terminated
      * and borrowed for the call; stream is SLIPWAY__LOG_STREAM__STDOUT or __STDERR. */
     void *ud;
-    void (*line)(void *ud, int stream, const char *text, size_t len);
+    /* line_ends is false for a piece of a line longer than SW_SANDBOX_MAX_LINE
+     * that more pieces follow. */
+    void (*line)(void *ud, int stream, const char *text, size_t len, bool line_ends);
     void (*tick)(void *ud);      /* at least every 100 ms while the step runs */
 } sw_sandbox_spec;
 

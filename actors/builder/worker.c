@@ -26,6 +26,9 @@ struct sw_worker {
     sw_actor *actor;
     int done_tag;
     char *builder, *cluster, *work_dir;
+    const sw_config *cfg;
+    sw_docker *docker;
+    const char *mirror_dir;
     Slipway__Job *job;
     uint32_t attempt;
     pthread_t thread;
@@ -205,6 +208,18 @@ static void *worker_main(void *arg)
 
     snprintf(workspace, sizeof(workspace), "%s/%s-%u", w->work_dir, w->job->build_id,
              w->attempt);
+    /* Secrets and tokens come from this builder's own configuration, never
+     * from the job: they do not travel over NATS. */
+    const sw_project *project = w->cfg ? sw_config_project(w->cfg, w->job->project) : NULL;
+    const char **values = NULL;
+    sw_mask *mask = NULL;
+    if (project != NULL && project->nsecrets > 0) {
+        values = sw_calloc(project->nsecrets, sizeof(*values));
+        for (size_t i = 0; i < project->nsecrets; i++) {
+            values[i] = project->secrets[i].value;
+        }
+        mask = sw_mask_create(values, project->nsecrets);
+    }
     sw_run_spec spec = {
         .build_id = w->job->build_id,
         .clone_url = w->job->clone_url,
@@ -216,6 +231,17 @@ static void *worker_main(void *arg)
         .cpu_millis = lim ? lim->cpu_millis : 0,
         .timeout_ms = lim ? (uint64_t)lim->timeout_s * 1000 : 0,
         .cancel = &w->cancel,
+        .docker = w->docker,
+        .default_image = w->cfg ? w->cfg->docker_default_image : NULL,
+        .registry = w->cfg ? w->cfg->docker_registry : NULL,
+        .image_repo = project ? project->image : NULL,
+        .builder = w->builder,
+        .attempt = w->attempt,
+        .secrets = project ? project->secrets : NULL,
+        .nsecrets = project ? project->nsecrets : 0,
+        .mask = mask,
+        .mirror_dir = w->mirror_dir,
+        .git_token = project ? project->git_token : NULL,
     };
     sw_run_sink sink = {
         .ud = w,
@@ -227,6 +253,8 @@ static void *worker_main(void *arg)
     if (sw_run_job(&spec, &sink, &result) < 0) {
         sw_err(w->who, "runner: %s", result.reason);
     }
+    sw_mask_destroy(&mask);
+    free(values);
     if (w->shutdown) {
         system_line(w, "builder %s is stopping; the build will run again elsewhere",
                     w->builder);
@@ -241,6 +269,8 @@ static void *worker_main(void *arg)
     ev.exit_code = result.exit_code;
     ev.reason = result.reason;
     ev.sha = result.sha;
+    ev.image = result.image;
+    ev.digest = result.digest;
     ev.duration_ms = sw_clock_mono_ms() - started;
     if (publish_event(w, &ev, "finished") < 0) {
         sw_err(w->who, "cannot report the result: %s", sw_error_last());
@@ -266,6 +296,9 @@ int sw_worker_start(sw_worker **out, const sw_worker_spec *spec)
     w->builder = sw_strdup(spec->builder);
     w->cluster = sw_strdup(spec->cluster);
     w->work_dir = sw_strdup(spec->work_dir);
+    w->cfg = spec->cfg;
+    w->docker = spec->docker;
+    w->mirror_dir = spec->mirror_dir;
     w->attempt = spec->attempt;
     buf = sw_wire_pack(&spec->job->base, &len);
     w->job = slipway__job__unpack(NULL, len, buf);

@@ -17,7 +17,9 @@
 #define SW_WORKER_H
 
 #include "bus/bus.h"
+#include "actors/builder/docker_api.h"
 #include "runtime/actor.h"
+#include "runtime/config.h"
 #include "slipway.pb-c.h"
 
 #include <stdbool.h>
@@ -31,6 +33,9 @@ typedef struct sw_worker_spec {
     const char *builder;
     const char *cluster;
     const char *work_dir;   /* workspaces go below it */
+    const sw_config *cfg;   /* the project's secrets, image name, git token; the registry */
+    sw_docker *docker;      /* the docker executor's engine; NULL: the shell executor */
+    const char *mirror_dir; /* the builder's git mirrors */
     const Slipway__Job *job; /* copied */
     uint32_t attempt;
 } sw_worker_spec;

@@ -13,6 +13,7 @@
 
 #include "runtime/mem.h"
 
+#include "busybox.h"
 #include "natsd.h"
 #include "runtime/error.h"
 #include "support.h"
@@ -58,7 +59,14 @@ struct sw_harness {
     int nmore;
     int webhook_port;
     char *webhook_url;
+    const char *default_image; /* docker: the steps' image */
 };
+
+static const char *docker_socket(void)
+{
+    const char *s = getenv("SLIPWAY_DOCKER_SOCKET");
+    return s != NULL && s[0] != '\0' ? s : "/var/run/docker.sock";
+}
 
 struct sw_harness_proc {
     pid_t pid;
@@ -481,6 +489,11 @@ sw_harness *sw_harness_create(const sw_harness_options *opts)
     if (h->opts.webhook_max_body == NULL) {
         h->opts.webhook_max_body = "25MiB";
     }
+    if (h->opts.executor == NULL) {
+        h->opts.executor = "shell";
+    }
+    h->default_image = strcmp(h->opts.executor, "docker") == 0 ? sw_test_busybox_image()
+                                                                 : "slipway/busybox";
     h->webhook_port = sw_test_free_port();
     h->webhook_url = sw_asprintf("http://127.0.0.1:%d", h->webhook_port);
     h->dir = sw_test_tmpdir("slipway-e2e");
@@ -614,10 +627,16 @@ static char *write_config(sw_harness *h)
             "notifier:\n"
             "  attempts: 3\n"
             "  backoff: 100ms\n"
-            "  timeout: 2s\n",
+            "  timeout: 2s\n"
+            "docker:\n"
+            "  socket: %s\n"
+            "  default_image: %s\n",
             h->nats_url, h->dir, h->dir, h->opts.heartbeat_interval, h->opts.heartbeat_lapse,
             h->opts.max_deliveries, h->opts.tier_memory, h->opts.tier_timeout, h->webhook_port,
-            h->opts.webhook_max_body);
+            h->opts.webhook_max_body, docker_socket(), h->default_image);
+    if (getenv("SLIPWAY_REGISTRY") != NULL && getenv("SLIPWAY_REGISTRY")[0] != '\0') {
+        fprintf(f, "  registry: %s\n", getenv("SLIPWAY_REGISTRY"));
+    }
     if (h->nrepos > 0) {
         fprintf(f, "projects:\n");
     }
@@ -634,6 +653,12 @@ static char *write_config(sw_harness *h)
                 "      secret: \"%s\"\n",
                 h->repos[i], h->git_port, h->repos[i], h->opts.forge, h->repos[i],
                 SW_HARNESS_SECRET);
+        if (h->opts.secret != NULL) {
+            fprintf(f,
+                    "    secrets:\n"
+                    "      DEPLOY_TOKEN: \"%s\"\n",
+                    h->opts.secret);
+        }
         if (h->opts.forge_api_url != NULL) {
             fprintf(f,
                     "      token: %s\n"
@@ -646,8 +671,9 @@ static char *write_config(sw_harness *h)
             "  - name: local-free\n"
             "    tier: free\n"
             "    region: local\n"
-            "    executor: shell\n"
-            "builders:\n");
+            "    executor: %s\n"
+            "builders:\n",
+            h->opts.executor);
     for (int i = 1; i <= h->opts.builders; i++) {
         fprintf(f,
                 "  - name: builder-%d\n"

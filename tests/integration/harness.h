@@ -37,6 +37,10 @@ typedef struct sw_harness_options {
     const char *forge;              /* "github": every project's forge type */
     const char *forge_api_url;      /* NULL: no token, no statuses; else the forge API base */
     const char *webhook_max_body;   /* NULL: the default (25 MiB) */
+    const char *executor;           /* "shell" (default) or "docker": the cluster's executor;
+                                     * docker uses $SLIPWAY_DOCKER_SOCKET and pushes to
+                                     * $SLIPWAY_REGISTRY, steps default to the test busybox */
+    const char *secret;             /* NULL: none; else every project's DEPLOY_TOKEN secret */
 } sw_harness_options;
 
 /* Every project's webhook secret (GitHub's published test secret). */

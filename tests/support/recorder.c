@@ -28,6 +28,8 @@ typedef struct plan {
     int left;
     int status;
     int delay_ms;
+    char *header_name; /* an extra header of the answers, or NULL */
+    char *header_value;
 } plan;
 
 struct sw_recorder {
@@ -76,19 +78,33 @@ static mhd_result add_header(void *cls, enum MHD_ValueKind kind, const char *key
     return MHD_YES;
 }
 
-/* Records req and takes the plan made for it. */
-static void record(sw_recorder *r, sw_recorded *req, int *delay_ms)
+static void plan_free(plan *p)
+{
+    free(p->header_name);
+    free(p->header_value);
+    free(p);
+}
+
+/* Records req and takes the plan made for it (*header_name, *header_value: the caller
+ * frees; NULL when none). */
+static void record(sw_recorder *r, sw_recorded *req, int *delay_ms, char **header_name,
+                   char **header_value)
 {
     pthread_mutex_lock(&r->lock);
     req->status = DEFAULT_STATUS;
     *delay_ms = 0;
+    *header_name = *header_value = NULL;
     if (r->plans != NULL) {
         plan *p = r->plans;
         req->status = p->status;
         *delay_ms = p->delay_ms;
+        if (p->header_name != NULL) {
+            *header_name = sw_strdup(p->header_name);
+            *header_value = sw_strdup(p->header_value);
+        }
         if (--p->left <= 0) {
             r->plans = p->next;
-            free(p);
+            plan_free(p);
         }
     }
     req->at_ms = sw_clock_mono_ms();
@@ -142,6 +158,7 @@ static mhd_result on_request(void *cls, struct MHD_Connection *conn, const char 
 {
     sw_recorder *r = cls;
     conn_ctx *ctx = *con_cls;
+    char *header_name, *header_value;
     int delay_ms;
 
     if (ctx == NULL) { /* the headers are in */
@@ -166,8 +183,10 @@ static mhd_result on_request(void *cls, struct MHD_Connection *conn, const char 
     /* all of it came: record, wait as planned, answer */
     sw_recorded *req = ctx->req;
     ctx->recorded = true;
-    record(r, req, &delay_ms);
+    record(r, req, &delay_ms, &header_name, &header_value);
     if (!wait_delay(r, delay_ms)) {
+        free(header_name);
+        free(header_value);
         return MHD_NO; /* the server stops: drop the connection */
     }
     char body[96];
@@ -179,9 +198,16 @@ static mhd_result on_request(void *cls, struct MHD_Connection *conn, const char 
     struct MHD_Response *resp =
         MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_COPY);
     if (resp == NULL) {
+        free(header_name);
+        free(header_value);
         return MHD_NO;
     }
     MHD_add_response_header(resp, "Content-Type", "application/json");
+    if (header_name != NULL) {
+        MHD_add_response_header(resp, header_name, header_value);
+    }
+    free(header_name);
+    free(header_value);
     mhd_result ret = MHD_queue_response(conn, (unsigned)req->status, resp);
     MHD_destroy_response(resp);
     return ret;
@@ -245,6 +271,12 @@ const char *sw_recorder_url(const sw_recorder *r)
 
 void sw_recorder_answer(sw_recorder *r, int n, int status, int delay_ms)
 {
+    sw_recorder_answer_header(r, n, status, delay_ms, NULL, NULL);
+}
+
+void sw_recorder_answer_header(sw_recorder *r, int n, int status, int delay_ms, const char *name,
+                               const char *value)
+{
     if (n <= 0) {
         return;
     }
@@ -252,6 +284,10 @@ void sw_recorder_answer(sw_recorder *r, int n, int status, int delay_ms)
     p->left = n;
     p->status = status;
     p->delay_ms = delay_ms;
+    if (name != NULL) {
+        p->header_name = sw_strdup(name);
+        p->header_value = sw_strdup(value != NULL ? value : "");
+    }
     pthread_mutex_lock(&r->lock);
     plan **tail = &r->plans;
     while (*tail != NULL) {
@@ -328,7 +364,7 @@ void sw_recorder_destroy(sw_recorder **r_p)
     while (r->plans != NULL) {
         plan *p = r->plans;
         r->plans = p->next;
-        free(p);
+        plan_free(p);
     }
     pthread_mutex_destroy(&r->lock);
     pthread_cond_destroy(&r->cond);

@@ -50,6 +50,11 @@ const char *sw_recorder_url(const sw_recorder *r);
  * after delay_ms; delay_ms < 0 holds each until sw_recorder_release. */
 void sw_recorder_answer(sw_recorder *r, int n, int status, int delay_ms);
 
+/* As sw_recorder_answer, and each of those answers carries the header name: value
+ * (e.g. "WWW-Authenticate", "Basic realm=\"x\""); both are copied. */
+void sw_recorder_answer_header(sw_recorder *r, int n, int status, int delay_ms, const char *name,
+                               const char *value);
+
 /* Lets the requests held so far be answered (later ones are held again). */
 void sw_recorder_release(sw_recorder *r);
 
