@@ -219,6 +219,8 @@ void sw_build_record_clear(Slipway__BuildRecord *rec)
     set_str(&rec->tier, NULL);
     set_str(&rec->author, NULL);
     set_str(&rec->message, NULL);
+    set_str(&rec->image, NULL);
+    set_str(&rec->digest, NULL);
     slipway__build_record__init(rec);
 }
 
@@ -239,6 +241,8 @@ void sw_build_record_copy(Slipway__BuildRecord *dst, const Slipway__BuildRecord 
     dst->tier = NULL;
     dst->author = NULL;
     dst->message = NULL;
+    dst->image = NULL;
+    dst->digest = NULL;
     set_str(&dst->build_id, src->build_id);
     set_str(&dst->tenant, src->tenant);
     set_str(&dst->project, src->project);
@@ -252,4 +256,6 @@ void sw_build_record_copy(Slipway__BuildRecord *dst, const Slipway__BuildRecord 
     set_str(&dst->tier, src->tier);
     set_str(&dst->author, src->author);
     set_str(&dst->message, src->message);
+    set_str(&dst->image, src->image);
+    set_str(&dst->digest, src->digest);
 }

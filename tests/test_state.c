@@ -197,6 +197,12 @@ START_TEST(test_finished_records_the_pushed_image)
     ck_assert_int_eq(sw_build_apply(&rec, &ev), SW_APPLY_CHANGED);
     ck_assert_str_eq(rec.image, "127.0.0.1:5000/demo/demo:0123456");
     ck_assert_str_eq(rec.digest, "sha256:aaaabbbb");
+    Slipway__BuildRecord copy;
+    sw_build_record_copy(&copy, &rec);
+    ck_assert_ptr_ne(copy.digest, rec.digest); /* its own strings */
+    ck_assert_str_eq(copy.digest, "sha256:aaaabbbb");
+    ck_assert_str_eq(copy.image, rec.image);
+    sw_build_record_clear(&copy);
     sw_build_record_clear(&rec);
 }
 END_TEST

@@ -281,23 +281,7 @@ static void remove_container(run_state *r)
 
 static void set_reason(const sw_sandbox_spec *spec, sw_sandbox_result *out)
 {
-    char what[64];
-    switch (out->killed_by) {
-    case SW_SANDBOX_KILLED_TIMEOUT:
-        snprintf(out->reason, sizeof(out->reason), "killed: timed out after %s",
-                 sw_sandbox_format_duration(what, sizeof(what), spec->timeout_ms));
-        break;
-    case SW_SANDBOX_KILLED_OOM:
-        snprintf(out->reason, sizeof(out->reason), "killed: out of memory (limit %s)",
-                 sw_sandbox_format_bytes(what, sizeof(what), spec->memory_bytes));
-        break;
-    case SW_SANDBOX_KILLED_CANCEL:
-        snprintf(out->reason, sizeof(out->reason), "killed: cancelled");
-        break;
-    default:
-        snprintf(out->reason, sizeof(out->reason), "exit code %d", out->exit_code);
-        break;
-    }
+    sw_sandbox_describe(out, spec->timeout_ms, spec->memory_bytes);
 }
 
 int sw_docker_run(sw_docker *d, const sw_sandbox_spec *spec, const sw_docker_step *step,

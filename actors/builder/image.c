@@ -493,12 +493,7 @@ int sw_image_build_run(sw_docker *d, const sw_image_build *b, char image_id[80],
     if (r.stop != SW_SANDBOX_KILLED_NONE) {
         build_remove_container(&r);
         out->exit_code = 128 + SIGKILL;
-        if (r.stop == SW_SANDBOX_KILLED_TIMEOUT) {
-            snprintf(out->reason, sizeof(out->reason), "killed: timed out after %s",
-                     sw_sandbox_format_duration(what, sizeof(what), b->timeout_ms));
-        } else {
-            snprintf(out->reason, sizeof(out->reason), "killed: cancelled");
-        }
+        sw_sandbox_describe(out, b->timeout_ms, b->memory_bytes);
         emitf(&r.em, STDERR_STREAM, "image build %s", out->reason);
     } else if (status != 200 || r.failed) {
         const char *why = r.failed ? r.error : r.message;

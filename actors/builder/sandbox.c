@@ -380,6 +380,34 @@ static void probe(void)
     }
 }
 
+void sw_sandbox_describe(sw_sandbox_result *out, uint64_t timeout_ms, uint64_t memory_bytes)
+{
+    char what[64];
+    switch (out->killed_by) {
+    case SW_SANDBOX_KILLED_NONE:
+        snprintf(out->reason, sizeof(out->reason), "exit code %d", out->exit_code);
+        break;
+    case SW_SANDBOX_KILLED_TIMEOUT:
+        snprintf(out->reason, sizeof(out->reason), "killed: timed out after %s",
+                 sw_sandbox_format_duration(what, sizeof(what), timeout_ms));
+        break;
+    case SW_SANDBOX_KILLED_OOM:
+        snprintf(out->reason, sizeof(out->reason), "killed: out of memory (limit %s)",
+                 sw_sandbox_format_bytes(what, sizeof(what), memory_bytes));
+        break;
+    case SW_SANDBOX_KILLED_CANCEL:
+        snprintf(out->reason, sizeof(out->reason), "killed: cancelled");
+        break;
+    case SW_SANDBOX_KILLED_SIGNAL: {
+        int sig = out->exit_code - 128;
+        const char *abbrev = sig > 0 ? sigabbrev_np(sig) : NULL;
+        snprintf(out->reason, sizeof(out->reason), "killed by signal %d%s%s", sig,
+                 abbrev ? " SIG" : "", abbrev ? abbrev : "");
+        break;
+    }
+    }
+}
+
 sw_sandbox_cgroup_mode sw_sandbox_cgroup_mode_get(void)
 {
     pthread_once(&cg_once, probe);
@@ -889,7 +917,6 @@ int sw_sandbox_run(const sw_sandbox_spec *spec, sw_sandbox_result *out)
     uint64_t rlimit_as = 0;
     pid_t pid = -1;
     int error = -1;
-    char what[64];
 
     memset(out, 0, sizeof(*out));
     memset(&scg, 0, sizeof(scg));
@@ -1058,28 +1085,7 @@ int sw_sandbox_run(const sw_sandbox_spec *spec, sw_sandbox_result *out)
     if (out->killed_by == SW_SANDBOX_KILLED_NONE && WIFSIGNALED(status)) {
         out->killed_by = SW_SANDBOX_KILLED_SIGNAL;
     }
-    switch (out->killed_by) {
-    case SW_SANDBOX_KILLED_NONE:
-        snprintf(out->reason, sizeof(out->reason), "exit code %d", out->exit_code);
-        break;
-    case SW_SANDBOX_KILLED_TIMEOUT:
-        snprintf(out->reason, sizeof(out->reason), "killed: timed out after %s",
-                 sw_sandbox_format_duration(what, sizeof(what), spec->timeout_ms));
-        break;
-    case SW_SANDBOX_KILLED_OOM:
-        snprintf(out->reason, sizeof(out->reason), "killed: out of memory (limit %s)",
-                 sw_sandbox_format_bytes(what, sizeof(what), spec->memory_bytes));
-        break;
-    case SW_SANDBOX_KILLED_CANCEL:
-        snprintf(out->reason, sizeof(out->reason), "killed: cancelled");
-        break;
-    case SW_SANDBOX_KILLED_SIGNAL: {
-        const char *abbrev = sigabbrev_np(WTERMSIG(status));
-        snprintf(out->reason, sizeof(out->reason), "killed by signal %d%s%s", WTERMSIG(status),
-                 abbrev ? " SIG" : "", abbrev ? abbrev : "");
-        break;
-    }
-    }
+    sw_sandbox_describe(out, spec->timeout_ms, spec->memory_bytes);
     error = 0;
 
 cleanup:

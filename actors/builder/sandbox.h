@@ -79,6 +79,12 @@ typedef struct sw_sandbox_result {
  * cgroup failure), with the reason in sw_error_last(). Blocks; thread-safe. */
 int sw_sandbox_run(const sw_sandbox_spec *spec, sw_sandbox_result *out);
 
+/* Sets out->reason from out->killed_by and out->exit_code, the same words for
+ * every executor: "exit code 3", "killed: timed out after 2s", "killed: out of
+ * memory (limit 64 MiB)", "killed: cancelled", "killed by signal 9 SIGKILL"
+ * (the signal is exit_code - 128). timeout_ms and memory_bytes are the limits. */
+void sw_sandbox_describe(sw_sandbox_result *out, uint64_t timeout_ms, uint64_t memory_bytes);
+
 /* Which cgroup mechanism sw_sandbox_run uses on this host (probed once). */
 sw_sandbox_cgroup_mode sw_sandbox_cgroup_mode_get(void);
 
