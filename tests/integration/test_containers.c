@@ -97,6 +97,35 @@ START_TEST(test_memory_limit_is_an_oom)
 }
 END_TEST
 
+START_TEST(test_step_past_its_timeout_is_timed_out)
+{
+    sw_harness_options o = {0};
+    sw_harness *h = docker_harness(&o);
+    sw_harness_repo_pipeline(h, "slow",
+                             "steps:\n"
+                             "  - name: wait\n"
+                             "    run: echo waiting; sleep 60\n"
+                             "    timeout: 2s\n");
+    sw_harness_start(h, NULL);
+    char *id = sw_harness_submit(h, "slow", NULL);
+    char *state = sw_harness_await_final(h, id, 60000);
+    char *reason = sw_harness_show_field(h, id, "reason", NULL);
+    ck_assert_msg(strcmp(state, "timed_out") == 0, "%s: %s", state, reason);
+    ck_assert_msg(strstr(reason, "timed out after 2s") != NULL, "%s", reason);
+    /* and its container is gone */
+    sw_docker *d = NULL;
+    char label[64];
+    ck_assert_msg(sw_docker_open(&d, NULL) == 0, "%s", sw_error_last());
+    snprintf(label, sizeof(label), "slipway.build=%s", id);
+    ck_assert_int_eq(sw_docker_remove_labeled(d, label), 0);
+    sw_docker_close(&d);
+    free(reason);
+    free(state);
+    free(id);
+    sw_harness_destroy(&h);
+}
+END_TEST
+
 START_TEST(test_secret_never_in_the_log)
 {
     sw_harness_options o = {.secret = SECRET};
@@ -225,6 +254,7 @@ int main(void)
     tcase_set_timeout(tc, 600);
     tcase_add_test(tc, test_two_steps_share_the_workspace);
     tcase_add_test(tc, test_memory_limit_is_an_oom);
+    tcase_add_test(tc, test_step_past_its_timeout_is_timed_out);
     tcase_add_test(tc, test_secret_never_in_the_log);
     tcase_add_test(tc, test_dockerfile_is_built_pushed_and_runs);
     suite_add_tcase(s, tc);
