@@ -14,6 +14,7 @@
 #include "runtime/error.h"
 #include "slipway.pb-c.h"
 #include "busybox.h"
+#include "capture.h"
 #include "support.h"
 
 #include <check.h>
@@ -32,7 +33,6 @@
 
 extern char **environ;
 
-#define MAX_LINES 512
 /* sw_docker_run ticks every 25 ms (and promises 100 ms). On a busy 2-CPU host the
  * process itself is sometimes not scheduled for up to ~90 ms (measured: a 25 ms
  * poll returning after 91 ms while other suites start containers), so the tests
@@ -40,56 +40,7 @@ extern char **environ;
  * once-a-second progress callback) show gaps of a second and more on these steps. */
 #define MAX_TICK_GAP_MS 150
 
-typedef struct captured {
-    char *text[MAX_LINES];
-    int stream[MAX_LINES];
-    bool ends[MAX_LINES];
-    size_t n;
-    int ticks;
-    int64_t last_tick, max_tick_gap;
-} captured;
-
-static void on_line(void *ud, int stream, const char *text, size_t len, bool line_ends)
-{
-    captured *c = ud;
-    ck_assert_uint_eq(strlen(text), len);
-    if (c->n < MAX_LINES) {
-        c->text[c->n] = strndup(text, len);
-        c->stream[c->n] = stream;
-        c->ends[c->n] = line_ends;
-        c->n++;
-    }
-}
-
-static void on_tick(void *ud)
-{
-    captured *c = ud;
-    int64_t now = sw_clock_mono_ms();
-    if (c->last_tick != 0 && now - c->last_tick > c->max_tick_gap) {
-        c->max_tick_gap = now - c->last_tick;
-    }
-    c->last_tick = now;
-    c->ticks++;
-}
-
-static void captured_free(captured *c)
-{
-    for (size_t i = 0; i < c->n; i++) {
-        free(c->text[i]);
-    }
-    memset(c, 0, sizeof(*c));
-}
-
-/* Index of the first line on stream (0: any) equal to text, or -1. */
-static int line_index(const captured *c, int stream, const char *text)
-{
-    for (size_t i = 0; i < c->n; i++) {
-        if ((stream == 0 || c->stream[i] == stream) && strcmp(c->text[i], text) == 0) {
-            return (int)i;
-        }
-    }
-    return -1;
-}
+typedef sw_capture captured;
 
 static int has_line_containing(const captured *c, int stream, const char *needle)
 {
@@ -154,8 +105,8 @@ static sw_sandbox_spec spec_for(const char *script, captured *c)
     spec.workspace = workspace;
     spec.timeout_ms = 30000;
     spec.ud = c;
-    spec.line = on_line;
-    spec.tick = on_tick;
+    spec.line = sw_capture_line;
+    spec.tick = sw_capture_tick;
     return spec;
 }
 
@@ -211,14 +162,14 @@ START_TEST(test_streams_in_order_and_exit_code)
     ck_assert_str_eq(res.cgroup, "");
     ck_assert_int_gt(res.duration_ms, 0);
     ck_assert_uint_eq(c.n, 5);
-    int o1 = line_index(&c, SLIPWAY__LOG_STREAM__STDOUT, "out1");
-    int o2 = line_index(&c, SLIPWAY__LOG_STREAM__STDOUT, "out2");
-    int o3 = line_index(&c, SLIPWAY__LOG_STREAM__STDOUT, "out3 no newline");
-    int e1 = line_index(&c, SLIPWAY__LOG_STREAM__STDERR, "err1");
-    int e2 = line_index(&c, SLIPWAY__LOG_STREAM__STDERR, "err2");
+    int o1 = sw_capture_index(&c, SLIPWAY__LOG_STREAM__STDOUT, "out1");
+    int o2 = sw_capture_index(&c, SLIPWAY__LOG_STREAM__STDOUT, "out2");
+    int o3 = sw_capture_index(&c, SLIPWAY__LOG_STREAM__STDOUT, "out3 no newline");
+    int e1 = sw_capture_index(&c, SLIPWAY__LOG_STREAM__STDERR, "err1");
+    int e2 = sw_capture_index(&c, SLIPWAY__LOG_STREAM__STDERR, "err2");
     ck_assert_msg(o1 >= 0 && o2 > o1 && o3 > o2, "stdout out of order: %d %d %d", o1, o2, o3);
     ck_assert_msg(e1 >= 0 && e2 > e1, "stderr out of order: %d %d", e1, e2);
-    captured_free(&c);
+    sw_capture_free(&c);
 }
 END_TEST
 
@@ -236,11 +187,11 @@ START_TEST(test_last_line_never_lost)
         run_ok(&spec, &step, &res);
         ck_assert_int_eq(res.exit_code, 0);
         ck_assert_msg(c.n == 3, "run %d: %zu lines", i, c.n);
-        int first = line_index(&c, SLIPWAY__LOG_STREAM__STDOUT, "first");
-        int last = line_index(&c, SLIPWAY__LOG_STREAM__STDOUT, "last, no newline");
+        int first = sw_capture_index(&c, SLIPWAY__LOG_STREAM__STDOUT, "first");
+        int last = sw_capture_index(&c, SLIPWAY__LOG_STREAM__STDOUT, "last, no newline");
         ck_assert_msg(first >= 0 && last > first, "run %d: first %d, last %d", i, first, last);
-        ck_assert_int_ge(line_index(&c, SLIPWAY__LOG_STREAM__STDERR, "err"), 0);
-        captured_free(&c);
+        ck_assert_int_ge(sw_capture_index(&c, SLIPWAY__LOG_STREAM__STDERR, "err"), 0);
+        sw_capture_free(&c);
     }
 }
 END_TEST
@@ -260,13 +211,13 @@ START_TEST(test_environment_and_working_directory)
     sw_sandbox_result res;
     run_ok(&spec, &step, &res);
     ck_assert_int_eq(res.exit_code, 0);
-    ck_assert_int_ge(line_index(&c, SLIPWAY__LOG_STREAM__STDOUT,
+    ck_assert_int_ge(sw_capture_index(&c, SLIPWAY__LOG_STREAM__STDOUT,
                                 "home=/workspace pwd=/workspace ci=overridden slipway=1"),
                      0);
-    ck_assert_int_ge(line_index(&c, SLIPWAY__LOG_STREAM__STDOUT, "foo=last wins"), 0);
-    ck_assert_int_ge(line_index(&c, SLIPWAY__LOG_STREAM__STDOUT, "host=slipway"), 0);
+    ck_assert_int_ge(sw_capture_index(&c, SLIPWAY__LOG_STREAM__STDOUT, "foo=last wins"), 0);
+    ck_assert_int_ge(sw_capture_index(&c, SLIPWAY__LOG_STREAM__STDOUT, "host=slipway"), 0);
     ck_assert(has_line_containing(&c, SLIPWAY__LOG_STREAM__STDOUT, "/bin"));
-    captured_free(&c);
+    sw_capture_free(&c);
 }
 END_TEST
 
@@ -291,8 +242,8 @@ START_TEST(test_second_step_sees_first_steps_files)
     spec = spec_for("cat out/artifact", &c);
     run_ok(&spec, &s2, &res);
     ck_assert_int_eq(res.exit_code, 0);
-    ck_assert_int_ge(line_index(&c, SLIPWAY__LOG_STREAM__STDOUT, "built"), 0);
-    captured_free(&c);
+    ck_assert_int_ge(sw_capture_index(&c, SLIPWAY__LOG_STREAM__STDOUT, "built"), 0);
+    sw_capture_free(&c);
 }
 END_TEST
 
@@ -315,7 +266,7 @@ START_TEST(test_long_line_in_pieces)
     }
     ck_assert(!c.ends[0] && !c.ends[1] && c.ends[2] && c.ends[3]);
     ck_assert_str_eq(c.text[3], "after");
-    captured_free(&c);
+    sw_capture_free(&c);
 }
 END_TEST
 
@@ -351,7 +302,7 @@ static void demux_cut(sw_docker_demux *m, captured *c, const frame_buf *b, const
                       size_t ncuts)
 {
     size_t at = 0;
-    sw_docker_demux_init(m, on_line, c);
+    sw_docker_demux_init(m, sw_capture_line, c);
     for (size_t i = 0; i <= ncuts; i++) {
         size_t end = i < ncuts ? cuts[i] : b->len;
         ck_assert_int_eq(sw_docker_demux_feed(m, b->data + at, end - at), 0);
@@ -415,18 +366,18 @@ START_TEST(test_demux_frames_cut_anywhere)
             size_t cuts[2] = {i, j};
             demux_cut(m, &got, &b, cuts, 2);
             assert_same_lines(&want, &got, i, j);
-            captured_free(&got);
+            sw_capture_free(&got);
         }
     }
     captured got = {0};
-    sw_docker_demux_init(m, on_line, &got);
+    sw_docker_demux_init(m, sw_capture_line, &got);
     for (size_t i = 0; i < b.len; i++) {
         ck_assert_int_eq(sw_docker_demux_feed(m, b.data + i, 1), 0);
     }
     sw_docker_demux_finish(m);
     assert_same_lines(&want, &got, 1, 1);
-    captured_free(&got);
-    captured_free(&want);
+    sw_capture_free(&got);
+    sw_capture_free(&want);
     free(b.data);
     free(m);
 }
@@ -461,9 +412,9 @@ START_TEST(test_demux_long_line_cut_anywhere)
         captured got = {0};
         demux_cut(m, &got, &b, &i, 1);
         assert_same_lines(&want, &got, i, i);
-        captured_free(&got);
+        sw_capture_free(&got);
     }
-    captured_free(&want);
+    sw_capture_free(&want);
     free(b.data);
     free(payload);
     free(m);
@@ -499,7 +450,7 @@ START_TEST(test_frame_next_and_last_frame)
     sw_docker_demux *m = malloc(sizeof(*m));
     ck_assert_ptr_nonnull(m);
     captured c = {0};
-    sw_docker_demux_init(m, on_line, &c);
+    sw_docker_demux_init(m, sw_capture_line, &c);
     ck_assert(!sw_docker_demux_last_frame(m, &kind, &data, &len));
     ck_assert_int_eq(sw_docker_demux_feed(m, b.data, b.len - 3), 0);
     ck_assert(!sw_docker_demux_last_frame(m, &kind, &data, &len));
@@ -509,7 +460,7 @@ START_TEST(test_frame_next_and_last_frame)
     ck_assert_uint_eq(len, 15);
     ck_assert(memcmp(data, "two, no newline", 15) == 0);
     sw_docker_demux_finish(m);
-    captured_free(&c);
+    sw_capture_free(&c);
     free(m);
     free(b.data);
 }
@@ -520,19 +471,19 @@ START_TEST(test_demux_refuses_what_is_not_frames)
     sw_docker_demux *m = malloc(sizeof(*m));
     ck_assert_ptr_nonnull(m);
     captured c = {0};
-    sw_docker_demux_init(m, on_line, &c);
+    sw_docker_demux_init(m, sw_capture_line, &c);
     ck_assert_int_eq(sw_docker_demux_feed(m, "hello wo", 8), SW_EINVALID);
     ck_assert_ptr_nonnull(strstr(sw_error_last(), "not a multiplexed stream"));
     ck_assert_int_eq(sw_docker_demux_feed(m, "\001\0\0\0\0\0\0\002a\n", 10), SW_EINVALID);
     ck_assert_uint_eq(c.n, 0);
 
     /* a stream cut inside a frame is reported by finish */
-    sw_docker_demux_init(m, on_line, &c);
+    sw_docker_demux_init(m, sw_capture_line, &c);
     ck_assert_int_eq(sw_docker_demux_feed(m, "\001\0\0\0\0\0\0\005abc", 11), 0);
     ck_assert_int_eq(sw_docker_demux_finish(m), 1);
     ck_assert_uint_eq(c.n, 1);
     ck_assert_str_eq(c.text[0], "abc");
-    captured_free(&c);
+    sw_capture_free(&c);
     free(m);
 }
 END_TEST
@@ -698,7 +649,7 @@ static void follow_fake_ex(size_t follow_len, int breaks, int fails, int want_ta
     f.follow_breaks = breaks;
     f.follow_fails = fails;
     ck_assert_msg(sw_docker_open(&d, f.path) == 0, "%s", sw_error_last());
-    sw_sandbox_spec spec = {.ud = &c, .line = on_line};
+    sw_sandbox_spec spec = {.ud = &c, .line = sw_capture_line};
     sw_docker_output_create(&o, d, "fake", &spec, never_stop, no_tick, NULL);
     sw_docker_output_follow(o);
     sw_docker_output_finish(o, false);
@@ -718,7 +669,7 @@ static void follow_fake_ex(size_t follow_len, int breaks, int fails, int want_ta
     ck_assert_int_eq(follows, 1);
     ck_assert_int_eq(tails, want_tails);
     ck_assert_int_eq(fulls, want_fulls);
-    captured_free(&c);
+    sw_capture_free(&c);
     free(b.data);
 }
 
@@ -902,10 +853,10 @@ START_TEST(test_memory_limit_oom)
     ck_assert_msg(res.killed_by == SW_SANDBOX_KILLED_OOM, "killed_by %d, %s", res.killed_by,
                   res.reason);
     ck_assert_str_eq(res.reason, "killed: out of memory (limit 32 MiB)");
-    ck_assert_int_ge(line_index(&c, SLIPWAY__LOG_STREAM__STDOUT, "start"), 0);
+    ck_assert_int_ge(sw_capture_index(&c, SLIPWAY__LOG_STREAM__STDOUT, "start"), 0);
     /* wc never saw the 100 MiB */
-    ck_assert_int_lt(line_index(&c, SLIPWAY__LOG_STREAM__STDOUT, "104857600"), 0);
-    captured_free(&c);
+    ck_assert_int_lt(sw_capture_index(&c, SLIPWAY__LOG_STREAM__STDOUT, "104857600"), 0);
+    sw_capture_free(&c);
 }
 END_TEST
 
@@ -924,11 +875,11 @@ START_TEST(test_pids_limit_stops_forks)
     run_ok(&spec, &step, &res);
     ck_assert_int_eq(res.killed_by, SW_SANDBOX_KILLED_NONE);
     ck_assert_int_ne(res.exit_code, 0);
-    ck_assert_int_lt(line_index(&c, 0, "all started"), 0);
-    ck_assert_int_lt(line_index(&c, 0, "started=32"), 0);
-    ck_assert_int_ge(line_index(&c, 0, "started=20"), 0);
+    ck_assert_int_lt(sw_capture_index(&c, 0, "all started"), 0);
+    ck_assert_int_lt(sw_capture_index(&c, 0, "started=32"), 0);
+    ck_assert_int_ge(sw_capture_index(&c, 0, "started=20"), 0);
     ck_assert(has_line_containing(&c, SLIPWAY__LOG_STREAM__STDERR, "can't fork"));
-    captured_free(&c);
+    sw_capture_free(&c);
 }
 END_TEST
 
@@ -987,7 +938,7 @@ START_TEST(test_fork_bomb_is_held)
     ck_assert_int_ge(s.spawned, 1);
     ck_assert_int_lt(s.worst_ms, 2000);
     ck_assert_int_eq(container_status(step.name), 404);
-    captured_free(&c);
+    sw_capture_free(&c);
 }
 END_TEST
 
@@ -1009,10 +960,10 @@ START_TEST(test_timeout_kills_the_container)
     ck_assert_int_eq(res.killed_by, SW_SANDBOX_KILLED_TIMEOUT);
     ck_assert_str_eq(res.reason, "killed: timed out after 1s");
     ck_assert_int_eq(res.exit_code, 137);
-    ck_assert_int_ge(line_index(&c, 0, "going"), 0);
-    ck_assert_int_lt(line_index(&c, 0, "never"), 0);
+    ck_assert_int_ge(sw_capture_index(&c, 0, "going"), 0);
+    ck_assert_int_lt(sw_capture_index(&c, 0, "never"), 0);
     ck_assert_int_ge(c.ticks, 10);
-    captured_free(&c);
+    sw_capture_free(&c);
 }
 END_TEST
 
@@ -1024,7 +975,7 @@ typedef struct sequence {
 
 static void on_sequence_tick(void *ud)
 {
-    on_tick(&((sequence *)ud)->ticks);
+    sw_capture_tick(&((sequence *)ud)->ticks);
 }
 
 static void on_numbered_line(void *ud, int stream, const char *text, size_t len, bool line_ends)
@@ -1118,7 +1069,7 @@ START_TEST(test_cancel_kills_and_removes)
     ck_assert_int_lt(returned - k.at, 5000);
     ck_assert_int_eq(container_status(step.name), 404);
     ck_assert_int_le(c.max_tick_gap, MAX_TICK_GAP_MS);
-    captured_free(&c);
+    sw_capture_free(&c);
 }
 END_TEST
 
@@ -1133,8 +1084,8 @@ START_TEST(test_cancel_before_start)
     sw_sandbox_result res;
     run_ok(&spec, &step, &res);
     ck_assert_int_eq(res.killed_by, SW_SANDBOX_KILLED_CANCEL);
-    ck_assert_int_lt(line_index(&c, 0, "never"), 0);
-    captured_free(&c);
+    ck_assert_int_lt(sw_capture_index(&c, 0, "never"), 0);
+    sw_capture_free(&c);
 }
 END_TEST
 
@@ -1151,7 +1102,7 @@ START_TEST(test_no_network_by_default)
     ck_assert_int_eq(res.exit_code, 0);
     ck_assert_uint_eq(c.n, 1);
     ck_assert_str_eq(c.text[0], "lo");
-    captured_free(&c);
+    sw_capture_free(&c);
 }
 END_TEST
 
@@ -1237,7 +1188,7 @@ START_TEST(test_concurrent_steps_see_only_their_workspace)
     /* they did run at the same time */
     ck_assert(p[0].t0 < p[1].t1 && p[1].t0 < p[0].t1);
     for (int i = 0; i < 2; i++) {
-        captured_free(&p[i].c);
+        sw_capture_free(&p[i].c);
     }
     sw_test_rmtree(p[1].ws);
     free(p[1].ws);
@@ -1284,10 +1235,10 @@ START_TEST(test_pulls_a_missing_image_from_a_registry)
     sw_sandbox_result res;
     run_ok(&spec, &step, &res);
     ck_assert_int_eq(res.exit_code, 0);
-    ck_assert_int_ge(line_index(&c, 0, "pulled"), 0);
+    ck_assert_int_ge(sw_capture_index(&c, 0, "pulled"), 0);
     ck_assert_int_eq(sw_docker_call(dk, &del, &body), 200); /* it was there again */
     free(body);
-    captured_free(&c);
+    sw_capture_free(&c);
 }
 END_TEST
 

@@ -4,6 +4,7 @@
 #include "runtime/clock.h"
 #include "runtime/error.h"
 #include "slipway.pb-c.h"
+#include "capture.h"
 #include "support.h"
 
 #include <arpa/inet.h>
@@ -22,56 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
-typedef struct captured {
-    char *text[256];
-    int stream[256];
-    bool ends[256];
-    size_t n;
-    int ticks;
-    int64_t last_tick, max_tick_gap;
-} captured;
-
-static void on_line(void *ud, int stream, const char *text, size_t len, bool line_ends)
-{
-    captured *c = ud;
-    ck_assert_uint_eq(strlen(text), len);
-    if (c->n < 256) {
-        c->text[c->n] = strndup(text, len);
-        c->stream[c->n] = stream;
-        c->ends[c->n] = line_ends;
-        c->n++;
-    }
-}
-
-static void on_tick(void *ud)
-{
-    captured *c = ud;
-    int64_t now = sw_clock_mono_ms();
-    if (c->last_tick != 0 && now - c->last_tick > c->max_tick_gap) {
-        c->max_tick_gap = now - c->last_tick;
-    }
-    c->last_tick = now;
-    c->ticks++;
-}
-
-static void captured_free(captured *c)
-{
-    for (size_t i = 0; i < c->n; i++) {
-        free(c->text[i]);
-    }
-    memset(c, 0, sizeof(*c));
-}
-
-/* Index of the first line on stream containing needle, or -1. */
-static int find_line(const captured *c, int stream, const char *needle)
-{
-    for (size_t i = 0; i < c->n; i++) {
-        if ((stream == 0 || c->stream[i] == stream) && strstr(c->text[i], needle) != NULL) {
-            return (int)i;
-        }
-    }
-    return -1;
-}
+typedef sw_capture captured;
 
 static char *workspace;
 
@@ -94,8 +46,8 @@ static sw_sandbox_spec spec_for(const char *script, captured *c)
     spec.workspace = workspace;
     spec.timeout_ms = 20000;
     spec.ud = c;
-    spec.line = on_line;
-    spec.tick = on_tick;
+    spec.line = sw_capture_line;
+    spec.tick = sw_capture_tick;
     return spec;
 }
 
@@ -119,17 +71,17 @@ START_TEST(test_lines_on_their_streams)
     ck_assert_int_eq(res.killed_by, SW_SANDBOX_KILLED_NONE);
     ck_assert_str_eq(res.reason, "exit code 0");
     ck_assert_uint_eq(c.n, 4);
-    int o1 = find_line(&c, SLIPWAY__LOG_STREAM__STDOUT, "out1");
-    int o2 = find_line(&c, SLIPWAY__LOG_STREAM__STDOUT, "out2");
+    int o1 = sw_capture_find(&c, SLIPWAY__LOG_STREAM__STDOUT, "out1");
+    int o2 = sw_capture_find(&c, SLIPWAY__LOG_STREAM__STDOUT, "out2");
     ck_assert_int_ge(o1, 0);
     ck_assert_int_gt(o2, o1);
     ck_assert_str_eq(c.text[o1], "out1");
-    ck_assert_int_ge(find_line(&c, SLIPWAY__LOG_STREAM__STDERR, "err1"), 0);
-    int p = find_line(&c, SLIPWAY__LOG_STREAM__STDOUT, "partial");
+    ck_assert_int_ge(sw_capture_find(&c, SLIPWAY__LOG_STREAM__STDERR, "err1"), 0);
+    int p = sw_capture_find(&c, SLIPWAY__LOG_STREAM__STDOUT, "partial");
     ck_assert_int_ge(p, 0);
     ck_assert_str_eq(c.text[p], "partial");
     assert_nothing_left(&res);
-    captured_free(&c);
+    sw_capture_free(&c);
 }
 END_TEST
 
@@ -150,7 +102,7 @@ START_TEST(test_long_line_cut_into_pieces)
     ck_assert(!c.ends[1]);
     ck_assert(c.ends[2]);
     ck_assert(c.ends[3]);
-    captured_free(&c);
+    sw_capture_free(&c);
 }
 END_TEST
 
@@ -164,7 +116,7 @@ START_TEST(test_exit_code_reported)
     ck_assert_int_eq(res.killed_by, SW_SANDBOX_KILLED_NONE);
     ck_assert_str_eq(res.reason, "exit code 3");
     assert_nothing_left(&res);
-    captured_free(&c);
+    sw_capture_free(&c);
 }
 END_TEST
 
@@ -189,7 +141,7 @@ START_TEST(test_environment)
     ck_assert_uint_eq(c.n, 1);
     ck_assert_str_eq(c.text[0], expect);
     free(ws);
-    captured_free(&c);
+    sw_capture_free(&c);
 }
 END_TEST
 
@@ -202,14 +154,14 @@ START_TEST(test_workspace_writable_root_not)
                                     &c);
     sw_sandbox_result res;
     ck_assert_int_eq(sw_sandbox_run(&spec, &res), 0);
-    ck_assert_int_ge(find_line(&c, 0, "ws-ok"), 0);
-    ck_assert_int_ge(find_line(&c, 0, "tmp-ok"), 0);
-    ck_assert_int_lt(find_line(&c, 0, "etc-writable"), 0);
+    ck_assert_int_ge(sw_capture_find(&c, 0, "ws-ok"), 0);
+    ck_assert_int_ge(sw_capture_find(&c, 0, "tmp-ok"), 0);
+    ck_assert_int_lt(sw_capture_find(&c, 0, "etc-writable"), 0);
     ck_assert_int_ne(access("/etc/slipway-x", F_OK), 0);
     char path[512];
     snprintf(path, sizeof(path), "%s/made-here", workspace);
     ck_assert_int_eq(access(path, F_OK), 0);
-    captured_free(&c);
+    sw_capture_free(&c);
 }
 END_TEST
 
@@ -241,7 +193,7 @@ START_TEST(test_network_unshared)
     ck_assert_uint_eq(c.n, 2);
     ck_assert_str_eq(c.text[0], "lo");
     ck_assert_str_eq(c.text[1], "refused");
-    captured_free(&c);
+    sw_capture_free(&c);
 }
 END_TEST
 
@@ -261,9 +213,9 @@ START_TEST(test_out_of_memory)
     ck_assert_int_lt(sw_clock_mono_ms() - t0, 15000);
     ck_assert_int_eq(res.killed_by, SW_SANDBOX_KILLED_OOM);
     ck_assert_str_eq(res.reason, "killed: out of memory (limit 64 MiB)");
-    ck_assert_int_ge(find_line(&c, 0, "start"), 0);
+    ck_assert_int_ge(sw_capture_find(&c, 0, "start"), 0);
     assert_nothing_left(&res);
-    captured_free(&c);
+    sw_capture_free(&c);
 }
 END_TEST
 
@@ -281,12 +233,12 @@ START_TEST(test_pids_limit_holds_fork_bomb)
     sw_sandbox_result res;
     ck_assert_int_eq(sw_sandbox_run(&spec, &res), 0);
     ck_assert_int_ne(res.killed_by, SW_SANDBOX_KILLED_TIMEOUT);
-    ck_assert_msg(find_line(&c, SLIPWAY__LOG_STREAM__STDERR, "fork") >= 0,
+    ck_assert_msg(sw_capture_find(&c, SLIPWAY__LOG_STREAM__STDERR, "fork") >= 0,
                   "no fork failure seen (%zu lines)", c.n);
     assert_nothing_left(&res);
     /* we are fine: we can still start processes */
     ck_assert_int_eq(system("true"), 0);
-    captured_free(&c);
+    sw_capture_free(&c);
 }
 END_TEST
 
@@ -303,12 +255,12 @@ START_TEST(test_timeout_kills_the_tree)
     ck_assert_int_lt(took, 2500);
     ck_assert_int_eq(res.killed_by, SW_SANDBOX_KILLED_TIMEOUT);
     ck_assert_str_eq(res.reason, "killed: timed out after 1s");
-    ck_assert_int_lt(find_line(&c, 0, "never"), 0);
+    ck_assert_int_lt(sw_capture_find(&c, 0, "never"), 0);
     /* ticks came at least every 100 ms */
     ck_assert_int_ge(c.ticks, 8);
     ck_assert_int_le(c.max_tick_gap, 100);
     assert_nothing_left(&res);
-    captured_free(&c);
+    sw_capture_free(&c);
 }
 END_TEST
 
@@ -335,9 +287,9 @@ START_TEST(test_cancel)
     pthread_join(th, NULL);
     ck_assert_int_eq(res.killed_by, SW_SANDBOX_KILLED_CANCEL);
     ck_assert_str_eq(res.reason, "killed: cancelled");
-    ck_assert_int_ge(find_line(&c, 0, "running"), 0);
+    ck_assert_int_ge(sw_capture_find(&c, 0, "running"), 0);
     assert_nothing_left(&res);
-    captured_free(&c);
+    sw_capture_free(&c);
 }
 END_TEST
 
@@ -368,7 +320,7 @@ START_TEST(test_no_cgroup_left_in_parent)
     }
     closedir(d);
     free(parent);
-    captured_free(&c);
+    sw_capture_free(&c);
 }
 END_TEST
 
@@ -382,7 +334,7 @@ START_TEST(test_leftover_step_cgroup_is_taken_over)
     sw_sandbox_result res;
     ck_assert_int_eq(sw_sandbox_run(&spec, &res), 0);
     if (res.cgroup[0] == '\0') {
-        captured_free(&c);
+        sw_capture_free(&c);
         return; /* no cgroups on this host */
     }
     char *parent = strdup(res.cgroup);
@@ -404,7 +356,7 @@ START_TEST(test_leftover_step_cgroup_is_taken_over)
     ck_assert_int_eq(res.exit_code, 0);
     assert_nothing_left(&res);
     free(parent);
-    captured_free(&c);
+    sw_capture_free(&c);
 }
 END_TEST
 
