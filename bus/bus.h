@@ -58,7 +58,9 @@ int sw_bus_flush(sw_bus *bus, int timeout_ms);
 
 /* --- JetStream set-up ---------------------------------------------------- */
 
-typedef enum { SW_RETAIN_LIMITS, SW_RETAIN_WORKQUEUE } sw_retention;
+/* limits: kept until a limit removes them; work queue: removed when acked;
+ * interest: removed once every consumer of the stream has acked them. */
+typedef enum { SW_RETAIN_LIMITS, SW_RETAIN_WORKQUEUE, SW_RETAIN_INTEREST } sw_retention;
 
 typedef struct sw_stream_config {
     const char *name;
@@ -69,6 +71,12 @@ typedef struct sw_stream_config {
     int64_t max_bytes;          /* 0: unlimited */
     int64_t duplicate_window_ms; /* 0: server default (2 min) */
     int replicas;               /* 0 or 1: one */
+    int64_t max_msgs;           /* 0: unlimited */
+    int64_t max_msgs_per_subject; /* 0: unlimited */
+    /* At a limit, refuse new messages (the publisher gets SW_EFULL) instead of
+     * discarding the oldest; per_subject: also at max_msgs_per_subject. */
+    bool discard_new;
+    bool discard_new_per_subject;
 } sw_stream_config;
 
 /* Creates the stream, or updates it when it exists with another config. */
@@ -79,6 +87,15 @@ int sw_bus_stream_purge(sw_bus *bus, const char *stream, const char *subject);
 
 /* Number of messages a stream holds now. */
 int sw_bus_stream_count(sw_bus *bus, const char *stream, uint64_t *count_out);
+
+/* The message at stream sequence seq (SW_ENOTFOUND when there is none), or the
+ * last message on subject. *msg_out is the caller's (sw_msg_release); its
+ * sw_msg_stream_seq is its sequence. Acks on it are no-ops. */
+int sw_bus_stream_get(sw_bus *bus, const char *stream, uint64_t seq, sw_msg **msg_out);
+int sw_bus_stream_last(sw_bus *bus, const char *stream, const char *subject, sw_msg **msg_out);
+
+/* Removes the message at stream sequence seq (SW_ENOTFOUND when it is gone). */
+int sw_bus_stream_delete(sw_bus *bus, const char *stream, uint64_t seq);
 
 typedef struct sw_consumer_config {
     const char *stream;
@@ -106,6 +123,13 @@ int sw_bus_publish(sw_bus *bus, const char *subject, const void *data, size_t le
  * NULL) is set when the server had already stored that id. */
 int sw_bus_js_publish(sw_bus *bus, const char *subject, const void *data, size_t len,
                       const char *msg_id, uint64_t *seq_out, bool *duplicate_out);
+
+/* The same, stored only if the last message on subject is at stream sequence
+ * expect_last_seq (0: subject has none): a compare-and-set. SW_ECONFLICT when
+ * another message got there first. Every JetStream publish fails with SW_EFULL
+ * when a discard-new stream is at a limit. */
+int sw_bus_js_publish_cas(sw_bus *bus, const char *subject, const void *data, size_t len,
+                          uint64_t expect_last_seq, uint64_t *seq_out);
 
 /* Asynchronous JetStream publishing: sends return at once and every message
  * sent is answered exactly once, either by done (on a bus thread: the stream

@@ -31,12 +31,16 @@ typedef enum {
     SW_MSG_CORE,    /* core NATS (subscription, request reply): no acks */
     SW_MSG_PULL,    /* from a puller: ack family goes to the server */
     SW_MSG_ORDERED, /* from an ordered consumer (follow): acks are no-ops */
+    SW_MSG_STORED,  /* read from a stream by sequence or subject: acks are no-ops */
 } sw_msg_kind;
 
 /* Wraps nm (takes ownership) into a new sw_msg with one reference. For
  * SW_MSG_PULL, owner is the puller core whose slot the message occupies (the
  * caller has already counted the slot and a reference for it). */
 sw_msg *sw_msg_wrap(natsMsg *nm, sw_msg_kind kind, sw_puller_core *owner);
+
+/* Wraps a message that js_GetMsg / js_GetLastMsg returned (takes ownership). */
+sw_msg *sw_msg_wrap_stored(natsMsg *nm);
 
 /* Sets the thread's error from a failed cnats call and returns the SW_E* code:
  * "<what>: <cnats text> (<detail>)". jerr is the JetStream error code or 0. */

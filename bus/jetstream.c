@@ -31,12 +31,18 @@ int sw_bus_stream_ensure(sw_bus *bus, const sw_stream_config *cfg)
     sc.Name = cfg->name;
     sc.Subjects = (const char **)cfg->subjects;
     sc.SubjectsLen = cfg->nsubjects;
-    sc.Retention = cfg->retention == SW_RETAIN_WORKQUEUE ? js_WorkQueuePolicy : js_LimitsPolicy;
+    sc.Retention = cfg->retention == SW_RETAIN_WORKQUEUE  ? js_WorkQueuePolicy
+                   : cfg->retention == SW_RETAIN_INTEREST ? js_InterestPolicy
+                                                          : js_LimitsPolicy;
     sc.Storage = js_FileStorage;
     sc.MaxAge = cfg->max_age_ms > 0 ? sw_bus_ms_to_ns(cfg->max_age_ms) : 0;
     sc.MaxBytes = cfg->max_bytes > 0 ? cfg->max_bytes : -1;
     sc.Duplicates = cfg->duplicate_window_ms > 0 ? sw_bus_ms_to_ns(cfg->duplicate_window_ms) : 0;
     sc.Replicas = cfg->replicas > 1 ? cfg->replicas : 1;
+    sc.MaxMsgs = cfg->max_msgs > 0 ? cfg->max_msgs : -1;
+    sc.MaxMsgsPerSubject = cfg->max_msgs_per_subject > 0 ? cfg->max_msgs_per_subject : -1;
+    sc.Discard = cfg->discard_new ? js_DiscardNew : js_DiscardOld;
+    sc.DiscardNewPerSubject = cfg->discard_new && cfg->discard_new_per_subject;
 
     s = js_AddStream(&si, bus->js, &sc, NULL, &jerr);
     if (s == NATS_ERR && jerr == JSStreamNameExistErr) {
@@ -156,8 +162,9 @@ int sw_bus_consumer_pending(sw_bus *bus, const char *stream, const char *durable
     return 0;
 }
 
-int sw_bus_js_publish(sw_bus *bus, const char *subject, const void *data, size_t len,
-                      const char *msg_id, uint64_t *seq_out, bool *duplicate_out)
+static int js_publish(sw_bus *bus, const char *subject, const void *data, size_t len,
+                      const char *msg_id, int64_t expect_last_seq, uint64_t *seq_out,
+                      bool *duplicate_out)
 {
     jsPubOptions po;
     jsPubAck *pa = NULL;
@@ -174,6 +181,11 @@ int sw_bus_js_publish(sw_bus *bus, const char *subject, const void *data, size_t
     jsPubOptions_Init(&po);
     po.MsgId = msg_id;
     po.MaxWait = bus->request_timeout_ms;
+    if (expect_last_seq == 0) {
+        po.ExpectNoMessage = true; /* Nats-Expected-Last-Subject-Sequence: 0 */
+    } else if (expect_last_seq > 0) {
+        po.ExpectLastSubjectSeq = (uint64_t)expect_last_seq;
+    }
     s = js_Publish(&pa, bus->js, subject, data, (int)len, &po, &jerr);
     if (s == NATS_NO_RESPONDERS) {
         return sw_error_set(SW_EBUS,
@@ -186,7 +198,11 @@ int sw_bus_js_publish(sw_bus *bus, const char *subject, const void *data, size_t
                             subject, bus->request_timeout_ms);
     }
     if (s != NATS_OK) {
-        return sw_bus_fail_as(SW_EBUS, s, jerr, "cannot publish on %s to JetStream", subject);
+        int code = sw_bus_code(s, jerr);
+        if (code != SW_ECONFLICT && code != SW_EFULL) {
+            code = SW_EBUS;
+        }
+        return sw_bus_fail_as(code, s, jerr, "cannot publish on %s to JetStream", subject);
     }
     if (seq_out != NULL) {
         *seq_out = pa->Sequence;
@@ -195,5 +211,63 @@ int sw_bus_js_publish(sw_bus *bus, const char *subject, const void *data, size_t
         *duplicate_out = pa->Duplicate;
     }
     jsPubAck_Destroy(pa);
+    return 0;
+}
+
+int sw_bus_js_publish(sw_bus *bus, const char *subject, const void *data, size_t len,
+                      const char *msg_id, uint64_t *seq_out, bool *duplicate_out)
+{
+    return js_publish(bus, subject, data, len, msg_id, -1, seq_out, duplicate_out);
+}
+
+int sw_bus_js_publish_cas(sw_bus *bus, const char *subject, const void *data, size_t len,
+                          uint64_t expect_last_seq, uint64_t *seq_out)
+{
+    return js_publish(bus, subject, data, len, NULL, (int64_t)expect_last_seq, seq_out, NULL);
+}
+
+static int get_msg(sw_bus *bus, const char *stream, uint64_t seq, const char *subject,
+                   sw_msg **msg_out)
+{
+    natsMsg *nm = NULL;
+    jsErrCode jerr = 0;
+    natsStatus s;
+
+    *msg_out = NULL;
+    if (subject != NULL) {
+        s = js_GetLastMsg(&nm, bus->js, stream, subject, NULL, &jerr);
+    } else {
+        s = js_GetMsg(&nm, bus->js, stream, seq, NULL, &jerr);
+    }
+    if (s != NATS_OK) {
+        if (subject != NULL) {
+            return sw_bus_fail(s, jerr, "cannot read the last message on %s in stream %s",
+                               subject, stream);
+        }
+        return sw_bus_fail(s, jerr, "cannot read message %llu of stream %s",
+                           (unsigned long long)seq, stream);
+    }
+    *msg_out = sw_msg_wrap_stored(nm);
+    return 0;
+}
+
+int sw_bus_stream_get(sw_bus *bus, const char *stream, uint64_t seq, sw_msg **msg_out)
+{
+    return get_msg(bus, stream, seq, NULL, msg_out);
+}
+
+int sw_bus_stream_last(sw_bus *bus, const char *stream, const char *subject, sw_msg **msg_out)
+{
+    return get_msg(bus, stream, 0, subject, msg_out);
+}
+
+int sw_bus_stream_delete(sw_bus *bus, const char *stream, uint64_t seq)
+{
+    jsErrCode jerr = 0;
+    natsStatus s = js_DeleteMsg(bus->js, stream, seq, NULL, &jerr);
+    if (s != NATS_OK) {
+        return sw_bus_fail(s, jerr, "cannot delete message %llu of stream %s",
+                           (unsigned long long)seq, stream);
+    }
     return 0;
 }

@@ -36,12 +36,20 @@ sw_msg *sw_msg_wrap(natsMsg *nm, sw_msg_kind kind, sw_puller_core *owner)
     msg->nm = nm;
     msg->kind = kind;
     msg->owner = owner;
-    if (kind != SW_MSG_CORE && natsMsg_GetMetaData(&meta, nm) == NATS_OK) {
+    if (kind != SW_MSG_CORE && kind != SW_MSG_STORED && natsMsg_GetMetaData(&meta, nm) == NATS_OK) {
         msg->stream_seq = meta->Sequence.Stream;
         msg->delivered = meta->NumDelivered;
         msg->timestamp_ms = meta->Timestamp / 1000000;
         jsMsgMetaData_Destroy(meta);
     }
+    return msg;
+}
+
+sw_msg *sw_msg_wrap_stored(natsMsg *nm)
+{
+    sw_msg *msg = sw_msg_wrap(nm, SW_MSG_STORED, NULL);
+    msg->stream_seq = natsMsg_GetSequence(nm);
+    msg->timestamp_ms = natsMsg_GetTime(nm) / 1000000;
     return msg;
 }
 
@@ -100,6 +108,7 @@ static int ackable(const sw_msg *msg, const char *what)
     case SW_MSG_PULL:
         return 1;
     case SW_MSG_ORDERED:
+    case SW_MSG_STORED:
         return 0;
     default:
         return sw_error_set(SW_EINVALID, "cannot %s a core NATS message (on %s)", what,

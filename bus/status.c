@@ -12,8 +12,17 @@
 
 int sw_bus_code(natsStatus s, jsErrCode jerr)
 {
-    if (jerr == JSStreamNotFoundErr || jerr == JSConsumerNotFoundErr) {
+    if (jerr == JSStreamNotFoundErr || jerr == JSConsumerNotFoundErr ||
+        jerr == JSNoMessageFoundErr) {
         return SW_ENOTFOUND;
+    }
+    if (jerr == JSStreamWrongLastSequenceErr) {
+        return SW_ECONFLICT;
+    }
+    /* a discard-new stream at one of its limits: "maximum messages exceeded",
+     * "maximum bytes exceeded", "maximum messages per subject exceeded" */
+    if (jerr == JSStreamStoreFailedErr && strstr(sw_bus_last_detail(), "maximum") != NULL) {
+        return SW_EFULL;
     }
     switch (s) {
     case NATS_OK:

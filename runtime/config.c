@@ -94,7 +94,8 @@ static int check_unique(const sw_yaml_doc *doc, const sw_yaml_node *entry, const
 
 static int read_tiers(sw_config *cfg, const sw_yaml_doc *doc)
 {
-    static const char *const keys[] = {"name", "memory", "pids", "cpu_millis", "timeout", NULL};
+    static const char *const keys[] = {"name",    "memory",    "pids", "cpu_millis",
+                                       "timeout", "log_limit", NULL};
     const sw_yaml_node *list;
     int error;
     if ((error = read_list(doc, doc->root, "tiers", 1, &list)) < 0) {
@@ -109,9 +110,11 @@ static int read_tiers(sw_config *cfg, const sw_yaml_doc *doc)
         t->pids = 512;
         t->cpu_millis = 1000;
         t->timeout_ms = 30 * 60 * 1000;
+        t->log_max_bytes = 100ull * 1000 * 1000;
         if ((error = sw_yaml_check_keys(doc, m, keys)) < 0 ||
             (error = read_name(doc, m, "name", 1, &t->name)) < 0 ||
             (error = sw_yaml_size(doc, sw_yaml_get(m, "memory"), &t->memory_bytes)) < 0 ||
+            (error = sw_yaml_size(doc, sw_yaml_get(m, "log_limit"), &t->log_max_bytes)) < 0 ||
             (error = sw_yaml_duration_ms(doc, sw_yaml_get(m, "timeout"), &t->timeout_ms)) < 0) {
             return error;
         }
@@ -130,6 +133,10 @@ static int read_tiers(sw_config *cfg, const sw_yaml_doc *doc)
         }
         if (t->memory_bytes < (4ull << 20)) {
             return sw_yaml_error(doc, sw_yaml_get(m, "memory"), "memory must be at least 4M");
+        }
+        if (t->log_max_bytes < 4096) {
+            return sw_yaml_error(doc, sw_yaml_get(m, "log_limit"),
+                                 "log_limit must be at least 4K");
         }
     }
     return 0;
@@ -550,17 +557,45 @@ static int read_docker(sw_config *cfg, const sw_yaml_doc *doc, const sw_yaml_nod
     return 0;
 }
 
+/* queues: the bounds of the work-queue streams; a publish past one is refused. */
+static int read_queues(sw_config *cfg, const sw_yaml_doc *doc, const sw_yaml_node *queues)
+{
+    static const char *const keys[] = {"requests", "sched", "jobs", "max_bytes", NULL};
+    const char *const names[] = {"requests", "sched", "jobs"};
+    uint64_t *fields[] = {&cfg->queue_requests_max, &cfg->queue_sched_max, &cfg->queue_jobs_max};
+    int error;
+
+    cfg->queue_max_bytes = 1ull << 30;
+    if ((error = sw_yaml_check_keys(doc, queues, keys)) < 0 ||
+        (error = sw_yaml_size(doc, sw_yaml_get(queues, "max_bytes"), &cfg->queue_max_bytes)) < 0) {
+        return error;
+    }
+    for (size_t i = 0; i < 3; i++) {
+        uint64_t v = 100000;
+        if ((error = sw_yaml_uint(doc, sw_yaml_get(queues, names[i]), 1ull << 40, &v)) < 0) {
+            return error;
+        }
+        if (v < 1) {
+            return sw_yaml_error(doc, sw_yaml_get(queues, names[i]),
+                                 "queues.%s must be at least 1", names[i]);
+        }
+        *fields[i] = v;
+    }
+    return 0;
+}
+
 static int read_top(sw_config *cfg, const sw_yaml_doc *doc)
 {
     static const char *const keys[] = {"nats",     "data_dir", "work_dir", "timeouts",
                                        "retention", "webhook",  "notifier", "docker", "tiers",
                                        "tenants",  "projects", "clusters", "builders",
-                                       NULL};
+                                       "queues",   NULL};
     static const char *const nats_keys[] = {"url", NULL};
     static const char *const timeout_keys[] = {"heartbeat_interval", "heartbeat_lapse",
                                                "max_deliveries", NULL};
     static const char *const retention_keys[] = {"logs_max_age", "logs_max_bytes",
-                                                 "events_max_age", NULL};
+                                                 "logs_build_max_chunks", "events_max_age",
+                                                 NULL};
     const sw_yaml_node *nats, *timeouts, *retention;
     uint64_t v;
     int error;
@@ -614,6 +649,12 @@ static int read_top(sw_config *cfg, const sw_yaml_doc *doc)
     cfg->logs_max_age_ms = 7ull * 24 * 3600 * 1000;
     cfg->logs_max_bytes = 1ull << 30;
     cfg->events_max_age_ms = 30ull * 24 * 3600 * 1000;
+    v = 2048;
+    if ((error = sw_yaml_uint(doc, sw_yaml_get(retention, "logs_build_max_chunks"), 1u << 30,
+                              &v)) < 0) {
+        return error;
+    }
+    cfg->logs_build_max_chunks = v < 16 ? 16 : v;
     if ((error = sw_yaml_check_keys(doc, retention, retention_keys)) < 0 ||
         (error = sw_yaml_duration_ms(doc, sw_yaml_get(retention, "logs_max_age"),
                                      &cfg->logs_max_age_ms)) < 0 ||
@@ -624,7 +665,8 @@ static int read_top(sw_config *cfg, const sw_yaml_doc *doc)
         return error;
     }
 
-    if ((error = read_docker(cfg, doc, sw_yaml_get(doc->root, "docker"))) < 0 ||
+    if ((error = read_queues(cfg, doc, sw_yaml_get(doc->root, "queues"))) < 0 ||
+        (error = read_docker(cfg, doc, sw_yaml_get(doc->root, "docker"))) < 0 ||
         (error = read_webhook(cfg, doc, sw_yaml_get(doc->root, "webhook"))) < 0 ||
         (error = read_notifier(cfg, doc, sw_yaml_get(doc->root, "notifier"))) < 0) {
         return error;

@@ -17,6 +17,7 @@ typedef struct sw_tier {
     uint32_t pids;
     uint32_t cpu_millis;
     uint64_t timeout_ms;
+    uint64_t log_max_bytes; /* `log_limit`: a build's log past this is cut, visibly (100 MB) */
 } sw_tier;
 
 typedef struct sw_tenant {
@@ -87,8 +88,12 @@ typedef struct sw_config {
     uint64_t heartbeat_lapse_ms;
     uint32_t max_deliveries;
     uint64_t logs_max_age_ms;
-    uint64_t logs_max_bytes;
+    uint64_t logs_max_bytes;        /* LOGS: bytes not yet archived (discard new) */
+    uint64_t logs_build_max_chunks; /* LOGS: chunks of one build not yet archived */
     uint64_t events_max_age_ms;
+    /* queues: messages REQUESTS, SCHED and JOBS may hold (each, and in bytes) */
+    uint64_t queue_requests_max, queue_sched_max, queue_jobs_max;
+    uint64_t queue_max_bytes;
     /* webhook: */
     char *webhook_listen;          /* host:port, default 127.0.0.1:8080 */
     uint64_t webhook_max_body;     /* bytes, default 25 MiB */

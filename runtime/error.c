@@ -54,6 +54,10 @@ const char *sw_error_name(int code)
         return "stopped";
     case SW_EDUPLICATE:
         return "duplicate";
+    case SW_ECONFLICT:
+        return "conflict";
+    case SW_EFULL:
+        return "full";
     default:
         return "error";
     }

@@ -19,6 +19,8 @@ typedef enum {
     SW_EIO = -7,        /* file system or process failure */
     SW_ESTOPPED = -8,   /* the object is shutting down */
     SW_EDUPLICATE = -9, /* seen before; nothing was done */
+    SW_ECONFLICT = -10, /* someone else changed it first (a compare-and-set lost) */
+    SW_EFULL = -11,     /* a bounded queue or stream is full: try again later */
 } sw_error_code;
 
 /* Sets the calling thread's last error message (printf-style) and returns code. */

@@ -95,19 +95,43 @@ int sw_wire_setup_streams(sw_bus *bus, const sw_config *cfg)
     static const char *const jobs_subjects[] = {"sw.jobs.>"};
     static const char *const events_subjects[] = {"sw.events.>"};
     static const char *const logs_subjects[] = {"sw.logs.>"};
+    static const char *const claims_subjects[] = {"sw.claims.>"};
+    /* Only MAX_DELIVERIES: "$JS.EVENT.ADVISORY.>" would also keep an API audit
+     * advisory for every JetStream API call (each claim read makes one). */
+    static const char *const advisory_subjects[] = {SW_ADVISORY_MAX_DELIVERIES ".>"};
     const sw_stream_config streams[] = {
+        /* bounded work queues: a publish past a bound is refused (SW_EFULL) */
         {.name = SW_STREAM_REQUESTS, .subjects = req_subjects, .nsubjects = 1,
-         .retention = SW_RETAIN_WORKQUEUE, .duplicate_window_ms = 3600 * 1000},
+         .retention = SW_RETAIN_WORKQUEUE, .duplicate_window_ms = 3600 * 1000,
+         .max_msgs = (int64_t)cfg->queue_requests_max,
+         .max_bytes = (int64_t)cfg->queue_max_bytes, .discard_new = true},
         {.name = SW_STREAM_SCHED, .subjects = sched_subjects, .nsubjects = 1,
-         .retention = SW_RETAIN_WORKQUEUE, .duplicate_window_ms = 600 * 1000},
+         .retention = SW_RETAIN_WORKQUEUE, .duplicate_window_ms = 600 * 1000,
+         .max_msgs = (int64_t)cfg->queue_sched_max,
+         .max_bytes = (int64_t)cfg->queue_max_bytes, .discard_new = true},
         {.name = SW_STREAM_JOBS, .subjects = jobs_subjects, .nsubjects = 1,
-         .retention = SW_RETAIN_WORKQUEUE, .duplicate_window_ms = 600 * 1000},
+         .retention = SW_RETAIN_WORKQUEUE, .duplicate_window_ms = 600 * 1000,
+         .max_msgs = (int64_t)cfg->queue_jobs_max,
+         .max_bytes = (int64_t)cfg->queue_max_bytes, .discard_new = true},
         {.name = SW_STREAM_EVENTS, .subjects = events_subjects, .nsubjects = 1,
          .retention = SW_RETAIN_LIMITS, .max_age_ms = (int64_t)cfg->events_max_age_ms,
          .duplicate_window_ms = 600 * 1000},
+        /* A chunk stays until the logsink (the one durable consumer) acked it,
+         * after archiving; followers (ordered consumers) need no ack. Full:
+         * publishes are refused and the builder waits, its step's output with
+         * it; never is a chunk discarded unarchived. One build may hold at
+         * most logs_build_max_chunks of it, so a chatty build cannot stall
+         * the others. */
         {.name = SW_STREAM_LOGS, .subjects = logs_subjects, .nsubjects = 1,
-         .retention = SW_RETAIN_LIMITS, .max_age_ms = (int64_t)cfg->logs_max_age_ms,
-         .max_bytes = (int64_t)cfg->logs_max_bytes, .duplicate_window_ms = 120 * 1000},
+         .retention = SW_RETAIN_INTEREST, .max_age_ms = (int64_t)cfg->logs_max_age_ms,
+         .max_bytes = (int64_t)cfg->logs_max_bytes, .duplicate_window_ms = 120 * 1000,
+         .max_msgs_per_subject = (int64_t)cfg->logs_build_max_chunks, .discard_new = true,
+         .discard_new_per_subject = true},
+        {.name = SW_STREAM_CLAIMS, .subjects = claims_subjects, .nsubjects = 1,
+         .retention = SW_RETAIN_LIMITS, .max_age_ms = (int64_t)cfg->events_max_age_ms,
+         .max_msgs_per_subject = 1},
+        {.name = SW_STREAM_ADVISORIES, .subjects = advisory_subjects, .nsubjects = 1,
+         .retention = SW_RETAIN_WORKQUEUE, .max_age_ms = (int64_t)cfg->events_max_age_ms},
     };
     char durable[96], filter[128];
     int error;
@@ -123,6 +147,11 @@ int sw_wire_setup_streams(sw_bus *bus, const sw_config *cfg)
         return error;
     }
     c = (sw_consumer_config){.stream = SW_STREAM_LOGS, .durable = SW_DURABLE_LOGSINK,
+                             .ack_wait_ms = 30000};
+    if ((error = sw_bus_consumer_ensure(bus, &c)) < 0) {
+        return error;
+    }
+    c = (sw_consumer_config){.stream = SW_STREAM_ADVISORIES, .durable = SW_DURABLE_ADVISORIES,
                              .ack_wait_ms = 30000};
     if ((error = sw_bus_consumer_ensure(bus, &c)) < 0) {
         return error;

@@ -10,12 +10,21 @@
 
 #include <protobuf-c/protobuf-c.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define SW_STREAM_REQUESTS "REQUESTS"
 #define SW_STREAM_SCHED "SCHED"
 #define SW_STREAM_JOBS "JOBS"
 #define SW_STREAM_EVENTS "EVENTS"
 #define SW_STREAM_LOGS "LOGS"
+#define SW_STREAM_CLAIMS "CLAIMS"         /* sw.claims.<build>: see Claim in slipway.proto */
+#define SW_STREAM_ADVISORIES "ADVISORIES" /* JetStream's MAX_DELIVERIES advisories */
+#define SW_ADVISORY_MAX_DELIVERIES "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES"
+
+/* The attempt number of the scheduler's verdict on a build (e.g. "gave up
+ * after 3 attempts"): after every real attempt, so its log chunk is the last
+ * of the build's log in the archive's (attempt, seq) order too. */
+#define SW_ATTEMPT_VERDICT UINT32_MAX
 
 #define SW_API_BUILDS "sw.api.builds"
 #define SW_API_BUILD "sw.api.build"
@@ -56,6 +65,7 @@ const char *sw_durable_dispatch(char *buf, size_t n, const char *tier);
 const char *sw_durable_cluster(char *buf, size_t n, const char *cluster);
 #define SW_DURABLE_SCHEDULER "scheduler"
 #define SW_DURABLE_LOGSINK "logsink"
+#define SW_DURABLE_ADVISORIES "scheduler-advisories"
 
 /* A build id made from the tenant and request id: the same request always
  * names the same build (12 characters of [a-z2-7]). */

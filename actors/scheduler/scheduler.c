@@ -90,6 +90,7 @@ static void on_request(scheduler *s, const sw_mail *mail)
     limits.pids = tier->pids;
     limits.cpu_millis = tier->cpu_millis;
     limits.timeout_s = (uint32_t)(tier->timeout_ms / 1000);
+    limits.log_max_bytes = tier->log_max_bytes;
 
     Slipway__Job job = SLIPWAY__JOB__INIT;
     job.build_id = build_id;

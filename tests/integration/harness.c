@@ -56,6 +56,8 @@ struct sw_harness {
     char *repos[MAX_REPOS];
     int nrepos;
     pid_t more_pids[MAX_MORE]; /* extra slipwayd processes */
+    char *more_names[MAX_MORE];        /* and how they were started */
+    char *more_args[MAX_MORE][MAX_ARGS];
     int nmore;
     int webhook_port;
     char *webhook_url;
@@ -618,6 +620,7 @@ static char *write_config(sw_harness *h)
             "    pids: 256\n"
             "    cpu_millis: 1000\n"
             "    timeout: %s\n"
+            "    log_limit: %s\n"
             "tenants:\n"
             "  - name: demo\n"
             "    tier: free\n"
@@ -632,7 +635,8 @@ static char *write_config(sw_harness *h)
             "  socket: %s\n"
             "  default_image: %s\n",
             h->nats_url, h->dir, h->dir, h->opts.heartbeat_interval, h->opts.heartbeat_lapse,
-            h->opts.max_deliveries, h->opts.tier_memory, h->opts.tier_timeout, h->webhook_port,
+            h->opts.max_deliveries, h->opts.tier_memory, h->opts.tier_timeout,
+            h->opts.tier_log_limit ? h->opts.tier_log_limit : "100M", h->webhook_port,
             h->opts.webhook_max_body, docker_socket(), h->default_image);
     if (getenv("SLIPWAY_REGISTRY") != NULL && getenv("SLIPWAY_REGISTRY")[0] != '\0') {
         fprintf(f, "  registry: %s\n", getenv("SLIPWAY_REGISTRY"));
@@ -665,6 +669,9 @@ static char *write_config(sw_harness *h)
                     "      api_url: %s\n",
                     SW_HARNESS_TOKEN, h->opts.forge_api_url);
         }
+    }
+    if (h->opts.yaml_extra != NULL) {
+        fputs(h->opts.yaml_extra, f);
     }
     fprintf(f,
             "clusters:\n"
@@ -779,12 +786,56 @@ int sw_harness_start_more(sw_harness *h, const char *name, ...)
     ck_assert_msg(h->slipwayd_pid != 0, "start the first slipwayd with sw_harness_start");
     ck_assert_int_lt(h->nmore, MAX_MORE);
     char *log_path = sw_asprintf("%s/%s.log", h->dir, name);
-    va_list ap;
+    va_list ap, copy;
     va_start(ap, name);
+    va_copy(copy, ap);
+    const char *a;
+    int n = 0;
+    h->more_names[h->nmore] = strdup(name);
+    while ((a = va_arg(copy, const char *)) != NULL && n < MAX_ARGS - 1) {
+        h->more_args[h->nmore][n++] = strdup(a);
+    }
+    va_end(copy);
     h->more_pids[h->nmore] = start_daemon(h, log_path, ap);
     va_end(ap);
     free(log_path);
     return h->nmore++;
+}
+
+static pid_t start_daemon_args(sw_harness *h, const char *log_path, ...)
+{
+    va_list ap;
+    va_start(ap, log_path);
+    pid_t pid = start_daemon(h, log_path, ap);
+    va_end(ap);
+    return pid;
+}
+
+void sw_harness_restart_more(sw_harness *h, int index)
+{
+    ck_assert(index >= 0 && index < h->nmore);
+    if (h->more_pids[index] != 0) {
+        stop_group(h->more_pids[index], SIGKILL, STOP_TIMEOUT_MS);
+        h->more_pids[index] = 0;
+    }
+    /* the log goes on in a file of its own per run, so the first run's stays */
+    static int runs;
+    char *log_path = sw_asprintf("%s/%s.%d.log", h->dir, h->more_names[index], ++runs);
+    char **a = h->more_args[index];
+    ck_assert_msg(a[4] == NULL, "restart_more takes at most 4 arguments");
+    h->more_pids[index] = start_daemon_args(h, log_path, a[0], a[1], a[2], a[3], (char *)NULL);
+    free(log_path);
+}
+
+void sw_harness_signal(sw_harness *h, int index, int sig)
+{
+    ck_assert(index >= 0 && index < h->nmore && h->more_pids[index] != 0);
+    ck_assert_int_eq(kill(h->more_pids[index], sig), 0);
+}
+
+int sw_harness_more_pid(const sw_harness *h, int index)
+{
+    return index >= 0 && index < h->nmore ? (int)h->more_pids[index] : 0;
 }
 
 void sw_harness_kill(sw_harness *h, int index)
@@ -823,7 +874,12 @@ void sw_harness_destroy(sw_harness **h_p)
     }
     for (int i = 0; i < h->nmore; i++) {
         if (h->more_pids[i] != 0) {
+            kill(h->more_pids[i], SIGCONT); /* a test that failed may have left it stopped */
             stop_group(h->more_pids[i], SIGTERM, STOP_TIMEOUT_MS);
+        }
+        free(h->more_names[i]);
+        for (int k = 0; k < MAX_ARGS && h->more_args[i][k] != NULL; k++) {
+            free(h->more_args[i][k]);
         }
     }
     if (h->gitd_pid != 0) {

@@ -41,6 +41,9 @@ typedef struct sw_harness_options {
                                      * docker uses $SLIPWAY_DOCKER_SOCKET and pushes to
                                      * $SLIPWAY_REGISTRY, steps default to the test busybox */
     const char *secret;             /* NULL: none; else every project's DEPLOY_TOKEN secret */
+    const char *tier_log_limit;     /* NULL: the default (100 MB): the tier's log_limit */
+    const char *yaml_extra;         /* NULL: none; top-level YAML appended to slipway.yaml,
+                                     * e.g. "queues:\n  requests: 2\n" */
 } sw_harness_options;
 
 /* Every project's webhook secret (GitHub's published test secret). */
@@ -108,6 +111,17 @@ int sw_harness_start_more(sw_harness *h, const char *name, ...) __attribute__((s
 /* Kills the index-th extra slipwayd with SIGKILL, as a crashed host would die,
  * and reaps it. */
 void sw_harness_kill(sw_harness *h, int index);
+
+/* Sends sig to the index-th extra slipwayd process alone (not its group: a
+ * SIGSTOPped builder's steps go on running, as on a frozen host). */
+void sw_harness_signal(sw_harness *h, int index, int sig);
+
+/* Kills the index-th extra slipwayd with SIGKILL and at once starts it again
+ * with the same arguments, as a supervisor would; waits until it is ready. */
+void sw_harness_restart_more(sw_harness *h, int index);
+
+/* The pid of the index-th extra slipwayd (0 when it is not running). */
+int sw_harness_more_pid(const sw_harness *h, int index);
 
 /* Stops slipwayd (SIGTERM; SIGKILL after 20 s) and returns its exit status,
  * -1 when it had to be killed or died of a signal. */
