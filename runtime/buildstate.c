@@ -155,6 +155,8 @@ int sw_build_apply(Slipway__BuildRecord *rec, const Slipway__BuildEvent *ev)
             set_str(&rec->cluster, ev->cluster);
         }
         set_str(&rec->step, NULL);
+        set_str(&rec->incarnation, ev->incarnation);
+        rec->job_seq = ev->job_seq;
         rec->started_ms = ev->at_ms;
         return SW_APPLY_CHANGED;
 
@@ -221,6 +223,7 @@ void sw_build_record_clear(Slipway__BuildRecord *rec)
     set_str(&rec->message, NULL);
     set_str(&rec->image, NULL);
     set_str(&rec->digest, NULL);
+    set_str(&rec->incarnation, NULL);
     slipway__build_record__init(rec);
 }
 
@@ -243,6 +246,7 @@ void sw_build_record_copy(Slipway__BuildRecord *dst, const Slipway__BuildRecord 
     dst->message = NULL;
     dst->image = NULL;
     dst->digest = NULL;
+    dst->incarnation = NULL;
     set_str(&dst->build_id, src->build_id);
     set_str(&dst->tenant, src->tenant);
     set_str(&dst->project, src->project);
@@ -258,4 +262,5 @@ void sw_build_record_copy(Slipway__BuildRecord *dst, const Slipway__BuildRecord 
     set_str(&dst->message, src->message);
     set_str(&dst->image, src->image);
     set_str(&dst->digest, src->digest);
+    set_str(&dst->incarnation, src->incarnation);
 }

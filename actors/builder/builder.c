@@ -11,14 +11,16 @@
 #include "runtime/wire.h"
 #include "slipway.pb-c.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 enum { TAG_JOB = 1, TAG_DONE };
 
 typedef struct running {
-    sw_msg *msg;        /* retained until the job is acked or handed back */
+    sw_msg *msg;        /* retained until the worker is done with it */
     sw_worker *worker;
 } running;
 
@@ -32,7 +34,23 @@ typedef struct builder {
     char mirror_dir[4096];
     sw_docker *docker;  /* the docker executor's engine; NULL: the shell executor */
     running *jobs;      /* bc->slots entries; worker NULL = free */
+    char incarnation[33]; /* this process's: heartbeats and claims carry it */
 } builder;
+
+/* 32 hex digits, new each start: a builder restarted under the same name is
+ * another incarnation, and the attempts of the one before are lost. */
+static void make_incarnation(char out[33])
+{
+    unsigned char raw[16] = {0};
+    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || read(fd, raw, sizeof(raw)) != (ssize_t)sizeof(raw)) {
+        abort(); /* no randomness: nothing to run on */
+    }
+    close(fd);
+    for (int i = 0; i < 16; i++) {
+        snprintf(out + 2 * i, 3, "%02x", raw[i]);
+    }
+}
 
 static void send_heartbeat(builder *b)
 {
@@ -58,6 +76,7 @@ static void send_heartbeat(builder *b)
     hb.n_builds = n;
     hb.at_ms = sw_clock_wall_ms();
     hb.interval_ms = (uint32_t)b->cfg->heartbeat_interval_ms;
+    hb.incarnation = b->incarnation;
     sw_subject(subject, sizeof(subject), "sw.hb", b->cluster->name, b->bc->name);
     if (sw_wire_publish(b->bus, subject, &hb.base) < 0) {
         sw_debug(sw_actor_name(b->self), "heartbeat not sent: %s", sw_error_last());
@@ -94,6 +113,8 @@ static void on_job(builder *b, const sw_mail *mail)
         .mirror_dir = b->mirror_dir,
         .job = job,
         .attempt = (uint32_t)sw_msg_delivered(mail->msg),
+        .msg = mail->msg,
+        .incarnation = b->incarnation,
     };
     if (spec.attempt == 0) {
         spec.attempt = 1;
@@ -104,7 +125,8 @@ static void on_job(builder *b, const sw_mail *mail)
         return;
     }
     slot->msg = sw_msg_retain(mail->msg);
-    sw_info(sw_actor_name(b->self), "running build %s attempt %u", job->build_id, spec.attempt);
+    sw_info(sw_actor_name(b->self), "running build %s (delivery %u)", job->build_id,
+            spec.attempt);
     send_heartbeat(b);
 }
 
@@ -115,14 +137,7 @@ static void on_done(builder *b, const sw_mail *mail)
         if (slot->worker != mail->payload) {
             continue;
         }
-        if (sw_worker_reported(slot->worker)) {
-            if (sw_msg_ack_sync(slot->msg, 5000) < 0) {
-                sw_warn(sw_actor_name(b->self), "ack of %s failed: %s",
-                        sw_worker_build_id(slot->worker), sw_error_last());
-            }
-        } else {
-            sw_msg_nak(slot->msg, 1000);
-        }
+        /* the worker acked, nak'ed or left the job as its fence allowed */
         sw_worker_destroy(&slot->worker);
         sw_msg_release(&slot->msg); /* frees the slot for the puller */
         send_heartbeat(b);
@@ -133,12 +148,7 @@ static void on_done(builder *b, const sw_mail *mail)
 static int64_t builder_tick(sw_actor *self, void *state)
 {
     builder *b = state;
-    for (uint32_t i = 0; i < b->bc->slots; i++) {
-        if (b->jobs[i].worker != NULL) {
-            sw_msg_in_progress(b->jobs[i].msg);
-        }
-    }
-    send_heartbeat(b);
+    send_heartbeat(b); /* the workers keep their jobs in progress themselves */
     return (int64_t)b->cfg->heartbeat_interval_ms;
 }
 
@@ -161,6 +171,7 @@ static int builder_init(sw_actor *self, void **state_out, void *arg)
     b->cluster = sw_config_cluster(ctx->cfg, bc->cluster);
     b->self = self;
     b->bus = sw_actor_bus(self);
+    make_incarnation(b->incarnation);
     snprintf(b->work_dir, sizeof(b->work_dir), "%s/%s", ctx->cfg->work_dir, bc->name);
     /* git mirrors are shared by the builders of this host (they lock each mirror) */
     snprintf(b->mirror_dir, sizeof(b->mirror_dir), "%s/.mirrors", ctx->cfg->work_dir);
@@ -185,9 +196,10 @@ static int builder_init(sw_actor *self, void **state_out, void *arg)
                           sw_durable_cluster(durable, sizeof(durable), b->cluster->name),
                           (int)bc->slots, &slipway__job__descriptor);
     if (error == 0) {
-        sw_info(sw_actor_name(self), "cluster %s, %u slots, %s executor%s%s, workspaces in %s",
+        sw_info(sw_actor_name(self),
+                "cluster %s, %u slots, %s executor%s%s, workspaces in %s, incarnation %.8s",
                 b->cluster->name, bc->slots, b->cluster->executor, b->docker ? " at " : "",
-                b->docker ? sw_docker_socket(b->docker) : "", b->work_dir);
+                b->docker ? sw_docker_socket(b->docker) : "", b->work_dir, b->incarnation);
         return 0;
     }
 fail:
@@ -220,8 +232,7 @@ static void builder_stop(sw_actor *self, void *state)
     }
     for (uint32_t i = 0; i < b->bc->slots; i++) {
         if (b->jobs[i].worker != NULL) {
-            sw_worker_destroy(&b->jobs[i].worker);
-            sw_msg_nak(b->jobs[i].msg, 0); /* run it again elsewhere, now */
+            sw_worker_destroy(&b->jobs[i].worker); /* it nak'ed its job, if still its own */
             sw_msg_release(&b->jobs[i].msg);
         }
     }

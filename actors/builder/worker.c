@@ -3,6 +3,7 @@
 
 #include "actors/builder/runner.h"
 #include "runtime/buildstate.h"
+#include "runtime/claim.h"
 #include "runtime/clock.h"
 #include "runtime/error.h"
 #include "runtime/log.h"
@@ -10,6 +11,7 @@
 #include "runtime/wire.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +21,7 @@
 #define BATCH_LINES 64
 #define BATCH_BYTES (32 * 1024)
 #define BATCH_MS 100
-#define PUBLISH_TRIES 20 /* with backoff up to 2 s: about half a minute */
+#define CLAIM_TRIES 20   /* reading and writing the claim at the start, with backoff */
 
 struct sw_worker {
     sw_bus *bus;
@@ -30,12 +32,24 @@ struct sw_worker {
     sw_docker *docker;
     const char *mirror_dir;
     Slipway__Job *job;
-    uint32_t attempt;
+    sw_msg *msg;            /* the job's message (borrowed from the builder) */
+    char *incarnation;
+    _Atomic uint32_t attempt;
+    int64_t interval_ms;    /* how often the job is kept (in progress) and the fence read */
     pthread_t thread;
     volatile int cancel;
     volatile int shutdown;
     bool reported;
     char who[96];
+
+    /* the fence (claim.h): our claim's sequence, and when it was last seen to hold */
+    uint64_t claim_seq;
+    bool superseded;
+    int64_t fence_ms, progress_ms;
+
+    /* the tier's cap on the log */
+    uint64_t log_bytes, log_cap;
+    bool truncated;
 
     /* the batch being filled */
     Slipway__LogLine lines[BATCH_LINES];
@@ -45,20 +59,93 @@ struct sw_worker {
     uint64_t seq;
 };
 
-/* Publishes with retries: the bus may be reconnecting. */
+/* Whether this attempt still owns the build (claim.h). Reads the build's last
+ * claim; when it is not ours any more the attempt is superseded: its step is
+ * stopped and nothing more is published for it. When the claim cannot be read
+ * (NATS away) the answer is yes for now, and the next call asks again. */
+static bool fence_holds(sw_worker *w)
+{
+    Slipway__Claim *claim = NULL;
+    uint64_t seq = 0;
+    char by[160];
+
+    if (w->superseded) {
+        return false;
+    }
+    if (sw_claim_read(w->bus, w->job->build_id, &claim, &seq) < 0) {
+        return true;
+    }
+    w->fence_ms = sw_clock_mono_ms();
+    if (seq == w->claim_seq) {
+        slipway__claim__free_unpacked(claim, NULL);
+        return true;
+    }
+    w->superseded = true;
+    w->cancel = 1;
+    sw_warn(w->who, "attempt %u superseded by %s: stopping its step; nothing more of it is "
+            "published", (unsigned)w->attempt, sw_claim_describe(by, sizeof(by), claim));
+    if (claim != NULL) {
+        slipway__claim__free_unpacked(claim, NULL);
+    }
+    return false;
+}
+
+/* Before touching the build after a pause (a frozen process, a stalled
+ * publish): read the fence again when it was last read an interval ago. */
+static bool fence_fresh(sw_worker *w)
+{
+    if (w->superseded) {
+        return false;
+    }
+    return sw_clock_mono_ms() - w->fence_ms < w->interval_ms || fence_holds(w);
+}
+
+/* Every interval: if the fence holds, tells JetStream the job is in progress,
+ * so it is not redelivered while this attempt runs. */
+static void keep_job(sw_worker *w)
+{
+    int64_t now = sw_clock_mono_ms();
+    if (now - w->progress_ms < w->interval_ms || !sw_bus_connected(w->bus)) {
+        return;
+    }
+    w->progress_ms = now;
+    if (fence_holds(w)) {
+        sw_msg_in_progress(w->msg);
+    }
+}
+
+/* Publishes with retries for as long as the attempt owns the build: through a
+ * NATS outage, and while a stream is full (LOGS waits for the logsink: this
+ * thread waits with it, and so does the step, whose output pipe fills). Gives
+ * up only when superseded (SW_ESTOPPED), when the builder stops, or for a
+ * message the server can never take. */
 static int publish(sw_worker *w, const char *subject, const ProtobufCMessage *msg,
                    const char *msg_id)
 {
-    int error = 0, delay_ms = 100;
-    for (int i = 0; i < PUBLISH_TRIES; i++) {
+    int error = 0, delay_ms = 10, said = 0;
+    for (;;) {
+        if (!fence_fresh(w)) {
+            return sw_error_set(SW_ESTOPPED, "attempt %u was superseded", (unsigned)w->attempt);
+        }
         if ((error = sw_wire_js_publish(w->bus, subject, msg, msg_id, NULL)) == 0) {
+            if (said) {
+                sw_info(w->who, "publishing again on %s", subject);
+            }
             return 0;
         }
-        sw_warn(w->who, "publish on %s failed: %s (try %d)", subject, sw_error_last(), i + 1);
+        if (error == SW_EINVALID || w->shutdown) {
+            return error;
+        }
+        if (!said) {
+            said = 1;
+            sw_warn(w->who, "%s; waiting%s", sw_error_last(),
+                    error == SW_EFULL ? " for the stream to drain (the step's output waits)"
+                                      : " for NATS (the build's log and result are kept)");
+        }
         usleep((useconds_t)delay_ms * 1000);
-        delay_ms = delay_ms * 2 > 2000 ? 2000 : delay_ms * 2;
+        delay_ms = delay_ms * 2 > 500 ? 500 : delay_ms * 2;
+        keep_job(w);
     }
-    return error;
 }
 
 static void flush(sw_worker *w, bool eof, int state)
@@ -66,23 +153,25 @@ static void flush(sw_worker *w, bool eof, int state)
     Slipway__LogChunk chunk = SLIPWAY__LOG_CHUNK__INIT;
     char subject[160], msg_id[96];
 
-    if (w->nlines == 0 && !eof) {
-        return;
+    if ((w->nlines == 0 && !eof) || w->superseded) {
+        goto done;
     }
     chunk.build_id = w->job->build_id;
     chunk.tenant = w->job->tenant;
-    chunk.attempt = w->attempt;
+    chunk.attempt = (uint32_t)w->attempt;
     chunk.seq = ++w->seq;
     chunk.lines = w->line_ptrs;
     chunk.n_lines = w->nlines;
     chunk.eof = eof;
     chunk.state = eof ? state : 0;
     sw_subject(subject, sizeof(subject), "sw.logs", w->job->tenant, w->job->build_id);
-    snprintf(msg_id, sizeof(msg_id), "%s.%u.log.%llu", w->job->build_id, w->attempt,
-             (unsigned long long)chunk.seq);
-    if (publish(w, subject, &chunk.base, msg_id) < 0) {
-        sw_err(w->who, "log chunk %llu lost: %s", (unsigned long long)chunk.seq, sw_error_last());
+    snprintf(msg_id, sizeof(msg_id), "%s.%u.log.%llu", w->job->build_id,
+             (unsigned)w->attempt, (unsigned long long)chunk.seq);
+    if (publish(w, subject, &chunk.base, msg_id) < 0 && !w->superseded) {
+        sw_err(w->who, "log chunk %llu not sent: %s", (unsigned long long)chunk.seq,
+               sw_error_last());
     }
+done:
     for (size_t i = 0; i < w->nlines; i++) {
         free(w->lines[i].text);
     }
@@ -90,8 +179,36 @@ static void flush(sw_worker *w, bool eof, int state)
     w->nbytes = 0;
 }
 
+static void add_line(sw_worker *w, int stream, const char *text, size_t len);
+
+/* The tier's cap on a build's log: past it, one line says so and the rest of
+ * the steps' output is dropped, on purpose and visibly (Slipway's own lines
+ * still go out, so the result shows). */
+static bool over_cap(sw_worker *w, int stream, size_t len)
+{
+    if (stream == SLIPWAY__LOG_STREAM__SYSTEM || w->log_cap == 0) {
+        return false;
+    }
+    if (!w->truncated && w->log_bytes + len + 1 <= w->log_cap) {
+        w->log_bytes += len + 1;
+        return false;
+    }
+    if (!w->truncated) {
+        char text[200];
+        int n = snprintf(text, sizeof(text),
+                         "log truncated at %llu bytes (the tier's log_limit); the rest of the "
+                         "output is not kept", (unsigned long long)w->log_bytes);
+        w->truncated = true;
+        add_line(w, SLIPWAY__LOG_STREAM__SYSTEM, text, (size_t)n);
+    }
+    return true;
+}
+
 static void add_line(sw_worker *w, int stream, const char *text, size_t len)
 {
+    if (over_cap(w, stream, len)) {
+        return;
+    }
     if (w->nlines == BATCH_LINES || w->nbytes + len > BATCH_BYTES) {
         flush(w, false, 0);
     }
@@ -126,12 +243,12 @@ static int publish_event(sw_worker *w, Slipway__BuildEvent *ev, const char *suff
     char subject[160], msg_id[128];
     ev->build_id = w->job->build_id;
     ev->tenant = w->job->tenant;
-    ev->attempt = w->attempt;
+    ev->attempt = (uint32_t)w->attempt;
     ev->builder = w->builder;
     ev->cluster = w->cluster;
     ev->at_ms = sw_clock_wall_ms();
     sw_subject(subject, sizeof(subject), "sw.events", w->job->tenant, w->job->build_id);
-    snprintf(msg_id, sizeof(msg_id), "%s.%u.%s", w->job->build_id, w->attempt, suffix);
+    snprintf(msg_id, sizeof(msg_id), "%s.%u.%s", w->job->build_id, (unsigned)w->attempt, suffix);
     return publish(w, subject, &ev->base, msg_id);
 }
 
@@ -145,6 +262,7 @@ static void sink_line(void *ud, int stream, const char *text, size_t len)
 static void sink_tick(void *ud)
 {
     sw_worker *w = ud;
+    keep_job(w);
     if (w->nlines > 0 && sw_clock_mono_ms() - w->first_line_ms >= BATCH_MS) {
         flush(w, false, 0);
     }
@@ -160,8 +278,8 @@ static void sink_step_started(void *ud, unsigned index, const char *name)
     ev.step = (char *)name;
     ev.step_index = index;
     snprintf(suffix, sizeof(suffix), "step%u.start", index);
-    if (publish_event(w, &ev, suffix) < 0) {
-        sw_warn(w->who, "step event lost: %s", sw_error_last());
+    if (publish_event(w, &ev, suffix) < 0 && !w->superseded) {
+        sw_warn(w->who, "step event not sent: %s", sw_error_last());
     }
 }
 
@@ -180,8 +298,141 @@ static void sink_step_finished(void *ud, unsigned index, const char *name, int e
     ev.duration_ms = duration_ms;
     ev.reason = (char *)(reason ? reason : "");
     snprintf(suffix, sizeof(suffix), "step%u.end", index);
-    if (publish_event(w, &ev, suffix) < 0) {
-        sw_warn(w->who, "step event lost: %s", sw_error_last());
+    if (publish_event(w, &ev, suffix) < 0 && !w->superseded) {
+        sw_warn(w->who, "step event not sent: %s", sw_error_last());
+    }
+}
+
+/* --- the fence at the start and the end ------------------------------------ */
+
+/* The build was decided already (a final claim): says FINISHED again from the
+ * claim, with the msg-id its decider used (a duplicate when that got through),
+ * in case the decider died between its claim and its event; then the job is
+ * done. */
+static void finished_already(sw_worker *w, const Slipway__Claim *claim)
+{
+    Slipway__BuildEvent ev = SLIPWAY__BUILD_EVENT__INIT;
+    char subject[160], msg_id[128], by[160];
+    bool verdict = strcmp(claim->builder, "scheduler") == 0;
+
+    sw_info(w->who, "build %s already ended (%s: %s); its delivery %llu is dropped",
+            w->job->build_id, sw_claim_describe(by, sizeof(by), claim),
+            sw_state_name(claim->state), (unsigned long long)sw_msg_delivered(w->msg));
+    ev.build_id = w->job->build_id;
+    ev.tenant = w->job->tenant;
+    ev.kind = SLIPWAY__EVENT_KIND__FINISHED;
+    ev.attempt = claim->attempt;
+    ev.builder = verdict ? "" : claim->builder;
+    ev.state = claim->state;
+    ev.reason = claim->reason;
+    ev.exit_code = claim->exit_code;
+    ev.at_ms = claim->at_ms;
+    sw_subject(subject, sizeof(subject), "sw.events", w->job->tenant, w->job->build_id);
+    if (verdict) {
+        snprintf(msg_id, sizeof(msg_id), "%s.gave-up", w->job->build_id);
+    } else {
+        snprintf(msg_id, sizeof(msg_id), "%s.%u.finished", w->job->build_id, claim->attempt);
+    }
+    if (sw_wire_js_publish(w->bus, subject, &ev.base, msg_id, NULL) < 0) {
+        sw_warn(w->who, "cannot repeat the result: %s", sw_error_last());
+        return; /* the job stays: its next delivery tries again */
+    }
+    if (sw_msg_ack_sync(w->msg, 5000) < 0) {
+        sw_warn(w->who, "ack failed: %s", sw_error_last());
+    }
+}
+
+/* Takes the build: a claim after the last one. Its attempt is JetStream's
+ * delivery count, or one more than the last claim's when that is higher (the
+ * attempts of a build only grow). Returns 0 when taken, 1 when the build had
+ * ended already (handled), or an error when the claim could not be written
+ * (the job is left alone and comes back after its ack wait). */
+static int take_build(sw_worker *w)
+{
+    int error = 0, delay_ms = 50;
+    for (int i = 0; i < CLAIM_TRIES && !w->shutdown; i++) {
+        Slipway__Claim *last = NULL, mine = SLIPWAY__CLAIM__INIT;
+        uint64_t seq = 0;
+        uint32_t attempt = (uint32_t)sw_msg_delivered(w->msg);
+
+        if ((error = sw_claim_read(w->bus, w->job->build_id, &last, &seq)) == 0) {
+            if (last != NULL && last->final) {
+                finished_already(w, last);
+                slipway__claim__free_unpacked(last, NULL);
+                return 1;
+            }
+            if (attempt == 0) {
+                attempt = 1;
+            }
+            if (last != NULL && last->attempt >= attempt) {
+                attempt = last->attempt + 1;
+            }
+            if (last != NULL) {
+                slipway__claim__free_unpacked(last, NULL);
+            }
+            mine.build_id = w->job->build_id;
+            mine.attempt = attempt;
+            mine.builder = w->builder;
+            mine.incarnation = w->incarnation;
+            mine.at_ms = sw_clock_wall_ms();
+            error = sw_claim_write(w->bus, &mine, seq, &w->claim_seq);
+            if (error == 0) {
+                w->attempt = attempt;
+                snprintf(w->who, sizeof(w->who), "%s/%s#%u", w->builder, w->job->build_id,
+                         attempt);
+                w->fence_ms = w->progress_ms = sw_clock_mono_ms();
+                return 0;
+            }
+            if (error == SW_ECONFLICT) {
+                continue; /* someone claimed between our read and write: read again */
+            }
+        }
+        sw_warn(w->who, "cannot claim the build: %s (try %d)", sw_error_last(), i + 1);
+        usleep((useconds_t)delay_ms * 1000);
+        delay_ms = delay_ms * 2 > 1000 ? 1000 : delay_ms * 2;
+    }
+    return error < 0 ? error : SW_ESTOPPED;
+}
+
+/* Ends the build with result: a final claim after ours decides it, so a
+ * successor or the scheduler's verdict that got there first wins instead.
+ * Tries for as long as it takes (a NATS outage: the result is kept), unless
+ * the builder stops. */
+static int decide(sw_worker *w, const sw_run_result *result)
+{
+    Slipway__Claim fin = SLIPWAY__CLAIM__INIT;
+    int delay_ms = 10, said = 0;
+
+    fin.build_id = w->job->build_id;
+    fin.attempt = (uint32_t)w->attempt;
+    fin.builder = w->builder;
+    fin.incarnation = w->incarnation;
+    fin.final = true;
+    fin.state = result->state;
+    fin.reason = (char *)result->reason;
+    fin.exit_code = result->exit_code;
+    for (;;) {
+        fin.at_ms = sw_clock_wall_ms();
+        int error = sw_claim_write(w->bus, &fin, w->claim_seq, NULL);
+        if (error == 0) {
+            return 0;
+        }
+        if (error == SW_ECONFLICT) {
+            fence_holds(w); /* says by whom */
+            w->superseded = true;
+            return SW_ESTOPPED;
+        }
+        if (w->shutdown) {
+            return error;
+        }
+        if (!said) {
+            said = 1;
+            sw_warn(w->who, "cannot record the result yet: %s; keeping it until NATS is back",
+                    sw_error_last());
+        }
+        usleep((useconds_t)delay_ms * 1000);
+        delay_ms = delay_ms * 2 > 500 ? 500 : delay_ms * 2;
+        keep_job(w);
     }
 }
 
@@ -197,17 +448,26 @@ static void *worker_main(void *arg)
     int64_t started = sw_clock_mono_ms();
 
     memset(&result, 0, sizeof(result));
+    int taken = take_build(w);
+    if (taken != 0) {
+        if (taken < 0) {
+            sw_err(w->who, "not run: %s", sw_error_last());
+        }
+        goto done;
+    }
     ev.kind = SLIPWAY__EVENT_KIND__STARTED;
     ev.state = SLIPWAY__BUILD_STATE__RUNNING;
+    ev.incarnation = w->incarnation;
+    ev.job_seq = sw_msg_stream_seq(w->msg);
     if (publish_event(w, &ev, "started") < 0) {
         sw_err(w->who, "cannot announce the start: %s", sw_error_last());
         goto done; /* not reported: the job runs again */
     }
     system_line(w, "build %s attempt %u on builder %s (cluster %s)", w->job->build_id,
-                w->attempt, w->builder, w->cluster);
+                (unsigned)w->attempt, w->builder, w->cluster);
 
     snprintf(workspace, sizeof(workspace), "%s/%s-%u", w->work_dir, w->job->build_id,
-             w->attempt);
+             (unsigned)w->attempt);
     /* Secrets and tokens come from this builder's own configuration, never
      * from the job: they do not travel over NATS. */
     const sw_project *project = w->cfg ? sw_config_project(w->cfg, w->job->project) : NULL;
@@ -236,7 +496,7 @@ static void *worker_main(void *arg)
         .registry = w->cfg ? w->cfg->docker_registry : NULL,
         .image_repo = project ? project->image : NULL,
         .builder = w->builder,
-        .attempt = w->attempt,
+        .attempt = (uint32_t)w->attempt,
         .secrets = project ? project->secrets : NULL,
         .nsecrets = project ? project->nsecrets : 0,
         .mask = mask,
@@ -255,10 +515,19 @@ static void *worker_main(void *arg)
     }
     sw_mask_destroy(&mask);
     free(values);
+    if (w->superseded || !fence_fresh(w)) {
+        goto done; /* its successor (or the scheduler) has the build */
+    }
     if (w->shutdown) {
         system_line(w, "builder %s is stopping; the build will run again elsewhere",
                     w->builder);
         flush(w, false, 0);
+        if (fence_holds(w)) {
+            sw_msg_nak(w->msg, 0); /* run it again elsewhere, now */
+        }
+        goto done;
+    }
+    if (decide(w, &result) < 0) {
         goto done;
     }
     flush(w, true, result.state);
@@ -272,9 +541,16 @@ static void *worker_main(void *arg)
     ev.image = result.image;
     ev.digest = result.digest;
     ev.duration_ms = sw_clock_mono_ms() - started;
+    /* decided: from here on only this attempt may publish for the build, and
+     * publish retries until it is through (or the builder stops: then the
+     * job's next delivery finds the final claim and tells the result again) */
     if (publish_event(w, &ev, "finished") < 0) {
         sw_err(w->who, "cannot report the result: %s", sw_error_last());
         goto done;
+    }
+    if (sw_msg_ack_sync(w->msg, 5000) < 0 && sw_msg_ack_sync(w->msg, 5000) < 0) {
+        sw_warn(w->who, "ack failed: %s (its next delivery will find the build ended)",
+                sw_error_last());
     }
     w->reported = true;
     sw_info(w->who, "%s: %s", sw_state_name(result.state), result.reason);
@@ -300,19 +576,25 @@ int sw_worker_start(sw_worker **out, const sw_worker_spec *spec)
     w->docker = spec->docker;
     w->mirror_dir = spec->mirror_dir;
     w->attempt = spec->attempt;
+    w->msg = spec->msg;
+    w->incarnation = sw_strdup(spec->incarnation);
+    w->interval_ms = spec->cfg ? (int64_t)spec->cfg->heartbeat_interval_ms : 1000;
     buf = sw_wire_pack(&spec->job->base, &len);
     w->job = slipway__job__unpack(NULL, len, buf);
     free(buf);
     if (w->job == NULL) {
         abort();
     }
-    snprintf(w->who, sizeof(w->who), "%s/%s#%u", w->builder, w->job->build_id, w->attempt);
+    w->log_cap = w->job->limits ? w->job->limits->log_max_bytes : 0;
+    snprintf(w->who, sizeof(w->who), "%s/%s#%u", w->builder, w->job->build_id,
+             (unsigned)w->attempt);
     if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
         int error = sw_error_set(SW_ERROR, "%s: cannot start a worker thread", w->who);
         slipway__job__free_unpacked(w->job, NULL);
         free(w->builder);
         free(w->cluster);
         free(w->work_dir);
+        free(w->incarnation);
         free(w);
         return error;
     }
@@ -342,6 +624,7 @@ void sw_worker_destroy(sw_worker **worker_p)
     free(w->builder);
     free(w->cluster);
     free(w->work_dir);
+    free(w->incarnation);
     free(w);
     *worker_p = NULL;
 }
@@ -353,7 +636,7 @@ const char *sw_worker_build_id(const sw_worker *worker)
 
 uint32_t sw_worker_attempt(const sw_worker *worker)
 {
-    return worker->attempt;
+    return (uint32_t)worker->attempt;
 }
 
 bool sw_worker_reported(const sw_worker *worker)

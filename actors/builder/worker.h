@@ -11,7 +11,16 @@
  * <build>.<attempt>.log.<seq>, so a retried publish is stored once. The last
  * chunk has eof and the attempt's result, and is published before FINISHED.
  * When the worker is done it posts mail (done_tag, payload = the worker) to
- * its actor, which then acks the job and frees the slot.
+ * its actor, which then frees the slot.
+ *
+ * The worker alone touches the job's message (ack, nak, in progress), and only
+ * while its attempt owns the build (runtime/claim.h): it takes the build with a
+ * claim before it runs, reads the fence every heartbeat interval (and before
+ * publishing after any pause) and ends the build with a final claim. A worker
+ * that finds itself superseded stops its step at once, publishes nothing more
+ * and says so once in the builder's own log. Publishes are retried for as long
+ * as the attempt owns the build: through a NATS outage and while LOGS is full,
+ * where the worker (and so the step's output) waits.
  */
 #ifndef SW_WORKER_H
 #define SW_WORKER_H
@@ -37,7 +46,9 @@ typedef struct sw_worker_spec {
     sw_docker *docker;      /* the docker executor's engine; NULL: the shell executor */
     const char *mirror_dir; /* the builder's git mirrors */
     const Slipway__Job *job; /* copied */
-    uint32_t attempt;
+    uint32_t attempt;        /* JetStream's delivery count; the claim may raise it */
+    sw_msg *msg;             /* the job's message, valid until sw_worker_destroy */
+    const char *incarnation; /* this builder process's */
 } sw_worker_spec;
 
 int sw_worker_start(sw_worker **out, const sw_worker_spec *spec);
@@ -52,8 +63,8 @@ void sw_worker_destroy(sw_worker **worker_p);
 const char *sw_worker_build_id(const sw_worker *worker);
 uint32_t sw_worker_attempt(const sw_worker *worker);
 
-/* After the done mail: whether the result (FINISHED event) reached the bus. When
- * false the job must be run again (nak), not acked. */
+/* After the done mail: whether the result (FINISHED event) reached the bus and
+ * the job was acked. */
 bool sw_worker_reported(const sw_worker *worker);
 
 #endif

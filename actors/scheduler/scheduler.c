@@ -3,18 +3,20 @@
 
 #include "actors/scheduler/view.h"
 #include "runtime/buildstate.h"
+#include "runtime/claim.h"
 #include "runtime/clock.h"
 #include "runtime/error.h"
 #include "runtime/log.h"
 #include "runtime/mem.h"
 #include "runtime/wire.h"
 
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 enum { TAG_REQUEST = 1, TAG_EVENT, TAG_HEARTBEAT, TAG_API_BUILDS, TAG_API_BUILD,
-       TAG_API_PROJECT, TAG_API_BUILDERS };
+       TAG_API_PROJECT, TAG_API_BUILDERS, TAG_ADVISORY };
 
 #define TICK_MS 500
 #define LIST_DEFAULT 20
@@ -33,6 +35,7 @@ typedef struct scheduler {
     sw_view *view;
     builder_seen *builders;
     size_t nbuilders;
+    bool bus_was_down; /* heartbeats could not come: no builder is judged on that time */
 } scheduler;
 
 static const char *who(scheduler *s)
@@ -152,6 +155,8 @@ static void on_event(scheduler *s, const sw_mail *mail)
 
 /* --- heartbeats and lost builders ----------------------------------------- */
 
+static void report_lost(scheduler *s, builder_seen *b, const char *why);
+
 static void on_heartbeat(scheduler *s, const sw_mail *mail)
 {
     const Slipway__Heartbeat *hb = (const Slipway__Heartbeat *)mail->pb;
@@ -170,10 +175,20 @@ static void on_heartbeat(scheduler *s, const sw_mail *mail)
         sw_info(who(s), "builder %s (cluster %s, %u slots) is here", hb->builder, hb->cluster,
                 hb->slots);
     } else {
-        slipway__heartbeat__free_unpacked(b->hb, NULL);
-        if (b->lost) {
+        if (strcmp(b->hb->incarnation, hb->incarnation) != 0) {
+            /* the same name, another process: the attempts of the one before
+             * are lost now, not a lapse later */
+            char why[200];
+            snprintf(why, sizeof(why), "builder %s restarted (a new process): the attempt "
+                     "it ran is lost", hb->builder);
+            sw_info(who(s), "%s", why);
+            if (!b->lost) {
+                report_lost(s, b, why);
+            }
+        } else if (b->lost) {
             sw_info(who(s), "builder %s is back", hb->builder);
         }
+        slipway__heartbeat__free_unpacked(b->hb, NULL);
     }
     /* keep a private copy: the runtime frees mail->pb after this handler */
     size_t len;
@@ -192,50 +207,210 @@ static int64_t lapse_ms(const scheduler *s)
     return (int64_t)s->cfg->heartbeat_lapse_ms;
 }
 
-/* The lost attempt was the last JetStream will deliver: the build ends errored,
- * with the reason as the last line of its log (attempt 0: the scheduler's own). */
-static void give_up(scheduler *s, const Slipway__BuildRecord *rec, unsigned attempt,
-                    const char *why)
+/* Publishes the verdict: the reason as the last line of the build's log (attempt
+ * SW_ATTEMPT_VERDICT sorts after every attempt) and FINISHED errored. Both with
+ * fixed msg-ids, so saying it again is harmless. */
+static void publish_verdict(scheduler *s, const char *build_id, const char *tenant,
+                            unsigned attempt, const char *reason)
 {
-    char subject[160], msg_id[96], reason[320];
+    char subject[160], msg_id[96];
     Slipway__LogLine line = SLIPWAY__LOG_LINE__INIT;
     Slipway__LogLine *lines[1] = {&line};
     Slipway__LogChunk chunk = SLIPWAY__LOG_CHUNK__INIT;
     Slipway__BuildEvent ev = SLIPWAY__BUILD_EVENT__INIT;
 
-    snprintf(reason, sizeof(reason), "gave up after %u attempts: %s", attempt, why);
     line.stream = SLIPWAY__LOG_STREAM__SYSTEM;
-    line.text = reason;
+    line.text = (char *)reason;
     line.at_ms = sw_clock_wall_ms();
-    chunk.build_id = rec->build_id;
-    chunk.tenant = rec->tenant;
-    chunk.attempt = 0;
+    chunk.build_id = (char *)build_id;
+    chunk.tenant = (char *)tenant;
+    chunk.attempt = SW_ATTEMPT_VERDICT;
     chunk.seq = 1;
     chunk.lines = lines;
     chunk.n_lines = 1;
     chunk.eof = true;
     chunk.state = SLIPWAY__BUILD_STATE__ERRORED;
-    sw_subject(subject, sizeof(subject), "sw.logs", rec->tenant, rec->build_id);
-    snprintf(msg_id, sizeof(msg_id), "%s.0.log.1", rec->build_id);
+    sw_subject(subject, sizeof(subject), "sw.logs", tenant, build_id);
+    snprintf(msg_id, sizeof(msg_id), "%s.verdict.log.1", build_id);
     if (sw_wire_js_publish(s->bus, subject, &chunk.base, msg_id, NULL) < 0) {
-        sw_warn(who(s), "build %s: log line lost: %s", rec->build_id, sw_error_last());
+        sw_warn(who(s), "build %s: the verdict's log line not sent: %s", build_id,
+                sw_error_last());
     }
-    ev.build_id = rec->build_id;
-    ev.tenant = rec->tenant;
+    ev.build_id = (char *)build_id;
+    ev.tenant = (char *)tenant;
     ev.kind = SLIPWAY__EVENT_KIND__FINISHED;
     ev.attempt = attempt;
     ev.state = SLIPWAY__BUILD_STATE__ERRORED;
-    ev.reason = reason;
+    ev.reason = (char *)reason;
     ev.at_ms = sw_clock_wall_ms();
-    sw_subject(subject, sizeof(subject), "sw.events", rec->tenant, rec->build_id);
-    snprintf(msg_id, sizeof(msg_id), "%s.gave-up", rec->build_id);
+    sw_subject(subject, sizeof(subject), "sw.events", tenant, build_id);
+    snprintf(msg_id, sizeof(msg_id), "%s.gave-up", build_id);
     if (sw_wire_js_publish(s->bus, subject, &ev.base, msg_id, NULL) < 0) {
-        sw_warn(who(s), "build %s: cannot end it: %s", rec->build_id, sw_error_last());
+        sw_warn(who(s), "build %s: cannot end it: %s", build_id, sw_error_last());
     }
 }
 
-/* Marks the running builds of a silent builder as rescheduling. */
-static void report_lost(scheduler *s, builder_seen *b)
+/* FINISHED again from a builder's final claim: its builder may have died
+ * between the claim and the event (same msg-id as the builder's). */
+static void publish_claimed_result(scheduler *s, const char *tenant, const Slipway__Claim *c)
+{
+    Slipway__BuildEvent ev = SLIPWAY__BUILD_EVENT__INIT;
+    char subject[160], msg_id[96];
+    ev.build_id = c->build_id;
+    ev.tenant = (char *)tenant;
+    ev.kind = SLIPWAY__EVENT_KIND__FINISHED;
+    ev.attempt = c->attempt;
+    ev.builder = c->builder;
+    ev.state = c->state;
+    ev.reason = c->reason;
+    ev.exit_code = c->exit_code;
+    ev.at_ms = c->at_ms;
+    sw_subject(subject, sizeof(subject), "sw.events", tenant, c->build_id);
+    snprintf(msg_id, sizeof(msg_id), "%s.%u.finished", c->build_id, c->attempt);
+    if (sw_wire_js_publish(s->bus, subject, &ev.base, msg_id, NULL) < 0) {
+        sw_warn(who(s), "build %s: cannot repeat its result: %s", c->build_id, sw_error_last());
+    }
+}
+
+/* No delivery is left for the build (its attempt `attempt` was the last): it
+ * ends errored, unless its last attempt decided it first. The decision is a
+ * final claim written after the last one (claim.h), so a frozen builder that
+ * wakes up afterwards finds itself superseded. Then its job leaves JOBS
+ * (job_seq, 0: unknown). Returns 0 when the build has ended (now or before). */
+static int give_up(scheduler *s, const char *build_id, const char *tenant, unsigned attempt,
+                   uint64_t job_seq, const char *why)
+{
+    char reason[400], by[160];
+    int error = SW_ECONFLICT;
+
+    snprintf(reason, sizeof(reason), "gave up after %u attempts: %s", attempt, why);
+    for (int i = 0; i < 8 && error == SW_ECONFLICT; i++) {
+        Slipway__Claim *last = NULL, verdict = SLIPWAY__CLAIM__INIT;
+        uint64_t seq = 0;
+        if ((error = sw_claim_read(s->bus, build_id, &last, &seq)) < 0) {
+            sw_warn(who(s), "build %s: cannot read its claim: %s", build_id, sw_error_last());
+            return error;
+        }
+        if (last != NULL && last->final) {
+            sw_info(who(s), "build %s was decided already (%s)", build_id,
+                    sw_claim_describe(by, sizeof(by), last));
+            if (strcmp(last->builder, "scheduler") == 0) {
+                publish_verdict(s, build_id, tenant, last->attempt, last->reason);
+            } else {
+                publish_claimed_result(s, tenant, last);
+            }
+            slipway__claim__free_unpacked(last, NULL);
+            error = 0;
+            break;
+        }
+        if (last != NULL && last->attempt > attempt) {
+            sw_info(who(s), "build %s: %s runs; not giving up", build_id,
+                    sw_claim_describe(by, sizeof(by), last));
+            slipway__claim__free_unpacked(last, NULL);
+            return 0;
+        }
+        verdict.build_id = (char *)build_id;
+        verdict.attempt = last != NULL && last->attempt > attempt ? last->attempt : attempt;
+        verdict.builder = "scheduler";
+        verdict.final = true;
+        verdict.state = SLIPWAY__BUILD_STATE__ERRORED;
+        verdict.reason = reason;
+        verdict.at_ms = sw_clock_wall_ms();
+        if (last != NULL) {
+            slipway__claim__free_unpacked(last, NULL);
+        }
+        error = sw_claim_write(s->bus, &verdict, seq, NULL);
+        if (error == 0) {
+            sw_warn(who(s), "build %s: %s", build_id, reason);
+            publish_verdict(s, build_id, tenant, attempt, reason);
+        } else if (error != SW_ECONFLICT) {
+            sw_warn(who(s), "build %s: cannot record the verdict: %s", build_id,
+                    sw_error_last());
+            return error;
+        }
+    }
+    if (error < 0) {
+        return error;
+    }
+    if (job_seq > 0) {
+        int rc = sw_bus_stream_delete(s->bus, SW_STREAM_JOBS, job_seq);
+        if (rc < 0 && rc != SW_ENOTFOUND) {
+            sw_warn(who(s), "build %s: its job stays in JOBS: %s", build_id, sw_error_last());
+        }
+    }
+    return 0;
+}
+
+/* JetStream will not deliver a job again (MAX_DELIVERIES advisory, kept in
+ * ADVISORIES): its build ends errored. The advisory comes once the last
+ * delivery's ack wait ran out with a pull waiting; the scheduler may have
+ * given up already on a lost heartbeat. */
+static void on_advisory(scheduler *s, const sw_mail *mail)
+{
+    json_error_t jerr;
+    json_t *root = json_loadb(sw_msg_data(mail->msg), sw_msg_len(mail->msg), 0, &jerr);
+    const char *stream = NULL;
+    json_int_t seq = 0, deliveries = 0;
+    sw_msg *stored = NULL;
+    Slipway__Job *job = NULL;
+    Slipway__BuildRecord *rec = NULL;
+    int error;
+
+    if (root == NULL || json_unpack(root, "{s:s, s:I, s:I}", "stream", &stream, "stream_seq",
+                                    &seq, "deliveries", &deliveries) != 0 ||
+        seq <= 0) {
+        sw_warn(who(s), "an advisory on %s that is not one: dropped", sw_msg_subject(mail->msg));
+        sw_msg_term(mail->msg);
+        json_decref(root);
+        return;
+    }
+    if (strcmp(stream, SW_STREAM_JOBS) != 0) {
+        sw_msg_ack(mail->msg);
+        json_decref(root);
+        return;
+    }
+    error = sw_bus_stream_get(s->bus, SW_STREAM_JOBS, (uint64_t)seq, &stored);
+    if (error == SW_ENOTFOUND) {
+        sw_msg_ack(mail->msg); /* gone: acked at last, or given up on already */
+        json_decref(root);
+        return;
+    }
+    if (error < 0) {
+        sw_warn(who(s), "job #%lld: %s; will retry", (long long)seq, sw_error_last());
+        sw_msg_nak(mail->msg, 1000);
+        json_decref(root);
+        return;
+    }
+    job = slipway__job__unpack(NULL, sw_msg_len(stored), sw_msg_data(stored));
+    if (job == NULL) {
+        sw_warn(who(s), "job #%lld does not unpack: removed", (long long)seq);
+        sw_bus_stream_delete(s->bus, SW_STREAM_JOBS, (uint64_t)seq);
+        sw_msg_ack(mail->msg);
+    } else {
+        const char *why = "JetStream delivered its job max_deliveries times and the last "
+                          "attempt ended without a result";
+        if (sw_view_get(s->view, job->build_id, &rec) == 0 && rec->reason[0] != '\0' &&
+            rec->state == SLIPWAY__BUILD_STATE__RESCHEDULING) {
+            why = rec->reason; /* e.g. "builder b1 stopped sending heartbeats" */
+        }
+        if (give_up(s, job->build_id, job->tenant, (unsigned)deliveries, (uint64_t)seq, why) ==
+            0) {
+            sw_msg_ack(mail->msg);
+        } else {
+            sw_msg_nak(mail->msg, 1000);
+        }
+        if (rec != NULL) {
+            slipway__build_record__free_unpacked(rec, NULL);
+        }
+        slipway__job__free_unpacked(job, NULL);
+    }
+    sw_msg_release(&stored);
+    json_decref(root);
+}
+
+/* Marks the running builds of a silent (or restarted) builder as rescheduling;
+ * a build whose lost attempt was its last delivery ends errored. */
+static void report_lost(scheduler *s, builder_seen *b, const char *why)
 {
     for (size_t i = 0; i < b->hb->n_builds; i++) {
         char build_id[64], subject[160], msg_id[96], reason[160];
@@ -253,10 +428,10 @@ static void report_lost(scheduler *s, builder_seen *b)
             continue;
         }
         if (rec->state == SLIPWAY__BUILD_STATE__RUNNING && rec->attempt == attempt &&
-            strcmp(rec->builder, b->hb->builder) == 0) {
+            strcmp(rec->builder, b->hb->builder) == 0 &&
+            (rec->incarnation[0] == '\0' || strcmp(rec->incarnation, b->hb->incarnation) == 0)) {
             Slipway__BuildEvent ev = SLIPWAY__BUILD_EVENT__INIT;
-            snprintf(reason, sizeof(reason), "builder %s stopped sending heartbeats",
-                     b->hb->builder);
+            snprintf(reason, sizeof(reason), "%s", why);
             ev.build_id = build_id;
             ev.tenant = rec->tenant;
             ev.kind = SLIPWAY__EVENT_KIND__LOST;
@@ -270,7 +445,7 @@ static void report_lost(scheduler *s, builder_seen *b)
             if (sw_wire_js_publish(s->bus, subject, &ev.base, msg_id, NULL) < 0) {
                 sw_warn(who(s), "cannot mark %s rescheduling: %s", build_id, sw_error_last());
             } else if (attempt >= s->cfg->max_deliveries) {
-                give_up(s, rec, attempt, reason);
+                give_up(s, rec->build_id, rec->tenant, attempt, rec->job_seq, reason);
             }
         }
         slipway__build_record__free_unpacked(rec, NULL);
@@ -281,12 +456,25 @@ static int64_t scheduler_tick(sw_actor *self, void *state)
 {
     scheduler *s = state;
     int64_t now = sw_clock_mono_ms();
+    if (!sw_bus_connected(s->bus)) {
+        s->bus_was_down = true;
+        return TICK_MS;
+    }
+    if (s->bus_was_down) {
+        /* while NATS was away no heartbeat could come: count from now */
+        s->bus_was_down = false;
+        for (size_t i = 0; i < s->nbuilders; i++) {
+            s->builders[i].seen_mono_ms = now;
+        }
+    }
     for (size_t i = 0; i < s->nbuilders; i++) {
         builder_seen *b = &s->builders[i];
         if (!b->lost && now - b->seen_mono_ms > lapse_ms(s)) {
+            char why[160];
             sw_warn(who(s), "builder %s: no heartbeat for %lld ms", b->hb->builder,
                     (long long)(now - b->seen_mono_ms));
-            report_lost(s, b);
+            snprintf(why, sizeof(why), "builder %s stopped sending heartbeats", b->hb->builder);
+            report_lost(s, b, why);
             b->lost = 1;
         }
     }
@@ -432,6 +620,8 @@ static int scheduler_init(sw_actor *self, void **state_out, void *arg)
                                     &slipway__api_request__descriptor)) < 0 ||
         (error = sw_actor_subscribe(self, TAG_API_BUILDERS, SW_API_BUILDERS, "scheduler",
                                     &slipway__api_request__descriptor)) < 0 ||
+        (error = sw_actor_pull(self, TAG_ADVISORY, SW_STREAM_ADVISORIES, SW_DURABLE_ADVISORIES,
+                               4, NULL)) < 0 ||
         (error = sw_actor_pull(self, TAG_REQUEST, SW_STREAM_REQUESTS, SW_DURABLE_SCHEDULER, 16,
                                &slipway__build_request__descriptor)) < 0) {
         sw_view_destroy(&s->view);
@@ -455,6 +645,9 @@ static void scheduler_handle(sw_actor *self, void *state, const sw_mail *mail)
         break;
     case TAG_HEARTBEAT:
         on_heartbeat(s, mail);
+        break;
+    case TAG_ADVISORY:
+        on_advisory(s, mail);
         break;
     case TAG_API_BUILDS:
         api_builds(s, mail, api);
