@@ -131,13 +131,14 @@ static void filter_close(filter *f)
 /* --- the step's environment ---------------------------------------------------- */
 
 /* Slipway's variables, the secrets, then the pipeline's, then the step's (later wins). */
-static sw_sandbox_env *step_env(const sw_step_run *r, const sw_pipeline_step *step,
-                                size_t *n_out)
+static sw_sandbox_env *step_env(sw_step_run *r, const sw_pipeline_step *step, size_t *n_out)
 {
     const sw_run_spec *spec = r->spec;
     const sw_pipeline *p = r->pipeline;
-    size_t n = 0, cap = 3 + spec->nsecrets + p->nenv + step->nenv;
+    size_t n = 0, cap = 4 + spec->nsecrets + p->nenv + step->nenv;
     sw_sandbox_env *env = sw_calloc(cap, sizeof(*env));
+    snprintf(r->attempt, sizeof(r->attempt), "%u", spec->attempt);
+    env[n++] = (sw_sandbox_env){"SLIPWAY_ATTEMPT", r->attempt};
     env[n++] = (sw_sandbox_env){"SLIPWAY_BUILD_ID", spec->build_id ? spec->build_id : ""};
     env[n++] = (sw_sandbox_env){"SLIPWAY_COMMIT", r->out->sha};
     env[n++] = (sw_sandbox_env){"SLIPWAY_REF", spec->ref ? spec->ref : ""};
@@ -356,7 +357,7 @@ static int build_image(const sw_step_run *r, const sw_pipeline_step *step, filte
     return 0;
 }
 
-sw_step_outcome sw_steps_run(const sw_step_run *r, unsigned index)
+sw_step_outcome sw_steps_run(sw_step_run *r, unsigned index)
 {
     const sw_run_spec *spec = r->spec;
     const sw_pipeline_step *step = &r->pipeline->steps[index];

@@ -19,6 +19,7 @@ typedef struct sw_step_run {
     sw_run_result *out;         /* out->sha is the commit; the step writes its result */
     int64_t deadline;           /* sw_clock_mono_ms() of the build's end; INT64_MAX: none */
     uint64_t build_timeout_ms;
+    char attempt[12];           /* SLIPWAY_ATTEMPT's value, filled by the steps */
 } sw_step_run;
 
 typedef struct sw_step_outcome {
@@ -27,7 +28,7 @@ typedef struct sw_step_outcome {
 } sw_step_outcome;
 
 /* Runs step index of the pipeline and reports it (step_started/finished). */
-sw_step_outcome sw_steps_run(const sw_step_run *r, unsigned index);
+sw_step_outcome sw_steps_run(sw_step_run *r, unsigned index);
 
 /* A SYSTEM line in the build's log, masked. */
 void sw_steps_say(const sw_run_spec *spec, const sw_run_sink *sink, const char *fmt, ...)

@@ -1,0 +1,140 @@
+/* witness.c - an independent count of results on the bus (see witness.h). */
+#include "witness.h"
+
+#include "harness.h"
+
+#include "bus/bus.h"
+#include "runtime/wire.h"
+#include "slipway.pb-c.h"
+
+#include <check.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MAX_SEEN 4096
+
+typedef struct seen {
+    char build_id[16];
+    char msg_id[96];
+    uint32_t attempt;
+} seen;
+
+struct sw_witness {
+    sw_bus *bus;
+    sw_sub *events;
+    pthread_mutex_t lock;
+    seen finished[MAX_SEEN];
+    int nfinished;
+    long long last_event_ms;
+};
+
+static void on_event(sw_msg *msg, void *closure)
+{
+    sw_witness *w = closure;
+    Slipway__BuildEvent *ev =
+        slipway__build_event__unpack(NULL, sw_msg_len(msg), sw_msg_data(msg));
+    const char *id = sw_msg_header(msg, "Nats-Msg-Id");
+
+    pthread_mutex_lock(&w->lock);
+    w->last_event_ms = sw_harness_now_ms();
+    if (ev != NULL && ev->kind == SLIPWAY__EVENT_KIND__FINISHED) {
+        bool dup = false;
+        for (int i = 0; i < w->nfinished; i++) {
+            if (id != NULL && strcmp(w->finished[i].msg_id, id) == 0) {
+                dup = true;
+            }
+        }
+        if (!dup && w->nfinished < MAX_SEEN) {
+            seen *s = &w->finished[w->nfinished++];
+            snprintf(s->build_id, sizeof(s->build_id), "%s", ev->build_id);
+            snprintf(s->msg_id, sizeof(s->msg_id), "%s", id ? id : "(none)");
+            s->attempt = ev->attempt;
+        }
+    }
+    pthread_mutex_unlock(&w->lock);
+    if (ev != NULL) {
+        slipway__build_event__free_unpacked(ev, NULL);
+    }
+    sw_msg_release(&msg);
+}
+
+sw_witness *sw_witness_create(const char *url)
+{
+    sw_witness *w = calloc(1, sizeof(*w));
+    sw_bus_options o = {.url = url, .name = "test-witness", .connect_wait_ms = 5000};
+    ck_assert_ptr_nonnull(w);
+    pthread_mutex_init(&w->lock, NULL);
+    ck_assert_msg(sw_bus_connect(&w->bus, &o) == 0, "witness cannot connect to %s", url);
+    ck_assert_msg(sw_bus_follow(&w->events, w->bus, SW_STREAM_EVENTS, "sw.events.>", 1,
+                                on_event, w) == 0,
+                  "witness cannot follow EVENTS");
+    return w;
+}
+
+void sw_witness_destroy(sw_witness **w_p)
+{
+    sw_witness *w = *w_p;
+    if (w == NULL) {
+        return;
+    }
+    sw_sub_destroy(&w->events);
+    sw_bus_destroy(&w->bus);
+    pthread_mutex_destroy(&w->lock);
+    free(w);
+    *w_p = NULL;
+}
+
+int sw_witness_finished(sw_witness *w, const char *build_id, int settle_ms)
+{
+    /* let the follow go quiet for a moment: events still on their way count */
+    long long deadline = sw_harness_now_ms() + settle_ms;
+    for (;;) {
+        pthread_mutex_lock(&w->lock);
+        long long quiet = sw_harness_now_ms() - w->last_event_ms;
+        pthread_mutex_unlock(&w->lock);
+        if (quiet >= 500 || sw_harness_now_ms() >= deadline) {
+            break;
+        }
+        usleep(50 * 1000);
+    }
+    int n = 0;
+    pthread_mutex_lock(&w->lock);
+    for (int i = 0; i < w->nfinished; i++) {
+        n += strcmp(w->finished[i].build_id, build_id) == 0;
+    }
+    pthread_mutex_unlock(&w->lock);
+    return n;
+}
+
+uint32_t sw_witness_finished_attempt(sw_witness *w, const char *build_id)
+{
+    uint32_t attempt = 0;
+    pthread_mutex_lock(&w->lock);
+    for (int i = 0; i < w->nfinished && attempt == 0; i++) {
+        if (strcmp(w->finished[i].build_id, build_id) == 0) {
+            attempt = w->finished[i].attempt;
+        }
+    }
+    pthread_mutex_unlock(&w->lock);
+    return attempt;
+}
+
+uint64_t sw_witness_stream_count(sw_witness *w, const char *stream)
+{
+    uint64_t n = 0;
+    ck_assert_msg(sw_bus_stream_count(w->bus, stream, &n) == 0, "cannot count %s", stream);
+    return n;
+}
+
+uint64_t sw_witness_await_count(sw_witness *w, const char *stream, uint64_t n, int timeout_ms)
+{
+    long long deadline = sw_harness_now_ms() + timeout_ms;
+    uint64_t count;
+    while ((count = sw_witness_stream_count(w, stream)) != n && sw_harness_now_ms() < deadline) {
+        usleep(100 * 1000);
+    }
+    return count;
+}

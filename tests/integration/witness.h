@@ -1,0 +1,32 @@
+/*
+ * witness.h - an independent count of what reached the bus, for fault tests:
+ * a raw NATS connection of the test's own (not Slipway's view) that follows
+ * EVENTS and keys every FINISHED event by its Nats-Msg-Id, and reads streams'
+ * own message counts.
+ */
+#ifndef SW_TEST_WITNESS_H
+#define SW_TEST_WITNESS_H
+
+#include <stdint.h>
+
+typedef struct sw_witness sw_witness;
+
+/* Connects to url and follows EVENTS from its first message. */
+sw_witness *sw_witness_create(const char *url);
+void sw_witness_destroy(sw_witness **w_p);
+
+/* FINISHED events of build_id seen so far, each msg-id counted once; waits up
+ * to settle_ms for the follow to catch up first. */
+int sw_witness_finished(sw_witness *w, const char *build_id, int settle_ms);
+
+/* The attempt of build_id's first FINISHED event (0: none). */
+uint32_t sw_witness_finished_attempt(sw_witness *w, const char *build_id);
+
+/* Messages in stream now (the server's own count). */
+uint64_t sw_witness_stream_count(sw_witness *w, const char *stream);
+
+/* Waits up to timeout_ms for stream to hold exactly n messages; returns the
+ * last count seen. */
+uint64_t sw_witness_await_count(sw_witness *w, const char *stream, uint64_t n, int timeout_ms);
+
+#endif
