@@ -1,6 +1,7 @@
 /* worker.c - one job of a builder, on its own thread (see worker.h). */
 #include "actors/builder/worker.h"
 
+#include "actors/builder/outbox.h"
 #include "actors/builder/runner.h"
 #include "runtime/buildstate.h"
 #include "runtime/claim.h"
@@ -22,6 +23,7 @@
 #define BATCH_BYTES (32 * 1024)
 #define BATCH_MS 100
 #define CLAIM_TRIES 20   /* reading and writing the claim at the start, with backoff */
+#define OUTBOX_MEM_MIB 8 /* what an outage keeps in memory before the outbox's file */
 
 struct sw_worker {
     sw_bus *bus;
@@ -46,6 +48,12 @@ struct sw_worker {
     uint64_t claim_seq;
     bool superseded;
     int64_t fence_ms, progress_ms;
+
+    sw_outbox *outbox;      /* what NATS could not take yet (outbox.h) */
+    char outbox_path[4200];
+    bool outage_said;
+    int64_t waited_said_ms; /* when a wait for a full stream was last logged */
+    unsigned waits;         /* waits since */
 
     /* the tier's cap on the log */
     uint64_t log_bytes, log_cap;
@@ -114,33 +122,103 @@ static void keep_job(sw_worker *w)
     }
 }
 
-/* Publishes with retries for as long as the attempt owns the build: through a
- * NATS outage, and while a stream is full (LOGS waits for the logsink: this
- * thread waits with it, and so does the step, whose output pipe fills). Gives
- * up only when superseded (SW_ESTOPPED), when the builder stops, or for a
- * message the server can never take. */
-static int publish(sw_worker *w, const char *subject, const ProtobufCMessage *msg,
-                   const char *msg_id)
+/* Sends one message now, waiting while its stream is full (LOGS waits for the
+ * logsink: this thread waits with it, and so does the step, whose output pipe
+ * fills). 0 when sent; SW_EBUS or SW_ETIMEDOUT when NATS is away; SW_ESTOPPED
+ * when the attempt was superseded; other errors for a message the server can
+ * never take. */
+static int send_now(sw_worker *w, const char *subject, const char *msg_id, const void *data,
+                    size_t len)
 {
-    int error = 0, delay_ms = 10, said = 0;
+    int error = 0, delay_ms = 10, waited = 0;
     for (;;) {
         if (!fence_fresh(w)) {
             return sw_error_set(SW_ESTOPPED, "attempt %u was superseded", (unsigned)w->attempt);
         }
-        if ((error = sw_wire_js_publish(w->bus, subject, msg, msg_id, NULL)) == 0) {
-            if (said) {
-                sw_info(w->who, "publishing again on %s", subject);
-            }
-            return 0;
-        }
-        if (error == SW_EINVALID || w->shutdown) {
+        error = sw_bus_js_publish(w->bus, subject, data, len, msg_id, NULL, NULL);
+        if (error != SW_EFULL || w->shutdown) {
             return error;
         }
-        if (!said) {
-            said = 1;
-            sw_warn(w->who, "%s; waiting%s", sw_error_last(),
-                    error == SW_EFULL ? " for the stream to drain (the step's output waits)"
-                                      : " for NATS (the build's log and result are kept)");
+        /* a full LOGS is routine under a chatty step: said once, then every 30 s */
+        int64_t now = sw_clock_mono_ms();
+        if (!waited++) {
+            w->waits++;
+        }
+        if (w->waited_said_ms == 0 || now - w->waited_said_ms >= 30000) {
+            sw_warn(w->who, "%s; waiting for the stream to drain (the step's output waits; %u "
+                    "waits so far)", sw_error_last(), w->waits);
+            w->waited_said_ms = now;
+        }
+        usleep((useconds_t)delay_ms * 1000);
+        delay_ms = delay_ms * 2 > 100 ? 100 : delay_ms * 2; /* the logsink drains fast */
+        keep_job(w);
+    }
+}
+
+/* Sends what the outbox kept, oldest first, for as long as it goes. */
+static int drain(sw_worker *w)
+{
+    size_t kept = sw_outbox_count(w->outbox);
+    while (!sw_outbox_empty(w->outbox)) {
+        const char *subject, *msg_id;
+        const void *data;
+        size_t len;
+        int error;
+        if (!sw_bus_connected(w->bus)) {
+            return sw_error_set(SW_EBUS, "not connected to NATS");
+        }
+        if ((error = sw_outbox_peek(w->outbox, &subject, &msg_id, &data, &len)) < 0 ||
+            (error = send_now(w, subject, msg_id, data, len)) < 0) {
+            return error;
+        }
+        sw_outbox_pop(w->outbox);
+    }
+    if (kept > 0) {
+        sw_info(w->who, "NATS is back: sent the %zu messages kept while it was away", kept);
+        w->outage_said = false;
+    }
+    return 0;
+}
+
+static bool bus_away(int error)
+{
+    return error == SW_EBUS || error == SW_ETIMEDOUT;
+}
+
+/* Publishes msg, after whatever the outbox kept. While NATS is away it is kept
+ * in the outbox instead (0), in order, to go out when NATS is back: a build
+ * that ends during an outage keeps its log and result. */
+static int publish(sw_worker *w, const char *subject, const ProtobufCMessage *msg,
+                   const char *msg_id)
+{
+    size_t len;
+    void *data = sw_wire_pack(msg, &len);
+    int error = drain(w);
+    if (error == 0) {
+        error = send_now(w, subject, msg_id, data, len);
+    }
+    if (bus_away(error) && !w->superseded && !w->shutdown) {
+        if (!w->outage_said) {
+            w->outage_said = true;
+            sw_warn(w->who, "%s: keeping the build's log and events until NATS is back (in "
+                    "memory up to %d MiB, then in %s)", sw_error_last(), OUTBOX_MEM_MIB,
+                    w->outbox_path);
+        }
+        error = sw_outbox_put(w->outbox, subject, msg_id, data, len);
+    }
+    free(data);
+    return error;
+}
+
+/* Waits until everything kept was sent, for as long as the attempt owns the
+ * build and the builder runs. */
+static int drain_all(sw_worker *w)
+{
+    int delay_ms = 50;
+    for (;;) {
+        int error = drain(w);
+        if (error == 0 || !bus_away(error) || w->superseded || w->shutdown) {
+            return error;
         }
         usleep((useconds_t)delay_ms * 1000);
         delay_ms = delay_ms * 2 > 500 ? 500 : delay_ms * 2;
@@ -455,6 +533,9 @@ static void *worker_main(void *arg)
         }
         goto done;
     }
+    snprintf(w->outbox_path, sizeof(w->outbox_path), "%s/%s-%u.outbox", w->work_dir,
+             w->job->build_id, (unsigned)w->attempt);
+    w->outbox = sw_outbox_create(w->outbox_path, (size_t)OUTBOX_MEM_MIB << 20);
     ev.kind = SLIPWAY__EVENT_KIND__STARTED;
     ev.state = SLIPWAY__BUILD_STATE__RUNNING;
     ev.incarnation = w->incarnation;
@@ -527,7 +608,8 @@ static void *worker_main(void *arg)
         }
         goto done;
     }
-    if (decide(w, &result) < 0) {
+    /* what an outage kept goes first: the result is decided with NATS back */
+    if (drain_all(w) < 0 || decide(w, &result) < 0) {
         goto done;
     }
     flush(w, true, result.state);
@@ -544,7 +626,7 @@ static void *worker_main(void *arg)
     /* decided: from here on only this attempt may publish for the build, and
      * publish retries until it is through (or the builder stops: then the
      * job's next delivery finds the final claim and tells the result again) */
-    if (publish_event(w, &ev, "finished") < 0) {
+    if (publish_event(w, &ev, "finished") < 0 || drain_all(w) < 0) {
         sw_err(w->who, "cannot report the result: %s", sw_error_last());
         goto done;
     }
@@ -617,6 +699,7 @@ void sw_worker_destroy(sw_worker **worker_p)
         return;
     }
     pthread_join(w->thread, NULL);
+    sw_outbox_destroy(&w->outbox);
     for (size_t i = 0; i < w->nlines; i++) {
         free(w->lines[i].text);
     }

@@ -833,6 +833,11 @@ void sw_harness_signal(sw_harness *h, int index, int sig)
     ck_assert_int_eq(kill(h->more_pids[index], sig), 0);
 }
 
+int sw_harness_slipwayd_pid(const sw_harness *h)
+{
+    return (int)h->slipwayd_pid;
+}
+
 int sw_harness_more_pid(const sw_harness *h, int index)
 {
     return index >= 0 && index < h->nmore ? (int)h->more_pids[index] : 0;

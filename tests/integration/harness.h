@@ -120,6 +120,9 @@ void sw_harness_signal(sw_harness *h, int index, int sig);
  * with the same arguments, as a supervisor would; waits until it is ready. */
 void sw_harness_restart_more(sw_harness *h, int index);
 
+/* The pid of the first slipwayd (0 when it is not running). */
+int sw_harness_slipwayd_pid(const sw_harness *h);
+
 /* The pid of the index-th extra slipwayd (0 when it is not running). */
 int sw_harness_more_pid(const sw_harness *h, int index);
 

@@ -35,6 +35,14 @@
     "  - name: quick\n"                                                                           \
     "    run: echo quick and done\n"
 
+#define OUTAGE_PIPELINE                                                                           \
+    "steps:\n"                                                                                    \
+    "  - name: through\n"                                                                         \
+    "    run: |\n"                                                                                \
+    "      echo before the outage\n"                                                             \
+    "      sleep 2\n"                                                                             \
+    "      for i in $(seq 1 500); do echo \"during the outage $i\"; done\n"
+
 static sw_harness *start(int max_deliveries)
 {
     sw_harness_options opts = {
@@ -47,6 +55,7 @@ static sw_harness *start(int max_deliveries)
     sw_harness *h = sw_harness_create(&opts);
     sw_harness_repo_pipeline(h, "demo", LONG_PIPELINE);
     sw_harness_repo_pipeline(h, "quick", QUICK_PIPELINE);
+    sw_harness_repo_pipeline(h, "outage", OUTAGE_PIPELINE);
     sw_harness_start(h, "scheduler", "dispatcher", "logsink", NULL);
     return h;
 }
@@ -264,6 +273,71 @@ START_TEST(test_poison_job_with_builder_staying_down)
 }
 END_TEST
 
+/* How long NATS stays away: SLIPWAY_TEST_OUTAGE_S, default 180 s (3 minutes,
+ * well past the old 33 s give-up, the lapse and every ack wait). */
+static int outage_s(void)
+{
+    const char *v = getenv("SLIPWAY_TEST_OUTAGE_S");
+    return v != NULL && atoi(v) > 0 ? atoi(v) : 180;
+}
+
+START_TEST(test_result_made_during_an_outage_arrives_after_it)
+{
+    sw_harness *h = start(3);
+    int b1 = sw_harness_start_more(h, "builder-1", "builder:builder-1", NULL);
+    char *id = sw_harness_submit(h, "outage", NULL);
+    sw_harness_proc *follow = sw_harness_spawn(h, "logs", "-f", id, NULL);
+    ck_assert_msg(sw_harness_proc_await(follow, "before the outage", 30000),
+                  "the build never started:\n%s", sw_harness_proc_output(follow));
+    sw_harness_result res;
+    sw_harness_proc_finish(&follow, &res, 1); /* followers are not what this is about */
+    sw_harness_result_finish(&res);
+
+    sw_harness_nats_stop(h);
+    long long stopped = sw_harness_now_ms();
+    /* the build ends while NATS is away: its workspace goes with its end */
+    char workspace[4096];
+    snprintf(workspace, sizeof(workspace), "%s/work/builder-1/%s-1", sw_harness_dir(h), id);
+    ck_assert_msg(await_gone(workspace, 30000), "the build did not end during the outage");
+    long long left = outage_s() * 1000LL - (sw_harness_now_ms() - stopped);
+    if (left > 0) {
+        usleep((useconds_t)left * 1000); /* the outage itself: what the test is about */
+    }
+    sw_harness_nats_restart(h);
+    printf("faults: NATS away for %lld s\n", (sw_harness_now_ms() - stopped) / 1000);
+
+    sw_witness *w = sw_witness_create(sw_harness_nats_url(h));
+    char *state = sw_harness_await_final(h, id, 60000);
+    ck_assert_str_eq(state, "succeeded");
+    char *attempt = sw_harness_show_field(h, id, "attempt", NULL);
+    ck_assert_str_eq(attempt, "1"); /* no re-run */
+    ck_assert_int_eq(sw_witness_finished(w, id, 3000), 1);
+    ck_assert_uint_eq(sw_witness_await_count(w, SW_STREAM_JOBS, 0, 10000), 0);
+
+    sw_harness_result logs;
+    sw_harness_cli(h, &logs, 30000, "logs", id, NULL);
+    ck_assert_int_eq(logs.status, 0);
+    ck_assert_ptr_nonnull(strstr(logs.out, "before the outage\n"));
+    for (int i = 1; i <= 500; i++) {
+        char line[64];
+        snprintf(line, sizeof(line), "\nduring the outage %d\n", i);
+        ck_assert_msg(strstr(logs.out, line) != NULL, "line %d of the outage is lost:\n%s", i,
+                      logs.out);
+    }
+    ck_assert_ptr_null(strstr(logs.out, "attempt 2"));
+    ck_assert_int_eq(count_of(logs.out, "build succeeded"), 1);
+    ck_assert_msg(!await_builder_log(h, "builder-1", "superseded", 0), "the attempt was superseded");
+    (void)b1;
+
+    sw_harness_result_finish(&logs);
+    free(state);
+    free(attempt);
+    free(id);
+    sw_witness_destroy(&w);
+    sw_harness_destroy(&h);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("faults");
@@ -273,5 +347,9 @@ int main(void)
     tcase_add_test(tc, test_poison_job_with_builder_restarted_at_once);
     tcase_add_test(tc, test_poison_job_with_builder_staying_down);
     suite_add_tcase(s, tc);
+    TCase *outage = tcase_create("outage");
+    tcase_set_timeout(outage, outage_s() + 180);
+    tcase_add_test(outage, test_result_made_during_an_outage_arrives_after_it);
+    suite_add_tcase(s, outage);
     return sw_test_run(s);
 }
