@@ -82,6 +82,9 @@ typedef struct sw_stream_config {
 /* Creates the stream, or updates it when it exists with another config. */
 int sw_bus_stream_ensure(sw_bus *bus, const sw_stream_config *cfg);
 
+/* Deletes the stream, its messages and its consumers. */
+int sw_bus_stream_remove(sw_bus *bus, const char *stream);
+
 /* Removes the stream's messages (all, or those on subject when not NULL). */
 int sw_bus_stream_purge(sw_bus *bus, const char *stream, const char *subject);
 

@@ -59,6 +59,16 @@ int sw_bus_stream_ensure(sw_bus *bus, const sw_stream_config *cfg)
     return 0;
 }
 
+int sw_bus_stream_remove(sw_bus *bus, const char *stream)
+{
+    jsErrCode jerr = 0;
+    natsStatus s = js_DeleteStream(bus->js, stream, NULL, &jerr);
+    if (s != NATS_OK) {
+        return sw_bus_fail(s, jerr, "cannot delete stream %s", stream);
+    }
+    return 0;
+}
+
 int sw_bus_stream_purge(sw_bus *bus, const char *stream, const char *subject)
 {
     jsOptions o;

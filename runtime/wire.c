@@ -2,6 +2,7 @@
 #include "runtime/wire.h"
 
 #include "runtime/error.h"
+#include "runtime/log.h"
 #include "runtime/mem.h"
 
 #include <openssl/evp.h>
@@ -88,6 +89,32 @@ const char *sw_durable_cluster(char *buf, size_t n, const char *cluster)
     return buf;
 }
 
+/* LOGS of an earlier version (limits retention, discard old) cannot be updated
+ * to this one's: the server refuses to change a stream's retention. It is
+ * made again when everything in it was archived; else the error says what to do. */
+static int remake_logs(sw_bus *bus, const sw_stream_config *cfg)
+{
+    char why[512];
+    uint64_t pending = 0, ack_pending = 0;
+    int error;
+
+    snprintf(why, sizeof(why), "%s", sw_error_last());
+    if (sw_bus_consumer_pending(bus, SW_STREAM_LOGS, SW_DURABLE_LOGSINK, &pending,
+                                &ack_pending) < 0 ||
+        pending + ack_pending > 0) {
+        return sw_error_set(SW_EBUS, "%s; stream LOGS is of an earlier Slipway and holds %llu "
+                            "chunks its logsink has not archived: run the logsink until they are "
+                            "(or purge LOGS), then start again",
+                            why, (unsigned long long)(pending + ack_pending));
+    }
+    sw_warn("wire", "stream LOGS is of an earlier Slipway (%s); every chunk in it was archived, "
+            "so it is made again", why);
+    if ((error = sw_bus_stream_remove(bus, SW_STREAM_LOGS)) < 0) {
+        return error;
+    }
+    return sw_bus_stream_ensure(bus, cfg);
+}
+
 int sw_wire_setup_streams(sw_bus *bus, const sw_config *cfg)
 {
     static const char *const req_subjects[] = {"sw.req.>"};
@@ -137,7 +164,9 @@ int sw_wire_setup_streams(sw_bus *bus, const sw_config *cfg)
     int error;
 
     for (size_t i = 0; i < sizeof(streams) / sizeof(streams[0]); i++) {
-        if ((error = sw_bus_stream_ensure(bus, &streams[i])) < 0) {
+        if ((error = sw_bus_stream_ensure(bus, &streams[i])) < 0 &&
+            (strcmp(streams[i].name, SW_STREAM_LOGS) != 0 ||
+             (error = remake_logs(bus, &streams[i])) < 0)) {
             return error;
         }
     }
