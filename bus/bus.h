@@ -35,10 +35,16 @@ typedef struct sw_bus_options {
     const char *name;      /* connection name shown by the server */
     int connect_wait_ms;   /* how long the first connect may take; 0: one try */
     int request_timeout_ms; /* JetStream API and publish-ack wait; 0: 5000 */
+    /* May be NULL. Polled (on the connecting thread, every 10 ms) while the first
+     * connect waits: returning true abandons the wait (SW_ESTOPPED), e.g. on a
+     * pending SIGTERM. */
+    bool (*cancel)(void *closure);
+    void *cancel_closure;
 } sw_bus_options;
 
 /* Connects. Fails with SW_EBUS (message names the URL) when the server cannot be
- * reached within connect_wait_ms. Afterwards reconnects forever. */
+ * reached within connect_wait_ms, SW_ESTOPPED when opts->cancel said so.
+ * Afterwards reconnects forever. */
 int sw_bus_connect(sw_bus **out, const sw_bus_options *opts);
 
 /* Flushes, drains nothing, closes, frees. Accepts NULL; nulls the pointer. */
@@ -52,6 +58,10 @@ void sw_bus_shutdown(int timeout_ms);
 
 /* True while the connection is up (false while reconnecting). */
 bool sw_bus_connected(sw_bus *bus);
+
+/* How many times the connection came back after a loss: a follower that sees it
+ * change knows it may have missed pushes and can resume where it was. */
+uint64_t sw_bus_reconnects(sw_bus *bus);
 
 /* Waits until everything published so far reached the server. */
 int sw_bus_flush(sw_bus *bus, int timeout_ms);

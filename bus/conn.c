@@ -9,8 +9,12 @@
  * instead of waiting out their timeout. The first connect is bounded by
  * connect_wait_ms: with 0 it is a single try, otherwise cnats keeps retrying in
  * the background (RetryOnFailedConnect) while we poll the status until the
- * deadline. Connection events are logged from cnats' callback thread; their
- * closure is NULL so they never touch a freed sw_bus.
+ * deadline (or until opts->cancel says stop). Connection events are logged from
+ * cnats' callback thread; their closure is NULL so they never touch a freed
+ * sw_bus. While the connection is down, cnats' asynchronous errors (an ordered
+ * consumer's "Missed Server Heartbeat" every few seconds, its failed re-creation)
+ * are consequences of the outage already reported once by on_disconnected, so
+ * they are logged at debug level only.
  */
 #include "bus/internal.h"
 
@@ -70,10 +74,11 @@ static void on_async_error(natsConnection *nc, natsSubscription *sub, natsStatus
                            void *closure)
 {
     const char *subject = sub != NULL ? natsSubscription_GetSubject(sub) : NULL;
-    (void)nc;
+    sw_log_level level =
+        natsConnection_Status(nc) == NATS_CONN_STATUS_CONNECTED ? SW_LOG_WARN : SW_LOG_DEBUG;
     (void)closure;
-    sw_warn("bus", "NATS asynchronous error%s%s: %s", subject ? " on " : "",
-            subject ? subject : "", natsStatus_GetText(err));
+    sw_log(level, "bus", "NATS asynchronous error%s%s: %s", subject ? " on " : "",
+           subject ? subject : "", natsStatus_GetText(err));
 }
 
 static int make_options(natsOptions **out, const sw_bus_options *opts)
@@ -133,16 +138,20 @@ static int make_options(natsOptions **out, const sw_bus_options *opts)
     return 0;
 }
 
-/* Waits until nc is connected or deadline (monotonic ms) passes. */
-static bool wait_connected(natsConnection *nc, int64_t deadline)
+/* Waits until nc is connected (0), deadline (monotonic ms) passes (SW_ETIMEDOUT)
+ * or opts->cancel returns true (SW_ESTOPPED). */
+static int wait_connected(natsConnection *nc, const sw_bus_options *opts, int64_t deadline)
 {
     for (;;) {
         natsConnStatus st = natsConnection_Status(nc);
         if (st == NATS_CONN_STATUS_CONNECTED) {
-            return true;
+            return 0;
+        }
+        if (opts->cancel != NULL && opts->cancel(opts->cancel_closure)) {
+            return SW_ESTOPPED;
         }
         if (st == NATS_CONN_STATUS_CLOSED || sw_clock_mono_ms() >= deadline) {
-            return false;
+            return SW_ETIMEDOUT;
         }
         nats_Sleep(10);
     }
@@ -168,7 +177,12 @@ int sw_bus_connect(sw_bus **out, const sw_bus_options *opts)
     }
     s = natsConnection_Connect(&nc, o);
     if (s == NATS_NOT_YET_CONNECTED) {
-        if (!wait_connected(nc, deadline)) {
+        int waited = wait_connected(nc, opts, deadline);
+        if (waited == SW_ESTOPPED) {
+            error = sw_error_set(SW_ESTOPPED, "stopped waiting for NATS at %s", opts->url);
+            goto cleanup;
+        }
+        if (waited < 0) {
             error = sw_error_set(SW_EBUS,
                                  "cannot reach NATS at %s within %d ms (is nats-server running?)",
                                  opts->url, opts->connect_wait_ms);
@@ -229,6 +243,18 @@ void sw_bus_destroy(sw_bus **bus_p)
 bool sw_bus_connected(sw_bus *bus)
 {
     return natsConnection_Status(bus->nc) == NATS_CONN_STATUS_CONNECTED;
+}
+
+uint64_t sw_bus_reconnects(sw_bus *bus)
+{
+    natsStatistics *stats = NULL;
+    uint64_t reconnects = 0;
+    if (natsStatistics_Create(&stats) == NATS_OK &&
+        natsConnection_GetStats(bus->nc, stats) == NATS_OK) {
+        natsStatistics_GetCounts(stats, NULL, NULL, NULL, NULL, &reconnects);
+    }
+    natsStatistics_Destroy(stats);
+    return reconnects;
 }
 
 int sw_bus_flush(sw_bus *bus, int timeout_ms)

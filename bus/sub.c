@@ -22,6 +22,13 @@
  * then returns without waiting (no further callback starts, since the
  * dispatcher calls on_complete next). The sw_sub is refcounted (the handle and
  * the pending on_complete) so that whichever comes last frees it.
+ *
+ * Unsubscribing an ordered consumer also deletes its JetStream consumer, a
+ * request that, while the connection is down, waits out the whole request
+ * timeout (cnats fails only the requests in flight at the disconnect). So
+ * while disconnected, destroy lets go of the subscription without the delete
+ * (natsSubscription_Destroy); the server drops the ephemeral consumer itself
+ * once nobody listens to it.
  */
 #include "bus/internal.h"
 
@@ -36,6 +43,7 @@
 struct sw_sub {
     atomic_int refs; /* the handle, and on_complete until it has run */
     natsSubscription *ns;
+    natsConnection *nc; /* borrowed: ns holds a reference on it */
     sw_bus_msg_cb cb;
     void *closure;
     sw_msg_kind kind;
@@ -170,6 +178,7 @@ int sw_bus_follow(sw_sub **out, sw_bus *bus, const char *stream, const char *fil
     } else {
         so.Config.DeliverPolicy = js_DeliverAll;
     }
+    sub->nc = bus->nc;
     s = js_Subscribe(&sub->ns, bus->js, filter_subject, on_msg, sub, NULL, &so, &jerr);
     if (s != NATS_OK) {
         error = sw_bus_fail(s, jerr, "cannot follow %s on stream %s", filter_subject, stream);
@@ -195,9 +204,16 @@ void sw_sub_destroy(sw_sub **sub_p)
         return;
     }
     *sub_p = NULL;
-    s = natsSubscription_Unsubscribe(sub->ns);
-    if (s != NATS_OK && s != NATS_CONNECTION_CLOSED && s != NATS_INVALID_SUBSCRIPTION) {
-        sw_warn("bus", "unsubscribing from %s: %s", sub->subject, natsStatus_GetText(s));
+    if (sub->kind == SW_MSG_ORDERED &&
+        natsConnection_Status(sub->nc) != NATS_CONN_STATUS_CONNECTED) {
+        /* unsubscribes without deleting the consumer (see DESIGN); on_complete follows */
+        natsSubscription_Destroy(sub->ns);
+        sub->ns = NULL;
+    } else {
+        s = natsSubscription_Unsubscribe(sub->ns);
+        if (s != NATS_OK && s != NATS_CONNECTION_CLOSED && s != NATS_INVALID_SUBSCRIPTION) {
+            sw_warn("bus", "unsubscribing from %s: %s", sub->subject, natsStatus_GetText(s));
+        }
     }
     if (current_sub != sub) {
         pthread_mutex_lock(&sub->mu);

@@ -12,11 +12,22 @@
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define MAX_ACTORS 256
+
+/* The bus's cancel hook while it waits for NATS at start: a SIGINT or SIGTERM
+ * is pending (they are blocked, and taken by sigwait once running). */
+static bool stop_requested(void *closure)
+{
+    sigset_t pending;
+    (void)closure;
+    return sigpending(&pending) == 0 &&
+           (sigismember(&pending, SIGINT) == 1 || sigismember(&pending, SIGTERM) == 1);
+}
 
 typedef struct planned {
     const sw_actor_impl *impl;
@@ -46,7 +57,8 @@ static void usage(FILE *out)
             "\n"
             "Logs go to stderr (level: SLIPWAY_LOG=debug|info|warn|error). A line with\n"
             "'slipwayd: ready' is printed once every actor has started. Exit status: 0 after a\n"
-            "clean stop (SIGINT/SIGTERM), 1 when the config or start-up fails, 2 on bad usage.\n");
+            "clean stop (SIGINT/SIGTERM, also while still waiting for NATS at start), 1 when\n"
+            "the config or start-up fails, 2 on bad usage.\n");
 }
 
 static int plan_one(planned *plan, size_t *n, const sw_actor_impl *impl, const sw_config *cfg,
@@ -180,10 +192,18 @@ int main(int argc, char **argv)
         }
     }
 
-    sw_bus_options bopts = {.url = cfg->nats_url, .name = "slipwayd", .connect_wait_ms = 30000};
+    sw_bus_options bopts = {.url = cfg->nats_url, .name = "slipwayd", .connect_wait_ms = 30000,
+                            .cancel = stop_requested};
     sw_info("slipwayd", "connecting to %s", cfg->nats_url);
     if (sw_bus_connect(&bus, &bopts) < 0) {
-        fprintf(stderr, "slipwayd: %s\n", sw_error_last());
+        if (sw_error_last_code() == SW_ESTOPPED && sigwait(&sigs, &sig) == 0) {
+            /* a stop asked for, like any other: not a failure */
+            sw_info("slipwayd", "%s while waiting for NATS at %s: stopping",
+                    sig == SIGINT ? "SIGINT" : "SIGTERM", cfg->nats_url);
+            status = 0;
+        } else {
+            fprintf(stderr, "slipwayd: %s\n", sw_error_last());
+        }
         goto out;
     }
     if (sw_wire_setup_streams(bus, cfg) < 0) {

@@ -289,11 +289,13 @@ static void proc_free(sw_harness_proc *p)
     free(p);
 }
 
-bool sw_harness_proc_await(sw_harness_proc *p, const char *needle, int timeout_ms)
+/* Pumps until *text (stdout or stderr, which pumping may move) holds needle. */
+static bool proc_await_in(sw_harness_proc *p, char *const *text, const char *needle,
+                          int timeout_ms)
 {
     long long deadline = sw_harness_now_ms() + timeout_ms;
     for (;;) {
-        if (strstr(p->out, needle) != NULL) {
+        if (strstr(*text, needle) != NULL) {
             return true;
         }
         long long left = deadline - sw_harness_now_ms();
@@ -301,9 +303,24 @@ bool sw_harness_proc_await(sw_harness_proc *p, const char *needle, int timeout_m
             return false;
         }
         if (proc_pump(p, (int)(left > 100 ? 100 : left)) < 0) {
-            return strstr(p->out, needle) != NULL;
+            return strstr(*text, needle) != NULL;
         }
     }
+}
+
+bool sw_harness_proc_await(sw_harness_proc *p, const char *needle, int timeout_ms)
+{
+    return proc_await_in(p, &p->out, needle, timeout_ms);
+}
+
+bool sw_harness_proc_await_stderr(sw_harness_proc *p, const char *needle, int timeout_ms)
+{
+    return proc_await_in(p, &p->err, needle, timeout_ms);
+}
+
+int sw_harness_proc_pid(const sw_harness_proc *p)
+{
+    return (int)p->pid;
 }
 
 const char *sw_harness_proc_output(const sw_harness_proc *p)
@@ -800,6 +817,33 @@ int sw_harness_start_more(sw_harness *h, const char *name, ...)
     va_end(ap);
     free(log_path);
     return h->nmore++;
+}
+
+sw_harness_proc *sw_harness_spawn_slipwayd(sw_harness *h, ...)
+{
+    free(write_config(h));
+    char *config = sw_asprintf("%s/slipway.yaml", h->dir);
+    char *prog = sw_asprintf("%s/tools/slipwayd", h->build_dir);
+    ck_assert_msg(access(prog, X_OK) == 0, "%s is not built", prog);
+    const char *argv[MAX_ARGS] = {prog, "-c", config};
+    va_list ap;
+    va_start(ap, h);
+    collect_args(argv, 3, ap);
+    va_end(ap);
+
+    int out[2];
+    ck_assert_int_eq(pipe2(out, O_CLOEXEC), 0);
+    sw_harness_proc *p = calloc(1, sizeof(*p));
+    ck_assert_ptr_nonnull(p);
+    p->pid = spawn(argv, h->dir, out[1], out[1]);
+    close(out[1]);
+    p->out_fd = out[0];
+    p->err_fd = -1;
+    append(&p->out, &p->out_len, &p->out_cap, "", 0);
+    append(&p->err, &p->err_len, &p->err_cap, "", 0);
+    free(prog);
+    free(config);
+    return p;
 }
 
 static pid_t start_daemon_args(sw_harness *h, const char *log_path, ...)

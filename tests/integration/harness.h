@@ -126,6 +126,12 @@ int sw_harness_slipwayd_pid(const sw_harness *h);
 /* The pid of the index-th extra slipwayd (0 when it is not running). */
 int sw_harness_more_pid(const sw_harness *h, int index);
 
+/* Writes slipway.yaml and starts a slipwayd with the given actors (NULL-terminated;
+ * none = all) without waiting for it to be ready; its log (stdout and stderr) is
+ * the proc's output. For tests of its start-up; finish it with
+ * sw_harness_proc_finish. */
+sw_harness_proc *sw_harness_spawn_slipwayd(sw_harness *h, ...) __attribute__((sentinel));
+
 /* Stops slipwayd (SIGTERM; SIGKILL after 20 s) and returns its exit status,
  * -1 when it had to be killed or died of a signal. */
 int sw_harness_stop(sw_harness *h);
@@ -157,6 +163,12 @@ sw_harness_proc *sw_harness_spawn(sw_harness *h, ...) __attribute__((sentinel));
 /* Reads the process's stdout until it contains needle (true), or it closed
  * stdout, or timeout_ms passed (false). */
 bool sw_harness_proc_await(sw_harness_proc *p, const char *needle, int timeout_ms);
+
+/* The same for stderr. */
+bool sw_harness_proc_await_stderr(sw_harness_proc *p, const char *needle, int timeout_ms);
+
+/* The process id (its process group has the same id). */
+int sw_harness_proc_pid(const sw_harness_proc *p);
 
 /* What the process has written on stdout so far. Borrowed. */
 const char *sw_harness_proc_output(const sw_harness_proc *p);

@@ -18,6 +18,7 @@ enum {
 typedef struct cli {
     const char *nats_url;
     int timeout_ms;     /* for each request */
+    int nats_wait_ms;   /* logs -f: how long NATS may be away before we give up */
     sw_bus *bus;
 } cli;
 
@@ -37,6 +38,9 @@ int cli_logs(cli *c, int argc, char **argv);
 int cli_builds(cli *c, int argc, char **argv);
 int cli_show(cli *c, int argc, char **argv);
 int cli_builders(cli *c, int argc, char **argv);
+
+/* A duration in ms as it was probably written: "500ms", "30s", "2m". */
+const char *cli_duration(char *buf, size_t n, int64_t ms);
 
 /* "3s ago", "2m ago", "1h ago" for a wall-clock time in ms. */
 const char *cli_age(char *buf, size_t n, int64_t at_ms);

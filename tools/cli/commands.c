@@ -100,6 +100,18 @@ const char *cli_age(char *buf, size_t n, int64_t at_ms)
     return buf;
 }
 
+const char *cli_duration(char *buf, size_t n, int64_t ms)
+{
+    if (ms % 1000 != 0) {
+        snprintf(buf, n, "%lldms", (long long)ms);
+    } else if (ms % 60000 != 0 || ms == 0) {
+        snprintf(buf, n, "%llds", (long long)(ms / 1000));
+    } else {
+        snprintf(buf, n, "%lldm", (long long)(ms / 60000));
+    }
+    return buf;
+}
+
 /* A random request id: "cli-" and 32 hex digits from /dev/urandom. */
 static int make_request_id(char *buf, size_t n)
 {

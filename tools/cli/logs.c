@@ -7,9 +7,23 @@
  * live), so a log survives the stream's retention and a follower misses nothing.
  * Chunks are numbered per attempt; a chunk at or below the highest seq already
  * printed for its attempt is skipped, so the two sources overlap harmlessly.
+ * Attempts are fenced: once a chunk of attempt N is printed, the late lines of
+ * any earlier attempt (a superseded builder) are dropped. The scheduler's
+ * verdict (SW_ATTEMPT_VERDICT, attempt 0 in older logs) is always printed.
  * The build's events are folded with sw_build_apply (the same fold as the
  * scheduler's) to learn when the build ends and how; -f then waits for the final
  * attempt's last chunk (eof) and exits with the build's result.
+ *
+ * NATS going away: the follower keeps, per stream, the sequence after the last
+ * message it queued. When the connection drops it closes its consumers (so
+ * cnats' "missed heartbeat" noise never starts) and says so once; when the
+ * connection is back (or came back unseen: the reconnect count moved) it opens
+ * them again at those sequences and reads the archive once more: LOGS keeps a
+ * chunk only until the logsink has archived it (interest retention), so what
+ * was archived while we had no consumer is gone from the stream. The archive is
+ * a prefix of the stream's order (the logsink archives, then acks, one chunk at
+ * a time), so archive-then-stream misses nothing. After --nats-wait without
+ * NATS it gives up with CLI_UNREACHABLE; the build goes on.
  */
 #include "tools/cli/cli.h"
 
@@ -28,6 +42,8 @@
 #include <time.h>
 
 #define MAX_ATTEMPTS 128
+#define VERDICT_SLOT MAX_ATTEMPTS /* SW_ATTEMPT_VERDICT's own slot, after the attempts' */
+#define NSLOTS (MAX_ATTEMPTS + 1)
 #define EOF_GRACE_MS 5000   /* after the final event, how long to wait for the last chunk */
 #define ARCHIVE_WAIT_MS 3000 /* without -f: how long the archive may lag behind the end */
 
@@ -43,18 +59,33 @@ typedef struct follower {
     pthread_mutex_t lock;
     pthread_cond_t cond;
     item *head, *tail;
-    /* per attempt: the highest chunk seq printed, and whether its eof was seen */
-    uint64_t max_seq[MAX_ATTEMPTS];
-    bool eof[MAX_ATTEMPTS];
+    /* per kind (ITEM_LOG, ITEM_EVENT): the stream sequence after the last message
+     * queued; a consumer (re)opened starts there, and anything below is a repeat */
+    uint64_t next_seq[2];
+    /* per attempt slot (see slot_of): the attempt it holds, the highest chunk seq
+     * printed, and whether its eof was seen */
+    uint32_t slot_attempt[NSLOTS];
+    uint64_t max_seq[NSLOTS];
+    bool eof[NSLOTS];
+    uint32_t top_attempt; /* highest attempt printed; attempt 0 never counts */
     Slipway__BuildRecord rec;
 } follower;
 
 static void push(follower *f, int kind, sw_msg *msg)
 {
-    item *it = sw_calloc(1, sizeof(*it));
+    uint64_t seq = sw_msg_stream_seq(msg);
+    item *it;
+    pthread_mutex_lock(&f->lock);
+    if (seq < f->next_seq[kind]) {
+        /* queued already, by the consumer this one replaced */
+        pthread_mutex_unlock(&f->lock);
+        sw_msg_release(&msg);
+        return;
+    }
+    f->next_seq[kind] = seq + 1;
+    it = sw_calloc(1, sizeof(*it));
     it->kind = kind;
     it->msg = msg;
-    pthread_mutex_lock(&f->lock);
     if (f->tail) {
         f->tail->next = it;
     } else {
@@ -104,13 +135,36 @@ static item *pop(follower *f, int ms)
     return it;
 }
 
+/* The slot of an attempt's state: attempts up to MAX_ATTEMPTS-2 have their own,
+ * later ones share the last (the fence lets only the newest of them print), and
+ * the verdict has VERDICT_SLOT. */
+static uint32_t slot_of(uint32_t attempt)
+{
+    if (attempt == SW_ATTEMPT_VERDICT) {
+        return VERDICT_SLOT;
+    }
+    return attempt < MAX_ATTEMPTS ? attempt : MAX_ATTEMPTS - 1;
+}
+
 static void print_chunk(follower *f, const Slipway__LogChunk *chunk)
 {
-    uint32_t a = chunk->attempt < MAX_ATTEMPTS ? chunk->attempt : MAX_ATTEMPTS - 1;
+    uint32_t a = slot_of(chunk->attempt);
+    if (chunk->attempt != 0 && chunk->attempt < f->top_attempt) {
+        return; /* a superseded attempt's late lines (or an attempt after the verdict) */
+    }
+    if (f->slot_attempt[a] != chunk->attempt) {
+        /* a shared slot taken over by a newer attempt */
+        f->slot_attempt[a] = chunk->attempt;
+        f->max_seq[a] = 0;
+        f->eof[a] = false;
+    }
     if (chunk->seq <= f->max_seq[a]) {
         return; /* printed already, from the archive or an earlier delivery */
     }
     f->max_seq[a] = chunk->seq;
+    if (chunk->attempt > f->top_attempt) {
+        f->top_attempt = chunk->attempt;
+    }
     for (size_t i = 0; i < chunk->n_lines; i++) {
         const Slipway__LogLine *line = chunk->lines[i];
         if (line->stream == SLIPWAY__LOG_STREAM__SYSTEM) {
@@ -160,9 +214,11 @@ static int read_archive(cli *c, follower *f)
 
 static bool final_chunk_seen(const follower *f)
 {
-    uint32_t a = f->rec.attempt < MAX_ATTEMPTS ? f->rec.attempt : MAX_ATTEMPTS - 1;
-    /* attempt 0 is the scheduler's own verdict, e.g. after the last delivery */
-    return f->rec.attempt == 0 || f->eof[a] || f->eof[0];
+    uint32_t a = slot_of(f->rec.attempt);
+    /* the verdict (SW_ATTEMPT_VERDICT; attempt 0 in older logs) is the scheduler's
+     * own last word, e.g. after the last delivery was lost */
+    return f->rec.attempt == 0 || (f->eof[a] && f->slot_attempt[a] == f->rec.attempt) ||
+           f->eof[0] || f->eof[VERDICT_SLOT];
 }
 
 static int finish(const follower *f)
@@ -183,7 +239,8 @@ static void logs_usage(FILE *out)
                  "\n"
                  "Prints the log of BUILD. With -f (--follow) prints what came before, then\n"
                  "follows the log live and exits when the build ends: 0 if it succeeded,\n"
-                 "1 failed, 3 errored, 4 timed out, 5 cancelled.\n");
+                 "1 failed, 3 errored, 4 timed out, 5 cancelled; 7 when NATS stays away\n"
+                 "longer than --nats-wait (an option of slipway itself, default 30s).\n");
 }
 
 static void drain(follower *f)
@@ -195,58 +252,129 @@ static void drain(follower *f)
     }
 }
 
+/* Opens the two ordered consumers at the sequences after what was queued. */
+static int subscribe(cli *c, follower *f, sw_sub **events, sw_sub **logs)
+{
+    char filter[128];
+    uint64_t events_from, logs_from;
+
+    pthread_mutex_lock(&f->lock);
+    events_from = f->next_seq[ITEM_EVENT];
+    logs_from = f->next_seq[ITEM_LOG];
+    pthread_mutex_unlock(&f->lock);
+    snprintf(filter, sizeof(filter), "sw.events.*.%s", f->rec.build_id);
+    if (sw_bus_follow(events, c->bus, SW_STREAM_EVENTS, filter, events_from, on_event, f) < 0) {
+        return sw_error_last_code();
+    }
+    snprintf(filter, sizeof(filter), "sw.logs.*.%s", f->rec.build_id);
+    if (sw_bus_follow(logs, c->bus, SW_STREAM_LOGS, filter, logs_from, on_log, f) < 0) {
+        int error = sw_error_last_code();
+        sw_sub_destroy(events);
+        return error;
+    }
+    return 0;
+}
+
+static void unsubscribe(sw_sub **events, sw_sub **logs)
+{
+    sw_sub_destroy(logs);
+    sw_sub_destroy(events);
+}
+
+static void handle_item(follower *f, item *it)
+{
+    if (it->kind == ITEM_LOG) {
+        Slipway__LogChunk *chunk =
+            slipway__log_chunk__unpack(NULL, sw_msg_len(it->msg), sw_msg_data(it->msg));
+        if (chunk != NULL) {
+            print_chunk(f, chunk);
+            slipway__log_chunk__free_unpacked(chunk, NULL);
+        }
+    } else {
+        Slipway__BuildEvent *ev =
+            slipway__build_event__unpack(NULL, sw_msg_len(it->msg), sw_msg_data(it->msg));
+        if (ev != NULL) {
+            sw_build_apply(&f->rec, ev);
+            slipway__build_event__free_unpacked(ev, NULL);
+        }
+    }
+}
+
 static int follow(cli *c, follower *f)
 {
     sw_sub *logs = NULL, *events = NULL;
-    char filter[128];
+    bool subscribed = false, ever_subscribed = false;
+    uint64_t reconnects = 0; /* the bus's count when the consumers were opened */
     int64_t final_at = -1;
-    int status;
+    int64_t away_since = -1; /* since when NATS (or JetStream) has been away */
+    char wait_text[32];
+    int status = -1;
 
-    snprintf(filter, sizeof(filter), "sw.events.*.%s", f->rec.build_id);
-    if (sw_bus_follow(&events, c->bus, SW_STREAM_EVENTS, filter, 1, on_event, f) < 0) {
-        fprintf(stderr, "slipway: cannot follow the build's events: %s\n", sw_error_last());
-        return CLI_UNREACHABLE;
-    }
-    snprintf(filter, sizeof(filter), "sw.logs.*.%s", f->rec.build_id);
-    if (sw_bus_follow(&logs, c->bus, SW_STREAM_LOGS, filter, 1, on_log, f) < 0) {
-        fprintf(stderr, "slipway: cannot follow the build's log: %s\n", sw_error_last());
-        sw_sub_destroy(&events);
-        return CLI_UNREACHABLE;
-    }
-    for (;;) {
+    cli_duration(wait_text, sizeof(wait_text), c->nats_wait_ms);
+    f->next_seq[ITEM_LOG] = f->next_seq[ITEM_EVENT] = 1;
+    while (status < 0) {
         if (sw_state_is_final(f->rec.state)) {
             if (final_at < 0) {
                 final_at = sw_clock_mono_ms();
             }
             if (final_chunk_seen(f) || sw_clock_mono_ms() - final_at > EOF_GRACE_MS) {
+                status = finish(f);
                 break;
             }
         }
-        item *it = pop(f, 200);
+        bool up = sw_bus_connected(c->bus);
+        if (subscribed && (!up || sw_bus_reconnects(c->bus) != reconnects)) {
+            /* pushes may have been lost with the connection: reopen where we are */
+            unsubscribe(&events, &logs);
+            subscribed = false;
+        }
+        if (up && !subscribed) {
+            reconnects = sw_bus_reconnects(c->bus);
+            int error = subscribe(c, f, &events, &logs);
+            if (error == 0) {
+                if (ever_subscribed) {
+                    /* LOGS keeps a chunk only until the logsink has archived it: what
+                     * went while we had no consumer is in the archive */
+                    read_archive(c, f);
+                }
+                subscribed = ever_subscribed = true;
+                if (away_since >= 0) {
+                    fprintf(stderr, "slipway: NATS is back; following the log again\n");
+                    away_since = -1;
+                }
+            } else if (!ever_subscribed && sw_bus_connected(c->bus)) {
+                fprintf(stderr, "slipway: cannot follow build %s: %s\n", f->rec.build_id,
+                        sw_error_last());
+                status = CLI_UNREACHABLE;
+                break;
+            } else {
+                up = false; /* JetStream not answering yet: retry while the bound allows */
+            }
+        }
+        if (!up || !subscribed) {
+            int64_t now = sw_clock_mono_ms();
+            if (away_since < 0) {
+                away_since = now;
+                fprintf(stderr, "slipway: lost NATS at %s; waiting up to %s for it\n",
+                        c->nats_url, wait_text);
+            } else if (now - away_since >= c->nats_wait_ms) {
+                fprintf(stderr,
+                        "slipway: no NATS at %s for %s; giving up (the build goes on: run "
+                        "`slipway logs -f %s` again)\n",
+                        c->nats_url, wait_text, f->rec.build_id);
+                status = CLI_UNREACHABLE;
+                break;
+            }
+        }
+        item *it = pop(f, 100);
         if (it == NULL) {
             continue;
         }
-        if (it->kind == ITEM_LOG) {
-            Slipway__LogChunk *chunk = slipway__log_chunk__unpack(NULL, sw_msg_len(it->msg),
-                                                                  sw_msg_data(it->msg));
-            if (chunk != NULL) {
-                print_chunk(f, chunk);
-                slipway__log_chunk__free_unpacked(chunk, NULL);
-            }
-        } else {
-            Slipway__BuildEvent *ev = slipway__build_event__unpack(NULL, sw_msg_len(it->msg),
-                                                                   sw_msg_data(it->msg));
-            if (ev != NULL) {
-                sw_build_apply(&f->rec, ev);
-                slipway__build_event__free_unpacked(ev, NULL);
-            }
-        }
+        handle_item(f, it);
         sw_msg_release(&it->msg);
         free(it);
     }
-    sw_sub_destroy(&logs);
-    sw_sub_destroy(&events);
-    status = finish(f);
+    unsubscribe(&events, &logs);
     return status;
 }
 

@@ -5,8 +5,10 @@
 #include "tools/cli/cli.h"
 
 #include "runtime/error.h"
+#include "runtime/log.h"
 
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,7 +17,7 @@
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: slipway [--nats URL] COMMAND [ARGS]\n"
+            "usage: slipway [--nats URL] [--timeout MS] [--nats-wait DURATION] COMMAND [ARGS]\n"
             "\n"
             "commands:\n"
             "  submit --project P [--ref REF] [--sha SHA]   request a build; prints its id\n"
@@ -27,11 +29,44 @@ static void usage(FILE *out)
             "options:\n"
             "  --nats URL      NATS server (default: $SLIPWAY_NATS or nats://127.0.0.1:4222)\n"
             "  --timeout MS    how long to wait for an answer (default 5000)\n"
+            "  --nats-wait DURATION\n"
+            "                  logs -f: how long NATS may stay away before slipway gives up\n"
+            "                  with status 7 (default 30s; e.g. 500ms, 10s, 2m); the build\n"
+            "                  goes on, and `slipway logs -f BUILD` picks it up again\n"
             "  -h, --help      this text; `slipway COMMAND --help` for a command's\n"
             "\n"
             "exit status: 0 ok (logs -f: the build succeeded), 1 the build failed, 2 bad usage,\n"
             "3 the build errored, 4 it timed out, 5 it was cancelled, 6 no such build or\n"
-            "project, 7 NATS or Slipway cannot be reached.\n");
+            "project, 7 NATS or Slipway cannot be reached.\n"
+            "\n"
+            "The library's own log lines (NATS reconnects and the like) are shown only when\n"
+            "SLIPWAY_LOG is set (debug, info, warn, error).\n");
+}
+
+/* "500ms", "30s", "2m", or a bare number of seconds, into *ms_out (> 0). */
+static int parse_duration(const char *text, int *ms_out)
+{
+    static const struct {
+        const char *unit;
+        long long mult;
+    } units[] = {{"ms", 1}, {"s", 1000}, {"", 1000}, {"m", 60000}, {"h", 3600000}};
+    char *end = NULL;
+    long long n;
+
+    if (text[0] < '0' || text[0] > '9') {
+        return -1;
+    }
+    n = strtoll(text, &end, 10);
+    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+        if (strcmp(end, units[i].unit) == 0) {
+            if (n <= 0 || n > INT_MAX / units[i].mult) {
+                return -1;
+            }
+            *ms_out = (int)(n * units[i].mult);
+            return 0;
+        }
+    }
+    return -1;
 }
 
 int main(int argc, char **argv)
@@ -39,13 +74,18 @@ int main(int argc, char **argv)
     static const struct option longopts[] = {
         {"nats", required_argument, NULL, 'n'},
         {"timeout", required_argument, NULL, 't'},
+        {"nats-wait", required_argument, NULL, 'w'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    cli c = {.nats_url = getenv("SLIPWAY_NATS"), .timeout_ms = 5000};
+    cli c = {.nats_url = getenv("SLIPWAY_NATS"), .timeout_ms = 5000, .nats_wait_ms = 30000};
     int opt, status;
 
     signal(SIGPIPE, SIG_IGN);
+    if (getenv("SLIPWAY_LOG") == NULL) {
+        /* the CLI says in its own words what went wrong; the bus's log is for daemons */
+        sw_log_set_level(SW_LOG_ERROR);
+    }
     if (c.nats_url == NULL || c.nats_url[0] == '\0') {
         c.nats_url = "nats://127.0.0.1:4222";
     }
@@ -59,6 +99,14 @@ int main(int argc, char **argv)
             c.timeout_ms = atoi(optarg);
             if (c.timeout_ms <= 0) {
                 fprintf(stderr, "slipway: --timeout takes a positive number of milliseconds\n");
+                return CLI_USAGE;
+            }
+            break;
+        case 'w':
+            if (parse_duration(optarg, &c.nats_wait_ms) < 0) {
+                fprintf(stderr, "slipway: --nats-wait takes a positive duration such as 500ms, "
+                                "30s or 2m, not '%s'\n",
+                        optarg);
                 return CLI_USAGE;
             }
             break;
