@@ -199,13 +199,11 @@ int sw_archive_put(sw_archive *archive, const Slipway__LogChunk *chunk, const vo
     return sw_archive_put_batch(archive, &e, 1);
 }
 
-int sw_archive_read(sw_archive *archive, const char *build_id, uint32_t after_attempt,
-                    uint64_t after_seq, size_t max_bytes, Slipway__LogChunk ***chunks_out,
-                    size_t *n_out, bool *more_out)
+int sw_archive_scan(sw_archive *archive, const char *build_id, uint32_t after_attempt,
+                    uint64_t after_seq, sw_archive_take_fn take, void *arg, bool *more_out)
 {
     unsigned char kbuf[MAX_ID + 16];
-    size_t idlen = strlen(build_id), n = 0, cap = 16, bytes = 0;
-    Slipway__LogChunk **chunks;
+    size_t idlen = strlen(build_id);
     MDB_txn *txn;
     MDB_cursor *cur;
     MDB_val key, val;
@@ -215,26 +213,21 @@ int sw_archive_read(sw_archive *archive, const char *build_id, uint32_t after_at
     if (idlen == 0 || idlen > MAX_ID) {
         return sw_error_set(SW_EINVALID, "bad build id '%s'", build_id);
     }
+    if (after_seq == UINT64_MAX && after_attempt == UINT32_MAX) {
+        return 0; /* after the verdict: nothing */
+    }
     /* the first key after (after_attempt, after_seq) */
     key.mv_data = kbuf;
-    if (after_seq == UINT64_MAX && after_attempt == UINT32_MAX) {
-        *chunks_out = NULL; /* after the verdict: nothing */
-        *n_out = 0;
-        return 0;
-    }
     if (after_seq == UINT64_MAX) { /* the next attempt's first chunk */
         key.mv_size = make_key(kbuf, build_id, after_attempt + 1, 0);
     } else {
         key.mv_size = make_key(kbuf, build_id, after_attempt, after_seq + 1);
     }
-    chunks = sw_calloc(cap, sizeof(*chunks));
     if ((rc = mdb_txn_begin(archive->env, NULL, MDB_RDONLY, &txn)) != 0) {
-        free(chunks);
         return lmdb_error(rc, "begin");
     }
     if ((rc = mdb_cursor_open(txn, CHUNKS(archive), &cur)) != 0) {
         mdb_txn_abort(txn);
-        free(chunks);
         return lmdb_error(rc, "cursor");
     }
     for (rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE); rc == 0;
@@ -243,25 +236,53 @@ int sw_archive_read(sw_archive *archive, const char *build_id, uint32_t after_at
             ((unsigned char *)key.mv_data)[idlen] != '\0') {
             break;
         }
-        if (n > 0 && bytes + val.mv_size > max_bytes) {
+        if (!take(arg, val.mv_data, val.mv_size)) {
             *more_out = true;
             break;
         }
-        Slipway__LogChunk *c = slipway__log_chunk__unpack(NULL, val.mv_size, val.mv_data);
-        if (c == NULL) {
-            continue;
-        }
-        if (n == cap) {
-            cap *= 2;
-            chunks = sw_realloc(chunks, cap * sizeof(*chunks));
-        }
-        chunks[n++] = c;
-        bytes += val.mv_size;
     }
     mdb_cursor_close(cur);
     mdb_txn_abort(txn);
-    *chunks_out = chunks;
-    *n_out = n;
+    return 0;
+}
+
+typedef struct unpacked {
+    Slipway__LogChunk **chunks;
+    size_t n, cap, bytes, max_bytes;
+} unpacked;
+
+static bool take_unpacked(void *arg, const void *packed, size_t len)
+{
+    unpacked *u = arg;
+    if (u->n > 0 && u->bytes + len > u->max_bytes) {
+        return false;
+    }
+    Slipway__LogChunk *c = slipway__log_chunk__unpack(NULL, len, packed);
+    if (c == NULL) {
+        return true; /* skipped */
+    }
+    if (u->n == u->cap) {
+        u->cap = u->cap ? 2 * u->cap : 16;
+        u->chunks = sw_realloc(u->chunks, u->cap * sizeof(*u->chunks));
+    }
+    u->chunks[u->n++] = c;
+    u->bytes += len;
+    return true;
+}
+
+int sw_archive_read(sw_archive *archive, const char *build_id, uint32_t after_attempt,
+                    uint64_t after_seq, size_t max_bytes, Slipway__LogChunk ***chunks_out,
+                    size_t *n_out, bool *more_out)
+{
+    unpacked u = {.max_bytes = max_bytes};
+    int error = sw_archive_scan(archive, build_id, after_attempt, after_seq, take_unpacked, &u,
+                                more_out);
+    if (error < 0) {
+        sw_archive_free(u.chunks, u.n);
+        return error;
+    }
+    *chunks_out = u.chunks;
+    *n_out = u.n;
     return 0;
 }
 

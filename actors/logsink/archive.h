@@ -58,4 +58,12 @@ int sw_archive_read(sw_archive *archive, const char *build_id, uint32_t after_at
                     size_t *n_out, bool *more_out);
 void sw_archive_free(Slipway__LogChunk **chunks, size_t n);
 
+/* The same walk without unpacking: calls take(arg, packed, len) for each chunk
+ * of build_id after (after_attempt, after_seq) in order, with the bytes as
+ * stored (borrowed, valid during the call only), until take returns false (that
+ * chunk is not taken; *more is set) or the build's chunks end. */
+typedef bool (*sw_archive_take_fn)(void *arg, const void *packed, size_t len);
+int sw_archive_scan(sw_archive *archive, const char *build_id, uint32_t after_attempt,
+                    uint64_t after_seq, sw_archive_take_fn take, void *arg, bool *more_out);
+
 #endif

@@ -30,7 +30,7 @@
 
 enum { TAG_CHUNK = 1, TAG_API_LOGS };
 
-#define REPLY_MAX_BYTES (512 * 1024)
+#define REPLY_MAX_BYTES (960 * 1024) /* of a reply; NATS takes at most 1 MiB */
 #define BATCH_MAX 256                  /* chunks a commit */
 #define BATCH_BYTES (8 * 1024 * 1024)  /* bytes a commit */
 #define BATCH_MS 15                    /* the longest a chunk waits for its commit */
@@ -124,30 +124,69 @@ static void on_chunk(logsink *l, const sw_mail *mail)
     }
 }
 
+/* An ApiReply written by hand: each stored chunk, as it is, as field 6 (chunks),
+ * then field 7 (more). No chunk is unpacked and packed again. */
+typedef struct reply_buf {
+    unsigned char *data;
+    size_t len, cap;
+} reply_buf;
+
+static size_t put_varint(unsigned char *p, uint64_t v)
+{
+    size_t n = 0;
+    do {
+        p[n++] = (unsigned char)((v & 0x7f) | (v >= 0x80 ? 0x80 : 0));
+        v >>= 7;
+    } while (v != 0);
+    return n;
+}
+
+static bool take_chunk(void *arg, const void *packed, size_t len)
+{
+    reply_buf *r = arg;
+    size_t need = r->len + 1 + 10 + len;
+    if (r->len > 0 && need + 2 > REPLY_MAX_BYTES) {
+        return false;
+    }
+    if (need + 2 > r->cap) {
+        r->cap = need + 2 > 2 * r->cap ? need + 2 : 2 * r->cap;
+        r->data = sw_realloc(r->data, r->cap);
+    }
+    r->data[r->len++] = (6 << 3) | 2; /* chunks: length-delimited */
+    r->len += put_varint(r->data + r->len, len);
+    memcpy(r->data + r->len, packed, len);
+    r->len += len;
+    return true;
+}
+
 static void on_api_logs(logsink *l, const sw_mail *mail)
 {
     const Slipway__ApiRequest *req = (const Slipway__ApiRequest *)mail->pb;
-    Slipway__ApiReply r = SLIPWAY__API_REPLY__INIT;
-    Slipway__LogChunk **chunks = NULL;
-    size_t n = 0;
+    reply_buf r = {.cap = 64 * 1024};
     bool more = false;
+    int error;
 
     if (sw_msg_reply(mail->msg) == NULL) {
         return;
     }
-    if (sw_archive_read(l->archive, req->build_id, req->after_attempt, req->after_seq,
-                        REPLY_MAX_BYTES, &chunks, &n, &more) < 0) {
-        r.code = sw_error_last_code();
-        r.error = (char *)sw_error_last();
+    r.data = sw_realloc(NULL, r.cap);
+    if (sw_archive_scan(l->archive, req->build_id, req->after_attempt, req->after_seq,
+                        take_chunk, &r, &more) < 0) {
+        Slipway__ApiReply er = SLIPWAY__API_REPLY__INIT;
+        er.code = sw_error_last_code();
+        er.error = (char *)sw_error_last();
+        error = sw_wire_respond(l->bus, mail->msg, &er.base);
     } else {
-        r.chunks = chunks;
-        r.n_chunks = n;
-        r.more = more;
+        if (more) {
+            r.data[r.len++] = (7 << 3) | 0; /* more: varint */
+            r.data[r.len++] = 1;
+        }
+        error = sw_bus_respond(l->bus, mail->msg, r.data, r.len);
     }
-    if (sw_wire_respond(l->bus, mail->msg, &r.base) < 0) {
+    if (error < 0) {
         sw_warn(sw_actor_name(l->self), "cannot answer a log request: %s", sw_error_last());
     }
-    sw_archive_free(chunks, n);
+    free(r.data);
 }
 
 static int logsink_init(sw_actor *self, void **state_out, void *arg)
