@@ -1,4 +1,5 @@
-/* test_logsink.c - the log archive: chunks keyed by (build, attempt, seq), read back in order. */
+/* test_logsink.c - the log archive: chunks keyed by (build, attempt, seq), read back in
+ * order; written in batches; a superseded attempt's late chunks fenced off. */
 #include "actors/logsink/archive.h"
 #include "runtime/error.h"
 #include "runtime/wire.h"
@@ -258,6 +259,162 @@ START_TEST(test_chunks_survive_reopen)
 }
 END_TEST
 
+/* A chunk as it comes from LOGS: build, attempt, seq, at stream sequence ss. */
+typedef struct pulled {
+    const char *build;
+    uint32_t attempt;
+    uint64_t seq, ss;
+} pulled;
+
+/* Stores the chunks in one batch; returns how many were stale, and sets
+ * stale[i] (when not NULL). */
+static size_t put_pulled(const pulled *p, size_t n, bool *stale)
+{
+    sw_archive_entry *e = calloc(n, sizeof(*e));
+    void **packed = calloc(n, sizeof(*packed));
+    size_t nstale = 0;
+    for (size_t i = 0; i < n; i++) {
+        Slipway__LogLine line = SLIPWAY__LOG_LINE__INIT;
+        Slipway__LogLine *lines[] = {&line};
+        Slipway__LogChunk chunk = SLIPWAY__LOG_CHUNK__INIT;
+        char text[64];
+        snprintf(text, sizeof(text), "%s %u.%llu", p[i].build, p[i].attempt,
+                 (unsigned long long)p[i].seq);
+        line.text = text;
+        chunk.build_id = (char *)p[i].build;
+        chunk.attempt = p[i].attempt;
+        chunk.seq = p[i].seq;
+        chunk.lines = lines;
+        chunk.n_lines = 1;
+        packed[i] = sw_wire_pack(&chunk.base, &e[i].len);
+        e[i].build_id = p[i].build;
+        e[i].attempt = p[i].attempt;
+        e[i].seq = p[i].seq;
+        e[i].stream_seq = p[i].ss;
+        e[i].packed = packed[i];
+    }
+    ck_assert_msg(sw_archive_put_batch(archive, e, n) == 0, "%s", sw_error_last());
+    for (size_t i = 0; i < n; i++) {
+        nstale += e[i].stale;
+        if (stale != NULL) {
+            stale[i] = e[i].stale;
+        }
+        free(packed[i]);
+    }
+    free(packed);
+    free(e);
+    return nstale;
+}
+
+static void assert_log(const char *build, const char *const *want, size_t nwant)
+{
+    page p = read_page(build, 0, 0, 1 << 20);
+    assert_page(&p, build, want, nwant);
+    ck_assert(!p.more);
+    free_page(&p);
+}
+
+START_TEST(test_a_batch_is_stored_in_one_commit)
+{
+    static const char *const want[] = {"1.1", "1.2", "1.3", "2.1"};
+    const pulled batch[] = {
+        {"aaaa", 1, 1, 1}, {"aaaa", 1, 2, 2}, {"bbbb", 1, 1, 3}, {"aaaa", 1, 3, 4},
+        {"aaaa", 2, 1, 5},
+    };
+    ck_assert_uint_eq(put_pulled(batch, 5, NULL), 0);
+    assert_log("aaaa", want, 4);
+    sw_archive_destroy(&archive); /* committed: survives a reopen */
+    ck_assert_msg(sw_archive_open(&archive, dir) == 0, "%s", sw_error_last());
+    assert_log("aaaa", want, 4);
+}
+END_TEST
+
+START_TEST(test_a_batch_with_a_bad_id_stores_nothing)
+{
+    sw_archive_entry e[2] = {
+        {.build_id = "aaaa", .attempt = 1, .seq = 1, .stream_seq = 1, .packed = "", .len = 0},
+        {.build_id = "", .attempt = 1, .seq = 2, .stream_seq = 2, .packed = "", .len = 0},
+    };
+    ck_assert_int_eq(sw_archive_put_batch(archive, e, 2), SW_EINVALID);
+    page p = read_page("aaaa", 0, 0, 1 << 20);
+    ck_assert_uint_eq(p.n, 0);
+    free_page(&p);
+}
+END_TEST
+
+/* Attempt 1's builder lost the job but keeps writing after attempt 2 began. */
+START_TEST(test_late_chunks_of_a_superseded_attempt_are_stale)
+{
+    static const char *const want[] = {"1.1", "1.2", "2.1", "2.2"};
+    const pulled before[] = {{"aaaa", 1, 1, 10}, {"aaaa", 1, 2, 11}, {"aaaa", 2, 1, 12}};
+    const pulled after[] = {{"aaaa", 1, 3, 13}, {"aaaa", 2, 2, 14}, {"aaaa", 1, 4, 15}};
+    bool stale[3];
+    ck_assert_uint_eq(put_pulled(before, 3, NULL), 0);
+    ck_assert_uint_eq(put_pulled(after, 3, stale), 2);
+    ck_assert(stale[0] && !stale[1] && stale[2]);
+    assert_log("aaaa", want, 4);
+}
+END_TEST
+
+START_TEST(test_a_fence_holds_within_one_batch)
+{
+    static const char *const want[] = {"1.1", "2.1"};
+    const pulled batch[] = {{"aaaa", 1, 1, 1}, {"aaaa", 2, 1, 2}, {"aaaa", 1, 2, 3}};
+    bool stale[3];
+    ck_assert_uint_eq(put_pulled(batch, 3, stale), 1);
+    ck_assert(stale[2]);
+    assert_log("aaaa", want, 2);
+}
+END_TEST
+
+/* A redelivery keeps its stream sequence: sent before attempt 2, it is not stale. */
+START_TEST(test_a_redelivered_chunk_sent_before_the_next_attempt_is_kept)
+{
+    static const char *const want[] = {"1.1", "1.2", "2.1"};
+    const pulled first[] = {{"aaaa", 1, 1, 1}, {"aaaa", 2, 1, 5}};
+    const pulled redelivered[] = {{"aaaa", 1, 2, 2}};
+    ck_assert_uint_eq(put_pulled(first, 2, NULL), 0);
+    ck_assert_uint_eq(put_pulled(redelivered, 1, NULL), 0);
+    assert_log("aaaa", want, 3);
+}
+END_TEST
+
+/* "gave up after 3 attempts": the verdict fences attempt 3 and reads back last. */
+START_TEST(test_the_verdict_fences_every_attempt_and_comes_last)
+{
+    static const char *const want[] = {"3.1", "4294967295.1"};
+    const pulled batch[] = {
+        {"aaaa", 3, 1, 20}, {"aaaa", SW_ATTEMPT_VERDICT, 1, 21}, {"aaaa", 3, 2, 22},
+        {"aaaa", 1, 9, 23},
+    };
+    bool stale[4];
+    ck_assert_uint_eq(put_pulled(batch, 4, stale), 2);
+    ck_assert(!stale[1] && stale[2] && stale[3]);
+    assert_log("aaaa", want, 2);
+    /* after the verdict there is nothing */
+    page p = read_page("aaaa", SW_ATTEMPT_VERDICT, UINT64_MAX, 1 << 20);
+    ck_assert_uint_eq(p.n, 0);
+    free_page(&p);
+}
+END_TEST
+
+START_TEST(test_fences_survive_reopen_and_are_per_build)
+{
+    static const char *const want_a[] = {"2.1"};
+    static const char *const want_ab[] = {"1.1"};
+    const pulled first[] = {{"aaaa", 2, 1, 5}};
+    const pulled later[] = {{"aaaa", 1, 1, 6}, {"aaab", 1, 1, 7}};
+    bool stale[2];
+    ck_assert_uint_eq(put_pulled(first, 1, NULL), 0);
+    sw_archive_destroy(&archive);
+    ck_assert_msg(sw_archive_open(&archive, dir) == 0, "%s", sw_error_last());
+    ck_assert_uint_eq(put_pulled(later, 2, stale), 1);
+    ck_assert(stale[0] && !stale[1]);
+    assert_log("aaaa", want_a, 1);
+    assert_log("aaab", want_ab, 1);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("logsink");
@@ -272,6 +429,13 @@ int main(void)
     tcase_add_test(tc, test_unknown_build_reads_empty);
     tcase_add_test(tc, test_bad_build_id_is_refused);
     tcase_add_test(tc, test_chunks_survive_reopen);
+    tcase_add_test(tc, test_a_batch_is_stored_in_one_commit);
+    tcase_add_test(tc, test_a_batch_with_a_bad_id_stores_nothing);
+    tcase_add_test(tc, test_late_chunks_of_a_superseded_attempt_are_stale);
+    tcase_add_test(tc, test_a_fence_holds_within_one_batch);
+    tcase_add_test(tc, test_a_redelivered_chunk_sent_before_the_next_attempt_is_kept);
+    tcase_add_test(tc, test_the_verdict_fences_every_attempt_and_comes_last);
+    tcase_add_test(tc, test_fences_survive_reopen_and_are_per_build);
     suite_add_tcase(s, tc);
     return sw_test_run(s);
 }

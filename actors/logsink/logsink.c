@@ -1,4 +1,18 @@
-/* logsink.c - the logsink actor (see logsink.h). */
+/*
+ * logsink.c - the logsink actor (see logsink.h).
+ *
+ * DESIGN
+ * LOGS keeps a chunk until the logsink acks it, and a full LOGS holds the
+ * builders back, so the archive's write rate is the log's top speed. A commit
+ * syncs to disk, so chunks are committed in batches: a pulled chunk is kept
+ * (its message retained) in the open batch, which is committed when it holds
+ * BATCH_MAX chunks or BATCH_BYTES, or BATCH_MS after its first chunk came (the
+ * tick), and on stop. Only then are the batch's messages acked; when the
+ * commit fails they are nak'ed and come again. The puller may have
+ * MAX_INFLIGHT messages out, so the next batch fills while one commits.
+ * Chunks the archive fences as stale (a superseded attempt's) are acked and
+ * dropped, logged once per build (the last STALE_SEEN builds are remembered).
+ */
 #include "actors/logsink/logsink.h"
 
 #include "actors/logsink/archive.h"
@@ -8,55 +22,171 @@
 #include "runtime/wire.h"
 #include "slipway.pb-c.h"
 
+#include "runtime/clock.h"
+
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 enum { TAG_CHUNK = 1, TAG_API_LOGS };
 
-#define REPLY_MAX_BYTES (512 * 1024)
+#define REPLY_MAX_BYTES (960 * 1024) /* of a reply; NATS takes at most 1 MiB */
+#define BATCH_MAX 256                  /* chunks a commit */
+#define BATCH_BYTES (8 * 1024 * 1024)  /* bytes a commit */
+#define BATCH_MS 15                    /* the longest a chunk waits for its commit */
+#define MAX_INFLIGHT 512               /* pulled and not yet acked */
+#define RETRY_MS 1000                  /* nak delay after a failed commit */
+#define STALE_SEEN 32
 
 typedef struct logsink {
     sw_actor *self;
     sw_bus *bus;
     sw_archive *archive;
+    /* the open batch */
+    sw_archive_entry entries[BATCH_MAX];
+    sw_msg *msgs[BATCH_MAX];
+    char ids[BATCH_MAX][65];
+    size_t n, bytes;
+    int64_t first_ms; /* when its first chunk came */
+    /* builds whose stale chunks were logged already (a ring) */
+    char stale_seen[STALE_SEEN][65];
+    size_t stale_next;
 } logsink;
+
+static void note_stale(logsink *l, const sw_archive_entry *e)
+{
+    for (size_t i = 0; i < STALE_SEEN; i++) {
+        if (strcmp(l->stale_seen[i], e->build_id) == 0) {
+            return;
+        }
+    }
+    snprintf(l->stale_seen[l->stale_next], sizeof(l->stale_seen[0]), "%s", e->build_id);
+    l->stale_next = (l->stale_next + 1) % STALE_SEEN;
+    sw_info(sw_actor_name(l->self),
+            "build %s: dropping chunks of attempt %u sent after a later attempt began "
+            "(first at stream seq %llu)",
+            e->build_id, e->attempt, (unsigned long long)e->stream_seq);
+}
+
+/* Commits the open batch, then acks its messages (naks them when it failed). */
+static void commit(logsink *l)
+{
+    if (l->n == 0) {
+        return;
+    }
+    bool ok = sw_archive_put_batch(l->archive, l->entries, l->n) == 0;
+    if (!ok) {
+        sw_warn(sw_actor_name(l->self), "cannot archive %zu chunks: %s; will retry", l->n,
+                sw_error_last());
+    }
+    for (size_t i = 0; i < l->n; i++) {
+        if (!ok) {
+            sw_msg_nak(l->msgs[i], RETRY_MS);
+        } else {
+            if (l->entries[i].stale) {
+                note_stale(l, &l->entries[i]);
+            }
+            sw_msg_ack(l->msgs[i]);
+        }
+        sw_msg_release(&l->msgs[i]);
+    }
+    l->n = 0;
+    l->bytes = 0;
+}
 
 static void on_chunk(logsink *l, const sw_mail *mail)
 {
     const Slipway__LogChunk *chunk = (const Slipway__LogChunk *)mail->pb;
-    if (sw_archive_put(l->archive, chunk, sw_msg_data(mail->msg), sw_msg_len(mail->msg)) < 0) {
-        sw_warn(sw_actor_name(l->self), "cannot archive a chunk of %s: %s; will retry",
-                chunk->build_id, sw_error_last());
-        sw_msg_nak(mail->msg, 1000);
+    if (!sw_archive_valid_id(chunk->build_id)) {
+        sw_warn(sw_actor_name(l->self), "dropping a log chunk on %s: bad build id",
+                sw_msg_subject(mail->msg));
+        sw_msg_term(mail->msg);
         return;
     }
-    sw_msg_ack(mail->msg);
+    size_t i = l->n++;
+    snprintf(l->ids[i], sizeof(l->ids[i]), "%s", chunk->build_id);
+    l->msgs[i] = sw_msg_retain(mail->msg);
+    l->entries[i] = (sw_archive_entry){
+        .build_id = l->ids[i],
+        .attempt = chunk->attempt,
+        .seq = chunk->seq,
+        .stream_seq = sw_msg_stream_seq(mail->msg),
+        .packed = sw_msg_data(mail->msg),
+        .len = sw_msg_len(mail->msg),
+    };
+    l->bytes += l->entries[i].len;
+    if (l->n == 1) {
+        l->first_ms = sw_clock_mono_ms();
+        sw_actor_wake(l->self); /* the tick that commits it in BATCH_MS at the latest */
+    }
+    if (l->n == BATCH_MAX || l->bytes >= BATCH_BYTES) {
+        commit(l);
+    }
+}
+
+/* An ApiReply written by hand: each stored chunk, as it is, as field 6 (chunks),
+ * then field 7 (more). No chunk is unpacked and packed again. */
+typedef struct reply_buf {
+    unsigned char *data;
+    size_t len, cap;
+} reply_buf;
+
+static size_t put_varint(unsigned char *p, uint64_t v)
+{
+    size_t n = 0;
+    do {
+        p[n++] = (unsigned char)((v & 0x7f) | (v >= 0x80 ? 0x80 : 0));
+        v >>= 7;
+    } while (v != 0);
+    return n;
+}
+
+static bool take_chunk(void *arg, const void *packed, size_t len)
+{
+    reply_buf *r = arg;
+    size_t need = r->len + 1 + 10 + len;
+    if (r->len > 0 && need + 2 > REPLY_MAX_BYTES) {
+        return false;
+    }
+    if (need + 2 > r->cap) {
+        r->cap = need + 2 > 2 * r->cap ? need + 2 : 2 * r->cap;
+        r->data = sw_realloc(r->data, r->cap);
+    }
+    r->data[r->len++] = (6 << 3) | 2; /* chunks: length-delimited */
+    r->len += put_varint(r->data + r->len, len);
+    memcpy(r->data + r->len, packed, len);
+    r->len += len;
+    return true;
 }
 
 static void on_api_logs(logsink *l, const sw_mail *mail)
 {
     const Slipway__ApiRequest *req = (const Slipway__ApiRequest *)mail->pb;
-    Slipway__ApiReply r = SLIPWAY__API_REPLY__INIT;
-    Slipway__LogChunk **chunks = NULL;
-    size_t n = 0;
+    reply_buf r = {.cap = 64 * 1024};
     bool more = false;
+    int error;
 
     if (sw_msg_reply(mail->msg) == NULL) {
         return;
     }
-    if (sw_archive_read(l->archive, req->build_id, req->after_attempt, req->after_seq,
-                        REPLY_MAX_BYTES, &chunks, &n, &more) < 0) {
-        r.code = sw_error_last_code();
-        r.error = (char *)sw_error_last();
+    r.data = sw_realloc(NULL, r.cap);
+    if (sw_archive_scan(l->archive, req->build_id, req->after_attempt, req->after_seq,
+                        take_chunk, &r, &more) < 0) {
+        Slipway__ApiReply er = SLIPWAY__API_REPLY__INIT;
+        er.code = sw_error_last_code();
+        er.error = (char *)sw_error_last();
+        error = sw_wire_respond(l->bus, mail->msg, &er.base);
     } else {
-        r.chunks = chunks;
-        r.n_chunks = n;
-        r.more = more;
+        if (more) {
+            r.data[r.len++] = (7 << 3) | 0; /* more: varint */
+            r.data[r.len++] = 1;
+        }
+        error = sw_bus_respond(l->bus, mail->msg, r.data, r.len);
     }
-    if (sw_wire_respond(l->bus, mail->msg, &r.base) < 0) {
+    if (error < 0) {
         sw_warn(sw_actor_name(l->self), "cannot answer a log request: %s", sw_error_last());
     }
-    sw_archive_free(chunks, n);
+    free(r.data);
 }
 
 static int logsink_init(sw_actor *self, void **state_out, void *arg)
@@ -76,7 +206,8 @@ static int logsink_init(sw_actor *self, void **state_out, void *arg)
     *state_out = l;
     if ((error = sw_actor_subscribe(self, TAG_API_LOGS, SW_API_LOGS, "logsink",
                                     &slipway__api_request__descriptor)) < 0 ||
-        (error = sw_actor_pull(self, TAG_CHUNK, SW_STREAM_LOGS, SW_DURABLE_LOGSINK, 64,
+        (error = sw_actor_pull(self, TAG_CHUNK, SW_STREAM_LOGS, SW_DURABLE_LOGSINK,
+                               MAX_INFLIGHT,
                                &slipway__log_chunk__descriptor)) < 0) {
         sw_archive_destroy(&l->archive);
         free(l);
@@ -95,10 +226,25 @@ static void logsink_handle(sw_actor *self, void *state, const sw_mail *mail)
     }
 }
 
+static int64_t logsink_tick(sw_actor *self, void *state)
+{
+    logsink *l = state;
+    if (l->n == 0) {
+        return -1;
+    }
+    int64_t due = l->first_ms + BATCH_MS - sw_clock_mono_ms();
+    if (due > 0) {
+        return due;
+    }
+    commit(l);
+    return -1;
+}
+
 static void logsink_stop(sw_actor *self, void *state)
 {
     logsink *l = state;
     if (l != NULL) {
+        commit(l);
         sw_archive_destroy(&l->archive);
         free(l);
     }
@@ -108,5 +254,6 @@ const sw_actor_impl sw_logsink_impl = {
     .kind = "logsink",
     .init = logsink_init,
     .handle = logsink_handle,
+    .tick = logsink_tick,
     .stop = logsink_stop,
 };
