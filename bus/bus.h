@@ -148,7 +148,8 @@ int sw_bus_js_publish_cas(sw_bus *bus, const char *subject, const void *data, si
  * sent is answered exactly once, either by done (on a bus thread: the stream
  * stored it, maybe as a duplicate of an earlier msg_id, or refused it) or by
  * being dropped in sw_publisher_forget / sw_publisher_destroy (no call). The
- * caller keeps its own deadline: an ack may never come (server gone). */
+ * caller keeps its own deadline: an ack may never come (server gone). A
+ * discard-new stream at a bound answers SW_EFULL, with the server's reason. */
 typedef struct sw_publisher sw_publisher;
 typedef void (*sw_publish_done_cb)(void *closure, const char *msg_id, int error,
                                    const char *why, bool duplicate);

@@ -55,8 +55,14 @@ int sw_bus_fail_as(int code, natsStatus s, jsErrCode jerr, const char *fmt, ...)
  * "" when none. Borrowed. */
 const char *sw_bus_last_detail(void);
 
-/* The SW_E* code for a cnats status (and JetStream error code, 0 if none). */
+/* The SW_E* code for a cnats status (and JetStream error code, 0 if none),
+ * the server's text taken from the calling thread's last cnats error. */
 int sw_bus_code(natsStatus s, jsErrCode jerr);
+
+/* The same with the server's text given (NULL: none), for answers that carry
+ * their own text, as an asynchronous publish ack does (jsPubAckErr.ErrText):
+ * cnats' thread-local last error is another thread's there. */
+int sw_bus_code_text(natsStatus s, jsErrCode jerr, const char *detail);
 
 /* Milliseconds to nanoseconds, for cnats consumer/stream durations. */
 static inline int64_t sw_bus_ms_to_ns(int64_t ms)

@@ -59,12 +59,14 @@ static void on_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, void
         } else {
             char why[256];
             natsStatus s = pae != NULL ? pae->Err : NATS_ERR;
-            int code = sw_bus_code(s, pae != NULL ? pae->ErrCode : 0);
+            int code = sw_bus_code_text(s, pae != NULL ? pae->ErrCode : 0,
+                                        pae != NULL ? pae->ErrText : NULL);
             snprintf(why, sizeof(why), "%s%s%s",
                      s == NATS_NO_RESPONDERS ? "no JetStream stream takes this subject"
                                              : natsStatus_GetText(s),
                      pae != NULL && pae->ErrText != NULL ? ": " : "",
                      pae != NULL && pae->ErrText != NULL ? pae->ErrText : "");
+            /* SW_EFULL: a bounded stream refused it (try later) */
             pub->done(pub->closure, id, code < 0 ? code : SW_EBUS, why, false);
         }
     }

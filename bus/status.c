@@ -12,6 +12,11 @@
 
 int sw_bus_code(natsStatus s, jsErrCode jerr)
 {
+    return sw_bus_code_text(s, jerr, sw_bus_last_detail());
+}
+
+int sw_bus_code_text(natsStatus s, jsErrCode jerr, const char *detail)
+{
     if (jerr == JSStreamNotFoundErr || jerr == JSConsumerNotFoundErr ||
         jerr == JSNoMessageFoundErr) {
         return SW_ENOTFOUND;
@@ -21,7 +26,7 @@ int sw_bus_code(natsStatus s, jsErrCode jerr)
     }
     /* a discard-new stream at one of its limits: "maximum messages exceeded",
      * "maximum bytes exceeded", "maximum messages per subject exceeded" */
-    if (jerr == JSStreamStoreFailedErr && strstr(sw_bus_last_detail(), "maximum") != NULL) {
+    if (jerr == JSStreamStoreFailedErr && detail != NULL && strstr(detail, "maximum") != NULL) {
         return SW_EFULL;
     }
     switch (s) {

@@ -461,12 +461,13 @@ static int read_builders(sw_config *cfg, const sw_yaml_doc *doc)
 static int read_webhook(sw_config *cfg, const sw_yaml_doc *doc, const sw_yaml_node *m)
 {
     static const char *const keys[] = {"listen", "max_body", "remember", "publish_timeout",
-                                       "public_url", NULL};
+                                       "public_url", "full_retry_after", NULL};
     int error;
 
     cfg->webhook_max_body = 25ull << 20;
     cfg->webhook_remember_ms = 7ull * 24 * 3600 * 1000;
     cfg->webhook_publish_timeout_ms = 2000;
+    cfg->webhook_full_retry_after_ms = 30000;
     if ((error = sw_yaml_check_keys(doc, m, keys)) < 0 ||
         (error = read_string(doc, m, "listen", 0, &cfg->webhook_listen)) < 0 ||
         (error = sw_yaml_size(doc, sw_yaml_get(m, "max_body"), &cfg->webhook_max_body)) < 0 ||
@@ -474,6 +475,8 @@ static int read_webhook(sw_config *cfg, const sw_yaml_doc *doc, const sw_yaml_no
                                      &cfg->webhook_remember_ms)) < 0 ||
         (error = sw_yaml_duration_ms(doc, sw_yaml_get(m, "publish_timeout"),
                                      &cfg->webhook_publish_timeout_ms)) < 0 ||
+        (error = sw_yaml_duration_ms(doc, sw_yaml_get(m, "full_retry_after"),
+                                     &cfg->webhook_full_retry_after_ms)) < 0 ||
         (error = read_string(doc, m, "public_url", 0, &cfg->public_url)) < 0) {
         return error;
     }
@@ -486,6 +489,12 @@ static int read_webhook(sw_config *cfg, const sw_yaml_doc *doc, const sw_yaml_no
     }
     if (cfg->webhook_max_body == 0 || cfg->webhook_publish_timeout_ms == 0) {
         return sw_yaml_error(doc, m, "'max_body' and 'publish_timeout' must be above zero");
+    }
+    /* Retry-After is whole seconds: at least one, at most a day */
+    if (cfg->webhook_full_retry_after_ms < 1000 ||
+        cfg->webhook_full_retry_after_ms > 24ull * 3600 * 1000) {
+        return sw_yaml_error(doc, sw_yaml_get(m, "full_retry_after"),
+                             "'full_retry_after' must be between 1s and 24h");
     }
     /* The payload normalizer refuses bodies over 32 MiB (forges send at most
      * 25 MB: GitHub's cap). */

@@ -99,6 +99,7 @@ typedef struct sw_config {
     uint64_t webhook_max_body;     /* bytes, default 25 MiB */
     uint64_t webhook_remember_ms;  /* how long a delivery id is remembered, default 7 days */
     uint64_t webhook_publish_timeout_ms; /* JetStream ack wait before a 503, default 2 s */
+    uint64_t webhook_full_retry_after_ms; /* Retry-After of a 503 for a full REQUESTS, 30 s */
     char *public_url;              /* base of build links, default http://<webhook_listen> */
     /* docker (clusters with executor docker): */
     char *docker_socket;           /* the engine's unix socket, default /var/run/docker.sock */

@@ -243,15 +243,16 @@ typedef struct acks {
     char ids[8][32];
     int errors[8];
     bool dups[8];
+    char why[8][160];
 } acks;
 
 static void on_published(void *closure, const char *msg_id, int error, const char *why,
                          bool duplicate)
 {
     acks *a = closure;
-    (void)why;
     pthread_mutex_lock(&a->mu);
     if (a->n < 8) {
+        snprintf(a->why[a->n], sizeof(a->why[0]), "%s", why ? why : "");
         snprintf(a->ids[a->n], sizeof(a->ids[0]), "%s", msg_id);
         a->errors[a->n] = error;
         a->dups[a->n] = duplicate;
@@ -313,6 +314,40 @@ START_TEST(test_publisher_acks_each_message_once)
     ck_assert_int_eq(sw_publisher_send(pub, "jobs.a", "1", 1, NULL), SW_EINVALID);
     sw_publisher_destroy(&pub);
     ck_assert_int_eq(acks_seen(&a), 3);
+}
+END_TEST
+
+/* A discard-new stream at its bound refuses the next message; both the
+ * synchronous publish and the publisher's answer say SW_EFULL, with the
+ * server's reason. */
+START_TEST(test_a_full_stream_refuses_with_efull)
+{
+    static const char *const subjects[] = {"small.>"};
+    sw_stream_config sc = {.name = "SMALL", .subjects = subjects, .nsubjects = 1,
+                           .retention = SW_RETAIN_WORKQUEUE, .max_msgs = 1, .discard_new = true};
+    acks a = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    sw_publisher *pub = NULL;
+    uint64_t count = 0;
+    char why[256] = "";
+
+    ck_assert_msg(sw_bus_stream_ensure(bus, &sc) == 0, "%s", sw_error_last());
+    ck_assert_int_eq(sw_bus_js_publish(bus, "small.a", "1", 1, "s-1", NULL, NULL), 0);
+    ck_assert_int_eq(sw_bus_js_publish(bus, "small.a", "2", 1, "s-2", NULL, NULL), SW_EFULL);
+    ck_assert_msg(strstr(sw_error_last(), "maximum") != NULL, "%s", sw_error_last());
+
+    ck_assert_int_eq(sw_publisher_create(&pub, bus, on_published, &a), 0);
+    ck_assert_int_eq(sw_publisher_send(pub, "small.a", "3", 1, "s-3"), 0);
+    await(acks_seen(&a) == 1, 5000, "no answer for s-3 from a full stream");
+    ck_assert_str_eq(a.ids[0], "s-3");
+    ck_assert_msg(a.errors[0] == SW_EFULL, "the publisher said %d (%s), not SW_EFULL",
+                  a.errors[0], sw_error_name(a.errors[0]));
+    pthread_mutex_lock(&a.mu);
+    snprintf(why, sizeof(why), "%s", a.why[0]);
+    pthread_mutex_unlock(&a.mu);
+    ck_assert_msg(strstr(why, "maximum") != NULL, "reason: %s", why);
+    ck_assert_int_eq(sw_bus_stream_count(bus, "SMALL", &count), 0);
+    ck_assert_uint_eq(count, 1);
+    sw_publisher_destroy(&pub);
 }
 END_TEST
 
@@ -771,6 +806,7 @@ int main(void)
     tcase_add_test(tc, test_publisher_never_used_is_destroyed_cleanly);
     tcase_add_test(tc, test_publisher_acks_each_message_once);
     tcase_add_test(tc, test_publisher_fails_at_once_when_disconnected);
+    tcase_add_test(tc, test_a_full_stream_refuses_with_efull);
     tcase_add_test(tc, test_puller_keeps_at_most_max_inflight);
     tcase_add_test(tc, test_unacked_message_is_redelivered_after_ack_wait);
     tcase_add_test(tc, test_in_progress_holds_the_message);

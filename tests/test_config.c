@@ -470,9 +470,46 @@ START_TEST(test_webhook_and_notifier_defaults)
     ck_assert_str_eq(cfg->webhook_listen, "127.0.0.1:8080");
     ck_assert_uint_eq(cfg->webhook_max_body, 25u << 20);
     ck_assert_uint_eq(cfg->webhook_publish_timeout_ms, 2000);
+    ck_assert_uint_eq(cfg->webhook_full_retry_after_ms, 30000);
     ck_assert_str_eq(cfg->public_url, "http://127.0.0.1:8080");
     ck_assert_uint_eq(cfg->notify_attempts, 6);
     sw_config_destroy(&cfg);
+}
+END_TEST
+
+START_TEST(test_queue_bounds_and_full_retry_after)
+{
+    sw_config *cfg = parse_ok(BASE);
+    ck_assert_uint_eq(cfg->queue_requests_max, 100000);
+    ck_assert_uint_eq(cfg->queue_sched_max, 100000);
+    ck_assert_uint_eq(cfg->queue_jobs_max, 100000);
+    ck_assert_uint_eq(cfg->queue_max_bytes, 1ull << 30);
+    sw_config_destroy(&cfg);
+
+    cfg = parse_ok(BASE "queues:\n"
+                        "  requests: 2\n"
+                        "  sched: 3\n"
+                        "  jobs: 4\n"
+                        "  max_bytes: 1MiB\n"
+                        "webhook:\n"
+                        "  full_retry_after: 2m\n");
+    ck_assert_uint_eq(cfg->queue_requests_max, 2);
+    ck_assert_uint_eq(cfg->queue_sched_max, 3);
+    ck_assert_uint_eq(cfg->queue_jobs_max, 4);
+    ck_assert_uint_eq(cfg->queue_max_bytes, 1u << 20);
+    ck_assert_uint_eq(cfg->webhook_full_retry_after_ms, 120000);
+    sw_config_destroy(&cfg);
+
+    assert_invalid_at(BASE "queues:\n"
+                           "  sched: 0\n",
+                      11, 10, "queues.sched must be at least 1");
+    assert_invalid_at(BASE "queues:\n"
+                           "  request: 5\n",
+                      11, 3, "unknown key 'request'");
+    /* Retry-After is whole seconds */
+    assert_invalid_at(BASE "webhook:\n"
+                           "  full_retry_after: 500ms\n",
+                      11, 21, "between 1s and 24h");
 }
 END_TEST
 
@@ -688,6 +725,7 @@ int main(void)
     tcase_add_test(good, test_load_reads_a_file);
     tcase_add_test(good, test_forge_webhook_and_notifier_values);
     tcase_add_test(good, test_webhook_and_notifier_defaults);
+    tcase_add_test(good, test_queue_bounds_and_full_retry_after);
     tcase_add_test(good, test_forge_names);
     tcase_add_test(good, test_docker_settings_and_image_names);
     tcase_add_test(good, test_project_secrets);

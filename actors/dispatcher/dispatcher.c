@@ -14,12 +14,19 @@
 
 enum { TAG_JOB = 1 };
 
+/* JOBS full: a job goes back to SCHED (nak) and comes again after this */
+#define FULL_RETRY_MS 2000
+
 typedef struct dispatcher {
     const sw_config *cfg;
     const char *tier;
     sw_actor *self;
     sw_bus *bus;
     unsigned turn;
+    /* an episode of a full JOBS: from the first refusal to the next placement */
+    bool jobs_full;
+    int64_t full_since_ms;  /* monotonic */
+    uint64_t full_refused;  /* placements refused in this episode */
 } dispatcher;
 
 const sw_cluster *sw_dispatcher_pick(const sw_config *cfg, const char *tier, const char *region,
@@ -51,6 +58,29 @@ static int publish_event(dispatcher *d, Slipway__BuildEvent *ev, const char *suf
     sw_subject(subject, sizeof(subject), "sw.events", ev->tenant, ev->build_id);
     snprintf(msg_id, sizeof(msg_id), "%s.%s", ev->build_id, suffix);
     return sw_wire_js_publish(d->bus, subject, &ev->base, msg_id, NULL);
+}
+
+/* Logs a full JOBS once per episode (warn at its start, info at its end). */
+static void note_jobs_full(dispatcher *d, bool full)
+{
+    if (full && !d->jobs_full) {
+        d->jobs_full = true;
+        d->full_since_ms = sw_clock_mono_ms();
+        d->full_refused = 0;
+        sw_warn(sw_actor_name(d->self),
+                "stream %s is full: jobs of tier %s wait in %s and are offered again every %d "
+                "ms until it has room (%s)",
+                SW_STREAM_JOBS, d->tier, SW_STREAM_SCHED, FULL_RETRY_MS, sw_error_last());
+    } else if (!full && d->jobs_full) {
+        d->jobs_full = false;
+        sw_info(sw_actor_name(d->self),
+                "stream %s has room again after %lld ms (%llu placements refused meanwhile)",
+                SW_STREAM_JOBS, (long long)(sw_clock_mono_ms() - d->full_since_ms),
+                (unsigned long long)d->full_refused);
+    }
+    if (full) {
+        d->full_refused++;
+    }
 }
 
 static void on_job(dispatcher *d, const sw_mail *mail)
@@ -90,6 +120,17 @@ static void on_job(dispatcher *d, const sw_mail *mail)
     ev.cluster = (char *)cluster->name;
     int error = sw_wire_js_publish(d->bus, subject, &job->base, msg_id, NULL);
     job->cluster = unpacked_cluster;
+    if (error == 0 || error == SW_EFULL) {
+        note_jobs_full(d, error == SW_EFULL);
+    }
+    if (error == SW_EFULL) {
+        /* not lost, not acked: the job stays in SCHED */
+        sw_debug(sw_actor_name(d->self), "build %s: %s full; offered again in %d ms",
+                 job->build_id, SW_STREAM_JOBS, FULL_RETRY_MS);
+        d->turn--; /* the same cluster's turn next time */
+        sw_msg_nak(mail->msg, FULL_RETRY_MS);
+        return;
+    }
     if (error < 0 || publish_event(d, &ev, "placed") < 0) {
         sw_warn(sw_actor_name(d->self), "build %s: %s; will retry", job->build_id,
                 sw_error_last());

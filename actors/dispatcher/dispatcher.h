@@ -7,7 +7,9 @@
  *          EVENTS sw.events.<tenant>.<build>  PLACED, or FINISHED errored when
  *                 no cluster of the tier serves the region
  *
- * Several clusters of a tier in one region share its jobs in turn.
+ * Several clusters of a tier in one region share its jobs in turn. When JOBS
+ * is at its bound (queues.jobs) a job is nak'ed back to SCHED and offered
+ * again 2 s later: not lost, not acked, logged once per episode.
  */
 #ifndef SW_DISPATCHER_H
 #define SW_DISPATCHER_H

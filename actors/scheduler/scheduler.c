@@ -19,6 +19,8 @@ enum { TAG_REQUEST = 1, TAG_EVENT, TAG_HEARTBEAT, TAG_API_BUILDS, TAG_API_BUILD,
        TAG_API_PROJECT, TAG_API_BUILDERS, TAG_ADVISORY };
 
 #define TICK_MS 500
+/* SCHED full: a request goes back to REQUESTS (nak) and comes again after this */
+#define FULL_RETRY_MS 2000
 #define LIST_DEFAULT 20
 #define LIST_MAX 500
 
@@ -36,6 +38,10 @@ typedef struct scheduler {
     builder_seen *builders;
     size_t nbuilders;
     bool bus_was_down; /* heartbeats could not come: no builder is judged on that time */
+    /* an episode of a full SCHED: from the first refusal to the next hand-on */
+    bool sched_full;
+    int64_t full_since_ms;  /* monotonic */
+    uint64_t full_refused;  /* hand-ons refused in this episode */
 } scheduler;
 
 static const char *who(scheduler *s)
@@ -45,12 +51,34 @@ static const char *who(scheduler *s)
 
 /* --- requests ------------------------------------------------------------ */
 
+/* Hands the job on to its tier (SCHED). SW_EFULL when SCHED is at its bound:
+ * the first refusal of an episode is logged (warn), the rest are not, and the
+ * first hand-on after it says how long it lasted. */
 static int publish_job(scheduler *s, const Slipway__Job *job)
 {
     char subject[160], msg_id[64];
+    int error;
     sw_subject(subject, sizeof(subject), "sw.sched", job->tier, NULL);
     snprintf(msg_id, sizeof(msg_id), "%s.sched", job->build_id);
-    return sw_wire_js_publish(s->bus, subject, &job->base, msg_id, NULL);
+    error = sw_wire_js_publish(s->bus, subject, &job->base, msg_id, NULL);
+    if (error == SW_EFULL) {
+        if (!s->sched_full) {
+            s->sched_full = true;
+            s->full_since_ms = sw_clock_mono_ms();
+            s->full_refused = 0;
+            sw_warn(who(s),
+                    "stream %s is full: requests wait in %s and are offered again every %d ms "
+                    "until it has room (%s)",
+                    SW_STREAM_SCHED, SW_STREAM_REQUESTS, FULL_RETRY_MS, sw_error_last());
+        }
+        s->full_refused++;
+    } else if (error == 0 && s->sched_full) {
+        s->sched_full = false;
+        sw_info(who(s), "stream %s has room again after %lld ms (%llu hand-ons refused meanwhile)",
+                SW_STREAM_SCHED, (long long)(sw_clock_mono_ms() - s->full_since_ms),
+                (unsigned long long)s->full_refused);
+    }
+    return error;
 }
 
 static void on_request(scheduler *s, const sw_mail *mail)
@@ -60,6 +88,8 @@ static void on_request(scheduler *s, const sw_mail *mail)
     const sw_tier *tier;
     Slipway__BuildRecord *existing = NULL;
     char build_id[13], subject[160], msg_id[64];
+    bool created = false;
+    int error;
 
     if (req->request_id[0] == '\0' || req->project[0] == '\0') {
         sw_warn(who(s), "dropping a request without request_id or project (on %s)",
@@ -85,7 +115,9 @@ static void on_request(scheduler *s, const sw_mail *mail)
             sw_msg_ack(mail->msg);
             return;
         }
-        /* created but maybe never handed on: hand on again (same msg-id) */
+        /* created but maybe never handed on (SCHED was full, or we died in
+         * between): hand on again (same msg-id); CREATED is in EVENTS already */
+        created = true;
     }
 
     Slipway__Limits limits = SLIPWAY__LIMITS__INIT;
@@ -118,10 +150,24 @@ static void on_request(scheduler *s, const sw_mail *mail)
 
     sw_subject(subject, sizeof(subject), "sw.events", project->tenant, build_id);
     snprintf(msg_id, sizeof(msg_id), "%s.created", build_id);
-    if (sw_wire_js_publish(s->bus, subject, &ev.base, msg_id, NULL) < 0 ||
-        publish_job(s, &job) < 0) {
+    if ((!created && (error = sw_wire_js_publish(s->bus, subject, &ev.base, msg_id, NULL)) < 0) ||
+        (error = publish_job(s, &job)) < 0) {
+        if (error == SW_EFULL) {
+            /* not lost, not acked: the request stays in REQUESTS (publish_job
+             * logged the episode) */
+            sw_debug(who(s), "request %s: %s full; offered again in %d ms", req->request_id,
+                     SW_STREAM_SCHED, FULL_RETRY_MS);
+            sw_msg_nak(mail->msg, FULL_RETRY_MS);
+            return;
+        }
         sw_warn(who(s), "request %s: %s; will retry", req->request_id, sw_error_last());
         sw_msg_nak(mail->msg, 1000);
+        return;
+    }
+    if (created) {
+        sw_info(who(s), "build %s handed on to tier %s (request %s)", build_id, tier->name,
+                req->request_id);
+        sw_msg_ack(mail->msg);
         return;
     }
     sw_info(who(s), "build %s created for %s/%s ref %s (request %s)", build_id, project->tenant,

@@ -12,7 +12,10 @@
  *   SCHED     sw.sched.<tier>             Job (msg-id <build>.sched)
  *
  * A request names a build deterministically (sw_wire_build_id), so a request
- * delivered twice makes one build. When a builder's heartbeats stop for longer
+ * delivered twice makes one build. When SCHED is at its bound (queues.sched)
+ * the request is nak'ed back to REQUESTS and offered again 2 s later (its build
+ * stays queued; the next try only hands the job on), logged once per episode.
+ * When a builder's heartbeats stop for longer
  * than heartbeat_lapse, its running builds are marked rescheduling; JetStream
  * redelivers their jobs to another builder.
  */

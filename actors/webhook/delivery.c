@@ -19,6 +19,7 @@ struct sw_delivery_sync {
     bool answered;
     int status;
     char *json;
+    unsigned retry_after_s;
 };
 
 char *sw_delivery_json(const char *status, ...)
@@ -56,12 +57,19 @@ char *sw_delivery_json(const char *status, ...)
 
 void sw_delivery_answer(sw_delivery *d, int status, const char *json)
 {
+    sw_delivery_answer_retry(d, status, json, 0);
+}
+
+void sw_delivery_answer_retry(sw_delivery *d, int status, const char *json,
+                              unsigned retry_after_s)
+{
     sw_delivery_sync *s = d->sync;
     pthread_mutex_lock(&s->lock);
     if (!s->answered) {
         s->answered = true;
         s->status = status;
         s->json = sw_strdup(json);
+        s->retry_after_s = retry_after_s;
         pthread_cond_broadcast(&s->cond);
     }
     pthread_mutex_unlock(&s->lock);
@@ -148,4 +156,9 @@ int sw_delivery_status(const sw_delivery *d)
 const char *sw_delivery_body(const sw_delivery *d)
 {
     return d->sync->json;
+}
+
+unsigned sw_delivery_retry_after(const sw_delivery *d)
+{
+    return d->sync->retry_after_s;
 }

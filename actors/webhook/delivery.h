@@ -32,6 +32,11 @@ sw_delivery *sw_delivery_new(void);
  * later ones are ignored. Any thread. */
 void sw_delivery_answer(sw_delivery *d, int status, const char *json);
 
+/* The same, asking the client to come back after retry_after_s seconds
+ * (the Retry-After header of a 503; 0: the gateway's default). */
+void sw_delivery_answer_retry(sw_delivery *d, int status, const char *json,
+                              unsigned retry_after_s);
+
 /* Takes one more reference. */
 sw_delivery *sw_delivery_ref(sw_delivery *d);
 
@@ -48,5 +53,6 @@ void sw_delivery_await(sw_delivery *d, int64_t deadline_ms);
 
 int sw_delivery_status(const sw_delivery *d);
 const char *sw_delivery_body(const sw_delivery *d);
+unsigned sw_delivery_retry_after(const sw_delivery *d); /* 0: the default */
 
 #endif

@@ -8,6 +8,7 @@
 #include "runtime/log.h"
 #include "runtime/mem.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <jansson.h>
 #include <microhttpd.h>
@@ -29,6 +30,7 @@
 #define ANSWER_MARGIN_MS 1000
 #define BODY_BUDGET 4 /* bodies of the maximum size held at once */
 #define DISCARD_LIMIT ((size_t)64 << 20)
+#define RETRY_AFTER_S 5 /* a 503's Retry-After unless the owner says otherwise */
 #define LOG "webhook"
 
 struct sw_intake {
@@ -39,6 +41,7 @@ struct sw_intake {
     sw_bus *bus;
     sw_intake_cb cb;
     void *closure;
+    _Atomic uint64_t counters[SW_INTAKE_NCOUNTERS];
 };
 
 /* Per-request state of a POST to /hooks/..., kept in MHD's con_cls. */
@@ -57,8 +60,10 @@ typedef struct request {
 
 /* --- answers --------------------------------------------------------------- */
 
+/* retry_after_s: the Retry-After of a 503 (0: RETRY_AFTER_S). */
 static enum MHD_Result respond_timed(struct MHD_Connection *c, unsigned int status,
-                                     const char *json, int64_t started_us)
+                                     const char *json, int64_t started_us,
+                                     unsigned retry_after_s)
 {
     size_t n = strlen(json);
     char *text = sw_calloc(1, n + 2);
@@ -72,7 +77,9 @@ static enum MHD_Result respond_timed(struct MHD_Connection *c, unsigned int stat
     }
     MHD_add_response_header(r, "Content-Type", "application/json");
     if (status == 503) {
-        MHD_add_response_header(r, "Retry-After", "5");
+        char after[16];
+        snprintf(after, sizeof(after), "%u", retry_after_s > 0 ? retry_after_s : RETRY_AFTER_S);
+        MHD_add_response_header(r, "Retry-After", after);
     }
     if (started_us > 0) {
         char timing[64];
@@ -87,7 +94,7 @@ static enum MHD_Result respond_timed(struct MHD_Connection *c, unsigned int stat
 
 static enum MHD_Result respond(struct MHD_Connection *c, unsigned int status, const char *json)
 {
-    return respond_timed(c, status, json, 0);
+    return respond_timed(c, status, json, 0, 0);
 }
 
 /* An error answer: {"status":"error","error":...}, logged. */
@@ -382,19 +389,69 @@ static enum MHD_Result finish(sw_intake *in, struct MHD_Connection *c, const cha
     sw_delivery_await(d, sw_clock_mono_ms() + (int64_t)in->cfg->webhook_publish_timeout_ms +
                         ANSWER_MARGIN_MS);
     ret = respond_timed(c, (unsigned int)sw_delivery_status(d), sw_delivery_body(d),
-                        r->started_us);
+                        r->started_us, sw_delivery_retry_after(d));
     sw_delivery_unref(d);
     return ret;
+}
+
+void sw_intake_count(sw_intake *in, sw_intake_counter which)
+{
+    assert(which < SW_INTAKE_NCOUNTERS);
+    atomic_fetch_add(&in->counters[which], 1);
+}
+
+uint64_t sw_intake_counted(sw_intake *in, sw_intake_counter which)
+{
+    assert(which < SW_INTAKE_NCOUNTERS);
+    return atomic_load(&in->counters[which]);
 }
 
 static enum MHD_Result healthz(sw_intake *in, struct MHD_Connection *c)
 {
     bool up = sw_bus_connected(in->bus);
-    char *json = sw_delivery_json(up ? "ok" : "error", "nats", up ? "connected" : "disconnected",
-                                NULL);
+    json_t *o = json_pack("{s:s, s:s, s:I}", "status", up ? "ok" : "error", "nats",
+                          up ? "connected" : "disconnected", "queue_full_refusals",
+                          (json_int_t)sw_intake_counted(in, SW_INTAKE_QUEUE_FULL));
+    char *json = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
+    if (json == NULL) {
+        abort();
+    }
+    json_decref(o);
     enum MHD_Result r = respond(c, up ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE, json);
     free(json);
     return r;
+}
+
+/* The counters in Prometheus' text format. */
+static enum MHD_Result metrics(sw_intake *in, struct MHD_Connection *c)
+{
+    static const char *const answers[SW_INTAKE_NCOUNTERS] = {"accepted", "duplicate",
+                                                             "queue_full", "unavailable"};
+    char text[1024];
+    int n = snprintf(text, sizeof(text),
+                     "# HELP slipway_webhook_deliveries_total Deliveries that asked for a "
+                     "build, by answer.\n"
+                     "# TYPE slipway_webhook_deliveries_total counter\n");
+    for (int i = 0; i < SW_INTAKE_NCOUNTERS && n > 0 && (size_t)n < sizeof(text); i++) {
+        n += snprintf(text + n, sizeof(text) - (size_t)n,
+                      "slipway_webhook_deliveries_total{answer=\"%s\"} %llu\n", answers[i],
+                      (unsigned long long)sw_intake_counted(in, (sw_intake_counter)i));
+    }
+    n += snprintf(text + n, sizeof(text) - (size_t)n,
+                  "# HELP slipway_webhook_nats_connected 1 while the gateway is connected to "
+                  "NATS.\n"
+                  "# TYPE slipway_webhook_nats_connected gauge\n"
+                  "slipway_webhook_nats_connected %d\n",
+                  sw_bus_connected(in->bus) ? 1 : 0);
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_COPY);
+    if (r == NULL) {
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, "Content-Type", "text/plain; version=0.0.4");
+    enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_OK, r);
+    MHD_destroy_response(r);
+    return ret;
 }
 
 static enum MHD_Result build_page(sw_intake *in, struct MHD_Connection *c, const char *id)
@@ -428,6 +485,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             bool get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
             if (get && strcmp(url, "/healthz") == 0) {
                 return healthz(in, c);
+            }
+            if (get && strcmp(url, "/metrics") == 0) {
+                return metrics(in, c);
             }
             if (get && strncmp(url, "/builds/", 8) == 0) {
                 return build_page(in, c, url + 8);

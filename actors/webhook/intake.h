@@ -4,8 +4,9 @@
  *
  * Routes: POST /hooks/<forge>/<project> where forge is github, gitlab, gitea
  * (or forgejo) or bitbucket (Cloud and Server); GET /healthz (200 while NATS
- * is connected, else 503); GET /builds/<id>, the page commit statuses link to
- * (buildpage.h).
+ * is connected, else 503; JSON with the refusals for a full queue so far);
+ * GET /metrics (the counters below, Prometheus text format); GET /builds/<id>,
+ * the page commit statuses link to (buildpage.h).
  *
  * Order of checks, each answered at once and with nothing enqueued:
  *   unknown route 404, wrong method 405, unknown project or a project of
@@ -32,6 +33,16 @@
 #include <stdint.h>
 
 typedef struct sw_intake sw_intake;
+
+/* What the owner answered deliveries that asked for a build, counted for
+ * /metrics and /healthz. */
+typedef enum {
+    SW_INTAKE_ACCEPTED,    /* 202: stored as a new build request */
+    SW_INTAKE_DUPLICATE,   /* 202: accepted before, nothing new */
+    SW_INTAKE_QUEUE_FULL,  /* 503: REQUESTS is at its bound; nothing stored */
+    SW_INTAKE_UNAVAILABLE, /* 503: NATS unreachable, silent or refusing */
+    SW_INTAKE_NCOUNTERS
+} sw_intake_counter;
 /* Called on an HTTP thread; the callee owns one reference to d and must
  * answer it (sw_delivery_answer) and drop it (sw_delivery_unref). */
 typedef void (*sw_intake_cb)(void *closure, sw_delivery *d);
@@ -40,6 +51,12 @@ typedef void (*sw_intake_cb)(void *closure, sw_delivery *d);
  * (for /healthz). */
 int sw_intake_start(sw_intake **out, const sw_config *cfg, sw_bus *bus, sw_intake_cb cb,
                     void *closure);
+
+/* Counts one answer (any thread). */
+void sw_intake_count(sw_intake *in, sw_intake_counter which);
+
+/* The count so far. */
+uint64_t sw_intake_counted(sw_intake *in, sw_intake_counter which);
 
 /* Stops listening and waits for every connection to finish. Deliveries still
  * waiting for an answer get 503. Accepts NULL; nulls the pointer. */

@@ -44,6 +44,10 @@ typedef struct webhook {
     sw_publisher *pub;
     pending *pending;
     int64_t next_prune_ms;
+    /* an episode of a full REQUESTS: from the first refusal to the next accept */
+    bool full;
+    int64_t full_since_ms;  /* monotonic */
+    uint64_t full_refused;  /* deliveries refused in this episode */
 } webhook;
 
 /* Mail from an HTTP thread. handled tells the mail's free function whether
@@ -109,15 +113,49 @@ static void answer(sw_delivery *d, int status, const char *json)
 
 static void answer_error(webhook *w, sw_delivery *d, int status, const char *msg)
 {
+    if (status == 503) {
+        sw_intake_count(w->intake, SW_INTAKE_UNAVAILABLE);
+    }
     sw_info(sw_actor_name(w->self), "%s %s: %d: %s", d->project->name, d->request_id, status, msg);
     char *json = sw_delivery_json("error", "error", msg, "request_id", d->request_id, NULL);
     answer(d, status, json);
     free(json);
 }
 
+/* 503 for a delivery REQUESTS had no room for: nothing was stored, nothing
+ * remembered, so the forge's next try is a new delivery to us. Logged once per
+ * episode at warn (and per delivery at info), counted for /metrics. */
+static void answer_full(webhook *w, sw_delivery *d, const char *why)
+{
+    unsigned after = (unsigned)((w->cfg->webhook_full_retry_after_ms + 999) / 1000);
+    char after_s[16], msg[512];
+
+    sw_intake_count(w->intake, SW_INTAKE_QUEUE_FULL);
+    if (!w->full) {
+        w->full = true;
+        w->full_since_ms = sw_clock_mono_ms();
+        w->full_refused = 0;
+        sw_warn(sw_actor_name(w->self),
+                "the build request queue (stream %s) is full: refusing deliveries with 503, "
+                "Retry-After %u s, until it has room (%s)",
+                SW_STREAM_REQUESTS, after, why);
+    }
+    w->full_refused++;
+    snprintf(after_s, sizeof(after_s), "%u", after);
+    snprintf(msg, sizeof(msg),
+             "the build queue is full (%s); the delivery was not taken: send it again in %u s",
+             why, after);
+    sw_info(sw_actor_name(w->self), "%s %s: 503: queue full", d->project->name, d->request_id);
+    char *json = sw_delivery_json("error", "reason", "queue_full", "error", msg, "request_id",
+                                  d->request_id, "retry_after", after_s, NULL);
+    sw_delivery_answer_retry(d, 503, json, after);
+    free(json);
+}
+
 static void answer_accepted(webhook *w, sw_delivery *d, const char *build_id, bool duplicate)
 {
     char ms[32];
+    sw_intake_count(w->intake, duplicate ? SW_INTAKE_DUPLICATE : SW_INTAKE_ACCEPTED);
     snprintf(ms, sizeof(ms), "%lld", (long long)(sw_clock_mono_ms() - d->received_ms));
     sw_info(sw_actor_name(w->self), "%s %s: 202 %s build %s (%s ms)", d->project->name,
             d->request_id, duplicate ? "duplicate of" : "accepted as", build_id, ms);
@@ -210,12 +248,22 @@ static void on_ack_mail(webhook *w, const ack_mail *m)
     for (pp = &w->pending; *pp != found; pp = &(*pp)->next) {
     }
     *pp = found->next;
-    if (m->error < 0) {
+    if (m->error == SW_EFULL) {
+        answer_full(w, found->d, m->why ? m->why : "the stream is at its bound");
+    } else if (m->error < 0) {
         char msg[512];
         snprintf(msg, sizeof(msg), "JetStream refused the build request (%s); send it again",
                  m->why ? m->why : "no reason given");
         answer_error(w, found->d, 503, msg);
     } else {
+        if (w->full && !m->duplicate) {
+            w->full = false;
+            sw_info(sw_actor_name(w->self),
+                    "the build request queue has room again: %llu deliveries were refused in "
+                    "the %lld s it was full",
+                    (unsigned long long)w->full_refused,
+                    (long long)((sw_clock_mono_ms() - w->full_since_ms) / 1000));
+        }
         if (sw_deliveries_remember(w->record, found->d->request_id, sw_clock_wall_ms()) < 0) {
             /* The request is stored; the scheduler's own de-duplication by
              * request id still keeps a redelivery to one build. */

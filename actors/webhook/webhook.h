@@ -9,7 +9,11 @@
  *
  * A delivery is answered 202 only after JetStream acknowledged its request;
  * 503 when NATS cannot be reached or does not acknowledge within
- * webhook.publish_timeout, so the forge sends it again. A delivery id already
+ * webhook.publish_timeout, so the forge sends it again. When REQUESTS is at
+ * its bound (queues.requests / queues.max_bytes) the server refuses the
+ * request: 503 with Retry-After webhook.full_retry_after and "reason":
+ * "queue_full", nothing stored and nothing remembered, so the retry is taken
+ * like a new delivery; counted on /metrics and /healthz. A delivery id already
  * in the record is answered 202 "duplicate" and makes nothing.
  */
 #ifndef SW_WEBHOOK_H

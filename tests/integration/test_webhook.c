@@ -14,6 +14,7 @@
 #include "bus/bus.h"
 #include "runtime/error.h"
 #include "runtime/mem.h"
+#include "slipway.pb-c.h"
 
 #include "recorder.h"
 #include "support.h"
@@ -23,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #define PIPELINE "steps:\n  - name: hello\n    run: echo hello from the webhook\n"
@@ -32,7 +34,28 @@ typedef struct reply {
     char *body;
     size_t len;
     long long ms;
+    char retry_after[32]; /* the Retry-After header's value, "" when none */
 } reply;
+
+static size_t on_header(char *data, size_t size, size_t n, void *arg)
+{
+    reply *r = arg;
+    size_t len = size * n;
+    static const char name[] = "retry-after:";
+    if (len > sizeof(name) - 1 && strncasecmp(data, name, sizeof(name) - 1) == 0) {
+        const char *v = data + sizeof(name) - 1;
+        size_t vlen = len - (sizeof(name) - 1);
+        while (vlen > 0 && *v == ' ') {
+            v++;
+            vlen--;
+        }
+        while (vlen > 0 && (v[vlen - 1] == '\r' || v[vlen - 1] == '\n')) {
+            vlen--;
+        }
+        snprintf(r->retry_after, sizeof(r->retry_after), "%.*s", (int)vlen, v);
+    }
+    return len;
+}
 
 static size_t on_body(char *data, size_t size, size_t n, void *arg)
 {
@@ -83,6 +106,8 @@ static reply post(const char *url, const char *const *headers, const char *body,
         curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
     }
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, hs);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, &r);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 20000L);
@@ -509,6 +534,171 @@ START_TEST(test_a_push_sets_commit_statuses_on_the_forge)
 }
 END_TEST
 
+/* --- a full request queue ------------------------------------------------ */
+
+static sw_bus *test_bus(sw_harness *h)
+{
+    sw_bus *bus = NULL;
+    sw_bus_options o = {.url = sw_harness_nats_url(h), .name = "test", .connect_wait_ms = 5000};
+    ck_assert_msg(sw_bus_connect(&bus, &o) == 0, "%s", sw_error_last());
+    return bus;
+}
+
+static uint64_t stream_count(sw_harness *h, const char *stream)
+{
+    sw_bus *bus = test_bus(h);
+    uint64_t n = 0;
+    ck_assert_msg(sw_bus_stream_count(bus, stream, &n) == 0, "%s", sw_error_last());
+    sw_bus_destroy(&bus);
+    return n;
+}
+
+/* How many FINISHED events EVENTS holds for build (read by sequence). */
+static int finished_events(sw_harness *h, const char *build)
+{
+    sw_bus *bus = test_bus(h);
+    uint64_t n = 0;
+    int finished = 0;
+    ck_assert_msg(sw_bus_stream_count(bus, "EVENTS", &n) == 0, "%s", sw_error_last());
+    for (uint64_t seq = 1; seq <= n; seq++) {
+        sw_msg *m = NULL;
+        ck_assert_msg(sw_bus_stream_get(bus, "EVENTS", seq, &m) == 0, "%s", sw_error_last());
+        Slipway__BuildEvent *ev =
+            slipway__build_event__unpack(NULL, sw_msg_len(m), sw_msg_data(m));
+        ck_assert_ptr_nonnull(ev);
+        if (strcmp(ev->build_id, build) == 0 && ev->kind == SLIPWAY__EVENT_KIND__FINISHED) {
+            finished++;
+        }
+        slipway__build_event__free_unpacked(ev, NULL);
+        sw_msg_release(&m);
+    }
+    sw_bus_destroy(&bus);
+    return finished;
+}
+
+/* Waits at most ms for stream to hold want messages. */
+static void await_stream_count(sw_harness *h, const char *stream, uint64_t want, int ms)
+{
+    long long deadline = sw_harness_now_ms() + ms;
+    uint64_t n;
+    while ((n = stream_count(h, stream)) != want) {
+        ck_assert_msg(sw_harness_now_ms() < deadline,
+                      "%s holds %llu messages after %d ms, not %llu", stream,
+                      (unsigned long long)n, ms, (unsigned long long)want);
+        usleep(100 * 1000);
+    }
+}
+
+/* The value of a counter line of /metrics ("" when absent; owned). */
+static char *metric(sw_harness *h, const char *line_start)
+{
+    char *url = sw_asprintf("%s/metrics", sw_harness_webhook_url(h));
+    reply r = get(url);
+    ck_assert_msg(r.status == 200, "GET /metrics: %ld %s", r.status, r.body);
+    const char *p = strstr(r.body, line_start);
+    char *v = p != NULL ? strndup(p + strlen(line_start), strcspn(p + strlen(line_start), "\n"))
+                        : sw_strdup("");
+    free(r.body);
+    free(url);
+    return v;
+}
+
+START_TEST(test_full_request_queue_is_503_and_the_retry_builds_once)
+{
+    sw_harness_options o = {.yaml_extra = "queues:\n  requests: 2\n"};
+    sw_harness *h = sw_harness_create(&o);
+    sw_harness_repo_pipeline(h, "app", PIPELINE);
+    sw_harness_start(h, "webhook", NULL); /* nothing consumes REQUESTS yet */
+    char *sha = sw_harness_repo_sha(h, "app", "main");
+    char *body = push_payload("app", sha, "into a full queue");
+    char *builds[3];
+
+    /* fill REQUESTS to its bound of 2 */
+    for (int i = 0; i < 2; i++) {
+        char id[16];
+        snprintf(id, sizeof(id), "q-%d", i);
+        reply r = deliver(h, "app", "push", id, body, strlen(body));
+        ck_assert_msg(r.status == 202, "%s: %ld %s", id, r.status, r.body);
+        char *status = json_field(r.body, "status");
+        ck_assert_str_eq(status, "accepted");
+        builds[i] = json_field(r.body, "build");
+        free(status);
+        free(r.body);
+    }
+    ck_assert_uint_eq(stream_count(h, "REQUESTS"), 2);
+
+    /* the third is refused: 503, Retry-After, the reason; nothing stored, and
+     * nothing remembered: the same delivery again is refused again, not a
+     * "duplicate" */
+    for (int attempt = 0; attempt < 2; attempt++) {
+        reply r = deliver(h, "app", "push", "q-full", body, strlen(body));
+        ck_assert_msg(r.status == 503, "attempt %d: %ld %s", attempt, r.status, r.body);
+        ck_assert_msg(strcmp(r.retry_after, "30") == 0, "Retry-After '%s', not 30",
+                      r.retry_after);
+        char *reason = json_field(r.body, "reason"), *status = json_field(r.body, "status");
+        ck_assert_msg(reason != NULL && strcmp(reason, "queue_full") == 0, "%s", r.body);
+        ck_assert_str_eq(status, "error");
+        ck_assert_msg(strstr(r.body, "queue is full") != NULL, "%s", r.body);
+        ck_assert_msg(r.ms < 2000, "the 503 took %lld ms", r.ms);
+        free(reason);
+        free(status);
+        free(r.body);
+        ck_assert_uint_eq(stream_count(h, "REQUESTS"), 2);
+    }
+    char *refused = metric(h, "slipway_webhook_deliveries_total{answer=\"queue_full\"} ");
+    ck_assert_str_eq(refused, "2");
+    free(refused);
+    char *accepted = metric(h, "slipway_webhook_deliveries_total{answer=\"accepted\"} ");
+    ck_assert_str_eq(accepted, "2");
+    free(accepted);
+    char *health = sw_asprintf("%s/healthz", sw_harness_webhook_url(h));
+    expect(h, get(health), 200, "\"queue_full_refusals\":2");
+    free(health);
+    char *log = sw_harness_slipwayd_log(h);
+    const char *first = strstr(log, "is full: refusing deliveries");
+    ck_assert_msg(first != NULL, "no warning about the full queue in the log");
+    ck_assert_msg(strstr(first + 1, "is full: refusing deliveries") == NULL,
+                  "the full queue is warned about more than once in one episode");
+    free(log);
+
+    /* the rest of Slipway starts and drains the queue */
+    sw_harness_start_more(h, "rest", "scheduler", "dispatcher", "builder", "logsink", NULL);
+    for (int i = 0; i < 2; i++) {
+        char *state = sw_harness_await_final(h, builds[i], 60000);
+        ck_assert_msg(strcmp(state, "succeeded") == 0, "build %s %s", builds[i], state);
+        free(state);
+    }
+    await_stream_count(h, "REQUESTS", 0, 10000);
+
+    /* the forge's retry of the refused delivery is a new delivery to us */
+    reply r = deliver(h, "app", "push", "q-full", body, strlen(body));
+    ck_assert_msg(r.status == 202, "%ld %s", r.status, r.body);
+    char *status = json_field(r.body, "status");
+    ck_assert_str_eq(status, "accepted");
+    builds[2] = json_field(r.body, "build");
+    free(status);
+    free(r.body);
+    char *state = sw_harness_await_final(h, builds[2], 60000);
+    ck_assert_str_eq(state, "succeeded");
+    free(state);
+    log = sw_harness_slipwayd_log(h);
+    ck_assert_msg(strstr(log, "has room again: 2 deliveries were refused") != NULL,
+                  "the end of the episode is not in the log");
+    free(log);
+
+    /* every accepted build finished, each exactly once */
+    ck_assert_int_eq(count_builds(h, "app"), 3);
+    for (int i = 0; i < 3; i++) {
+        ck_assert_msg(finished_events(h, builds[i]) == 1, "build %s finished %d times",
+                      builds[i], finished_events(h, builds[i]));
+        free(builds[i]);
+    }
+    free(body);
+    free(sha);
+    sw_harness_destroy(&h);
+}
+END_TEST
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -519,6 +709,7 @@ int main(void)
     tcase_add_test(tc, test_nats_down_is_503_then_the_same_delivery_builds_once);
     tcase_add_test(tc, test_bad_input_is_answered_and_nothing_enqueued);
     tcase_add_test(tc, test_a_push_sets_commit_statuses_on_the_forge);
+    tcase_add_test(tc, test_full_request_queue_is_503_and_the_retry_builds_once);
     suite_add_tcase(s, tc);
     int rc = sw_test_run(s);
     curl_global_cleanup();

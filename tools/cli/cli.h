@@ -13,6 +13,7 @@ enum {
     CLI_USAGE = 2,
     CLI_NOT_FOUND = 6,
     CLI_UNREACHABLE = 7,
+    CLI_QUEUE_FULL = 8, /* submit: the build queue is full, nothing stored; try again later */
 };
 
 typedef struct cli {

@@ -136,7 +136,11 @@ static void submit_usage(FILE *out)
     fprintf(out, "usage: slipway submit --project P [--ref REF] [--sha SHA]\n"
                  "\n"
                  "Requests a build of project P: REF is a branch, a tag or a full ref (default:\n"
-                 "the project's default branch); SHA pins the commit. Prints the build's id.\n");
+                 "the project's default branch); SHA pins the commit. Prints the build's id.\n"
+                 "\n"
+                 "exit status: 0 the request is stored, 6 no such project, 7 NATS or Slipway\n"
+                 "cannot be reached (or did not confirm in time), 8 the build queue is full:\n"
+                 "nothing was stored, try again later.\n");
 }
 
 int cli_submit(cli *c, int argc, char **argv)
@@ -198,7 +202,16 @@ int cli_submit(cli *c, int argc, char **argv)
     br.author = (char *)(user ? user : "");
     br.requested_at_ms = sw_clock_wall_ms();
     sw_subject(subject, sizeof(subject), "sw.req", tenant, NULL);
-    if (sw_wire_js_publish(c->bus, subject, &br.base, request_id, NULL) < 0) {
+    int error = sw_wire_js_publish(c->bus, subject, &br.base, request_id, NULL);
+    if (error == SW_EFULL) {
+        fprintf(stderr,
+                "slipway: the build queue is full; the request was not stored, try again "
+                "later (%s)\n",
+                sw_error_last());
+        slipway__api_reply__free_unpacked(reply, NULL);
+        return CLI_QUEUE_FULL;
+    }
+    if (error < 0) {
         fprintf(stderr, "slipway: the request was not stored: %s\n", sw_error_last());
         slipway__api_reply__free_unpacked(reply, NULL);
         return CLI_UNREACHABLE;
