@@ -135,16 +135,25 @@ START_TEST(test_frozen_builder_wakes_up_superseded)
     char workspace[4096];
     snprintf(workspace, sizeof(workspace), "%s/work/builder-1/%s-1", sw_harness_dir(h), id);
     sw_harness_signal(h, b1, SIGCONT);
+    long long woke = sw_harness_now_ms();
     ck_assert_msg(await_builder_log(h, "builder-1", "attempt 1 superseded by attempt 2 on builder-2",
                                     5000),
                   "the woken builder does not say it was superseded");
+    long long said = sw_harness_now_ms() - woke;
     ck_assert_msg(await_gone(workspace, 5000),
                   "the superseded attempt's step still runs (workspace %s is there)", workspace);
+    printf("faults: woken builder said superseded %lld ms after SIGCONT, its step gone after "
+           "%lld ms\n", said, sw_harness_now_ms() - woke);
 
     /* attempt 2's builder dies: the job must still be there to run again */
     ck_assert_msg(sw_harness_proc_await(follow, "tick 3 of attempt 2", 20000),
                   "attempt 2 stopped:\n%s", sw_harness_proc_output(follow));
     sw_harness_kill(h, b2);
+    long long killed = sw_harness_now_ms();
+    ck_assert_msg(sw_harness_proc_await(follow, "tick 1 of attempt 3", 30000),
+                  "attempt 3 never ran:\n%s", sw_harness_proc_output(follow));
+    printf("faults: attempt 3 started %lld ms after attempt 2's builder was killed (lapse 2 s)\n",
+           sw_harness_now_ms() - killed);
 
     sw_harness_result res;
     sw_harness_proc_finish(&follow, &res, 90000);
@@ -205,11 +214,13 @@ static void poison(bool restart)
     char *id = sw_harness_submit(h, "demo", NULL);
     sw_harness_proc *follow = sw_harness_spawn(h, "logs", "-f", id, NULL);
 
+    long long last_kill = 0;
     for (int a = 1; a <= MAX; a++) {
         char needle[64];
         snprintf(needle, sizeof(needle), "tick 1 of attempt %d", a);
         ck_assert_msg(sw_harness_proc_await(follow, needle, 30000), "attempt %d never ran:\n%s",
                       a, sw_harness_proc_output(follow));
+        last_kill = sw_harness_now_ms();
         if (restart || a < MAX) {
             sw_harness_restart_more(h, b1);
         } else {
@@ -219,6 +230,9 @@ static void poison(bool restart)
 
     sw_harness_result res;
     sw_harness_proc_finish(&follow, &res, 60000);
+    printf("faults: poison job (builder %s) errored %lld ms after its last attempt's builder "
+           "was killed\n", restart ? "restarted at once" : "staying down",
+           sw_harness_now_ms() - last_kill);
     ck_assert_msg(res.status == 3, "logs -f exited %d, not 3 (errored):\n%s\n%s", res.status,
                   res.out, res.err);
     ck_assert_ptr_null(strstr(res.out, "of attempt 4"));
@@ -307,8 +321,11 @@ START_TEST(test_result_made_during_an_outage_arrives_after_it)
     printf("faults: NATS away for %lld s\n", (sw_harness_now_ms() - stopped) / 1000);
 
     sw_witness *w = sw_witness_create(sw_harness_nats_url(h));
+    long long back = sw_harness_now_ms();
     char *state = sw_harness_await_final(h, id, 60000);
     ck_assert_str_eq(state, "succeeded");
+    printf("faults: the result made during the outage arrived %lld ms after NATS was back\n",
+           sw_harness_now_ms() - back);
     char *attempt = sw_harness_show_field(h, id, "attempt", NULL);
     ck_assert_str_eq(attempt, "1"); /* no re-run */
     ck_assert_int_eq(sw_witness_finished(w, id, 3000), 1);

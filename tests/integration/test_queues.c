@@ -11,6 +11,7 @@
  * full stream was warned about once per episode.
  */
 #include "harness.h"
+#include "witness.h"
 
 #include "bus/bus.h"
 #include "runtime/error.h"
@@ -27,59 +28,6 @@
 
 #define PIPELINE "steps:\n  - name: hello\n    run: echo hello from a bounded queue\n"
 #define CLI_QUEUE_FULL 8 /* tools/cli/cli.h */
-
-static sw_bus *test_bus(sw_harness *h)
-{
-    sw_bus *bus = NULL;
-    sw_bus_options o = {.url = sw_harness_nats_url(h), .name = "test", .connect_wait_ms = 5000};
-    ck_assert_msg(sw_bus_connect(&bus, &o) == 0, "%s", sw_error_last());
-    return bus;
-}
-
-static uint64_t stream_count(sw_harness *h, const char *stream)
-{
-    sw_bus *bus = test_bus(h);
-    uint64_t n = 0;
-    ck_assert_msg(sw_bus_stream_count(bus, stream, &n) == 0, "%s", sw_error_last());
-    sw_bus_destroy(&bus);
-    return n;
-}
-
-/* Waits at most ms for stream to hold want messages. */
-static void await_stream_count(sw_harness *h, const char *stream, uint64_t want, int ms)
-{
-    long long deadline = sw_harness_now_ms() + ms;
-    uint64_t n;
-    while ((n = stream_count(h, stream)) != want) {
-        ck_assert_msg(sw_harness_now_ms() < deadline,
-                      "%s holds %llu messages after %d ms, not %llu", stream,
-                      (unsigned long long)n, ms, (unsigned long long)want);
-        usleep(100 * 1000);
-    }
-}
-
-/* How many FINISHED events EVENTS holds for build (read by sequence). */
-static int finished_events(sw_harness *h, const char *build)
-{
-    sw_bus *bus = test_bus(h);
-    uint64_t n = 0;
-    int finished = 0;
-    ck_assert_msg(sw_bus_stream_count(bus, "EVENTS", &n) == 0, "%s", sw_error_last());
-    for (uint64_t seq = 1; seq <= n; seq++) {
-        sw_msg *m = NULL;
-        ck_assert_msg(sw_bus_stream_get(bus, "EVENTS", seq, &m) == 0, "%s", sw_error_last());
-        Slipway__BuildEvent *ev =
-            slipway__build_event__unpack(NULL, sw_msg_len(m), sw_msg_data(m));
-        ck_assert_ptr_nonnull(ev);
-        if (strcmp(ev->build_id, build) == 0 && ev->kind == SLIPWAY__EVENT_KIND__FINISHED) {
-            finished++;
-        }
-        slipway__build_event__free_unpacked(ev, NULL);
-        sw_msg_release(&m);
-    }
-    sw_bus_destroy(&bus);
-    return finished;
-}
 
 /* How many times needle occurs in text. */
 static int occurrences(const char *text, const char *needle)
@@ -114,7 +62,7 @@ static void expect_each_finished_once(sw_harness *h, char **ids, int n)
         free(state);
     }
     for (int i = 0; i < n; i++) {
-        int f = finished_events(h, ids[i]);
+        int f = sw_witness_finished_in_events(h, ids[i]);
         ck_assert_msg(f == 1, "build %s has %d FINISHED events", ids[i], f);
     }
 }
@@ -129,10 +77,10 @@ START_TEST(test_full_sched_holds_requests_and_submit_exits_8)
 
     /* the first request's job fills SCHED; the next two wait in REQUESTS */
     ids[0] = sw_harness_submit(h, "app", NULL);
-    await_stream_count(h, "SCHED", 1, 10000);
+    sw_witness_expect_messages(h, "SCHED", 1, 10000);
     ids[1] = sw_harness_submit(h, "app", NULL);
     ids[2] = sw_harness_submit(h, "app", NULL);
-    ck_assert_uint_eq(stream_count(h, "REQUESTS"), 2);
+    ck_assert_uint_eq(sw_witness_messages(h, "REQUESTS"), 2);
 
     /* REQUESTS is full too: submit exits 8, and nothing is stored */
     sw_harness_result res;
@@ -143,13 +91,13 @@ START_TEST(test_full_sched_holds_requests_and_submit_exits_8)
     ck_assert_msg(strstr(res.err, "try again later") != NULL, "stderr: %s", res.err);
     ck_assert_str_eq(res.out, "");
     sw_harness_result_finish(&res);
-    ck_assert_uint_eq(stream_count(h, "REQUESTS"), 2);
-    ck_assert_uint_eq(stream_count(h, "SCHED"), 1);
+    ck_assert_uint_eq(sw_witness_messages(h, "REQUESTS"), 2);
+    ck_assert_uint_eq(sw_witness_messages(h, "SCHED"), 1);
 
     /* the held requests are offered again every 2 s: a few rounds, and the
      * full SCHED is warned about once */
     sleep(5);
-    ck_assert_uint_eq(stream_count(h, "REQUESTS"), 2);
+    ck_assert_uint_eq(sw_witness_messages(h, "REQUESTS"), 2);
     char *log = sw_harness_slipwayd_log(h);
     ck_assert_msg(occurrences(log, "stream SCHED is full") == 1,
                   "the full SCHED is in the log %d times, not once",
@@ -159,8 +107,8 @@ START_TEST(test_full_sched_holds_requests_and_submit_exits_8)
     /* dispatcher and builder start: everything drains, each build once */
     sw_harness_start_more(h, "rest", "dispatcher", "builder", "logsink", NULL);
     expect_each_finished_once(h, ids, 3);
-    await_stream_count(h, "REQUESTS", 0, 10000);
-    await_stream_count(h, "SCHED", 0, 10000);
+    sw_witness_expect_messages(h, "REQUESTS", 0, 10000);
+    sw_witness_expect_messages(h, "SCHED", 0, 10000);
     log = sw_harness_slipwayd_log(h);
     ck_assert_msg(strstr(log, "stream SCHED has room again") != NULL,
                   "the end of the episode is not in the log");
@@ -189,11 +137,11 @@ START_TEST(test_full_jobs_holds_jobs_in_sched)
         ids[i] = sw_harness_submit(h, "app", NULL);
     }
     /* one job in JOBS, the other three held in SCHED, none lost */
-    await_stream_count(h, "JOBS", 1, 10000);
-    await_stream_count(h, "SCHED", 3, 10000);
+    sw_witness_expect_messages(h, "JOBS", 1, 10000);
+    sw_witness_expect_messages(h, "SCHED", 3, 10000);
     sleep(5);
-    ck_assert_uint_eq(stream_count(h, "JOBS"), 1);
-    ck_assert_uint_eq(stream_count(h, "SCHED"), 3);
+    ck_assert_uint_eq(sw_witness_messages(h, "JOBS"), 1);
+    ck_assert_uint_eq(sw_witness_messages(h, "SCHED"), 3);
     char *log = sw_harness_slipwayd_log(h);
     ck_assert_msg(occurrences(log, "stream JOBS is full") == 1,
                   "the full JOBS is in the log %d times, not once",
@@ -203,8 +151,8 @@ START_TEST(test_full_jobs_holds_jobs_in_sched)
     /* a builder with one slot: JOBS refills as it takes jobs, until all ran */
     sw_harness_start_more(h, "builder", "builder", "logsink", NULL);
     expect_each_finished_once(h, ids, 4);
-    await_stream_count(h, "SCHED", 0, 10000);
-    await_stream_count(h, "JOBS", 0, 10000);
+    sw_witness_expect_messages(h, "SCHED", 0, 10000);
+    sw_witness_expect_messages(h, "JOBS", 0, 10000);
     log = sw_harness_slipwayd_log(h);
     ck_assert_msg(strstr(log, "stream JOBS has room again") != NULL,
                   "the end of the episode is not in the log");

@@ -9,6 +9,7 @@
  * nothing.
  */
 #include "harness.h"
+#include "witness.h"
 
 #include "actors/webhook/signature.h"
 #include "bus/bus.h"
@@ -536,59 +537,6 @@ END_TEST
 
 /* --- a full request queue ------------------------------------------------ */
 
-static sw_bus *test_bus(sw_harness *h)
-{
-    sw_bus *bus = NULL;
-    sw_bus_options o = {.url = sw_harness_nats_url(h), .name = "test", .connect_wait_ms = 5000};
-    ck_assert_msg(sw_bus_connect(&bus, &o) == 0, "%s", sw_error_last());
-    return bus;
-}
-
-static uint64_t stream_count(sw_harness *h, const char *stream)
-{
-    sw_bus *bus = test_bus(h);
-    uint64_t n = 0;
-    ck_assert_msg(sw_bus_stream_count(bus, stream, &n) == 0, "%s", sw_error_last());
-    sw_bus_destroy(&bus);
-    return n;
-}
-
-/* How many FINISHED events EVENTS holds for build (read by sequence). */
-static int finished_events(sw_harness *h, const char *build)
-{
-    sw_bus *bus = test_bus(h);
-    uint64_t n = 0;
-    int finished = 0;
-    ck_assert_msg(sw_bus_stream_count(bus, "EVENTS", &n) == 0, "%s", sw_error_last());
-    for (uint64_t seq = 1; seq <= n; seq++) {
-        sw_msg *m = NULL;
-        ck_assert_msg(sw_bus_stream_get(bus, "EVENTS", seq, &m) == 0, "%s", sw_error_last());
-        Slipway__BuildEvent *ev =
-            slipway__build_event__unpack(NULL, sw_msg_len(m), sw_msg_data(m));
-        ck_assert_ptr_nonnull(ev);
-        if (strcmp(ev->build_id, build) == 0 && ev->kind == SLIPWAY__EVENT_KIND__FINISHED) {
-            finished++;
-        }
-        slipway__build_event__free_unpacked(ev, NULL);
-        sw_msg_release(&m);
-    }
-    sw_bus_destroy(&bus);
-    return finished;
-}
-
-/* Waits at most ms for stream to hold want messages. */
-static void await_stream_count(sw_harness *h, const char *stream, uint64_t want, int ms)
-{
-    long long deadline = sw_harness_now_ms() + ms;
-    uint64_t n;
-    while ((n = stream_count(h, stream)) != want) {
-        ck_assert_msg(sw_harness_now_ms() < deadline,
-                      "%s holds %llu messages after %d ms, not %llu", stream,
-                      (unsigned long long)n, ms, (unsigned long long)want);
-        usleep(100 * 1000);
-    }
-}
-
 /* The value of a counter line of /metrics ("" when absent; owned). */
 static char *metric(sw_harness *h, const char *line_start)
 {
@@ -625,7 +573,7 @@ START_TEST(test_full_request_queue_is_503_and_the_retry_builds_once)
         free(status);
         free(r.body);
     }
-    ck_assert_uint_eq(stream_count(h, "REQUESTS"), 2);
+    ck_assert_uint_eq(sw_witness_messages(h, "REQUESTS"), 2);
 
     /* the third is refused: 503, Retry-After, the reason; nothing stored, and
      * nothing remembered: the same delivery again is refused again, not a
@@ -643,7 +591,7 @@ START_TEST(test_full_request_queue_is_503_and_the_retry_builds_once)
         free(reason);
         free(status);
         free(r.body);
-        ck_assert_uint_eq(stream_count(h, "REQUESTS"), 2);
+        ck_assert_uint_eq(sw_witness_messages(h, "REQUESTS"), 2);
     }
     char *refused = metric(h, "slipway_webhook_deliveries_total{answer=\"queue_full\"} ");
     ck_assert_str_eq(refused, "2");
@@ -668,7 +616,7 @@ START_TEST(test_full_request_queue_is_503_and_the_retry_builds_once)
         ck_assert_msg(strcmp(state, "succeeded") == 0, "build %s %s", builds[i], state);
         free(state);
     }
-    await_stream_count(h, "REQUESTS", 0, 10000);
+    sw_witness_expect_messages(h, "REQUESTS", 0, 10000);
 
     /* the forge's retry of the refused delivery is a new delivery to us */
     reply r = deliver(h, "app", "push", "q-full", body, strlen(body));
@@ -689,8 +637,8 @@ START_TEST(test_full_request_queue_is_503_and_the_retry_builds_once)
     /* every accepted build finished, each exactly once */
     ck_assert_int_eq(count_builds(h, "app"), 3);
     for (int i = 0; i < 3; i++) {
-        ck_assert_msg(finished_events(h, builds[i]) == 1, "build %s finished %d times",
-                      builds[i], finished_events(h, builds[i]));
+        ck_assert_msg(sw_witness_finished_in_events(h, builds[i]) == 1, "build %s finished %d times",
+                      builds[i], sw_witness_finished_in_events(h, builds[i]));
         free(builds[i]);
     }
     free(body);

@@ -4,6 +4,7 @@
 #include "harness.h"
 
 #include "bus/bus.h"
+#include "runtime/error.h"
 #include "runtime/wire.h"
 #include "slipway.pb-c.h"
 
@@ -137,4 +138,56 @@ uint64_t sw_witness_await_count(sw_witness *w, const char *stream, uint64_t n, i
         usleep(100 * 1000);
     }
     return count;
+}
+
+static sw_bus *connect_to(sw_harness *h)
+{
+    sw_bus *bus = NULL;
+    sw_bus_options o = {.url = sw_harness_nats_url(h), .name = "test", .connect_wait_ms = 5000};
+    ck_assert_msg(sw_bus_connect(&bus, &o) == 0, "%s", sw_error_last());
+    return bus;
+}
+
+uint64_t sw_witness_messages(sw_harness *h, const char *stream)
+{
+    sw_bus *bus = connect_to(h);
+    uint64_t n = 0;
+    ck_assert_msg(sw_bus_stream_count(bus, stream, &n) == 0, "%s", sw_error_last());
+    sw_bus_destroy(&bus);
+    return n;
+}
+
+void sw_witness_expect_messages(sw_harness *h, const char *stream, uint64_t want, int ms)
+{
+    long long deadline = sw_harness_now_ms() + ms;
+    uint64_t n;
+    while ((n = sw_witness_messages(h, stream)) != want) {
+        ck_assert_msg(sw_harness_now_ms() < deadline,
+                      "%s holds %llu messages after %d ms, not %llu", stream,
+                      (unsigned long long)n, ms, (unsigned long long)want);
+        usleep(100 * 1000);
+    }
+}
+
+int sw_witness_finished_in_events(sw_harness *h, const char *build)
+{
+    sw_bus *bus = connect_to(h);
+    uint64_t n = 0;
+    int finished = 0;
+    ck_assert_msg(sw_bus_stream_count(bus, SW_STREAM_EVENTS, &n) == 0, "%s", sw_error_last());
+    for (uint64_t seq = 1; seq <= n; seq++) {
+        sw_msg *m = NULL;
+        ck_assert_msg(sw_bus_stream_get(bus, SW_STREAM_EVENTS, seq, &m) == 0, "%s",
+                      sw_error_last());
+        Slipway__BuildEvent *ev =
+            slipway__build_event__unpack(NULL, sw_msg_len(m), sw_msg_data(m));
+        ck_assert_ptr_nonnull(ev);
+        if (strcmp(ev->build_id, build) == 0 && ev->kind == SLIPWAY__EVENT_KIND__FINISHED) {
+            finished++;
+        }
+        slipway__build_event__free_unpacked(ev, NULL);
+        sw_msg_release(&m);
+    }
+    sw_bus_destroy(&bus);
+    return finished;
 }

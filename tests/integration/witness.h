@@ -29,4 +29,13 @@ uint64_t sw_witness_stream_count(sw_witness *w, const char *stream);
  * last count seen. */
 uint64_t sw_witness_await_count(sw_witness *w, const char *stream, uint64_t n, int timeout_ms);
 
+/* Without a witness, from what the streams hold now (each call connects on
+ * its own): messages in stream; waiting up to ms for it to hold want (fails
+ * the test, saying what it held); FINISHED events of build in EVENTS, read
+ * by sequence. */
+struct sw_harness;
+uint64_t sw_witness_messages(struct sw_harness *h, const char *stream);
+void sw_witness_expect_messages(struct sw_harness *h, const char *stream, uint64_t want, int ms);
+int sw_witness_finished_in_events(struct sw_harness *h, const char *build);
+
 #endif
