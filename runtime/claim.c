@@ -4,6 +4,7 @@
 #include "runtime/error.h"
 #include "runtime/wire.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,4 +61,37 @@ const char *sw_claim_describe(char *buf, size_t n, const Slipway__Claim *claim)
         snprintf(buf, n, "attempt %u on %s", claim->attempt, claim->builder);
     }
     return buf;
+}
+
+static bool is_verdict(const Slipway__Claim *c)
+{
+    return strcmp(c->builder, "scheduler") == 0;
+}
+
+const char *sw_claim_result_msg_id(char *buf, size_t n, const Slipway__Claim *c)
+{
+    if (is_verdict(c)) {
+        snprintf(buf, n, "%s.gave-up", c->build_id);
+    } else {
+        snprintf(buf, n, "%s.%u.finished", c->build_id, c->attempt);
+    }
+    return buf;
+}
+
+int sw_claim_tell_result(sw_bus *bus, const char *tenant, const Slipway__Claim *c)
+{
+    Slipway__BuildEvent ev = SLIPWAY__BUILD_EVENT__INIT;
+    char subject[160], msg_id[128];
+    ev.build_id = c->build_id;
+    ev.tenant = (char *)tenant;
+    ev.kind = SLIPWAY__EVENT_KIND__FINISHED;
+    ev.attempt = c->attempt;
+    ev.builder = is_verdict(c) ? "" : c->builder;
+    ev.state = c->state;
+    ev.reason = c->reason;
+    ev.exit_code = c->exit_code;
+    ev.at_ms = c->at_ms;
+    sw_subject(subject, sizeof(subject), "sw.events", tenant, c->build_id);
+    return sw_wire_js_publish(bus, subject, &ev.base, sw_claim_result_msg_id(msg_id, sizeof(msg_id), c),
+                              NULL);
 }

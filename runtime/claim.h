@@ -34,6 +34,16 @@ int sw_claim_read(sw_bus *bus, const char *build_id, Slipway__Claim **claim_out,
 int sw_claim_write(sw_bus *bus, const Slipway__Claim *claim, uint64_t expect_seq,
                    uint64_t *seq_out);
 
+/* The msg-id its decider gives the FINISHED event of a build decided by the
+ * final claim c: "<build>.<attempt>.finished" for an attempt's own result,
+ * "<build>.gave-up" for the scheduler's verdict. */
+const char *sw_claim_result_msg_id(char *buf, size_t n, const Slipway__Claim *c);
+
+/* Publishes FINISHED again from the final claim c, with its decider's msg-id
+ * (so a duplicate when the decider's got through): for when the decider may
+ * have died between its claim and its event. */
+int sw_claim_tell_result(sw_bus *bus, const char *tenant, const Slipway__Claim *c);
+
 /* "attempt 3 on builder-2", "the scheduler's verdict" ... for log lines. */
 const char *sw_claim_describe(char *buf, size_t n, const Slipway__Claim *claim);
 

@@ -41,7 +41,6 @@ struct sw_worker {
     pthread_t thread;
     volatile int cancel;
     volatile int shutdown;
-    bool reported;
     char who[96];
 
     /* the fence (claim.h): our claim's sequence, and when it was last seen to hold */
@@ -390,29 +389,11 @@ static void sink_step_finished(void *ud, unsigned index, const char *name, int e
  * done. */
 static void finished_already(sw_worker *w, const Slipway__Claim *claim)
 {
-    Slipway__BuildEvent ev = SLIPWAY__BUILD_EVENT__INIT;
-    char subject[160], msg_id[128], by[160];
-    bool verdict = strcmp(claim->builder, "scheduler") == 0;
-
+    char by[160];
     sw_info(w->who, "build %s already ended (%s: %s); its delivery %llu is dropped",
             w->job->build_id, sw_claim_describe(by, sizeof(by), claim),
             sw_state_name(claim->state), (unsigned long long)sw_msg_delivered(w->msg));
-    ev.build_id = w->job->build_id;
-    ev.tenant = w->job->tenant;
-    ev.kind = SLIPWAY__EVENT_KIND__FINISHED;
-    ev.attempt = claim->attempt;
-    ev.builder = verdict ? "" : claim->builder;
-    ev.state = claim->state;
-    ev.reason = claim->reason;
-    ev.exit_code = claim->exit_code;
-    ev.at_ms = claim->at_ms;
-    sw_subject(subject, sizeof(subject), "sw.events", w->job->tenant, w->job->build_id);
-    if (verdict) {
-        snprintf(msg_id, sizeof(msg_id), "%s.gave-up", w->job->build_id);
-    } else {
-        snprintf(msg_id, sizeof(msg_id), "%s.%u.finished", w->job->build_id, claim->attempt);
-    }
-    if (sw_wire_js_publish(w->bus, subject, &ev.base, msg_id, NULL) < 0) {
+    if (sw_claim_tell_result(w->bus, w->job->tenant, claim) < 0) {
         sw_warn(w->who, "cannot repeat the result: %s", sw_error_last());
         return; /* the job stays: its next delivery tries again */
     }
@@ -635,7 +616,6 @@ static void *worker_main(void *arg)
         sw_warn(w->who, "ack failed: %s (its next delivery will find the build ended)",
                 sw_error_last());
     }
-    w->reported = true;
     sw_info(w->who, "%s: %s", sw_state_name(result.state), result.reason);
 
 done:
@@ -721,9 +701,4 @@ const char *sw_worker_build_id(const sw_worker *worker)
 uint32_t sw_worker_attempt(const sw_worker *worker)
 {
     return (uint32_t)worker->attempt;
-}
-
-bool sw_worker_reported(const sw_worker *worker)
-{
-    return worker->reported;
 }

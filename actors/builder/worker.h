@@ -63,8 +63,4 @@ void sw_worker_destroy(sw_worker **worker_p);
 const char *sw_worker_build_id(const sw_worker *worker);
 uint32_t sw_worker_attempt(const sw_worker *worker);
 
-/* After the done mail: whether the result (FINISHED event) reached the bus and
- * the job was acked. */
-bool sw_worker_reported(const sw_worker *worker);
-
 #endif

@@ -290,31 +290,12 @@ static void publish_verdict(scheduler *s, const char *build_id, const char *tena
     ev.reason = (char *)reason;
     ev.at_ms = sw_clock_wall_ms();
     sw_subject(subject, sizeof(subject), "sw.events", tenant, build_id);
-    snprintf(msg_id, sizeof(msg_id), "%s.gave-up", build_id);
+    Slipway__Claim verdict = SLIPWAY__CLAIM__INIT;
+    verdict.build_id = (char *)build_id;
+    verdict.builder = "scheduler";
+    sw_claim_result_msg_id(msg_id, sizeof(msg_id), &verdict);
     if (sw_wire_js_publish(s->bus, subject, &ev.base, msg_id, NULL) < 0) {
         sw_warn(who(s), "build %s: cannot end it: %s", build_id, sw_error_last());
-    }
-}
-
-/* FINISHED again from a builder's final claim: its builder may have died
- * between the claim and the event (same msg-id as the builder's). */
-static void publish_claimed_result(scheduler *s, const char *tenant, const Slipway__Claim *c)
-{
-    Slipway__BuildEvent ev = SLIPWAY__BUILD_EVENT__INIT;
-    char subject[160], msg_id[96];
-    ev.build_id = c->build_id;
-    ev.tenant = (char *)tenant;
-    ev.kind = SLIPWAY__EVENT_KIND__FINISHED;
-    ev.attempt = c->attempt;
-    ev.builder = c->builder;
-    ev.state = c->state;
-    ev.reason = c->reason;
-    ev.exit_code = c->exit_code;
-    ev.at_ms = c->at_ms;
-    sw_subject(subject, sizeof(subject), "sw.events", tenant, c->build_id);
-    snprintf(msg_id, sizeof(msg_id), "%s.%u.finished", c->build_id, c->attempt);
-    if (sw_wire_js_publish(s->bus, subject, &ev.base, msg_id, NULL) < 0) {
-        sw_warn(who(s), "build %s: cannot repeat its result: %s", c->build_id, sw_error_last());
     }
 }
 
@@ -343,7 +324,10 @@ static int give_up(scheduler *s, const char *build_id, const char *tenant, unsig
             if (strcmp(last->builder, "scheduler") == 0) {
                 publish_verdict(s, build_id, tenant, last->attempt, last->reason);
             } else {
-                publish_claimed_result(s, tenant, last);
+                if (sw_claim_tell_result(s->bus, tenant, last) < 0) {
+                    sw_warn(who(s), "build %s: cannot repeat its result: %s", build_id,
+                            sw_error_last());
+                }
             }
             slipway__claim__free_unpacked(last, NULL);
             error = 0;
@@ -356,7 +340,7 @@ static int give_up(scheduler *s, const char *build_id, const char *tenant, unsig
             return 0;
         }
         verdict.build_id = (char *)build_id;
-        verdict.attempt = last != NULL && last->attempt > attempt ? last->attempt : attempt;
+        verdict.attempt = attempt;
         verdict.builder = "scheduler";
         verdict.final = true;
         verdict.state = SLIPWAY__BUILD_STATE__ERRORED;
