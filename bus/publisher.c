@@ -70,9 +70,16 @@ static void on_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, void
             pub->done(pub->closure, id, code < 0 ? code : SW_EBUS, why, false);
         }
     }
+    /* no longer pending from the moment done has run (one lock for both, or
+     * sw_publisher_pending could still count a message already answered) */
+    bool free_it;
+    unref_locked(pub, 1, &free_it);
     pthread_mutex_unlock(&pub->lock);
     natsMsg_Destroy(msg);
-    release(pub, 1);
+    if (free_it) {
+        pthread_mutex_destroy(&pub->lock);
+        free(pub);
+    }
 }
 
 int sw_publisher_create(sw_publisher **out, sw_bus *bus, sw_publish_done_cb done, void *closure)
