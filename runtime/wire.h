@@ -31,6 +31,10 @@
 #define SW_API_PROJECT "sw.api.project"
 #define SW_API_BUILDERS "sw.api.builders"
 #define SW_API_LOGS "sw.api.logs"
+#define SW_API_PROJECTS "sw.api.projects" /* every project of the running config */
+/* control (core NATS, request/reply, ApiReply): CancelRequest, DrainRequest */
+#define SW_CTL_CANCEL "sw.ctl.cancel"     /* .<build> */
+#define SW_CTL_DRAIN "sw.ctl.drain"       /* .<builder> */
 
 /* Subject builders: write into buf (size n) and return buf.
  * sw.req.<tenant>, sw.sched.<tier>, sw.jobs.<cluster>, sw.events.<tenant>.<build>,
