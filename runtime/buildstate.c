@@ -4,6 +4,7 @@
 #include "runtime/error.h"
 #include "runtime/mem.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -64,6 +65,38 @@ int sw_state_exit_code(int state)
     }
 }
 
+const char *sw_build_lane(char *buf, size_t n, const Slipway__BuildRecord *rec)
+{
+    static const char heads[] = "refs/heads/";
+    const char *ref = rec->ref ? rec->ref : "";
+
+    if ((rec->tag && rec->tag[0]) || strncmp(ref, "refs/tags/", 10) == 0) {
+        snprintf(buf, n, "%s", "");
+    } else if (rec->pr_number > 0) {
+        snprintf(buf, n, "pr:%u", rec->pr_number);
+    } else if (rec->branch && rec->branch[0]) {
+        snprintf(buf, n, "branch:%s", rec->branch);
+    } else if (strncmp(ref, heads, sizeof(heads) - 1) == 0 && ref[sizeof(heads) - 1]) {
+        snprintf(buf, n, "branch:%s", ref + sizeof(heads) - 1);
+    } else {
+        snprintf(buf, n, "%s", "");
+    }
+    return buf;
+}
+
+const char *sw_cancel_reason(char *buf, size_t n, const char *by, const char *why)
+{
+    bool has_by = by != NULL && by[0], has_why = why != NULL && why[0];
+    if (has_by && has_why) {
+        snprintf(buf, n, "cancelled by %s: %s", by, why);
+    } else if (has_by) {
+        snprintf(buf, n, "cancelled by %s", by);
+    } else {
+        snprintf(buf, n, "cancelled: %s", has_why ? why : "no reason given");
+    }
+    return buf;
+}
+
 /* Replaces an owned string field with a copy of value ("" stays the protobuf-c empty default). */
 static void set_str(char **field, const char *value)
 {
@@ -95,6 +128,10 @@ static void fill_created(Slipway__BuildRecord *rec, const Slipway__BuildEvent *e
         set_str(&rec->request_id, req->request_id);
         set_str(&rec->author, req->author);
         set_str(&rec->message, req->message);
+        set_str(&rec->retry_of, req->retry_of);
+        set_str(&rec->branch, req->branch);
+        set_str(&rec->tag, req->tag);
+        rec->pr_number = req->pr_number;
     }
 }
 
@@ -224,6 +261,9 @@ void sw_build_record_clear(Slipway__BuildRecord *rec)
     set_str(&rec->image, NULL);
     set_str(&rec->digest, NULL);
     set_str(&rec->incarnation, NULL);
+    set_str(&rec->retry_of, NULL);
+    set_str(&rec->branch, NULL);
+    set_str(&rec->tag, NULL);
     slipway__build_record__init(rec);
 }
 
@@ -247,6 +287,9 @@ void sw_build_record_copy(Slipway__BuildRecord *dst, const Slipway__BuildRecord 
     dst->image = NULL;
     dst->digest = NULL;
     dst->incarnation = NULL;
+    dst->retry_of = NULL;
+    dst->branch = NULL;
+    dst->tag = NULL;
     set_str(&dst->build_id, src->build_id);
     set_str(&dst->tenant, src->tenant);
     set_str(&dst->project, src->project);
@@ -263,4 +306,7 @@ void sw_build_record_copy(Slipway__BuildRecord *dst, const Slipway__BuildRecord 
     set_str(&dst->image, src->image);
     set_str(&dst->digest, src->digest);
     set_str(&dst->incarnation, src->incarnation);
+    set_str(&dst->retry_of, src->retry_of);
+    set_str(&dst->branch, src->branch);
+    set_str(&dst->tag, src->tag);
 }

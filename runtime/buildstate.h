@@ -28,6 +28,16 @@ int sw_state_parse(const char *name);
 /* succeeded, failed, errored, cancelled or timed_out. */
 bool sw_state_is_final(int state);
 
+/* The lane a newer build of the same project supersedes (cancel_superseded):
+ * "pr:<n>" for a pull/merge request, "branch:<name>" for a branch (from the
+ * request's branch, or a refs/heads/ ref), "" for a tag or anything else,
+ * which nothing supersedes. Written into buf (size n); returns buf. */
+const char *sw_build_lane(char *buf, size_t n, const Slipway__BuildRecord *rec);
+
+/* What a cancelled build says in its log and record: "cancelled by <by>: <why>",
+ * "cancelled by <by>", or "cancelled: <why>" when by is empty. Returns buf. */
+const char *sw_cancel_reason(char *buf, size_t n, const char *by, const char *why);
+
 /* The exit code `slipway logs -f` gives for a final state (0 succeeded, 1 failed,
  * 3 errored, 4 timed out, 5 cancelled). */
 int sw_state_exit_code(int state);

@@ -335,7 +335,8 @@ static int read_secrets(sw_project *p, const sw_yaml_doc *doc, const sw_yaml_nod
 static int read_projects(sw_config *cfg, const sw_yaml_doc *doc)
 {
     static const char *const keys[] = {"name",   "tenant", "repository", "default_ref",
-                                       "region", "forge",  "secrets", "image", "git_token", NULL};
+                                       "region", "forge",  "secrets", "image", "git_token",
+                                       "cancel_superseded", NULL};
     const sw_yaml_node *list;
     int error;
     if ((error = read_list(doc, doc->root, "projects", 0, &list)) < 0 || list == NULL) {
@@ -357,6 +358,12 @@ static int read_projects(sw_config *cfg, const sw_yaml_doc *doc)
             (error = read_string(doc, m, "git_token", 0, &p->git_token)) < 0) {
             return error;
         }
+        const sw_yaml_node *cs = sw_yaml_get(m, "cancel_superseded");
+        int flag = 0;
+        if (cs != NULL && (error = sw_yaml_bool(doc, cs, &flag)) < 0) {
+            return error;
+        }
+        p->cancel_superseded = flag != 0;
         if (p->default_ref == NULL) {
             p->default_ref = sw_strdup("main");
         }

@@ -8,6 +8,7 @@
 #ifndef SW_CONFIG_H
 #define SW_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -64,6 +65,7 @@ typedef struct sw_project {
     size_t nsecrets;
     char *image;        /* repository of its built images in the registry: "<tenant>/<name>" */
     char *git_token;    /* for an https repository that asks (user x-access-token); NULL: none */
+    bool cancel_superseded; /* a newer build of a branch or PR cancels the older ones */
 } sw_project;
 
 typedef struct sw_cluster {

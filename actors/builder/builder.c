@@ -3,6 +3,7 @@
 
 #include "actors/builder/docker.h"
 #include "actors/builder/worker.h"
+#include "runtime/buildstate.h"
 #include "runtime/clock.h"
 #include "runtime/error.h"
 #include "runtime/fs.h"
@@ -17,7 +18,18 @@
 #include <string.h>
 #include <unistd.h>
 
-enum { TAG_JOB = 1, TAG_DONE };
+enum { TAG_JOB = 1, TAG_DONE, TAG_CANCEL };
+
+/* Cancels heard for builds this builder does not run (yet): a job that
+ * arrives within RECENT_MS of its cancel starts stopped. */
+#define RECENT_CANCELS 32
+#define RECENT_MS 60000
+
+typedef struct recent_cancel {
+    char build_id[64];
+    char reason[256];
+    int64_t at_mono_ms; /* 0: free */
+} recent_cancel;
 
 typedef struct running {
     sw_msg *msg;        /* retained until the worker is done with it */
@@ -35,6 +47,8 @@ typedef struct builder {
     sw_docker *docker;  /* the docker executor's engine; NULL: the shell executor */
     running *jobs;      /* bc->slots entries; worker NULL = free */
     char incarnation[33]; /* this process's: heartbeats and claims carry it */
+    recent_cancel recent[RECENT_CANCELS];
+    size_t recent_next;
 } builder;
 
 /* 32 hex digits, new each start: a builder restarted under the same name is
@@ -127,7 +141,44 @@ static void on_job(builder *b, const sw_mail *mail)
     slot->msg = sw_msg_retain(mail->msg);
     sw_info(sw_actor_name(b->self), "running build %s (delivery %u)", job->build_id,
             spec.attempt);
+    for (size_t i = 0; i < RECENT_CANCELS; i++) {
+        recent_cancel *rc = &b->recent[i];
+        if (rc->at_mono_ms != 0 && sw_clock_mono_ms() - rc->at_mono_ms < RECENT_MS &&
+            strcmp(rc->build_id, job->build_id) == 0) {
+            sw_worker_stop_build(slot->worker, rc->reason); /* its claim decides what counts */
+        }
+    }
     send_heartbeat(b);
+}
+
+/* sw.ctl.cancel.<build>: the worker running it stops its step now (the
+ * scheduler decides the cancel by claim; this only makes it quick). Not
+ * answered: the scheduler answers. */
+static void on_cancel(builder *b, const sw_mail *mail)
+{
+    const Slipway__CancelRequest *req = (const Slipway__CancelRequest *)mail->pb;
+    const char *id = req->build_id;
+    char reason[256];
+    bool running = false;
+
+    if (id[0] == '\0' || strlen(id) >= sizeof(b->recent[0].build_id)) {
+        return;
+    }
+    sw_cancel_reason(reason, sizeof(reason), req->by, req->reason);
+    for (uint32_t i = 0; i < b->bc->slots; i++) {
+        sw_worker *w = b->jobs[i].worker;
+        if (w != NULL && strcmp(sw_worker_build_id(w), id) == 0) {
+            sw_info(sw_actor_name(b->self), "build %s: %s; stopping its step", id, reason);
+            sw_worker_stop_build(w, reason);
+            running = true;
+        }
+    }
+    if (!running) {
+        recent_cancel *rc = &b->recent[b->recent_next++ % RECENT_CANCELS];
+        snprintf(rc->build_id, sizeof(rc->build_id), "%s", id);
+        snprintf(rc->reason, sizeof(rc->reason), "%s", reason);
+        rc->at_mono_ms = sw_clock_mono_ms();
+    }
 }
 
 static void on_done(builder *b, const sw_mail *mail)
@@ -192,9 +243,13 @@ static int builder_init(sw_actor *self, void **state_out, void *arg)
         }
     }
     *state_out = b;
-    error = sw_actor_pull(self, TAG_JOB, SW_STREAM_JOBS,
-                          sw_durable_cluster(durable, sizeof(durable), b->cluster->name),
-                          (int)bc->slots, &slipway__job__descriptor);
+    error = sw_actor_subscribe(self, TAG_CANCEL, SW_CTL_CANCEL ".*", NULL,
+                               &slipway__cancel_request__descriptor);
+    if (error == 0) {
+        error = sw_actor_pull(self, TAG_JOB, SW_STREAM_JOBS,
+                              sw_durable_cluster(durable, sizeof(durable), b->cluster->name),
+                              (int)bc->slots, &slipway__job__descriptor);
+    }
     if (error == 0) {
         sw_info(sw_actor_name(self),
                 "cluster %s, %u slots, %s executor%s%s, workspaces in %s, incarnation %.8s",
@@ -216,6 +271,8 @@ static void builder_handle(sw_actor *self, void *state, const sw_mail *mail)
         on_job(state, mail);
     } else if (mail->tag == TAG_DONE) {
         on_done(state, mail);
+    } else if (mail->tag == TAG_CANCEL) {
+        on_cancel(state, mail);
     }
 }
 

@@ -41,11 +41,14 @@ struct sw_worker {
     pthread_t thread;
     volatile int cancel;
     volatile int shutdown;
+    _Atomic int stopped_by_user; /* sw_worker_stop_build: stop_reason is set */
+    char stop_reason[256];
     char who[96];
 
     /* the fence (claim.h): our claim's sequence, and when it was last seen to hold */
     uint64_t claim_seq;
     bool superseded;
+    bool decided_elsewhere; /* superseded by a final claim: the job is done */
     int64_t fence_ms, progress_ms;
 
     sw_outbox *outbox;      /* what NATS could not take yet (outbox.h) */
@@ -90,8 +93,16 @@ static bool fence_holds(sw_worker *w)
     }
     w->superseded = true;
     w->cancel = 1;
-    sw_warn(w->who, "attempt %u superseded by %s: stopping its step; nothing more of it is "
-            "published", (unsigned)w->attempt, sw_claim_describe(by, sizeof(by), claim));
+    if (claim != NULL && claim->final) {
+        /* decided (the scheduler's verdict: a cancel, a give-up): said in its log */
+        w->decided_elsewhere = true;
+        sw_info(w->who, "attempt %u stops: the build was decided by %s (%s: %s)",
+                (unsigned)w->attempt, sw_claim_describe(by, sizeof(by), claim),
+                sw_state_name(claim->state), claim->reason);
+    } else {
+        sw_warn(w->who, "attempt %u superseded by %s: stopping its step; nothing more of it is "
+                "published", (unsigned)w->attempt, sw_claim_describe(by, sizeof(by), claim));
+    }
     if (claim != NULL) {
         slipway__claim__free_unpacked(claim, NULL);
     }
@@ -578,6 +589,15 @@ static void *worker_main(void *arg)
     }
     sw_mask_destroy(&mask);
     free(values);
+    if (atomic_load(&w->stopped_by_user) && !w->shutdown) {
+        /* a cancel: read the fence now, the scheduler has most likely decided */
+        result.state = SLIPWAY__BUILD_STATE__CANCELLED;
+        result.exit_code = 0;
+        snprintf(result.reason, sizeof(result.reason), "%s", w->stop_reason);
+        if (fence_holds(w)) {
+            system_line(w, "%s", w->stop_reason);
+        }
+    }
     if (w->superseded || !fence_fresh(w)) {
         goto done; /* its successor (or the scheduler) has the build */
     }
@@ -619,6 +639,10 @@ static void *worker_main(void *arg)
     sw_info(w->who, "%s: %s", sw_state_name(result.state), result.reason);
 
 done:
+    if (w->decided_elsewhere && sw_msg_ack_sync(w->msg, 5000) < 0) {
+        /* the decider removes the job too; this is for a verdict whose removal failed */
+        sw_debug(w->who, "ack of a decided build's job: %s", sw_error_last());
+    }
     sw_actor_post(w->actor, w->done_tag, w, NULL);
     return NULL;
 }
@@ -670,6 +694,16 @@ void sw_worker_cancel(sw_worker *worker, bool shutdown)
     if (shutdown) {
         worker->shutdown = 1;
     }
+    worker->cancel = 1;
+}
+
+void sw_worker_stop_build(sw_worker *worker, const char *reason)
+{
+    if (atomic_load(&worker->stopped_by_user)) {
+        return; /* the first reason stands */
+    }
+    snprintf(worker->stop_reason, sizeof(worker->stop_reason), "%s", reason);
+    atomic_store(&worker->stopped_by_user, 1);
     worker->cancel = 1;
 }
 

@@ -57,6 +57,13 @@ int sw_worker_start(sw_worker **out, const sw_worker_spec *spec);
  * job is to run again elsewhere); otherwise the build ends cancelled. */
 void sw_worker_cancel(sw_worker *worker, bool shutdown);
 
+/* A cancel of the build (sw.ctl.cancel): stops its step now (docker: the
+ * container is killed and removed; shell: the sandbox's processes) and, when
+ * its attempt still owns the build, ends it cancelled with reason (who and
+ * why) as its log's last line. The scheduler decides a cancel by its own claim
+ * too: whichever claim comes first stands. Any thread; the first reason wins. */
+void sw_worker_stop_build(sw_worker *worker, const char *reason);
+
 /* Joins the thread and frees. Accepts NULL; nulls the pointer. */
 void sw_worker_destroy(sw_worker **worker_p);
 

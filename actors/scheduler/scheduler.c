@@ -16,7 +16,7 @@
 #include <string.h>
 
 enum { TAG_REQUEST = 1, TAG_EVENT, TAG_HEARTBEAT, TAG_API_BUILDS, TAG_API_BUILD,
-       TAG_API_PROJECT, TAG_API_BUILDERS, TAG_ADVISORY };
+       TAG_API_PROJECT, TAG_API_BUILDERS, TAG_ADVISORY, TAG_CANCEL };
 
 #define TICK_MS 500
 /* SCHED full: a request goes back to REQUESTS (nak) and comes again after this */
@@ -80,6 +80,8 @@ static int publish_job(scheduler *s, const Slipway__Job *job)
     }
     return error;
 }
+
+static void supersede(scheduler *s, const sw_project *project, const Slipway__BuildEvent *created);
 
 static void on_request(scheduler *s, const sw_mail *mail)
 {
@@ -163,6 +165,14 @@ static void on_request(scheduler *s, const sw_mail *mail)
         sw_warn(who(s), "request %s: %s; will retry", req->request_id, sw_error_last());
         sw_msg_nak(mail->msg, 1000);
         return;
+    }
+    if (!created && sw_view_apply(s->view, &ev, 0) < 0) {
+        /* its first event, applied now (the copy from EVENTS is then a duplicate):
+         * a query or a newer build right after sees it */
+        sw_warn(who(s), "build %s: %s", build_id, sw_error_last());
+    }
+    if (project->cancel_superseded) {
+        supersede(s, project, &ev);
     }
     if (created) {
         sw_info(who(s), "build %s handed on to tier %s (request %s)", build_id, tier->name,
@@ -254,10 +264,10 @@ static int64_t lapse_ms(const scheduler *s)
 }
 
 /* Publishes the verdict: the reason as the last line of the build's log (attempt
- * SW_ATTEMPT_VERDICT sorts after every attempt) and FINISHED errored. Both with
+ * SW_ATTEMPT_VERDICT sorts after every attempt) and FINISHED in state. Both with
  * fixed msg-ids, so saying it again is harmless. */
 static void publish_verdict(scheduler *s, const char *build_id, const char *tenant,
-                            unsigned attempt, const char *reason)
+                            unsigned attempt, int state, const char *reason)
 {
     char subject[160], msg_id[96];
     Slipway__LogLine line = SLIPWAY__LOG_LINE__INIT;
@@ -275,7 +285,7 @@ static void publish_verdict(scheduler *s, const char *build_id, const char *tena
     chunk.lines = lines;
     chunk.n_lines = 1;
     chunk.eof = true;
-    chunk.state = SLIPWAY__BUILD_STATE__ERRORED;
+    chunk.state = state;
     sw_subject(subject, sizeof(subject), "sw.logs", tenant, build_id);
     snprintf(msg_id, sizeof(msg_id), "%s.verdict.log.1", build_id);
     if (sw_wire_js_publish(s->bus, subject, &chunk.base, msg_id, NULL) < 0) {
@@ -286,7 +296,7 @@ static void publish_verdict(scheduler *s, const char *build_id, const char *tena
     ev.tenant = (char *)tenant;
     ev.kind = SLIPWAY__EVENT_KIND__FINISHED;
     ev.attempt = attempt;
-    ev.state = SLIPWAY__BUILD_STATE__ERRORED;
+    ev.state = state;
     ev.reason = (char *)reason;
     ev.at_ms = sw_clock_wall_ms();
     sw_subject(subject, sizeof(subject), "sw.events", tenant, build_id);
@@ -299,18 +309,20 @@ static void publish_verdict(scheduler *s, const char *build_id, const char *tena
     }
 }
 
-/* No delivery is left for the build (its attempt `attempt` was the last): it
- * ends errored, unless its last attempt decided it first. The decision is a
- * final claim written after the last one (claim.h), so a frozen builder that
- * wakes up afterwards finds itself superseded. Then its job leaves JOBS
- * (job_seq, 0: unknown). Returns 0 when the build has ended (now or before). */
-static int give_up(scheduler *s, const char *build_id, const char *tenant, unsigned attempt,
-                   uint64_t job_seq, const char *why)
+enum { VERDICT_OURS = 0, VERDICT_DECIDED = 1, VERDICT_LATER_RUNS = 2 };
+
+/* Decides the build in state for reason, by the scheduler: a final claim
+ * written after the last one (claim.h), so an attempt that runs or wakes up
+ * afterwards finds itself superseded, and FINISHED with the reason in the log.
+ * With up_to >= 0 (giving up on attempt up_to) a later attempt that runs wins
+ * instead. Returns VERDICT_OURS, VERDICT_DECIDED (decided before: its result is
+ * told again, and *state_out is its state), VERDICT_LATER_RUNS, or an error. */
+static int write_verdict(scheduler *s, const char *build_id, const char *tenant, int64_t up_to,
+                         int state, const char *reason, int *state_out)
 {
-    char reason[400], by[160];
+    char by[160];
     int error = SW_ECONFLICT;
 
-    snprintf(reason, sizeof(reason), "gave up after %u attempts: %s", attempt, why);
     for (int i = 0; i < 8 && error == SW_ECONFLICT; i++) {
         Slipway__Claim *last = NULL, verdict = SLIPWAY__CLAIM__INIT;
         uint64_t seq = 0;
@@ -319,32 +331,30 @@ static int give_up(scheduler *s, const char *build_id, const char *tenant, unsig
             return error;
         }
         if (last != NULL && last->final) {
-            sw_info(who(s), "build %s was decided already (%s)", build_id,
-                    sw_claim_describe(by, sizeof(by), last));
+            sw_debug(who(s), "build %s was decided already (%s)", build_id,
+                     sw_claim_describe(by, sizeof(by), last));
             if (strcmp(last->builder, "scheduler") == 0) {
-                publish_verdict(s, build_id, tenant, last->attempt, last->reason);
-            } else {
-                if (sw_claim_tell_result(s->bus, tenant, last) < 0) {
-                    sw_warn(who(s), "build %s: cannot repeat its result: %s", build_id,
-                            sw_error_last());
-                }
+                publish_verdict(s, build_id, tenant, last->attempt, last->state, last->reason);
+            } else if (sw_claim_tell_result(s->bus, tenant, last) < 0) {
+                sw_warn(who(s), "build %s: cannot repeat its result: %s", build_id,
+                        sw_error_last());
             }
+            *state_out = last->state;
             slipway__claim__free_unpacked(last, NULL);
-            error = 0;
-            break;
+            return VERDICT_DECIDED;
         }
-        if (last != NULL && last->attempt > attempt) {
+        if (up_to >= 0 && last != NULL && last->attempt > (uint64_t)up_to) {
             sw_info(who(s), "build %s: %s runs; not giving up", build_id,
                     sw_claim_describe(by, sizeof(by), last));
             slipway__claim__free_unpacked(last, NULL);
-            return 0;
+            return VERDICT_LATER_RUNS;
         }
         verdict.build_id = (char *)build_id;
-        verdict.attempt = attempt;
+        verdict.attempt = up_to >= 0 ? (uint32_t)up_to : (last ? last->attempt : 0);
         verdict.builder = "scheduler";
         verdict.final = true;
-        verdict.state = SLIPWAY__BUILD_STATE__ERRORED;
-        verdict.reason = reason;
+        verdict.state = state;
+        verdict.reason = (char *)reason;
         verdict.at_ms = sw_clock_wall_ms();
         if (last != NULL) {
             slipway__claim__free_unpacked(last, NULL);
@@ -352,21 +362,48 @@ static int give_up(scheduler *s, const char *build_id, const char *tenant, unsig
         error = sw_claim_write(s->bus, &verdict, seq, NULL);
         if (error == 0) {
             sw_warn(who(s), "build %s: %s", build_id, reason);
-            publish_verdict(s, build_id, tenant, attempt, reason);
-        } else if (error != SW_ECONFLICT) {
+            publish_verdict(s, build_id, tenant, verdict.attempt, state, reason);
+            *state_out = state;
+            return VERDICT_OURS;
+        }
+        if (error != SW_ECONFLICT) {
             sw_warn(who(s), "build %s: cannot record the verdict: %s", build_id,
                     sw_error_last());
-            return error;
         }
     }
-    if (error < 0) {
-        return error;
-    }
+    return error;
+}
+
+/* Takes a decided build's job out of JOBS (job_seq 0: unknown; one not yet
+ * placed there is dropped by the builder that pulls it: its claim is final). */
+static void remove_job(scheduler *s, const char *build_id, uint64_t job_seq)
+{
     if (job_seq > 0) {
         int rc = sw_bus_stream_delete(s->bus, SW_STREAM_JOBS, job_seq);
         if (rc < 0 && rc != SW_ENOTFOUND) {
             sw_warn(who(s), "build %s: its job stays in JOBS: %s", build_id, sw_error_last());
         }
+    }
+}
+
+/* No delivery is left for the build (its attempt `attempt` was the last): it
+ * ends errored, unless its last attempt decided it first, then its job leaves
+ * JOBS. Returns 0 when the build has ended (now or before) or a later attempt
+ * runs. */
+static int give_up(scheduler *s, const char *build_id, const char *tenant, unsigned attempt,
+                   uint64_t job_seq, const char *why)
+{
+    char reason[400];
+    int state = 0;
+
+    snprintf(reason, sizeof(reason), "gave up after %u attempts: %s", attempt, why);
+    int result = write_verdict(s, build_id, tenant, attempt, SLIPWAY__BUILD_STATE__ERRORED,
+                               reason, &state);
+    if (result < 0) {
+        return result;
+    }
+    if (result != VERDICT_LATER_RUNS) {
+        remove_job(s, build_id, job_seq);
     }
     return 0;
 }
@@ -618,6 +655,126 @@ static void api_builders(scheduler *s, const sw_mail *mail)
     free(ptrs);
 }
 
+/* --- control: cancel and superseded builds --------------------------------- */
+
+/* Cancels rec's build: the scheduler's final claim decides it (so it holds
+ * whether or not its builder hears of it), then the builders are told, and the
+ * one running it stops its step at once. *state_out gets the state the build
+ * ended in: cancelled, or what it had ended in already. */
+static int cancel_build(scheduler *s, const Slipway__BuildRecord *rec, const char *by,
+                        const char *why, int *state_out)
+{
+    char reason[600], subject[160];
+    int result;
+
+    sw_cancel_reason(reason, sizeof(reason), by, why);
+    result = write_verdict(s, rec->build_id, rec->tenant, -1, SLIPWAY__BUILD_STATE__CANCELLED,
+                           reason, state_out);
+    if (result == VERDICT_OURS) {
+        Slipway__CancelRequest note = SLIPWAY__CANCEL_REQUEST__INIT;
+        remove_job(s, rec->build_id, rec->job_seq);
+        note.build_id = rec->build_id;
+        note.by = (char *)(by ? by : "");
+        note.reason = (char *)(why ? why : "");
+        sw_subject(subject, sizeof(subject), SW_CTL_CANCEL, rec->build_id, NULL);
+        if (sw_wire_publish(s->bus, subject, &note.base) < 0) {
+            sw_warn(who(s), "build %s: builders not told of its cancel: %s (its builder "
+                    "finds out at its next fence read)", rec->build_id, sw_error_last());
+        }
+    }
+    return result;
+}
+
+/* sw.ctl.cancel.<build>: cancels a build that has not ended and answers with
+ * its record; a build that ended already is answered SW_ECONFLICT ("already
+ * succeeded"), one cancelled already like a fresh cancel (idempotent). */
+static void on_cancel(scheduler *s, const sw_mail *mail)
+{
+    const Slipway__CancelRequest *req = (const Slipway__CancelRequest *)mail->pb;
+    const char *subject = sw_msg_subject(mail->msg), *id = req->build_id;
+    Slipway__ApiReply r = SLIPWAY__API_REPLY__INIT;
+    Slipway__BuildRecord *rec = NULL;
+    char text[400], reason[600];
+    int state = 0, result;
+
+    if (id[0] == '\0' && strlen(subject) > strlen(SW_CTL_CANCEL) + 1) {
+        id = subject + strlen(SW_CTL_CANCEL) + 1;
+    }
+    if (sw_view_get(s->view, id, &rec) < 0) {
+        snprintf(text, sizeof(text), "no build '%s'", id);
+        reply_error(s, mail, SW_ENOTFOUND, text);
+        return;
+    }
+    if (sw_state_is_final(rec->state)) {
+        state = rec->state;
+        result = VERDICT_DECIDED;
+    } else {
+        result = cancel_build(s, rec, req->by, req->reason, &state);
+    }
+    if (result < 0) {
+        snprintf(text, sizeof(text), "cannot cancel build %s: %s", id, sw_error_last());
+        reply_error(s, mail, result, text);
+    } else if (state != SLIPWAY__BUILD_STATE__CANCELLED) {
+        snprintf(text, sizeof(text), "build %s already %s: nothing to cancel", id,
+                 sw_state_name(state));
+        r.code = SW_ECONFLICT;
+        r.error = text;
+        rec->state = state;
+        r.builds = &rec;
+        r.n_builds = 1;
+        reply(s, mail, &r);
+    } else {
+        char *stored = rec->reason;
+        if (result == VERDICT_OURS) {
+            rec->reason = (char *)sw_cancel_reason(reason, sizeof(reason), req->by, req->reason);
+            sw_info(who(s), "build %s: %s", id, rec->reason);
+        }
+        rec->state = SLIPWAY__BUILD_STATE__CANCELLED;
+        r.builds = &rec;
+        r.n_builds = 1;
+        reply(s, mail, &r);
+        rec->reason = stored;
+    }
+    slipway__build_record__free_unpacked(rec, NULL);
+}
+
+/* cancel_superseded: the new build (its CREATED event) cancels the builds of
+ * the same project and lane (branch or PR, never a tag) created before it that
+ * have not ended. */
+static void supersede(scheduler *s, const sw_project *project, const Slipway__BuildEvent *created)
+{
+    Slipway__BuildRecord probe = SLIPWAY__BUILD_RECORD__INIT;
+    Slipway__BuildRecord **list = NULL;
+    const Slipway__BuildRequest *req = created->request;
+    char lane[200], why[400];
+    size_t n = 0;
+
+    probe.project = project->name;
+    probe.ref = created->job->ref;
+    probe.branch = req->branch;
+    probe.tag = req->tag;
+    probe.pr_number = req->pr_number;
+    if (sw_build_lane(lane, sizeof(lane), &probe)[0] == '\0' ||
+        sw_view_lane(s->view, project->name, lane, &list, &n) < 0) {
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        int state = 0;
+        if (strcmp(list[i]->build_id, created->build_id) == 0 ||
+            list[i]->created_ms > created->at_ms) {
+            continue;
+        }
+        snprintf(why, sizeof(why), "superseded by build %s, a newer build of %s %s",
+                 created->build_id, req->pr_number ? "pull request" : "branch",
+                 strchr(lane, ':') + 1);
+        if (cancel_build(s, list[i], "", why, &state) < 0) {
+            sw_warn(who(s), "build %s not cancelled (superseded by %s): %s", list[i]->build_id,
+                    created->build_id, sw_error_last());
+        }
+    }
+    sw_view_list_free(list, n);
+}
+
 /* --- actor ---------------------------------------------------------------- */
 
 static int scheduler_init(sw_actor *self, void **state_out, void *arg)
@@ -650,6 +807,8 @@ static int scheduler_init(sw_actor *self, void **state_out, void *arg)
                                     &slipway__api_request__descriptor)) < 0 ||
         (error = sw_actor_subscribe(self, TAG_API_BUILDERS, SW_API_BUILDERS, "scheduler",
                                     &slipway__api_request__descriptor)) < 0 ||
+        (error = sw_actor_subscribe(self, TAG_CANCEL, SW_CTL_CANCEL ".*", "scheduler",
+                                    &slipway__cancel_request__descriptor)) < 0 ||
         (error = sw_actor_pull(self, TAG_ADVISORY, SW_STREAM_ADVISORIES, SW_DURABLE_ADVISORIES,
                                4, NULL)) < 0 ||
         (error = sw_actor_pull(self, TAG_REQUEST, SW_STREAM_REQUESTS, SW_DURABLE_SCHEDULER, 16,
@@ -690,6 +849,9 @@ static void scheduler_handle(sw_actor *self, void *state, const sw_mail *mail)
         break;
     case TAG_API_BUILDERS:
         api_builders(s, mail);
+        break;
+    case TAG_CANCEL:
+        on_cancel(s, mail);
         break;
     default:
         break;

@@ -16,6 +16,7 @@ struct sw_view {
     MDB_dbi builds; /* build id -> BuildRecord */
     MDB_dbi order;  /* created_ms (8 bytes, big-endian) + build id -> "" */
     MDB_dbi meta;   /* "seq" -> uint64 */
+    MDB_dbi lanes;  /* project \0 lane \0 order key -> "": builds not ended, per lane */
     uint64_t seq;
 };
 
@@ -26,8 +27,8 @@ static int lmdb_error(int rc, const char *what)
 
 int sw_view_open(sw_view **out, const char *dir)
 {
-    static const char *const tables[] = {"builds", "order", "meta", NULL};
-    MDB_dbi dbis[3];
+    static const char *const tables[] = {"builds", "order", "meta", "lanes", NULL};
+    MDB_dbi dbis[4];
     sw_view *view = calloc(1, sizeof(*view));
     MDB_txn *txn = NULL;
     MDB_val key = {3, "seq"}, val;
@@ -44,6 +45,7 @@ int sw_view_open(sw_view **out, const char *dir)
     view->builds = dbis[0];
     view->order = dbis[1];
     view->meta = dbis[2];
+    view->lanes = dbis[3];
     if ((rc = mdb_txn_begin(view->env, NULL, 0, &txn)) != 0) {
         error = lmdb_error(rc, "read");
         goto fail;
@@ -90,6 +92,42 @@ static void order_key(unsigned char *buf, int64_t created_ms, const char *id, si
     size_t idlen = strlen(id);
     memcpy(buf + 8, id, idlen);
     *len = 8 + idlen;
+}
+
+/* The lanes key of rec (0: it is in no lane). */
+static size_t lane_key(unsigned char *buf, size_t n, const Slipway__BuildRecord *rec)
+{
+    char lane[200];
+    size_t plen = strlen(rec->project), llen, olen;
+
+    sw_build_lane(lane, sizeof(lane), rec);
+    llen = strlen(lane);
+    if (llen == 0 || plen + llen + 2 + 8 + MAX_ID > n) {
+        return 0;
+    }
+    memcpy(buf, rec->project, plen + 1);
+    memcpy(buf + plen + 1, lane, llen + 1);
+    order_key(buf + plen + llen + 2, rec->created_ms, rec->build_id, &olen);
+    return plen + llen + 2 + olen;
+}
+
+/* Keeps rec's entry in the lanes table: there while it has not ended. */
+static int update_lane(sw_view *view, MDB_txn *txn, const Slipway__BuildRecord *rec)
+{
+    unsigned char kbuf[512];
+    MDB_val k = {lane_key(kbuf, sizeof(kbuf), rec), kbuf}, v = {0, ""};
+    int rc;
+
+    if (k.mv_size == 0) {
+        return 0;
+    }
+    if (sw_state_is_final(rec->state)) {
+        rc = mdb_del(txn, view->lanes, &k, NULL);
+        rc = rc == MDB_NOTFOUND ? 0 : rc;
+    } else {
+        rc = mdb_put(txn, view->lanes, &k, &v, 0);
+    }
+    return rc == 0 ? 0 : lmdb_error(rc, "lanes");
 }
 
 int sw_view_apply(sw_view *view, const Slipway__BuildEvent *ev, uint64_t seq)
@@ -139,6 +177,11 @@ int sw_view_apply(sw_view *view, const Slipway__BuildEvent *ev, uint64_t seq)
                 result = lmdb_error(rc, "put order");
                 goto done;
             }
+        }
+        if ((ev->kind == SLIPWAY__EVENT_KIND__CREATED || sw_state_is_final(rec.state)) &&
+            (rc = update_lane(view, txn, &rec)) < 0) {
+            result = rc;
+            goto done;
         }
     }
     if (seq != 0) {
@@ -242,4 +285,62 @@ void sw_view_list_free(Slipway__BuildRecord **list, size_t n)
         slipway__build_record__free_unpacked(list[i], NULL);
     }
     free(list);
+}
+
+int sw_view_lane(sw_view *view, const char *project, const char *lane,
+                 Slipway__BuildRecord ***out, size_t *n_out)
+{
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    unsigned char prefix[512];
+    size_t plen = strlen(project), llen = strlen(lane), n = 0, cap = 8;
+    MDB_val key, val;
+    Slipway__BuildRecord **list;
+    int rc;
+
+    *out = NULL;
+    *n_out = 0;
+    if (plen + llen + 2 > sizeof(prefix) || llen == 0) {
+        return 0;
+    }
+    memcpy(prefix, project, plen + 1);
+    memcpy(prefix + plen + 1, lane, llen + 1);
+    if ((rc = mdb_txn_begin(view->env, NULL, MDB_RDONLY, &txn)) != 0) {
+        return lmdb_error(rc, "begin");
+    }
+    if ((rc = mdb_cursor_open(txn, view->lanes, &cur)) != 0) {
+        mdb_txn_abort(txn);
+        return lmdb_error(rc, "cursor");
+    }
+    list = calloc(cap, sizeof(*list));
+    if (list == NULL) {
+        abort();
+    }
+    key.mv_data = prefix;
+    key.mv_size = plen + llen + 2;
+    for (rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
+         rc == 0 && key.mv_size > plen + llen + 2 + 8 &&
+         memcmp(key.mv_data, prefix, plen + llen + 2) == 0;
+         rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+        const char *id = (const char *)key.mv_data + plen + llen + 2 + 8;
+        MDB_val bkey = {key.mv_size - (plen + llen + 2 + 8), (void *)id}, bval;
+        Slipway__BuildRecord *rec;
+        if (mdb_get(txn, view->builds, &bkey, &bval) != 0 ||
+            (rec = slipway__build_record__unpack(NULL, bval.mv_size, bval.mv_data)) == NULL) {
+            continue;
+        }
+        if (n == cap) {
+            cap *= 2;
+            list = realloc(list, cap * sizeof(*list));
+            if (list == NULL) {
+                abort();
+            }
+        }
+        list[n++] = rec;
+    }
+    mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+    *out = list;
+    *n_out = n;
+    return 0;
 }

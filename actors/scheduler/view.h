@@ -39,4 +39,9 @@ int sw_view_list(sw_view *view, const char *tenant, size_t limit, Slipway__Build
                  size_t *n_out);
 void sw_view_list_free(Slipway__BuildRecord **list, size_t n);
 
+/* The builds of project in lane (sw_build_lane) that have not ended, oldest
+ * first; free with sw_view_list_free. */
+int sw_view_lane(sw_view *view, const char *project, const char *lane,
+                 Slipway__BuildRecord ***out, size_t *n_out);
+
 #endif

@@ -14,6 +14,7 @@ enum {
     CLI_NOT_FOUND = 6,
     CLI_UNREACHABLE = 7,
     CLI_QUEUE_FULL = 8, /* submit: the build queue is full, nothing stored; try again later */
+    CLI_ENDED = 9,      /* cancel: the build had ended already (succeeded, failed, ...) */
 };
 
 typedef struct cli {
@@ -31,6 +32,17 @@ int cli_connect(cli *c);
 int cli_api(cli *c, const char *subject, const Slipway__ApiRequest *req,
             Slipway__ApiReply **reply_out);
 
+/* The same for any request message (control requests: CancelRequest, ...). */
+int cli_request(cli *c, const char *subject, const ProtobufCMessage *req,
+                Slipway__ApiReply **reply_out);
+
+/* A random request id: "cli-" and 32 hex digits from /dev/urandom; -1 on failure. */
+int cli_request_id(char *buf, size_t n);
+
+/* Stores br (requested_at_ms is set here) in REQUESTS and prints the build's
+ * id; the exit code (CLI_QUEUE_FULL when the queue is at its bound). */
+int cli_publish_request(cli *c, Slipway__BuildRequest *br);
+
 /* One build's record (through cli_api); exit code on failure. */
 int cli_get_build(cli *c, const char *build_id, Slipway__BuildRecord **rec_out);
 
@@ -39,6 +51,8 @@ int cli_logs(cli *c, int argc, char **argv);
 int cli_builds(cli *c, int argc, char **argv);
 int cli_show(cli *c, int argc, char **argv);
 int cli_builders(cli *c, int argc, char **argv);
+int cli_cancel(cli *c, int argc, char **argv);
+int cli_retry(cli *c, int argc, char **argv);
 
 /* A duration in ms as it was probably written: "500ms", "30s", "2m". */
 const char *cli_duration(char *buf, size_t n, int64_t ms);

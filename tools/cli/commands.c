@@ -31,13 +31,19 @@ int cli_connect(cli *c)
 int cli_api(cli *c, const char *subject, const Slipway__ApiRequest *req,
             Slipway__ApiReply **reply_out)
 {
+    return cli_request(c, subject, &req->base, reply_out);
+}
+
+int cli_request(cli *c, const char *subject, const ProtobufCMessage *req,
+                Slipway__ApiReply **reply_out)
+{
     ProtobufCMessage *reply = NULL;
     int status, error;
 
     if ((status = cli_connect(c)) != CLI_OK) {
         return status;
     }
-    error = sw_wire_request(c->bus, subject, &req->base, &slipway__api_reply__descriptor,
+    error = sw_wire_request(c->bus, subject, req, &slipway__api_reply__descriptor,
                             c->timeout_ms, &reply);
     if (error == SW_ENOTFOUND || error == SW_ETIMEDOUT) {
         fprintf(stderr,
@@ -53,7 +59,9 @@ int cli_api(cli *c, const char *subject, const Slipway__ApiRequest *req,
     *reply_out = (Slipway__ApiReply *)reply;
     if ((*reply_out)->error[0] != '\0') {
         fprintf(stderr, "slipway: %s\n", (*reply_out)->error);
-        status = (*reply_out)->code == SW_ENOTFOUND ? CLI_NOT_FOUND : CLI_UNREACHABLE;
+        status = (*reply_out)->code == SW_ENOTFOUND   ? CLI_NOT_FOUND
+                 : (*reply_out)->code == SW_ECONFLICT ? CLI_ENDED
+                                                      : CLI_UNREACHABLE;
         slipway__api_reply__free_unpacked(*reply_out, NULL);
         *reply_out = NULL;
         return status;
@@ -112,8 +120,7 @@ const char *cli_duration(char *buf, size_t n, int64_t ms)
     return buf;
 }
 
-/* A random request id: "cli-" and 32 hex digits from /dev/urandom. */
-static int make_request_id(char *buf, size_t n)
+int cli_request_id(char *buf, size_t n)
 {
     unsigned char rnd[16];
     int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
@@ -153,7 +160,7 @@ int cli_submit(cli *c, int argc, char **argv)
     const char *project = NULL, *ref = "", *sha = "";
     Slipway__ApiRequest req = SLIPWAY__API_REQUEST__INIT;
     Slipway__ApiReply *reply = NULL;
-    char request_id[64], subject[160], build_id[13];
+    char request_id[64];
     int opt, status;
 
     while ((opt = getopt_long(argc, argv, "p:r:s:h", longopts, NULL)) != -1) {
@@ -185,40 +192,46 @@ int cli_submit(cli *c, int argc, char **argv)
     if ((status = cli_api(c, SW_API_PROJECT, &req, &reply)) != CLI_OK) {
         return status;
     }
-    if (make_request_id(request_id, sizeof(request_id)) < 0) {
+    if (cli_request_id(request_id, sizeof(request_id)) < 0) {
         fprintf(stderr, "slipway: cannot read /dev/urandom\n");
         slipway__api_reply__free_unpacked(reply, NULL);
         return CLI_UNREACHABLE;
     }
-    const char *tenant = reply->project->tenant;
     const char *user = getenv("USER");
     Slipway__BuildRequest br = SLIPWAY__BUILD_REQUEST__INIT;
     br.request_id = request_id;
-    br.tenant = (char *)tenant;
+    br.tenant = reply->project->tenant;
     br.project = (char *)project;
     br.forge = "cli";
     br.ref = (char *)ref;
     br.sha = (char *)sha;
     br.author = (char *)(user ? user : "");
-    br.requested_at_ms = sw_clock_wall_ms();
-    sw_subject(subject, sizeof(subject), "sw.req", tenant, NULL);
-    int error = sw_wire_js_publish(c->bus, subject, &br.base, request_id, NULL);
+    status = cli_publish_request(c, &br);
+    slipway__api_reply__free_unpacked(reply, NULL);
+    return status;
+}
+
+int cli_publish_request(cli *c, Slipway__BuildRequest *br)
+{
+    char subject[160], build_id[13];
+    int error;
+
+    br->requested_at_ms = sw_clock_wall_ms();
+    sw_subject(subject, sizeof(subject), "sw.req", br->tenant, NULL);
+    error = sw_wire_js_publish(c->bus, subject, &br->base, br->request_id, NULL);
     if (error == SW_EFULL) {
         fprintf(stderr,
                 "slipway: the build queue is full; the request was not stored, try again "
                 "later (%s)\n",
                 sw_error_last());
-        slipway__api_reply__free_unpacked(reply, NULL);
         return CLI_QUEUE_FULL;
     }
     if (error < 0) {
         fprintf(stderr, "slipway: the request was not stored: %s\n", sw_error_last());
-        slipway__api_reply__free_unpacked(reply, NULL);
         return CLI_UNREACHABLE;
     }
-    sw_wire_build_id(build_id, tenant, request_id);
+    sw_wire_build_id(build_id, br->tenant, br->request_id);
     printf("%s\n", build_id);
-    slipway__api_reply__free_unpacked(reply, NULL);
     return CLI_OK;
 }
 
@@ -282,6 +295,9 @@ int cli_show(cli *c, int argc, char **argv)
         printf("image: %s\n", r->image);
         printf("digest: %s\n", r->digest);
     }
+    if (r->retry_of[0]) {
+        printf("retry_of: %s\n", r->retry_of);
+    }
     printf("request: %s\n", r->request_id);
     slipway__build_record__free_unpacked(r, NULL);
     return CLI_OK;
@@ -329,13 +345,14 @@ int cli_builds(cli *c, int argc, char **argv)
     if ((status = cli_api(c, SW_API_BUILDS, &req, &reply)) != CLI_OK) {
         return status;
     }
-    printf("%-12s  %-12s  %-16s  %-20s  %-7s  %-14s  %s\n", "BUILD", "STATE", "PROJECT", "REF",
-           "ATTEMPT", "BUILDER", "CREATED");
+    printf("%-12s  %-12s  %-16s  %-20s  %-7s  %-14s  %-12s  %s\n", "BUILD", "STATE", "PROJECT",
+           "REF", "ATTEMPT", "BUILDER", "RETRY_OF", "CREATED");
     for (size_t i = 0; i < reply->n_builds; i++) {
         const Slipway__BuildRecord *r = reply->builds[i];
-        printf("%-12s  %-12s  %-16s  %-20s  %-7u  %-14s  %s\n", r->build_id,
+        printf("%-12s  %-12s  %-16s  %-20s  %-7u  %-14s  %-12s  %s\n", r->build_id,
                sw_state_name(r->state), r->project, r->ref, r->attempt,
-               r->builder[0] ? r->builder : "-", cli_age(age, sizeof(age), r->created_ms));
+               r->builder[0] ? r->builder : "-", r->retry_of[0] ? r->retry_of : "-",
+               cli_age(age, sizeof(age), r->created_ms));
     }
     slipway__api_reply__free_unpacked(reply, NULL);
     return CLI_OK;

@@ -25,6 +25,8 @@ static void usage(FILE *out)
             "  builds [--limit N] [--tenant T]             list recent builds\n"
             "  show BUILD                                  one build's record\n"
             "  builders                                    builders and their load\n"
+            "  cancel BUILD [--reason TEXT]                stop a build; it ends cancelled\n"
+            "  retry BUILD                                 build the same commit again\n"
             "\n"
             "options:\n"
             "  --nats URL      NATS server (default: $SLIPWAY_NATS or nats://127.0.0.1:4222)\n"
@@ -38,7 +40,7 @@ static void usage(FILE *out)
             "exit status: 0 ok (logs -f: the build succeeded), 1 the build failed, 2 bad usage,\n"
             "3 the build errored, 4 it timed out, 5 it was cancelled, 6 no such build or\n"
             "project, 7 NATS or Slipway cannot be reached, 8 the build queue is full (try\n"
-            "again later: nothing was stored).\n"
+            "again later: nothing was stored), 9 cancel: the build had already ended.\n"
             "\n"
             "The library's own log lines (NATS reconnects and the like) are shown only when\n"
             "SLIPWAY_LOG is set (debug, info, warn, error).\n");
@@ -138,6 +140,10 @@ int main(int argc, char **argv)
         status = cli_show(&c, cargc, cargv);
     } else if (strcmp(cmd, "builders") == 0) {
         status = cli_builders(&c, cargc, cargv);
+    } else if (strcmp(cmd, "cancel") == 0) {
+        status = cli_cancel(&c, cargc, cargv);
+    } else if (strcmp(cmd, "retry") == 0) {
+        status = cli_retry(&c, cargc, cargv);
     } else if (strcmp(cmd, "help") == 0) {
         usage(stdout);
         status = CLI_OK;
