@@ -19,6 +19,7 @@
 #include "support.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -686,6 +687,9 @@ static char *write_config(sw_harness *h)
                     "      api_url: %s\n",
                     SW_HARNESS_TOKEN, h->opts.forge_api_url);
         }
+        if (h->opts.cancel_superseded) {
+            fprintf(f, "    cancel_superseded: true\n");
+        }
     }
     if (h->opts.yaml_extra != NULL) {
         fputs(h->opts.yaml_extra, f);
@@ -1072,4 +1076,53 @@ char *sw_harness_await_final(sw_harness *h, const char *build_id, int timeout_ms
         }
         pause_ms(100);
     }
+}
+
+int sw_harness_count_processes(const char *marker)
+{
+    DIR *proc = opendir("/proc");
+    struct dirent *de;
+    int n = 0;
+    ck_assert_ptr_nonnull(proc);
+    while ((de = readdir(proc)) != NULL) {
+        char path[300], buf[4096];
+        if (de->d_name[0] < '0' || de->d_name[0] > '9') {
+            continue;
+        }
+        snprintf(path, sizeof(path), "/proc/%s/cmdline", de->d_name);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+            continue;
+        }
+        ssize_t len = read(fd, buf, sizeof(buf) - 1);
+        close(fd);
+        for (ssize_t i = 0; i < len; i++) {
+            if (buf[i] == '\0') {
+                buf[i] = ' ';
+            }
+        }
+        if (len > 0) {
+            buf[len] = '\0';
+            if (strstr(buf, marker) != NULL) {
+                n++;
+                if (getenv("SLIPWAY_TEST_SHOW_PROCESSES")) {
+                    fprintf(stderr, "harness: process %s: %.300s\n", de->d_name, buf);
+                }
+            }
+        }
+    }
+    closedir(proc);
+    return n;
+}
+
+bool sw_harness_await_no_processes(const char *marker, int timeout_ms)
+{
+    long long deadline = sw_harness_now_ms() + timeout_ms;
+    while (sw_harness_now_ms() < deadline) {
+        if (sw_harness_count_processes(marker) == 0) {
+            return true;
+        }
+        usleep(20 * 1000);
+    }
+    return sw_harness_count_processes(marker) == 0;
 }

@@ -42,6 +42,7 @@ typedef struct sw_harness_options {
                                      * $SLIPWAY_REGISTRY, steps default to the test busybox */
     const char *secret;             /* NULL: none; else every project's DEPLOY_TOKEN secret */
     const char *tier_log_limit;     /* NULL: the default (100 MB): the tier's log_limit */
+    bool cancel_superseded;         /* every project's cancel_superseded */
     const char *yaml_extra;         /* NULL: none; top-level YAML appended to slipway.yaml,
                                      * e.g. "queues:\n  requests: 2\n" */
 } sw_harness_options;
@@ -176,6 +177,13 @@ const char *sw_harness_proc_output(const sw_harness_proc *p);
 /* Reads the rest of stdout and waits for the exit, at most timeout_ms (then
  * kills it); fills *res; frees p and nulls the pointer. */
 void sw_harness_proc_finish(sw_harness_proc **p_p, sw_harness_result *res, int timeout_ms);
+
+/* Processes on this host whose command line holds marker (a step's script is
+ * in its shell's command line, in a sandbox or a container alike). */
+int sw_harness_count_processes(const char *marker);
+
+/* Waits up to timeout_ms until none is left; false when some still run. */
+bool sw_harness_await_no_processes(const char *marker, int timeout_ms);
 
 /* Milliseconds on a monotonic clock. */
 long long sw_harness_now_ms(void);

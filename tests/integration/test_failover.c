@@ -9,8 +9,6 @@
 #include "support.h"
 
 #include <check.h>
-#include <dirent.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,51 +24,14 @@
     "      # " MARKER "\n"                                                                        \
     "      for i in 1 2 3 4 5 6 7 8; do echo tick $i; sleep 0.5; done\n"
 
-/* Processes whose command line holds MARKER. */
 static int marked_processes(void)
 {
-    DIR *proc = opendir("/proc");
-    struct dirent *de;
-    int n = 0;
-    ck_assert_ptr_nonnull(proc);
-    while ((de = readdir(proc)) != NULL) {
-        char path[300], buf[4096];
-        if (de->d_name[0] < '0' || de->d_name[0] > '9') {
-            continue;
-        }
-        snprintf(path, sizeof(path), "/proc/%s/cmdline", de->d_name);
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0) {
-            continue;
-        }
-        ssize_t len = read(fd, buf, sizeof(buf) - 1);
-        close(fd);
-        for (ssize_t i = 0; i < len; i++) {
-            if (buf[i] == '\0') {
-                buf[i] = ' ';
-            }
-        }
-        if (len > 0) {
-            buf[len] = '\0';
-            if (strstr(buf, MARKER) != NULL) {
-                n++;
-            }
-        }
-    }
-    closedir(proc);
-    return n;
+    return sw_harness_count_processes(MARKER);
 }
 
 static bool await_no_marked_processes(int timeout_ms)
 {
-    long long deadline = sw_harness_now_ms() + timeout_ms;
-    while (sw_harness_now_ms() < deadline) {
-        if (marked_processes() == 0) {
-            return true;
-        }
-        usleep(20 * 1000);
-    }
-    return marked_processes() == 0;
+    return sw_harness_await_no_processes(MARKER, timeout_ms);
 }
 
 static sw_harness *start(int max_deliveries)

@@ -29,6 +29,8 @@ struct sw_witness {
     pthread_mutex_t lock;
     seen finished[MAX_SEEN];
     int nfinished;
+    seen started[MAX_SEEN];
+    int nstarted;
     long long last_event_ms;
 };
 
@@ -41,15 +43,18 @@ static void on_event(sw_msg *msg, void *closure)
 
     pthread_mutex_lock(&w->lock);
     w->last_event_ms = sw_harness_now_ms();
-    if (ev != NULL && ev->kind == SLIPWAY__EVENT_KIND__FINISHED) {
-        bool dup = false;
-        for (int i = 0; i < w->nfinished; i++) {
-            if (id != NULL && strcmp(w->finished[i].msg_id, id) == 0) {
+    if (ev != NULL && (ev->kind == SLIPWAY__EVENT_KIND__FINISHED ||
+                       ev->kind == SLIPWAY__EVENT_KIND__STARTED)) {
+        bool fin = ev->kind == SLIPWAY__EVENT_KIND__FINISHED, dup = false;
+        seen *list = fin ? w->finished : w->started;
+        int *n = fin ? &w->nfinished : &w->nstarted;
+        for (int i = 0; i < *n; i++) {
+            if (id != NULL && strcmp(list[i].msg_id, id) == 0) {
                 dup = true;
             }
         }
-        if (!dup && w->nfinished < MAX_SEEN) {
-            seen *s = &w->finished[w->nfinished++];
+        if (!dup && *n < MAX_SEEN) {
+            seen *s = &list[(*n)++];
             snprintf(s->build_id, sizeof(s->build_id), "%s", ev->build_id);
             snprintf(s->msg_id, sizeof(s->msg_id), "%s", id ? id : "(none)");
             s->attempt = ev->attempt;
@@ -88,7 +93,19 @@ void sw_witness_destroy(sw_witness **w_p)
     *w_p = NULL;
 }
 
+static int count_seen(sw_witness *w, const char *build_id, int settle_ms, bool fin);
+
 int sw_witness_finished(sw_witness *w, const char *build_id, int settle_ms)
+{
+    return count_seen(w, build_id, settle_ms, true);
+}
+
+int sw_witness_started(sw_witness *w, const char *build_id, int settle_ms)
+{
+    return count_seen(w, build_id, settle_ms, false);
+}
+
+static int count_seen(sw_witness *w, const char *build_id, int settle_ms, bool fin)
 {
     /* let the follow go quiet for a moment: events still on their way count */
     long long deadline = sw_harness_now_ms() + settle_ms;
@@ -103,8 +120,10 @@ int sw_witness_finished(sw_witness *w, const char *build_id, int settle_ms)
     }
     int n = 0;
     pthread_mutex_lock(&w->lock);
-    for (int i = 0; i < w->nfinished; i++) {
-        n += strcmp(w->finished[i].build_id, build_id) == 0;
+    const seen *list = fin ? w->finished : w->started;
+    int total = fin ? w->nfinished : w->nstarted;
+    for (int i = 0; i < total; i++) {
+        n += strcmp(list[i].build_id, build_id) == 0;
     }
     pthread_mutex_unlock(&w->lock);
     return n;

@@ -19,6 +19,9 @@ void sw_witness_destroy(sw_witness **w_p);
  * to settle_ms for the follow to catch up first. */
 int sw_witness_finished(sw_witness *w, const char *build_id, int settle_ms);
 
+/* The same for STARTED events: how many attempts of build_id began. */
+int sw_witness_started(sw_witness *w, const char *build_id, int settle_ms);
+
 /* The attempt of build_id's first FINISHED event (0: none). */
 uint32_t sw_witness_finished_attempt(sw_witness *w, const char *build_id);
 

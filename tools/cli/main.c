@@ -128,7 +128,8 @@ int main(int argc, char **argv)
     const char *cmd = argv[optind];
     int cargc = argc - optind;
     char **cargv = argv + optind;
-    optind = 1; /* each command parses its own options */
+    optind = 0; /* each command parses its own options (0: glibc starts afresh, so
+                 * options may follow operands again, e.g. `cancel ID --reason X`) */
 
     if (strcmp(cmd, "submit") == 0) {
         status = cli_submit(&c, cargc, cargv);
