@@ -25,6 +25,9 @@
  * after 3 attempts"): after every real attempt, so its log chunk is the last
  * of the build's log in the archive's (attempt, seq) order too. */
 #define SW_ATTEMPT_VERDICT UINT32_MAX
+/* ... and its seq: the notifier's own log lines share that attempt (seq 1, 2,
+ * ...), so the verdict takes a seq none of them reaches and stays last. */
+#define SW_VERDICT_SEQ ((uint64_t)1 << 62)
 
 #define SW_API_BUILDS "sw.api.builds"
 #define SW_API_BUILD "sw.api.build"

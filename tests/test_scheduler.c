@@ -290,6 +290,44 @@ START_TEST(test_rebuild_gives_identical_records)
 }
 END_TEST
 
+START_TEST(test_lane_lists_the_builds_not_ended_oldest_first)
+{
+    Slipway__BuildRecord **list = NULL;
+    size_t n = 0;
+    ck_assert_int_eq(apply_created(view, "bbb", "acme", 2000, 1), SW_APPLY_CHANGED);
+    ck_assert_int_eq(apply_created(view, "aaa", "acme", 1000, 2), SW_APPLY_CHANGED);
+    ck_assert_int_eq(apply_created(view, "ccc", "acme", 1500, 3), SW_APPLY_CHANGED);
+    ck_assert_int_eq(apply_started(view, "bbb", 1, "b1", 4), SW_APPLY_CHANGED);
+    ck_assert_int_eq(apply_finished(view, "bbb", SLIPWAY__BUILD_STATE__SUCCEEDED, 0, 5),
+                     SW_APPLY_CHANGED);
+    ck_assert_int_eq(sw_view_lane(view, "web", "branch:main", &list, &n), 0);
+    ck_assert_uint_eq(n, 2);
+    ck_assert_str_eq(list[0]->build_id, "aaa");
+    ck_assert_str_eq(list[1]->build_id, "ccc");
+    sw_view_list_free(list, n);
+    ck_assert_int_eq(sw_view_lane(view, "web", "branch:other", &list, &n), 0);
+    ck_assert_uint_eq(n, 0);
+    sw_view_list_free(list, n);
+    ck_assert_int_eq(sw_view_lane(view, "we", "b", &list, &n), 0); /* no prefix match */
+    ck_assert_uint_eq(n, 0);
+    sw_view_list_free(list, n);
+}
+END_TEST
+
+START_TEST(test_created_applied_early_then_from_the_stream)
+{
+    /* the scheduler applies its own CREATED at once (seq 0); the copy it then
+     * reads from EVENTS changes nothing but the applied sequence */
+    ck_assert_int_eq(apply_created(view, "early", "acme", 1000, 0), SW_APPLY_CHANGED);
+    ck_assert_uint_eq(sw_view_seq(view), 0);
+    ck_assert_int_eq(apply_created(view, "early", "acme", 1000, 7), SW_APPLY_IGNORED);
+    ck_assert_uint_eq(sw_view_seq(view), 7);
+    Slipway__BuildRecord *rec = get(view, "early");
+    ck_assert_int_eq(rec->state, SLIPWAY__BUILD_STATE__QUEUED);
+    slipway__build_record__free_unpacked(rec, NULL);
+}
+END_TEST
+
 START_TEST(test_long_build_id_does_not_overflow)
 {
     /* build ids come off the bus: a long one is refused or stored, never overflows */
@@ -316,6 +354,8 @@ int main(void)
     tcase_add_test(tc, test_get_unknown_is_not_found);
     tcase_add_test(tc, test_illegal_event_is_reported_and_consumed);
     tcase_add_test(tc, test_rebuild_gives_identical_records);
+    tcase_add_test(tc, test_lane_lists_the_builds_not_ended_oldest_first);
+    tcase_add_test(tc, test_created_applied_early_then_from_the_stream);
     suite_add_tcase(s, tc);
     TCase *untrusted = tcase_create("untrusted");
     tcase_add_checked_fixture(untrusted, setup, teardown);

@@ -407,6 +407,68 @@ START_TEST(test_copy_is_deep)
 }
 END_TEST
 
+START_TEST(test_created_keeps_what_retry_and_superseding_need)
+{
+    Slipway__BuildRecord rec = SLIPWAY__BUILD_RECORD__INIT, copy;
+    Slipway__BuildEvent ev = event(SLIPWAY__EVENT_KIND__CREATED, 0);
+    Slipway__BuildRequest req = SLIPWAY__BUILD_REQUEST__INIT;
+    Slipway__Job job = SLIPWAY__JOB__INIT;
+    job.project = "p";
+    job.ref = "refs/heads/feature";
+    req.request_id = "r1";
+    req.retry_of = "oldbuild1234";
+    req.branch = "feature";
+    req.pr_number = 0;
+    ev.job = &job;
+    ev.request = &req;
+    ck_assert_int_eq(sw_build_apply(&rec, &ev), SW_APPLY_CHANGED);
+    sw_build_record_copy(&copy, &rec);
+    sw_build_record_clear(&rec);
+    ck_assert_str_eq(copy.retry_of, "oldbuild1234");
+    ck_assert_str_eq(copy.branch, "feature");
+    sw_build_record_clear(&copy);
+}
+END_TEST
+
+START_TEST(test_lanes)
+{
+    Slipway__BuildRecord rec = SLIPWAY__BUILD_RECORD__INIT;
+    char lane[64];
+    rec.ref = "refs/heads/main";
+    ck_assert_str_eq(sw_build_lane(lane, sizeof(lane), &rec), "branch:main");
+    rec.branch = "dev"; /* the forge's word wins over the ref */
+    ck_assert_str_eq(sw_build_lane(lane, sizeof(lane), &rec), "branch:dev");
+    rec.pr_number = 7;
+    rec.ref = "refs/pull/7/head";
+    ck_assert_str_eq(sw_build_lane(lane, sizeof(lane), &rec), "pr:7");
+    rec.pr_number = 0;
+    rec.branch = "";
+    rec.ref = "refs/tags/v1";
+    ck_assert_str_eq(sw_build_lane(lane, sizeof(lane), &rec), ""); /* never a tag */
+    rec.ref = "refs/heads/main";
+    rec.tag = "v1";
+    ck_assert_str_eq(sw_build_lane(lane, sizeof(lane), &rec), "");
+    rec.tag = "";
+    rec.ref = "main"; /* a bare name may be a branch or a tag: no lane */
+    ck_assert_str_eq(sw_build_lane(lane, sizeof(lane), &rec), "");
+    rec.ref = "refs/heads/";
+    ck_assert_str_eq(sw_build_lane(lane, sizeof(lane), &rec), "");
+}
+END_TEST
+
+START_TEST(test_cancel_reasons)
+{
+    char buf[128];
+    ck_assert_str_eq(sw_cancel_reason(buf, sizeof(buf), "ann@h", "wrong commit"),
+                     "cancelled by ann@h: wrong commit");
+    ck_assert_str_eq(sw_cancel_reason(buf, sizeof(buf), "ann@h", ""), "cancelled by ann@h");
+    ck_assert_str_eq(sw_cancel_reason(buf, sizeof(buf), "", "superseded by build x"),
+                     "cancelled: superseded by build x");
+    ck_assert_str_eq(sw_cancel_reason(buf, sizeof(buf), NULL, NULL),
+                     "cancelled: no reason given");
+}
+END_TEST
+
 static const int all_states[] = {
     SLIPWAY__BUILD_STATE__UNKNOWN,      SLIPWAY__BUILD_STATE__RECEIVED,
     SLIPWAY__BUILD_STATE__QUEUED,       SLIPWAY__BUILD_STATE__DISPATCHED,
@@ -486,6 +548,9 @@ int main(void)
     tcase_add_test(life, test_scheduler_verdict_applies);
     tcase_add_test(life, test_scheduler_verdict_on_a_queued_build);
     tcase_add_test(life, test_copy_is_deep);
+    tcase_add_test(life, test_created_keeps_what_retry_and_superseding_need);
+    tcase_add_test(life, test_lanes);
+    tcase_add_test(life, test_cancel_reasons);
     suite_add_tcase(s, life);
     TCase *illegal = tcase_create("illegal");
     tcase_add_test(illegal, test_event_before_created_is_illegal);

@@ -57,10 +57,12 @@
  * replaces a chunk with the same key, and `slipway logs` skips a chunk whose seq
  * is at or below the highest seen for its attempt; eof marks an attempt's last
  * chunk. Builders use attempt = the JetStream delivery (1..max_deliveries, at
- * most 100) with seq 1, 2, ...; the scheduler uses (0, 1) with eof. The
+ * most 100) with seq 1, 2, ...; the scheduler's verdict uses (SW_ATTEMPT_VERDICT,
+ * SW_VERDICT_SEQ) with eof (wire.h; (0, 1) in older logs). The
  * notifier writes attempt SW_NOTIFIER_LOG_ATTEMPT (UINT32_MAX), never eof, with
- * seq = a per-build counter kept in its record (1, 2, ...): no builder or
- * scheduler chunk can have that attempt, so nothing is replaced or skipped;
+ * seq = a per-build counter kept in its record (1, 2, ...): no builder chunk
+ * has that attempt and the verdict's seq is far above the counter's, so
+ * nothing is replaced;
  * its lines sort after every attempt in the archive; the CLI files attempts
  * over 127 in one bucket that no builder reaches; and attempt 0 was ruled out
  * because a notifier chunk (0, 2) seen before the scheduler's (0, 1) would hide

@@ -281,7 +281,7 @@ static void publish_verdict(scheduler *s, const char *build_id, const char *tena
     chunk.build_id = (char *)build_id;
     chunk.tenant = (char *)tenant;
     chunk.attempt = SW_ATTEMPT_VERDICT;
-    chunk.seq = 1;
+    chunk.seq = SW_VERDICT_SEQ;
     chunk.lines = lines;
     chunk.n_lines = 1;
     chunk.eof = true;
