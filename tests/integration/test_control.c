@@ -9,6 +9,7 @@
  * gone; the figures are printed (SLIPWAY_TEST_CANCEL_ROUNDS rounds, default 10).
  */
 #include "harness.h"
+#include "recorder.h"
 #include "support.h"
 #include "witness.h"
 
@@ -355,6 +356,55 @@ START_TEST(test_cancel_while_builder_is_frozen)
 }
 END_TEST
 
+/* --- the forge hears of it ------------------------------------------------- */
+
+START_TEST(test_cancel_sets_the_forge_status)
+{
+    sw_recorder *forge = NULL;
+    ck_assert_int_eq(sw_recorder_start(&forge), 0);
+    sw_harness_options o = {.builders = 1, .slots = 1, .forge_api_url = sw_recorder_url(forge)};
+    sw_harness *h = sw_harness_create(&o);
+    sw_harness_repo_pipeline(h, "demo", LONG_PIPELINE);
+    sw_harness_start(h, NULL);
+    char *sha = sw_harness_repo_sha(h, "demo", "main");
+    sw_harness_result res;
+    sw_harness_cli(h, &res, 30000, "submit", "--project", "demo", "--sha", sha, NULL);
+    ck_assert_msg(res.status == 0, "submit: %s", res.err);
+    char id[64];
+    ck_assert_int_eq(sscanf(res.out, "%63s", id), 1);
+    sw_harness_result_finish(&res);
+    sw_harness_proc *logs = sw_harness_spawn(h, "logs", "-f", id, NULL);
+    ck_assert_msg(sw_harness_proc_await(logs, "tick 1", BUILD_TIMEOUT_MS), "never ran:\n%s",
+                  sw_harness_proc_output(logs));
+    ck_assert_int_eq(cancel(h, id, "forge", NULL), 0);
+    sw_harness_proc_finish(&logs, &res, 30000);
+    ck_assert_int_eq(res.status, 5);
+    sw_harness_result_finish(&res);
+
+    /* GitHub: state error, described as cancelled, for the commit built */
+    bool seen = false;
+    for (long long deadline = sw_harness_now_ms() + 30000; !seen && sw_harness_now_ms() < deadline;) {
+        size_t n = sw_recorder_count(forge);
+        for (size_t i = 0; i < n && !seen; i++) {
+            const sw_recorded *r = sw_recorder_get(forge, i);
+            seen = strstr(r->url, sha) != NULL && strstr(r->body, "\"state\":\"error\"") &&
+                   strstr(r->body, "cancelled");
+        }
+        if (!seen) {
+            sw_recorder_wait(forge, n + 1, 500);
+        }
+    }
+    ck_assert_msg(seen, "no 'error: cancelled' status among %zu requests (last: %s)",
+                  sw_recorder_count(forge),
+                  sw_recorder_count(forge)
+                      ? sw_recorder_get(forge, sw_recorder_count(forge) - 1)->body
+                      : "none");
+    free(sha);
+    sw_harness_destroy(&h);
+    sw_recorder_destroy(&forge);
+}
+END_TEST
+
 /* --- retry ------------------------------------------------------------------ */
 
 START_TEST(test_retry_builds_the_same_commit_again)
@@ -472,6 +522,7 @@ int main(void)
     tcase_add_test(tc, test_cancel_running_shell_build);
     tcase_add_test(tc, test_cancel_running_docker_build);
     tcase_add_test(tc, test_cancel_while_builder_is_frozen);
+    tcase_add_test(tc, test_cancel_sets_the_forge_status);
     tcase_add_test(tc, test_retry_builds_the_same_commit_again);
     tcase_add_test(tc, test_newer_push_cancels_older_builds_of_its_branch);
     tcase_add_test(tc, test_without_cancel_superseded_every_push_builds);
