@@ -25,6 +25,7 @@ static void usage(FILE *out)
             "  builds [--limit N] [--tenant T]             list recent builds\n"
             "  show BUILD                                  one build's record\n"
             "  builders                                    builders and their load\n"
+            "  projects                                    the projects of the running config\n"
             "\n"
             "options:\n"
             "  --nats URL      NATS server (default: $SLIPWAY_NATS or nats://127.0.0.1:4222)\n"
@@ -138,6 +139,8 @@ int main(int argc, char **argv)
         status = cli_show(&c, cargc, cargv);
     } else if (strcmp(cmd, "builders") == 0) {
         status = cli_builders(&c, cargc, cargv);
+    } else if (strcmp(cmd, "projects") == 0) {
+        status = cli_projects(&c, cargc, cargv);
     } else if (strcmp(cmd, "help") == 0) {
         usage(stdout);
         status = CLI_OK;
