@@ -14,12 +14,25 @@
 #include <string.h>
 #include <time.h>
 
+/* A reconfigure on its way: shared by the mail and the thread that waits for
+ * it (sw_actor_reconfigure), each holding a reference. */
+typedef struct reconf {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int refs;
+    bool done;
+    int result;
+    char msg[512];
+    const sw_config *cfg; /* retained until the mail is handled or dropped */
+} reconf;
+
 typedef struct mail_item {
     struct mail_item *next;
     sw_mail mail;
     void (*payload_free)(void *);
     const ProtobufCMessageDescriptor *type;
     bool stop;
+    reconf *reconf;
 } mail_item;
 
 /* One subscription, follow or puller; its closure routes bus messages to mail. */
@@ -65,8 +78,39 @@ static void enqueue(sw_actor *actor, mail_item *item)
     pthread_mutex_unlock(&actor->lock);
 }
 
+static void reconf_unref(reconf *rc)
+{
+    pthread_mutex_lock(&rc->lock);
+    int left = --rc->refs;
+    pthread_mutex_unlock(&rc->lock);
+    if (left == 0) {
+        sw_config_release(&rc->cfg);
+        pthread_mutex_destroy(&rc->lock);
+        pthread_cond_destroy(&rc->cond);
+        free(rc);
+    }
+}
+
+/* The reconfigure's outcome, for the thread that waits for it. */
+static void reconf_done(reconf *rc, int result, const char *msg)
+{
+    pthread_mutex_lock(&rc->lock);
+    if (!rc->done) {
+        rc->done = true;
+        rc->result = result;
+        snprintf(rc->msg, sizeof(rc->msg), "%s", msg);
+    }
+    pthread_cond_broadcast(&rc->cond);
+    pthread_mutex_unlock(&rc->lock);
+}
+
 static void item_free(mail_item *item)
 {
+    if (item->reconf) {
+        reconf_done(item->reconf, SW_ESTOPPED, "the actor stopped first");
+        sw_config_release(&item->reconf->cfg);
+        reconf_unref(item->reconf);
+    }
     if (item->mail.pb) {
         protobuf_c_message_free_unpacked(item->mail.pb, NULL);
     }
@@ -89,6 +133,15 @@ static void on_bus_msg(sw_msg *msg, void *closure)
 
 static void handle_item(sw_actor *actor, mail_item *item)
 {
+    if (item->reconf != NULL) {
+        int result = 0;
+        sw_error_clear();
+        if (actor->impl->reconfigure != NULL) {
+            result = actor->impl->reconfigure(actor, actor->state, item->reconf->cfg);
+        }
+        reconf_done(item->reconf, result, result < 0 ? sw_error_last() : "");
+        return;
+    }
     if (item->type != NULL && item->mail.msg != NULL) {
         item->mail.pb = protobuf_c_message_unpack(item->type, NULL, sw_msg_len(item->mail.msg),
                                                   sw_msg_data(item->mail.msg));
@@ -351,6 +404,45 @@ void sw_actor_post(sw_actor *actor, int tag, void *payload, void (*payload_free)
     item->mail.payload = payload;
     item->payload_free = payload_free;
     enqueue(actor, item);
+}
+
+int sw_actor_reconfigure(sw_actor *actor, const sw_config *cfg, int timeout_ms)
+{
+    reconf *rc = sw_calloc(1, sizeof(*rc));
+    mail_item *item = sw_calloc(1, sizeof(*item));
+    pthread_condattr_t attr;
+    struct timespec until;
+    int result;
+
+    pthread_mutex_init(&rc->lock, NULL);
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&rc->cond, &attr);
+    pthread_condattr_destroy(&attr);
+    rc->refs = 2; /* the mail's and ours */
+    rc->cfg = sw_config_retain(cfg);
+    item->reconf = rc;
+    enqueue(actor, item);
+
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += timeout_ms / 1000;
+    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&rc->lock);
+    while (!rc->done && pthread_cond_timedwait(&rc->cond, &rc->lock, &until) != ETIMEDOUT) {
+    }
+    if (!rc->done) {
+        result = sw_error_set(SW_ETIMEDOUT, "%s has not come to the new configuration in %d ms",
+                              actor->name, timeout_ms);
+    } else if ((result = rc->result) < 0) {
+        sw_error_set(result, "%s", rc->msg);
+    }
+    pthread_mutex_unlock(&rc->lock);
+    reconf_unref(rc);
+    return result;
 }
 
 void sw_actor_wake(sw_actor *actor)

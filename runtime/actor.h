@@ -14,6 +14,11 @@
  * it later) calls sw_msg_retain. A bus message whose bytes do not unpack is
  * logged and terminated, never handed to the actor.
  *
+ * A reloaded configuration comes as mail too (sw_actor_reconfigure): the
+ * actor's reconfigure runs on its thread between two mails, so it swaps its
+ * pointers into the config with nothing else running; mail queued before it
+ * is handled with the old config, mail after it with the new one.
+ *
  * Start returns when init has finished. Stop unsubscribes everything, lets the
  * actor handle the mail already queued, then runs the actor's stop on its thread
  * and joins it; mail posted while it stops is dropped (its payloads freed; a
@@ -23,6 +28,7 @@
 #define SW_ACTOR_H
 
 #include "bus/bus.h"
+#include "runtime/config.h"
 
 #include <protobuf-c/protobuf-c.h>
 #include <stdint.h>
@@ -45,6 +51,10 @@ typedef struct sw_actor_impl {
     int64_t (*tick)(sw_actor *self, void *state);
     /* Frees the state. */
     void (*stop)(sw_actor *self, void *state);
+    /* Optional: slipway.yaml was reloaded. cfg is borrowed for the call: the
+     * actor retains what it keeps and releases what it held. Returns 0 when it
+     * took cfg, or an error (message set) when it keeps what it had. */
+    int (*reconfigure)(sw_actor *self, void *state, const sw_config *cfg);
 } sw_actor_impl;
 
 /* Starts the actor named name on its own thread and waits for its init. */
@@ -74,6 +84,13 @@ int sw_actor_pull(sw_actor *actor, int tag, const char *stream, const char *dura
 /* From any thread: queues work mail; payload_free (may be NULL) frees the payload
  * after the handler ran, or when the actor stops before handling it. */
 void sw_actor_post(sw_actor *actor, int tag, void *payload, void (*payload_free)(void *));
+
+/* From any thread: hands cfg to the actor's reconfigure as mail (cfg is
+ * retained until then) and waits up to timeout_ms for it to run. Returns 0
+ * when the actor took cfg (an actor without reconfigure takes nothing), the
+ * actor's error when it keeps its config, SW_ETIMEDOUT when it has not come
+ * to the mail yet (it will, in order), SW_ESTOPPED when it stopped first. */
+int sw_actor_reconfigure(sw_actor *actor, const sw_config *cfg, int timeout_ms);
 
 /* From any thread: asks for a tick as soon as possible. */
 void sw_actor_wake(sw_actor *actor);

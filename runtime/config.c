@@ -10,6 +10,7 @@
 #include "runtime/error.h"
 #include "runtime/yaml.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -702,6 +703,7 @@ static int from_doc(sw_config **out, sw_yaml_doc *doc)
     sw_config *cfg = sw_calloc(1, sizeof(*cfg));
     int error;
 
+    cfg->refs_ = 1;
     cfg->path = sw_strdup(doc->name);
     error = read_top(cfg, doc);
     sw_yaml_destroy(&doc);
@@ -727,12 +729,43 @@ int sw_config_load(sw_config **out, const char *path)
     return error < 0 ? error : from_doc(out, doc);
 }
 
-void sw_config_destroy(sw_config **cfg_p)
+const sw_config *sw_config_retain(const sw_config *cfg)
+{
+    if (cfg != NULL) {
+        /* a config that parse or load did not make (one on the stack) has none */
+        assert(__atomic_load_n(&cfg->refs_, __ATOMIC_RELAXED) > 0);
+        __atomic_add_fetch(&((sw_config *)cfg)->refs_, 1, __ATOMIC_RELAXED);
+    }
+    return cfg;
+}
+
+static void config_free(sw_config *cfg);
+
+void sw_config_release(const sw_config **cfg_p)
 {
     sw_config *cfg;
-    if (cfg_p == NULL || (cfg = *cfg_p) == NULL) {
+    if (cfg_p == NULL || (cfg = (sw_config *)*cfg_p) == NULL) {
         return;
     }
+    *cfg_p = NULL;
+    assert(__atomic_load_n(&cfg->refs_, __ATOMIC_RELAXED) > 0);
+    /* acq_rel: every reader's last look happens before the free */
+    if (__atomic_sub_fetch(&cfg->refs_, 1, __ATOMIC_ACQ_REL) == 0) {
+        config_free(cfg);
+    }
+}
+
+void sw_config_destroy(sw_config **cfg_p)
+{
+    if (cfg_p != NULL) {
+        const sw_config *cfg = *cfg_p;
+        *cfg_p = NULL;
+        sw_config_release(&cfg);
+    }
+}
+
+static void config_free(sw_config *cfg)
+{
     for (size_t i = 0; i < cfg->ntiers; i++) {
         free(cfg->tiers[i].name);
     }
@@ -784,7 +817,6 @@ void sw_config_destroy(sw_config **cfg_p)
     free(cfg->docker_registry);
     free(cfg->docker_default_image);
     free(cfg);
-    *cfg_p = NULL;
 }
 
 #define FIND(array, count, key)                                                                    \

@@ -1,9 +1,20 @@
 /*
  * config.h - slipway.yaml: NATS, directories, timeouts, tiers, tenants,
- * projects, clusters and builders. Loaded once; read-only afterwards, so any
- * thread may read it.
+ * projects, clusters and builders. Read-only once loaded, so any thread may
+ * read it.
  *
  * Every error names the file, line and column of what is wrong.
+ *
+ * OWNERSHIP
+ * A config is reference counted, so a reload (SIGHUP, tools/slipwayd.c) can
+ * hand a new one to the actors while whoever still reads the old one (a worker
+ * running a build, an HTTP request in flight) keeps it: sw_config_parse and
+ * sw_config_load give the caller the first reference; whoever keeps a config
+ * beyond a call takes one of its own (sw_config_retain) and drops it when done
+ * (sw_config_release); the last one frees it. sw_config_destroy is the
+ * release of the first reference (its owner holds a mutable pointer). Both
+ * may be called from any thread. Pointers into a config (a project, a tier)
+ * are valid while a reference is held.
  */
 #ifndef SW_CONFIG_H
 #define SW_CONFIG_H
@@ -82,6 +93,7 @@ typedef struct sw_builder_config {
 } sw_builder_config;
 
 typedef struct sw_config {
+    unsigned long refs_;           /* private: sw_config_retain / sw_config_release */
     char *path;
     char *nats_url;
     char *data_dir;
@@ -130,6 +142,14 @@ int sw_config_parse(sw_config **out, const char *text, size_t len, const char *n
 /* Reads and parses a file. */
 int sw_config_load(sw_config **out, const char *path);
 
+/* Takes one more reference to cfg (NULL: none); returns cfg. Any thread. */
+const sw_config *sw_config_retain(const sw_config *cfg);
+
+/* Drops one reference; the last one frees the config. Accepts NULL; nulls the
+ * pointer. Any thread. */
+void sw_config_release(const sw_config **cfg_p);
+
+/* The same for the first reference, the one parse or load gave. */
 void sw_config_destroy(sw_config **cfg_p);
 
 /* Look-ups by name; NULL when absent. Borrowed. */

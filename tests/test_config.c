@@ -1,6 +1,7 @@
 /* test_config.c - slipway.yaml: values, defaults, look-ups, and errors at file:line:col. */
 #include "runtime/config.h"
 #include "runtime/error.h"
+#include "runtime/reload.h"
 
 #include "support.h"
 
@@ -713,6 +714,152 @@ START_TEST(test_bad_docker_settings)
 }
 END_TEST
 
+/* --- reference counting and reloads ------------------------------------------ */
+
+/* good_yaml with the first `from` replaced by `to`. Caller frees. */
+static char *good_with(const char *from, const char *to)
+{
+    const char *at = strstr(good_yaml, from);
+    char *text = NULL;
+    ck_assert_msg(at != NULL, "'%s' is not in good_yaml", from);
+    ck_assert_int_ne(asprintf(&text, "%.*s%s%s", (int)(at - good_yaml), good_yaml, to,
+                              at + strlen(from)),
+                     -1);
+    return text;
+}
+
+static sw_config *parse_good_with(const char *from, const char *to)
+{
+    char *text = good_with(from, to);
+    sw_config *cfg = parse_ok(text);
+    free(text);
+    return cfg;
+}
+
+START_TEST(test_references_keep_a_config_until_the_last_goes)
+{
+    sw_config *cfg = parse_ok(good_yaml);
+    const sw_config *worker = sw_config_retain(cfg), *request = sw_config_retain(cfg);
+    const sw_project *web = sw_config_project(worker, "web");
+
+    ck_assert_ptr_eq(worker, cfg);
+    ck_assert_ptr_null(sw_config_retain(NULL));
+    sw_config_destroy(&cfg); /* the first owner lets go: the others still read it */
+    ck_assert_ptr_null(cfg);
+    ck_assert_str_eq(web->repository, "https://example.com/acme/web.git");
+    sw_config_release(&request);
+    ck_assert_ptr_null(request);
+    ck_assert_str_eq(sw_config_project(worker, "demo")->tenant, "demo");
+    sw_config_release(&worker); /* the last: freed (the sanitizer build sees a leak otherwise) */
+    ck_assert_ptr_null(worker);
+    sw_config_release(&worker); /* NULL: nothing */
+}
+END_TEST
+
+START_TEST(test_reload_of_the_same_file_changes_nothing)
+{
+    sw_config *running = parse_ok(good_yaml), *next = parse_ok(good_yaml);
+    sw_reload r;
+    sw_reload_compare(&r, next, running);
+    ck_assert_str_eq(r.summary, "2 projects, 2 tenants, 2 tiers, 2 clusters, 2 builders");
+    ck_assert_uint_eq(r.nrestart, 0);
+    sw_reload_finish(&r);
+    ck_assert_ptr_null(r.summary);
+    sw_config_destroy(&next);
+    sw_config_destroy(&running);
+}
+END_TEST
+
+START_TEST(test_reload_summary_names_what_changed)
+{
+    sw_config *running = parse_ok(good_yaml);
+    /* demo leaves, new-proj comes, web's ref changes, free's memory too */
+    char *a = good_with("  - name: demo\n    tenant: demo\n    repository: git://127.0.0.1:9418/demo.git\n",
+                        "  - name: new-proj\n    tenant: demo\n    repository: git://h/n.git\n");
+    char *b = NULL;
+    const char *ref = strstr(a, "default_ref: develop");
+    ck_assert_ptr_nonnull(ref);
+    ck_assert_int_ne(asprintf(&b, "%.*sdefault_ref: main%s", (int)(ref - a), a,
+                              ref + strlen("default_ref: develop")),
+                     -1);
+    char *c = NULL;
+    const char *mem = strstr(b, "memory: 256M");
+    ck_assert_int_ne(asprintf(&c, "%.*smemory: 128M%s", (int)(mem - b), b,
+                              mem + strlen("memory: 256M")),
+                     -1);
+    sw_config *next = parse_ok(c);
+    sw_reload r;
+    sw_reload_compare(&r, next, running);
+    ck_assert_str_eq(r.summary, "2 projects (~web, +new-proj, -demo), 2 tenants, 2 tiers (~free), "
+                                "2 clusters, 2 builders");
+    ck_assert_uint_eq(r.nrestart, 0);
+    sw_reload_finish(&r);
+    sw_config_destroy(&next);
+    sw_config_destroy(&running);
+    free(a);
+    free(b);
+    free(c);
+}
+END_TEST
+
+START_TEST(test_reload_keeps_what_needs_a_restart)
+{
+    sw_config *running = parse_ok(good_yaml);
+    sw_config *next = parse_good_with("  url: nats://10.0.0.1:4222\n"
+                                      "data_dir: /srv/slipway\n"
+                                      "timeouts:\n"
+                                      "  heartbeat_interval: 2s\n",
+                                      "  url: nats://10.0.0.2:4222\n"
+                                      "data_dir: /srv/slipway\n"
+                                      "webhook:\n"
+                                      "  listen: 0.0.0.0:9999\n"
+                                      "  full_retry_after: 5s\n"
+                                      "timeouts:\n"
+                                      "  heartbeat_interval: 3s\n");
+    sw_reload r;
+    sw_reload_compare(&r, next, running);
+    ck_assert_uint_eq(r.nrestart, 3);
+    ck_assert_str_eq(r.restart[0], "nats.url changed: takes effect at the next restart");
+    ck_assert_str_eq(r.restart[1], "webhook.listen changed: takes effect at the next restart");
+    ck_assert_str_eq(r.restart[2],
+                     "timeouts.heartbeat_interval changed: takes effect at the next restart");
+    /* the running values stay, so every actor goes on with what the process runs on */
+    ck_assert_str_eq(next->nats_url, "nats://10.0.0.1:4222");
+    ck_assert_str_eq(next->webhook_listen, "127.0.0.1:8080");
+    ck_assert_str_eq(next->public_url, "http://127.0.0.1:8080");
+    ck_assert_uint_eq(next->heartbeat_interval_ms, 2000);
+    /* what can change does */
+    ck_assert_uint_eq(next->webhook_full_retry_after_ms, 5000);
+    ck_assert_ptr_nonnull(strstr(r.summary, "; webhook settings changed"));
+    sw_reload_finish(&r);
+    sw_config_destroy(&next);
+    sw_config_destroy(&running);
+}
+END_TEST
+
+START_TEST(test_reload_names_changes_to_what_actors_host)
+{
+    sw_config *running = parse_ok(good_yaml);
+    sw_config *next = parse_good_with("    slots: 4\n"
+                                      "  - name: b2\n"
+                                      "    cluster: local_free\n",
+                                      "    slots: 8\n"
+                                      "  - name: b3\n"
+                                      "    cluster: local_free\n");
+    sw_reload r;
+    sw_reload_compare(&r, next, running);
+    ck_assert_uint_eq(r.nrestart, 3);
+    ck_assert_str_eq(r.restart[0], "builders[b1].slots changed: takes effect at the next restart");
+    ck_assert_str_eq(r.restart[1], "builder 'b3' added: takes effect at the next restart");
+    ck_assert_str_eq(r.restart[2], "builder 'b2' removed: takes effect at the next restart");
+    ck_assert_str_eq(r.summary, "2 projects, 2 tenants, 2 tiers, 2 clusters, 2 builders "
+                                "(~b1, +b3, -b2)");
+    sw_reload_finish(&r);
+    sw_config_destroy(&next);
+    sw_config_destroy(&running);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("config");
@@ -756,5 +903,12 @@ int main(void)
     tcase_add_test(bad, test_secret_too_short);
     tcase_add_test(bad, test_secrets_not_a_mapping);
     suite_add_tcase(s, bad);
+    TCase *reload = tcase_create("reload");
+    tcase_add_test(reload, test_references_keep_a_config_until_the_last_goes);
+    tcase_add_test(reload, test_reload_of_the_same_file_changes_nothing);
+    tcase_add_test(reload, test_reload_summary_names_what_changed);
+    tcase_add_test(reload, test_reload_keeps_what_needs_a_restart);
+    tcase_add_test(reload, test_reload_names_changes_to_what_actors_host);
+    suite_add_tcase(s, reload);
     return sw_test_run(s);
 }

@@ -2,11 +2,14 @@
  * slipwayd - hosts Slipway's actors: `slipwayd -c slipway.yaml [ACTOR ...]`.
  *
  * Every actor talks to the others only over NATS, so any set of them can run
- * in one process or spread over many. SIGINT/SIGTERM stop them cleanly.
+ * in one process or spread over many. SIGINT/SIGTERM stop them cleanly;
+ * SIGHUP reloads the config file (reload below); SIGUSR2 is ignored, said so
+ * in the log; SIGPIPE is ignored.
  */
 #include "actors/actors.h"
 #include "runtime/error.h"
 #include "runtime/log.h"
+#include "runtime/reload.h"
 #include "runtime/wire.h"
 
 #include <getopt.h>
@@ -18,6 +21,7 @@
 #include <string.h>
 
 #define MAX_ACTORS 256
+#define RECONFIGURE_WAIT_MS 10000 /* per actor, for the reload's summary line */
 
 /* The bus's cancel hook while it waits for NATS at start: a SIGINT or SIGTERM
  * is pending (they are blocked, and taken by sigwait once running). */
@@ -33,6 +37,7 @@ typedef struct planned {
     const sw_actor_impl *impl;
     sw_actor_ctx ctx;
     char name[128];
+    char target[128]; /* ctx.target's copy: it outlives the config it came from */
     sw_actor *actor;
 } planned;
 
@@ -58,7 +63,8 @@ static void usage(FILE *out)
             "Logs go to stderr (level: SLIPWAY_LOG=debug|info|warn|error). A line with\n"
             "'slipwayd: ready' is printed once every actor has started. Exit status: 0 after a\n"
             "clean stop (SIGINT/SIGTERM, also while still waiting for NATS at start), 1 when\n"
-            "the config or start-up fails, 2 on bad usage.\n");
+            "the config or start-up fails, 2 on bad usage. SIGHUP reloads FILE (a file that\n"
+            "does not load is refused and the running config stays); SIGUSR2 is ignored.\n");
 }
 
 static int plan_one(planned *plan, size_t *n, const sw_actor_impl *impl, const sw_config *cfg,
@@ -70,8 +76,9 @@ static int plan_one(planned *plan, size_t *n, const sw_actor_impl *impl, const s
     planned *p = &plan[(*n)++];
     p->impl = impl;
     p->ctx.cfg = cfg;
-    p->ctx.target = target;
     if (target != NULL) {
+        snprintf(p->target, sizeof(p->target), "%s", target);
+        p->ctx.target = p->target;
         snprintf(p->name, sizeof(p->name), "%s:%s", impl->kind, target);
     } else {
         snprintf(p->name, sizeof(p->name), "%s", impl->kind);
@@ -129,6 +136,37 @@ static int plan_arg(planned *plan, size_t *n, const sw_config *cfg, const char *
                         arg);
 }
 
+/* SIGHUP: reads the config file again and hands it to every actor, which
+ * swaps it in on its own thread (sw_actor_reconfigure); what needs a restart
+ * keeps its running value and is named in a warning (runtime/reload.h). A
+ * file that does not load is refused and the running config stays. */
+static void reload(sw_config **cfg_p, const char *path, planned *plan, size_t nplan)
+{
+    sw_config *next = NULL;
+    sw_reload changes;
+
+    sw_info("slipwayd", "SIGHUP: reloading %s", path);
+    if (sw_config_load(&next, path) < 0) {
+        sw_err("slipwayd", "%s: not reloaded; the running configuration stays", sw_error_last());
+        return;
+    }
+    sw_reload_compare(&changes, next, *cfg_p);
+    for (size_t i = 0; i < changes.nrestart; i++) {
+        sw_warn("slipwayd", "%s", changes.restart[i]);
+    }
+    for (size_t i = 0; i < nplan; i++) {
+        if (sw_actor_reconfigure(plan[i].actor, next, RECONFIGURE_WAIT_MS) < 0) {
+            sw_warn("slipwayd", "%s: %s", plan[i].name, sw_error_last());
+        }
+        plan[i].ctx.cfg = next;
+    }
+    sw_info("slipwayd", "reloaded %s: %s%s", path, changes.summary,
+            changes.nrestart > 0 ? "; some changes wait for a restart (see above)" : "");
+    sw_reload_finish(&changes);
+    sw_config_destroy(cfg_p); /* an actor or worker that still reads it holds its own */
+    *cfg_p = next;
+}
+
 int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -141,7 +179,7 @@ int main(int argc, char **argv)
     size_t nplan = 0;
     sw_config *cfg = NULL;
     sw_bus *bus = NULL;
-    sigset_t sigs;
+    sigset_t sigs, stop_sigs;
     int opt, sig, status = 1;
 
     while ((opt = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
@@ -164,9 +202,12 @@ int main(int argc, char **argv)
     }
 
     /* Signals are taken by sigwait in main only; threads inherit the mask. */
-    sigemptyset(&sigs);
-    sigaddset(&sigs, SIGINT);
-    sigaddset(&sigs, SIGTERM);
+    sigemptyset(&stop_sigs);
+    sigaddset(&stop_sigs, SIGINT);
+    sigaddset(&stop_sigs, SIGTERM);
+    sigs = stop_sigs;
+    sigaddset(&sigs, SIGHUP);
+    sigaddset(&sigs, SIGUSR2);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
@@ -196,7 +237,7 @@ int main(int argc, char **argv)
                             .cancel = stop_requested};
     sw_info("slipwayd", "connecting to %s", cfg->nats_url);
     if (sw_bus_connect(&bus, &bopts) < 0) {
-        if (sw_error_last_code() == SW_ESTOPPED && sigwait(&sigs, &sig) == 0) {
+        if (sw_error_last_code() == SW_ESTOPPED && sigwait(&stop_sigs, &sig) == 0) {
             /* a stop asked for, like any other: not a failure */
             sw_info("slipwayd", "%s while waiting for NATS at %s: stopping",
                     sig == SIGINT ? "SIGINT" : "SIGTERM", cfg->nats_url);
@@ -225,8 +266,20 @@ int main(int argc, char **argv)
         sw_info("slipwayd", "slipwayd: ready (%zu actors: %s)", nplan, names);
     }
 
-    if (sigwait(&sigs, &sig) == 0) {
+    for (;;) {
+        if (sigwait(&sigs, &sig) != 0) {
+            continue;
+        }
+        if (sig == SIGHUP) {
+            reload(&cfg, config_path, plan, nplan);
+            continue;
+        }
+        if (sig == SIGUSR2) {
+            sw_info("slipwayd", "SIGUSR2: ignored");
+            continue;
+        }
         sw_info("slipwayd", "%s: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+        break;
     }
     status = 0;
 

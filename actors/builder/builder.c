@@ -217,7 +217,7 @@ static int builder_init(sw_actor *self, void **state_out, void *arg)
     }
     b = sw_calloc(1, sizeof(*b));
     b->jobs = sw_calloc(bc->slots, sizeof(running));
-    b->cfg = ctx->cfg;
+    b->cfg = sw_config_retain(ctx->cfg);
     b->bc = bc;
     b->cluster = sw_config_cluster(ctx->cfg, bc->cluster);
     b->self = self;
@@ -259,6 +259,7 @@ static int builder_init(sw_actor *self, void **state_out, void *arg)
     }
 fail:
     sw_docker_close(&b->docker);
+    sw_config_release(&b->cfg);
     free(b->jobs);
     free(b);
     *state_out = NULL;
@@ -294,8 +295,36 @@ static void builder_stop(sw_actor *self, void *state)
         }
     }
     sw_docker_close(&b->docker);
+    sw_config_release(&b->cfg);
     free(b->jobs);
     free(b);
+}
+
+/* slipway.yaml was reloaded: the next jobs run with the new config (projects'
+ * secrets and git tokens, the registry, the cluster's settings); a running
+ * worker keeps the config it started with. What the builder was started as
+ * (its cluster, its slots, the cluster's executor) stays until a restart: when
+ * that changed, the builder keeps its whole config. */
+static int builder_reconfigure(sw_actor *self, void *state, const sw_config *cfg)
+{
+    builder *b = state;
+    const sw_builder_config *bc = sw_config_builder(cfg, b->bc->name);
+    const sw_cluster *cluster = bc ? sw_config_cluster(cfg, bc->cluster) : NULL;
+    (void)self;
+
+    if (bc == NULL || cluster == NULL || strcmp(bc->cluster, b->bc->cluster) != 0 ||
+        bc->slots != b->bc->slots || strcmp(cluster->executor, b->cluster->executor) != 0) {
+        return sw_error_set(SW_EINVALID,
+                            "builder %s is %s in %s: it keeps the configuration it started "
+                            "with until the next restart",
+                            b->bc->name, bc == NULL ? "gone" : "changed (cluster, slots or executor)",
+                            cfg->path);
+    }
+    sw_config_release(&b->cfg);
+    b->cfg = sw_config_retain(cfg);
+    b->bc = bc;
+    b->cluster = cluster;
+    return 0;
 }
 
 const sw_actor_impl sw_builder_impl = {
@@ -304,4 +333,5 @@ const sw_actor_impl sw_builder_impl = {
     .handle = builder_handle,
     .tick = builder_tick,
     .stop = builder_stop,
+    .reconfigure = builder_reconfigure,
 };

@@ -30,7 +30,7 @@ struct sw_worker {
     sw_actor *actor;
     int done_tag;
     char *builder, *cluster, *work_dir;
-    const sw_config *cfg;
+    const sw_config *cfg;   /* retained: the config the build started with, to its end */
     sw_docker *docker;
     const char *mirror_dir;
     Slipway__Job *job;
@@ -659,7 +659,7 @@ int sw_worker_start(sw_worker **out, const sw_worker_spec *spec)
     w->builder = sw_strdup(spec->builder);
     w->cluster = sw_strdup(spec->cluster);
     w->work_dir = sw_strdup(spec->work_dir);
-    w->cfg = spec->cfg;
+    w->cfg = sw_config_retain(spec->cfg);
     w->docker = spec->docker;
     w->mirror_dir = spec->mirror_dir;
     w->attempt = spec->attempt;
@@ -678,6 +678,7 @@ int sw_worker_start(sw_worker **out, const sw_worker_spec *spec)
     if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
         int error = sw_error_set(SW_ERROR, "%s: cannot start a worker thread", w->who);
         slipway__job__free_unpacked(w->job, NULL);
+        sw_config_release(&w->cfg);
         free(w->builder);
         free(w->cluster);
         free(w->work_dir);
@@ -719,6 +720,7 @@ void sw_worker_destroy(sw_worker **worker_p)
         free(w->lines[i].text);
     }
     slipway__job__free_unpacked(w->job, NULL);
+    sw_config_release(&w->cfg);
     free(w->builder);
     free(w->cluster);
     free(w->work_dir);

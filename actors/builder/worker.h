@@ -42,7 +42,8 @@ typedef struct sw_worker_spec {
     const char *builder;
     const char *cluster;
     const char *work_dir;   /* workspaces go below it */
-    const sw_config *cfg;   /* the project's secrets, image name, git token; the registry */
+    const sw_config *cfg;   /* the project's secrets, image name, git token; the registry;
+                             * the worker retains it until sw_worker_destroy */
     sw_docker *docker;      /* the docker executor's engine; NULL: the shell executor */
     const char *mirror_dir; /* the builder's git mirrors */
     const Slipway__Job *job; /* copied */

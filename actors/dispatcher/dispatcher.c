@@ -154,7 +154,7 @@ static int dispatcher_init(sw_actor *self, void **state_out, void *arg)
                             ctx->cfg->path);
     }
     d = sw_calloc(1, sizeof(*d));
-    d->cfg = ctx->cfg;
+    d->cfg = sw_config_retain(ctx->cfg);
     d->tier = ctx->target;
     d->self = self;
     d->bus = sw_actor_bus(self);
@@ -163,10 +163,29 @@ static int dispatcher_init(sw_actor *self, void **state_out, void *arg)
                           sw_durable_dispatch(durable, sizeof(durable), d->tier), 8,
                           &slipway__job__descriptor);
     if (error < 0) {
+        sw_config_release(&d->cfg);
         free(d);
         *state_out = NULL;
     }
     return error;
+}
+
+/* slipway.yaml was reloaded: the clusters of the new one take the next jobs.
+ * A dispatcher whose tier is gone from it keeps placing the jobs already in
+ * SCHED on the clusters it knew, until the next restart stops it. */
+static int dispatcher_reconfigure(sw_actor *self, void *state, const sw_config *cfg)
+{
+    dispatcher *d = state;
+    (void)self;
+    if (sw_config_tier(cfg, d->tier) == NULL) {
+        return sw_error_set(SW_ENOTFOUND,
+                            "%s has no tier '%s' any more: its dispatcher keeps its clusters "
+                            "until the next restart",
+                            cfg->path, d->tier);
+    }
+    sw_config_release(&d->cfg);
+    d->cfg = sw_config_retain(cfg);
+    return 0;
 }
 
 static void dispatcher_handle(sw_actor *self, void *state, const sw_mail *mail)
@@ -178,7 +197,11 @@ static void dispatcher_handle(sw_actor *self, void *state, const sw_mail *mail)
 
 static void dispatcher_stop(sw_actor *self, void *state)
 {
-    free(state);
+    dispatcher *d = state;
+    if (d != NULL) {
+        sw_config_release(&d->cfg);
+        free(d);
+    }
 }
 
 const sw_actor_impl sw_dispatcher_impl = {
@@ -186,4 +209,5 @@ const sw_actor_impl sw_dispatcher_impl = {
     .init = dispatcher_init,
     .handle = dispatcher_handle,
     .stop = dispatcher_stop,
+    .reconfigure = dispatcher_reconfigure,
 };

@@ -533,9 +533,10 @@ static int notifier_init(sw_actor *self, void **state_out, void *arg)
 
     n->self = self;
     n->bus = sw_actor_bus(self);
-    n->cfg = ctx->cfg;
+    n->cfg = sw_config_retain(ctx->cfg);
     snprintf(dir, sizeof(dir), "%s/notifier", n->cfg->data_dir);
     if ((error = sw_records_open(&n->store, dir)) < 0) {
+        sw_config_release(&n->cfg);
         free(n);
         return error;
     }
@@ -559,8 +560,26 @@ static int notifier_init(sw_actor *self, void **state_out, void *arg)
 fail:
     free_all(n);
     sw_records_destroy(&n->store);
+    sw_config_release(&n->cfg);
     free(n);
     return error;
+}
+
+/* slipway.yaml was reloaded: forges, tokens, the public url and the retry
+ * settings apply to the next request; each build in memory looks its project
+ * up again (a request in flight carries copies of what it needs). */
+static int notifier_reconfigure(sw_actor *self, void *state, const sw_config *cfg)
+{
+    notifier *n = state;
+    (void)self;
+    sw_config_release(&n->cfg);
+    n->cfg = sw_config_retain(cfg);
+    for (size_t i = 0; i < NBUCKETS; i++) {
+        for (build *b = n->table[i]; b != NULL; b = b->next) {
+            b->project = project_for(n, b->r.rec.project);
+        }
+    }
+    return 0;
 }
 
 static void notifier_handle(sw_actor *self, void *state, const sw_mail *mail)
@@ -624,6 +643,7 @@ static void notifier_stop(sw_actor *self, void *state)
     }
     free_all(n);
     sw_records_destroy(&n->store);
+    sw_config_release(&n->cfg);
     free(n);
 }
 
@@ -633,4 +653,5 @@ const sw_actor_impl sw_notifier_impl = {
     .handle = notifier_handle,
     .tick = notifier_tick,
     .stop = notifier_stop,
+    .reconfigure = notifier_reconfigure,
 };

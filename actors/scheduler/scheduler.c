@@ -16,7 +16,7 @@
 #include <string.h>
 
 enum { TAG_REQUEST = 1, TAG_EVENT, TAG_HEARTBEAT, TAG_API_BUILDS, TAG_API_BUILD,
-       TAG_API_PROJECT, TAG_API_BUILDERS, TAG_ADVISORY, TAG_CANCEL };
+       TAG_API_PROJECT, TAG_API_BUILDERS, TAG_ADVISORY, TAG_CANCEL, TAG_API_PROJECTS };
 
 #define TICK_MS 500
 /* SCHED full: a request goes back to REQUESTS (nak) and comes again after this */
@@ -623,8 +623,49 @@ static void api_project(scheduler *s, const sw_mail *mail, const Slipway__ApiReq
     info.region = p->region;
     info.repository = p->repository;
     info.default_ref = p->default_ref;
+    info.forge = p->forge.type == SW_FORGE_NONE ? "" : (char *)sw_forge_name(p->forge.type);
     r.project = &info;
     reply(s, mail, &r);
+}
+
+/* sw.api.projects: every project of the running config, in file order. */
+static void api_projects(scheduler *s, const sw_mail *mail)
+{
+    Slipway__ApiReply r = SLIPWAY__API_REPLY__INIT;
+    size_t n = s->cfg->nprojects;
+    Slipway__ProjectInfo *infos = sw_calloc(n + 1, sizeof(*infos));
+    Slipway__ProjectInfo **ptrs = sw_calloc(n + 1, sizeof(*ptrs));
+
+    for (size_t i = 0; i < n; i++) {
+        const sw_project *p = &s->cfg->projects[i];
+        slipway__project_info__init(&infos[i]);
+        infos[i].name = p->name;
+        infos[i].tenant = p->tenant;
+        infos[i].tier = sw_config_project_tier(s->cfg, p)->name;
+        infos[i].region = p->region;
+        infos[i].repository = p->repository;
+        infos[i].default_ref = p->default_ref;
+        infos[i].forge =
+            p->forge.type == SW_FORGE_NONE ? "" : (char *)sw_forge_name(p->forge.type);
+        infos[i].cancel_superseded = p->cancel_superseded;
+        ptrs[i] = &infos[i];
+    }
+    r.projects = ptrs;
+    r.n_projects = n;
+    reply(s, mail, &r);
+    free(infos);
+    free(ptrs);
+}
+
+/* slipway.yaml was reloaded: projects, tenants and tiers' limits apply to the
+ * next request; heartbeat timeouts are kept by the reload (runtime/reload.h). */
+static int scheduler_reconfigure(sw_actor *self, void *state, const sw_config *cfg)
+{
+    scheduler *s = state;
+    (void)self;
+    sw_config_release(&s->cfg);
+    s->cfg = sw_config_retain(cfg);
+    return 0;
 }
 
 static void api_builders(scheduler *s, const sw_mail *mail)
@@ -784,11 +825,12 @@ static int scheduler_init(sw_actor *self, void **state_out, void *arg)
     char dir[4096];
     int error;
 
-    s->cfg = ctx->cfg;
+    s->cfg = sw_config_retain(ctx->cfg);
     s->self = self;
     s->bus = sw_actor_bus(self);
     snprintf(dir, sizeof(dir), "%s/scheduler", s->cfg->data_dir);
     if ((error = sw_view_open(&s->view, dir)) < 0) {
+        sw_config_release(&s->cfg);
         free(s);
         return error;
     }
@@ -809,11 +851,14 @@ static int scheduler_init(sw_actor *self, void **state_out, void *arg)
                                     &slipway__api_request__descriptor)) < 0 ||
         (error = sw_actor_subscribe(self, TAG_CANCEL, SW_CTL_CANCEL ".*", "scheduler",
                                     &slipway__cancel_request__descriptor)) < 0 ||
+        (error = sw_actor_subscribe(self, TAG_API_PROJECTS, SW_API_PROJECTS, "scheduler",
+                                    &slipway__api_request__descriptor)) < 0 ||
         (error = sw_actor_pull(self, TAG_ADVISORY, SW_STREAM_ADVISORIES, SW_DURABLE_ADVISORIES,
                                4, NULL)) < 0 ||
         (error = sw_actor_pull(self, TAG_REQUEST, SW_STREAM_REQUESTS, SW_DURABLE_SCHEDULER, 16,
                                &slipway__build_request__descriptor)) < 0) {
         sw_view_destroy(&s->view);
+        sw_config_release(&s->cfg);
         free(s);
         *state_out = NULL;
         return error;
@@ -853,6 +898,9 @@ static void scheduler_handle(sw_actor *self, void *state, const sw_mail *mail)
     case TAG_CANCEL:
         on_cancel(s, mail);
         break;
+    case TAG_API_PROJECTS:
+        api_projects(s, mail);
+        break;
     default:
         break;
     }
@@ -869,6 +917,7 @@ static void scheduler_stop(sw_actor *self, void *state)
     }
     free(s->builders);
     sw_view_destroy(&s->view);
+    sw_config_release(&s->cfg);
     free(s);
 }
 
@@ -878,4 +927,5 @@ const sw_actor_impl sw_scheduler_impl = {
     .handle = scheduler_handle,
     .tick = scheduler_tick,
     .stop = scheduler_stop,
+    .reconfigure = scheduler_reconfigure,
 };

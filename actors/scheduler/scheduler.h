@@ -7,6 +7,7 @@
  *   EVENTS    sw.events.>             BuildEvent   (ordered, from the view's last sequence)
  *   core      sw.hb.>                 Heartbeat
  *   core      sw.api.builds|build|project|builders   ApiRequest -> ApiReply
+ *   core      sw.api.projects         ApiRequest -> ApiReply (projects: the running config's)
  * Writes:
  *   EVENTS    sw.events.<tenant>.<build>  CREATED, LOST (msg-id <build>.created, ...)
  *   SCHED     sw.sched.<tier>             Job (msg-id <build>.sched)
@@ -18,6 +19,9 @@
  * When a builder's heartbeats stop for longer
  * than heartbeat_lapse, its running builds are marked rescheduling; JetStream
  * redelivers their jobs to another builder.
+ *
+ * A reload (SIGHUP) swaps the config on the actor's thread: projects, tenants
+ * and tiers' limits apply from the next request.
  */
 #ifndef SW_SCHEDULER_H
 #define SW_SCHEDULER_H

@@ -102,6 +102,7 @@ void sw_delivery_unref(sw_delivery *d)
     free(d->delivery_id);
     free(d->request_id);
     sw_hook_event_clear(&d->event);
+    sw_config_release(&d->cfg);
     free(d);
 }
 

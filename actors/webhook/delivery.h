@@ -16,6 +16,7 @@ typedef struct sw_delivery_sync sw_delivery_sync;
 /* One authenticated delivery that asks for a build. Shared by the HTTP thread
  * and the owner: each holds a reference (sw_delivery_unref). */
 typedef struct sw_delivery {
+    const sw_config *cfg;   /* retained (may be NULL): the config project belongs to */
     const sw_project *project;
     const char *route;      /* github, gitlab, gitea, bitbucket */
     char *delivery_id;      /* the forge's delivery id (or body-<sha256> when it sent none) */

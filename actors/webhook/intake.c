@@ -36,7 +36,10 @@
 struct sw_intake {
     struct MHD_Daemon *daemon;
     _Atomic size_t reserved; /* body bytes the connections may hold, all together */
-    size_t budget;
+    /* The config requests begin with (retained), swapped by a reload. Taking
+     * it is a load and a retain, which must not meet the swap's release of
+     * the old one in between: both happen under cfg_lock. */
+    pthread_mutex_t cfg_lock;
     const sw_config *cfg;
     sw_bus *bus;
     sw_intake_cb cb;
@@ -46,6 +49,7 @@ struct sw_intake {
 
 /* Per-request state of a POST to /hooks/..., kept in MHD's con_cls. */
 typedef struct request {
+    const sw_config *cfg;    /* retained: the config the request began with, to its end */
     const sw_project *project;
     const char *route;
     sw_forge_type forge;     /* the route's forge (bitbucket: as the project says) */
@@ -195,6 +199,15 @@ static char *delivery_id(const char *value, const char *body, size_t len)
 
 /* --- routing ------------------------------------------------------------- */
 
+/* The config now, retained for the caller. */
+static const sw_config *current(sw_intake *in)
+{
+    pthread_mutex_lock(&in->cfg_lock);
+    const sw_config *cfg = sw_config_retain(in->cfg);
+    pthread_mutex_unlock(&in->cfg_lock);
+    return cfg;
+}
+
 static bool content_type_is_json(const char *ct)
 {
     if (ct == NULL) {
@@ -215,10 +228,10 @@ static bool forge_fits_route(sw_forge_type project, sw_forge_type route)
     return project == route;
 }
 
-/* First call of a POST /hooks/...: route, project, type and size checks.
- * Returns NULL with an answer queued in *answered when refused. */
-static request *begin(sw_intake *in, struct MHD_Connection *c, const char *url,
-                      enum MHD_Result *answered)
+/* First call of a POST /hooks/...: route, project, type and size checks,
+ * against cfg. Returns NULL with an answer queued in *answered when refused. */
+static request *begin_with(sw_intake *in, const sw_config *cfg, struct MHD_Connection *c,
+                           const char *url, enum MHD_Result *answered)
 {
     static const struct {
         const char *name;
@@ -251,16 +264,16 @@ static request *begin(sw_intake *in, struct MHD_Connection *c, const char *url,
                          "no project in the hook URL: use /hooks/%s/<project>", route);
         return NULL;
     }
-    const sw_project *p = sw_config_project(in->cfg, pname);
+    const sw_project *p = sw_config_project(cfg, pname);
     if (p == NULL) {
         *answered = fail(c, MHD_HTTP_NOT_FOUND, url, "no project named '%s' in %s", pname,
-                         in->cfg->path);
+                         cfg->path);
         return NULL;
     }
     if (!forge_fits_route(p->forge.type, forge)) {
         *answered = fail(c, MHD_HTTP_NOT_FOUND, url,
                          "project '%s' is not a %s project (its forge is %s in %s)", pname,
-                         route, sw_forge_name(p->forge.type), in->cfg->path);
+                         route, sw_forge_name(p->forge.type), cfg->path);
         return NULL;
     }
     if (!content_type_is_json(header(c, "Content-Type"))) {
@@ -277,10 +290,10 @@ static request *begin(sw_intake *in, struct MHD_Connection *c, const char *url,
         char *end;
         errno = 0;
         clen = strtoull(cl, &end, 10);
-        if (errno != 0 || *end != '\0' || clen > in->cfg->webhook_max_body) {
+        if (errno != 0 || *end != '\0' || clen > cfg->webhook_max_body) {
             *answered = fail(c, MHD_HTTP_CONTENT_TOO_LARGE, url,
                              "the body (%s bytes) is over the limit of %llu bytes", cl,
-                             (unsigned long long)in->cfg->webhook_max_body);
+                             (unsigned long long)cfg->webhook_max_body);
             return NULL;
         }
     }
@@ -289,9 +302,9 @@ static request *begin(sw_intake *in, struct MHD_Connection *c, const char *url,
      * twice its size again), so the bodies held at once are bounded by a
      * budget of BODY_BUDGET limits; past it the forge is asked to come back. A
      * body without a Content-Length reserves the whole limit. */
-    size_t want = cl != NULL ? (size_t)clen : (size_t)in->cfg->webhook_max_body;
+    size_t want = cl != NULL ? (size_t)clen : (size_t)cfg->webhook_max_body;
     size_t before = atomic_fetch_add(&in->reserved, want);
-    if (before + want > in->budget && before > 0) {
+    if (before + want > BODY_BUDGET * (size_t)cfg->webhook_max_body && before > 0) {
         atomic_fetch_sub(&in->reserved, want);
         *answered = fail(c, MHD_HTTP_SERVICE_UNAVAILABLE, url,
                          "the gateway holds %zu bytes of other deliveries; send this one again",
@@ -301,6 +314,7 @@ static request *begin(sw_intake *in, struct MHD_Connection *c, const char *url,
 
     request *r = sw_calloc(1, sizeof(*r));
     r->reserved = want;
+    r->cfg = sw_config_retain(cfg);
     r->project = p;
     r->route = route;
     r->forge = forge == SW_FORGE_BITBUCKET ? p->forge.type : forge;
@@ -314,10 +328,20 @@ static request *begin(sw_intake *in, struct MHD_Connection *c, const char *url,
     return r;
 }
 
-/* Appends a piece of the body; false when it would pass the limit. */
-static bool append(sw_intake *in, request *r, const char *data, size_t n)
+/* begin_with the config now; the request keeps it to its end. */
+static request *begin(sw_intake *in, struct MHD_Connection *c, const char *url,
+                      enum MHD_Result *answered)
 {
-    if (n > in->cfg->webhook_max_body - r->len) {
+    const sw_config *cfg = current(in);
+    request *r = begin_with(in, cfg, c, url, answered);
+    sw_config_release(&cfg);
+    return r;
+}
+
+/* Appends a piece of the body; false when it would pass the limit. */
+static bool append(request *r, const char *data, size_t n)
+{
+    if (n > r->cfg->webhook_max_body - r->len) {
         return false;
     }
     if (r->len + n + 1 > r->cap) {
@@ -325,8 +349,8 @@ static bool append(sw_intake *in, request *r, const char *data, size_t n)
         while (r->len + n + 1 > cap) {
             cap *= 2;
         }
-        if (cap > in->cfg->webhook_max_body + 1) {
-            cap = in->cfg->webhook_max_body + 1;
+        if (cap > r->cfg->webhook_max_body + 1) {
+            cap = r->cfg->webhook_max_body + 1;
         }
         r->body = sw_realloc(r->body, cap);
         r->cap = cap;
@@ -348,7 +372,7 @@ static enum MHD_Result finish(sw_intake *in, struct MHD_Connection *c, const cha
         return fail(c, MHD_HTTP_UNAUTHORIZED, url,
                     "project '%s' has no webhook secret: set projects[].forge.secret in %s and "
                     "the same secret on the forge",
-                    p->name, in->cfg->path);
+                    p->name, r->cfg->path);
     }
     if (sw_signature_check(r->forge, p->forge.secret, header_any(c, headers_of(r->forge)->signature), r->body,
                            r->len) < 0) {
@@ -375,6 +399,7 @@ static enum MHD_Result finish(sw_intake *in, struct MHD_Connection *c, const cha
     }
 
     sw_delivery *d = sw_delivery_new();
+    d->cfg = sw_config_retain(r->cfg);
     d->project = p;
     d->route = r->route;
     d->delivery_id = delivery_id(header_any(c, headers_of(r->forge)->delivery), r->body, r->len);
@@ -386,7 +411,7 @@ static enum MHD_Result finish(sw_intake *in, struct MHD_Connection *c, const cha
     r->cap = 0;
 
     in->cb(in->closure, sw_delivery_ref(d));
-    sw_delivery_await(d, sw_clock_mono_ms() + (int64_t)in->cfg->webhook_publish_timeout_ms +
+    sw_delivery_await(d, sw_clock_mono_ms() + (int64_t)r->cfg->webhook_publish_timeout_ms +
                         ANSWER_MARGIN_MS);
     ret = respond_timed(c, (unsigned int)sw_delivery_status(d), sw_delivery_body(d),
                         r->started_us, sw_delivery_retry_after(d));
@@ -513,12 +538,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
          * sender that keeps going far past it is cut off. */
         size_t n = *upload_data_size;
         *upload_data_size = 0;
-        if (!r->refused && !append(in, r, upload_data, n)) {
+        if (!r->refused && !append(r, upload_data, n)) {
             r->refused = true;
             free(r->body);
             r->body = NULL;
             sw_info(LOG, "%s: the body passed the limit of %llu bytes; discarding the rest", url,
-                    (unsigned long long)in->cfg->webhook_max_body);
+                    (unsigned long long)r->cfg->webhook_max_body);
         }
         if (r->refused) {
             r->discarded += n;
@@ -532,7 +557,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     }
     if (r->refused) {
         return fail(c, MHD_HTTP_CONTENT_TOO_LARGE, url, "the body is over the limit of %llu bytes",
-                    (unsigned long long)in->cfg->webhook_max_body);
+                    (unsigned long long)r->cfg->webhook_max_body);
     }
     return finish(in, c, url, r);
 }
@@ -544,6 +569,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     request *r = *con_cls;
     if (r != NULL) {
         atomic_fetch_sub(&in->reserved, r->reserved);
+        sw_config_release(&r->cfg);
         free(r->body);
         free(r);
         *con_cls = NULL;
@@ -590,11 +616,11 @@ int sw_intake_start(sw_intake **out, const sw_config *cfg, sw_bus *bus, sw_intak
     }
 
     sw_intake *in = sw_calloc(1, sizeof(*in));
-    in->cfg = cfg;
+    pthread_mutex_init(&in->cfg_lock, NULL);
+    in->cfg = sw_config_retain(cfg);
     in->bus = bus;
     in->cb = cb;
     in->closure = closure;
-    in->budget = BODY_BUDGET * (size_t)cfg->webhook_max_body;
     in->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, in, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, in,
         MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_NOTIFY_COMPLETED, on_completed, in,
@@ -603,6 +629,8 @@ int sw_intake_start(sw_intake **out, const sw_config *cfg, sw_bus *bus, sw_intak
         (size_t)1 << 20, MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int)1, MHD_OPTION_END);
     freeaddrinfo(ai);
     if (in->daemon == NULL) {
+        sw_config_release(&in->cfg);
+        pthread_mutex_destroy(&in->cfg_lock);
         free(in);
         return sw_error_set(SW_EIO, "cannot listen for webhooks on %s (is the port in use?)",
                             listen);
@@ -619,5 +647,17 @@ void sw_intake_stop(sw_intake **intake_p)
     }
     *intake_p = NULL;
     MHD_stop_daemon(in->daemon);
+    sw_config_release(&in->cfg);
+    pthread_mutex_destroy(&in->cfg_lock);
     free(in);
+}
+
+void sw_intake_reconfigure(sw_intake *in, const sw_config *cfg)
+{
+    const sw_config *old;
+    pthread_mutex_lock(&in->cfg_lock);
+    old = in->cfg;
+    in->cfg = sw_config_retain(cfg);
+    pthread_mutex_unlock(&in->cfg_lock);
+    sw_config_release(&old); /* freed here, or by the last request that began with it */
 }

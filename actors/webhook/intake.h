@@ -47,10 +47,15 @@ typedef enum {
  * answer it (sw_delivery_answer) and drop it (sw_delivery_unref). */
 typedef void (*sw_intake_cb)(void *closure, sw_delivery *d);
 
-/* Listens on cfg->webhook_listen. bus is only asked whether it is connected
- * (for /healthz). */
+/* Listens on cfg->webhook_listen (cfg is retained). bus is only asked whether
+ * it is connected (for /healthz). */
 int sw_intake_start(sw_intake **out, const sw_config *cfg, sw_bus *bus, sw_intake_cb cb,
                     void *closure);
+
+/* Requests that begin from now on are checked against cfg (retained; the
+ * listen address stays). A request in flight, and the delivery it hands on
+ * (delivery.h: d->cfg), keeps the config it began with. Any thread. */
+void sw_intake_reconfigure(sw_intake *in, const sw_config *cfg);
 
 /* Counts one answer (any thread). */
 void sw_intake_count(sw_intake *in, sw_intake_counter which);

@@ -335,6 +335,19 @@ static int64_t tick(sw_actor *self, void *state)
     return next - now;
 }
 
+/* Says which forge projects will have their webhooks refused. */
+static void warn_unsigned(webhook *w)
+{
+    for (size_t i = 0; i < w->cfg->nprojects; i++) {
+        const sw_project *p = &w->cfg->projects[i];
+        if (p->forge.type != SW_FORGE_NONE && p->forge.secret == NULL) {
+            sw_warn(sw_actor_name(w->self),
+                    "project %s has no forge.secret: its webhooks will be refused (401)",
+                    p->name);
+        }
+    }
+}
+
 static int init(sw_actor *self, void **state_out, void *arg)
 {
     const sw_actor_ctx *ctx = arg;
@@ -343,25 +356,19 @@ static int init(sw_actor *self, void **state_out, void *arg)
     int error;
 
     w->self = self;
-    w->cfg = ctx->cfg;
+    w->cfg = sw_config_retain(ctx->cfg);
     if ((error = sw_deliveries_open(&w->record, dir)) < 0 ||
         (error = sw_publisher_create(&w->pub, sw_actor_bus(self), on_ack, w)) < 0 ||
         (error = sw_intake_start(&w->intake, w->cfg, sw_actor_bus(self), on_delivery, w)) < 0) {
         sw_publisher_destroy(&w->pub);
         sw_deliveries_close(&w->record);
+        sw_config_release(&w->cfg);
         free(dir);
         free(w);
         return error;
     }
     free(dir);
-    for (size_t i = 0; i < w->cfg->nprojects; i++) {
-        const sw_project *p = &w->cfg->projects[i];
-        if (p->forge.type != SW_FORGE_NONE && p->forge.secret == NULL) {
-            sw_warn(sw_actor_name(self),
-                    "project %s has no forge.secret: its webhooks will be refused (401)",
-                    p->name);
-        }
-    }
+    warn_unsigned(w);
     sw_info(sw_actor_name(self), "listening on http://%s/hooks/<forge>/<project>",
             w->cfg->webhook_listen);
     *state_out = w;
@@ -382,7 +389,23 @@ static void stop(sw_actor *self, void *state)
     sw_intake_stop(&w->intake);
     sw_publisher_destroy(&w->pub);
     sw_deliveries_close(&w->record);
+    sw_config_release(&w->cfg);
     free(w);
+}
+
+/* slipway.yaml was reloaded: projects and their secrets, the body limit and
+ * the timeouts apply to requests that begin from now on (the listen address
+ * is kept: runtime/reload.h); a delivery in flight keeps the config its
+ * request began with (its project is in it). */
+static int reconfigure(sw_actor *self, void *state, const sw_config *cfg)
+{
+    webhook *w = state;
+    (void)self;
+    sw_intake_reconfigure(w->intake, cfg);
+    sw_config_release(&w->cfg);
+    w->cfg = sw_config_retain(cfg);
+    warn_unsigned(w);
+    return 0;
 }
 
 const sw_actor_impl sw_webhook_impl = {
@@ -391,4 +414,5 @@ const sw_actor_impl sw_webhook_impl = {
     .handle = handle,
     .tick = tick,
     .stop = stop,
+    .reconfigure = reconfigure,
 };

@@ -471,14 +471,9 @@ static void start_git_daemon(sw_harness *h)
     ck_abort_msg("git daemon did not start; its log: %s", tail_of(log, 2000));
 }
 
-sw_harness *sw_harness_create(const sw_harness_options *opts)
+/* h->opts = *opts (if given), with the defaults for zero fields. */
+static void set_options(sw_harness *h, const sw_harness_options *opts)
 {
-    sw_harness *h = calloc(1, sizeof(*h));
-    ck_assert_ptr_nonnull(h);
-    const char *build_dir = getenv("SLIPWAY_BUILD_DIR");
-    ck_assert_msg(build_dir != NULL && build_dir[0] != '\0',
-                  "SLIPWAY_BUILD_DIR is not set (run through meson test)");
-    h->build_dir = sw_strdup(build_dir);
     if (opts != NULL) {
         h->opts = *opts;
     }
@@ -512,6 +507,20 @@ sw_harness *sw_harness_create(const sw_harness_options *opts)
     if (h->opts.executor == NULL) {
         h->opts.executor = "shell";
     }
+    if (h->opts.webhook_secret == NULL) {
+        h->opts.webhook_secret = SW_HARNESS_SECRET;
+    }
+}
+
+sw_harness *sw_harness_create(const sw_harness_options *opts)
+{
+    sw_harness *h = calloc(1, sizeof(*h));
+    ck_assert_ptr_nonnull(h);
+    const char *build_dir = getenv("SLIPWAY_BUILD_DIR");
+    ck_assert_msg(build_dir != NULL && build_dir[0] != '\0',
+                  "SLIPWAY_BUILD_DIR is not set (run through meson test)");
+    h->build_dir = sw_strdup(build_dir);
+    set_options(h, opts);
     h->default_image = strcmp(h->opts.executor, "docker") == 0 ? sw_test_busybox_image()
                                                                  : "slipway/busybox";
     h->webhook_port = sw_test_free_port();
@@ -674,7 +683,7 @@ static char *write_config(sw_harness *h)
                 "      repo: demo/%s\n"
                 "      secret: \"%s\"\n",
                 h->repos[i], h->git_port, h->repos[i], h->opts.forge, h->repos[i],
-                SW_HARNESS_SECRET);
+                h->opts.webhook_secret);
         if (h->opts.secret != NULL) {
             fprintf(f,
                     "    secrets:\n"
@@ -786,6 +795,51 @@ static pid_t start_daemon(sw_harness *h, const char *log_path, va_list ap)
         if (ready) {
             return pid;
         }
+        pause_ms(50);
+    }
+}
+
+void sw_harness_write_config(sw_harness *h, const sw_harness_options *opts)
+{
+    set_options(h, opts);
+    free(write_config(h));
+}
+
+void sw_harness_signal_slipwayd(sw_harness *h, int sig)
+{
+    ck_assert_msg(h->slipwayd_pid != 0, "slipwayd is not running");
+    ck_assert_int_eq(kill(h->slipwayd_pid, sig), 0);
+}
+
+size_t sw_harness_log_size(const sw_harness *h)
+{
+    struct stat st;
+    return h->slipwayd_log != NULL && stat(h->slipwayd_log, &st) == 0 ? (size_t)st.st_size : 0;
+}
+
+char *sw_harness_await_log(sw_harness *h, size_t from, const char *needle, int timeout_ms)
+{
+    long long deadline = sw_harness_now_ms() + timeout_ms;
+    for (;;) {
+        char *log = sw_harness_slipwayd_log(h);
+        const char *since = strlen(log) > from ? log + from : "";
+        const char *hit = strstr(since, needle);
+        if (hit != NULL) {
+            const char *end = strchr(hit, '\n');
+            const char *start = hit;
+            while (start > since && start[-1] != '\n') {
+                start--;
+            }
+            char *line = strndup(start, end ? (size_t)(end - start) : strlen(start));
+            ck_assert_ptr_nonnull(line);
+            free(log);
+            return line;
+        }
+        if (sw_harness_now_ms() >= deadline) {
+            ck_abort_msg("slipwayd's log has no '%s' after %d ms; it ends:\n%s", needle,
+                         timeout_ms, tail_of(since, 3000));
+        }
+        free(log);
         pause_ms(50);
     }
 }

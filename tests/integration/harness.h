@@ -45,6 +45,7 @@ typedef struct sw_harness_options {
     bool cancel_superseded;         /* every project's cancel_superseded */
     const char *yaml_extra;         /* NULL: none; top-level YAML appended to slipway.yaml,
                                      * e.g. "queues:\n  requests: 2\n" */
+    const char *webhook_secret;     /* NULL: SW_HARNESS_SECRET: every project's forge.secret */
 } sw_harness_options;
 
 /* Every project's webhook secret (GitHub's published test secret). */
@@ -103,6 +104,23 @@ void sw_harness_repo_pipeline(sw_harness *h, const char *repo, const char *pipel
 /* Writes slipway.yaml and starts slipwayd with the given actors (NULL-terminated
  * list; none = all); returns once its log shows "slipwayd: ready". */
 void sw_harness_start(sw_harness *h, ...) __attribute__((sentinel));
+
+/* Writes slipway.yaml again, from opts (NULL: the options it has; zero fields
+ * take the defaults) and every repository made so far, for a reload
+ * (sw_harness_signal_slipwayd(h, SIGHUP)); nothing is restarted. */
+void sw_harness_write_config(sw_harness *h, const sw_harness_options *opts);
+
+/* Sends sig to the first slipwayd process. */
+void sw_harness_signal_slipwayd(sw_harness *h, int sig);
+
+/* The size of the first slipwayd's log so far: where to look from for what
+ * comes next (sw_harness_await_log). */
+size_t sw_harness_log_size(const sw_harness *h);
+
+/* Waits (at most timeout_ms, else fails the test with the log's end) for the
+ * first slipwayd's log past byte from to hold needle; returns the line that
+ * holds it (owned). */
+char *sw_harness_await_log(sw_harness *h, size_t from, const char *needle, int timeout_ms);
 
 /* Starts another slipwayd with the same config and the given actors
  * (NULL-terminated), logging to <dir>/<name>.log, and waits until it is ready.

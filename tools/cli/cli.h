@@ -53,6 +53,7 @@ int cli_show(cli *c, int argc, char **argv);
 int cli_builders(cli *c, int argc, char **argv);
 int cli_cancel(cli *c, int argc, char **argv);
 int cli_retry(cli *c, int argc, char **argv);
+int cli_projects(cli *c, int argc, char **argv); /* projects.c */
 
 /* A duration in ms as it was probably written: "500ms", "30s", "2m". */
 const char *cli_duration(char *buf, size_t n, int64_t ms);

@@ -27,6 +27,7 @@ static void usage(FILE *out)
             "  builders                                    builders and their load\n"
             "  cancel BUILD [--reason TEXT]                stop a build; it ends cancelled\n"
             "  retry BUILD                                 build the same commit again\n"
+            "  projects                                    the projects of the running config\n"
             "\n"
             "options:\n"
             "  --nats URL      NATS server (default: $SLIPWAY_NATS or nats://127.0.0.1:4222)\n"
@@ -145,6 +146,8 @@ int main(int argc, char **argv)
         status = cli_cancel(&c, cargc, cargv);
     } else if (strcmp(cmd, "retry") == 0) {
         status = cli_retry(&c, cargc, cargv);
+    } else if (strcmp(cmd, "projects") == 0) {
+        status = cli_projects(&c, cargc, cargv);
     } else if (strcmp(cmd, "help") == 0) {
         usage(stdout);
         status = CLI_OK;
