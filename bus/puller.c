@@ -13,6 +13,12 @@
  * error (disconnected, server restarting, consumer gone) waits 200 ms and tries
  * again, forever: the thread ends only when the puller is destroyed.
  *
+ * The limit can change while the puller runs (sw_puller_set_limit; 0 pauses
+ * it): the loop waits before its next fetch, and a message that arrives from
+ * a fetch already under way when the limit was lowered is nak'ed at once (no
+ * delay) for another puller, never handed out past the limit. That nak costs
+ * the message one delivery, as any hand-back does.
+ *
  * A message's ack goes through the subscription that fetched it, and its
  * release gives a slot back, so the state shared with messages (the core) is
  * refcounted: the handle, the thread and each unreleased message hold a
@@ -37,7 +43,7 @@ struct sw_puller_core {
     pthread_cond_t cv;
     int refs;     /* handle + thread + unreleased messages; under mu */
     int inflight; /* messages handed out and not released; under mu */
-    int max_inflight;
+    int max_inflight; /* under mu; 0: paused */
     bool stopping; /* under mu */
     natsSubscription *ns;
     sw_bus_msg_cb cb;
@@ -98,12 +104,18 @@ static bool pause_locked(sw_puller_core *core, int ms)
     return !core->stopping;
 }
 
-/* Takes ownership of nm: hands it out, or naks it when the puller is stopping. */
+/* Takes ownership of nm: hands it out, or naks it when the puller is stopping
+ * or its limit was lowered while the fetch was under way. */
 static void hand_out(sw_puller_core *core, natsMsg *nm)
 {
     pthread_mutex_lock(&core->mu);
-    if (core->stopping) {
+    if (core->stopping || core->inflight >= core->max_inflight) {
+        bool stopping = core->stopping;
         pthread_mutex_unlock(&core->mu);
+        if (!stopping) {
+            sw_info("bus", "%s/%s: a message came after the limit was lowered: handed back",
+                    core->stream, core->durable);
+        }
         natsMsg_Nak(nm, NULL); /* let another puller have it now */
         natsMsg_Destroy(nm);
         return;
@@ -184,8 +196,8 @@ int sw_puller_start(sw_puller **out, sw_bus *bus, const char *stream, const char
     int error = -1;
 
     *out = NULL;
-    if (max_inflight < 1) {
-        return sw_error_set(SW_EINVALID, "puller on %s/%s: max_inflight must be at least 1",
+    if (max_inflight < 0) {
+        return sw_error_set(SW_EINVALID, "puller on %s/%s: max_inflight must be at least 0",
                             stream, durable);
     }
     core = sw_calloc(1, sizeof(*core));
@@ -228,6 +240,14 @@ cleanup:
         core_free(core);
     }
     return error;
+}
+
+void sw_puller_set_limit(sw_puller *puller, int max_inflight)
+{
+    pthread_mutex_lock(&puller->core->mu);
+    puller->core->max_inflight = max_inflight < 0 ? 0 : max_inflight;
+    pthread_cond_broadcast(&puller->core->cv);
+    pthread_mutex_unlock(&puller->core->mu);
 }
 
 int sw_puller_inflight(sw_puller *puller)
