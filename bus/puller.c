@@ -130,6 +130,7 @@ static void *pull_loop(void *arg)
 {
     sw_puller_core *core = arg;
     bool failing = false;
+    bool paused = false; /* limit 0 seen and said so */
 
     for (;;) {
         natsMsgList list = {0};
@@ -137,12 +138,22 @@ static void *pull_loop(void *arg)
         natsStatus s;
 
         pthread_mutex_lock(&core->mu);
+        if (!core->stopping && core->max_inflight == 0 && !paused) {
+            /* no fetch is under way any more: nothing comes until the limit is raised */
+            sw_info("bus", "%s/%s: pull paused", core->stream, core->durable);
+            paused = true;
+        }
         while (!core->stopping && core->inflight >= core->max_inflight) {
             pthread_cond_wait(&core->cv, &core->mu);
         }
         if (core->stopping) {
             pthread_mutex_unlock(&core->mu);
             break;
+        }
+        if (paused) {
+            sw_info("bus", "%s/%s: pull resumed (limit %d)", core->stream, core->durable,
+                    core->max_inflight);
+            paused = false;
         }
         pthread_mutex_unlock(&core->mu);
 
