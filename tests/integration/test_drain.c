@@ -37,9 +37,10 @@
 #define LAPSE_MS 5000
 #define BUILD_MS 90000
 
-static sw_harness *start(const char *cluster_extra)
+static sw_harness *start_with(const char *cluster_extra, const char *yaml_extra)
 {
     sw_harness_options opts = {
+        .yaml_extra = yaml_extra,
         .builders = 2,
         .slots = 2,
         .heartbeat_interval = "250ms",
@@ -50,6 +51,11 @@ static sw_harness *start(const char *cluster_extra)
     sw_harness_repo_pipeline(h, "demo", PIPELINE);
     sw_harness_start(h, "scheduler", "dispatcher", "logsink", NULL);
     return h;
+}
+
+static sw_harness *start(const char *cluster_extra)
+{
+    return start_with(cluster_extra, NULL);
 }
 
 static long long wall_ms(void)
@@ -316,6 +322,32 @@ START_TEST(test_second_sigterm_hands_the_build_back)
 }
 END_TEST
 
+START_TEST(test_drain_grace_hands_the_build_back)
+{
+    sw_harness *h = start_with(NO_PSI, "drain_grace: 2s\n");
+    sw_witness *w = sw_witness_create(sw_harness_nats_url(h));
+    int b1 = sw_harness_start_more(h, "builder-1", "builder:builder-1", NULL);
+    char *a = submit_running_on(h, "builder-1");
+    sw_harness_start_more(h, "builder-2", "builder:builder-2", NULL);
+
+    long long t0 = sw_harness_now_ms();
+    sw_harness_signal(h, b1, SIGTERM);
+    ck_assert_int_eq(sw_harness_await_exit(h, b1, 10000), 0);
+    long long took = sw_harness_now_ms() - t0;
+    /* the grace, then at once: not the build's remaining ~8 s */
+    ck_assert_msg(took >= 2000 && took < 5000, "builder-1 exited %lld ms after SIGTERM", took);
+    char *path = sw_asprintf("%s/builder-1.log", sw_harness_dir(h));
+    char *log = sw_test_read_file(path, NULL);
+    ck_assert_msg(log != NULL && strstr(log, "drain_grace passed") != NULL, "log:\n%s", log);
+    free(log);
+    free(path);
+    expect_succeeded(h, w, a, "builder-2", 2);
+    free(a);
+    sw_witness_destroy(&w);
+    sw_harness_destroy(&h);
+}
+END_TEST
+
 /* The JOBS consumer's own counts, from the server. */
 static void jobs_pending(sw_harness *h, uint64_t *pending, uint64_t *ack_pending)
 {
@@ -380,6 +412,7 @@ int main(void)
     tcase_add_test(tc, test_drain_finishes_takes_nothing_new_undrain_resumes_exit);
     tcase_add_test(tc, test_sigterm_drains_then_exits);
     tcase_add_test(tc, test_second_sigterm_hands_the_build_back);
+    tcase_add_test(tc, test_drain_grace_hands_the_build_back);
     tcase_add_test(tc, test_pressure_holds_back_until_lifted);
     suite_add_tcase(s, tc);
     return sw_test_run(s);
