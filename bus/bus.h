@@ -205,6 +205,10 @@ int sw_puller_start(sw_puller **out, sw_bus *bus, const char *stream, const char
  * already under way when it is lowered gives its message back at once). */
 void sw_puller_set_limit(sw_puller *puller, int max_inflight);
 
+/* Before each fetch while some of its messages are unreleased, the puller waits
+ * pace_ms x inflight / max_inflight (0: no wait; the default). */
+void sw_puller_set_pace(sw_puller *puller, int pace_ms);
+
 /* Messages handed out and not yet released. */
 int sw_puller_inflight(sw_puller *puller);
 

@@ -17,7 +17,10 @@
  * it): the loop waits before its next fetch, and a message that arrives from
  * a fetch already under way when the limit was lowered is nak'ed at once (no
  * delay) for another puller, never handed out past the limit. That nak costs
- * the message one delivery, as any hand-back does.
+ * the message one delivery, as any hand-back does. A pace (sw_puller_set_pace)
+ * makes a busy puller wait before its next fetch: pace x inflight/max_inflight
+ * ms, so its owner has that long to lower the limit before anything more is
+ * fetched.
  *
  * A message's ack goes through the subscription that fetched it, and its
  * release gives a slot back, so the state shared with messages (the core) is
@@ -44,6 +47,7 @@ struct sw_puller_core {
     int refs;     /* handle + thread + unreleased messages; under mu */
     int inflight; /* messages handed out and not released; under mu */
     int max_inflight; /* under mu; 0: paused */
+    int pace_ms;      /* under mu; 0: none */
     bool stopping; /* under mu */
     natsSubscription *ns;
     sw_bus_msg_cb cb;
@@ -131,6 +135,7 @@ static void *pull_loop(void *arg)
     sw_puller_core *core = arg;
     bool failing = false;
     bool paused = false; /* limit 0 seen and said so */
+    bool paced = false;  /* waited the pace before this fetch */
 
     for (;;) {
         natsMsgList list = {0};
@@ -155,6 +160,17 @@ static void *pull_loop(void *arg)
                     core->max_inflight);
             paused = false;
         }
+        if (!paced && core->pace_ms > 0 && core->inflight > 0) {
+            /* busy: wait a little before fetching more, then look at the limit again */
+            bool go_on = pause_locked(core, core->pace_ms * core->inflight / core->max_inflight);
+            pthread_mutex_unlock(&core->mu);
+            paced = true;
+            if (!go_on) {
+                break;
+            }
+            continue;
+        }
+        paced = false;
         pthread_mutex_unlock(&core->mu);
 
         s = natsSubscription_Fetch(&list, core->ns, 1, FETCH_TIMEOUT_MS, &jerr);
@@ -258,6 +274,13 @@ void sw_puller_set_limit(sw_puller *puller, int max_inflight)
     pthread_mutex_lock(&puller->core->mu);
     puller->core->max_inflight = max_inflight < 0 ? 0 : max_inflight;
     pthread_cond_broadcast(&puller->core->cv);
+    pthread_mutex_unlock(&puller->core->mu);
+}
+
+void sw_puller_set_pace(sw_puller *puller, int pace_ms)
+{
+    pthread_mutex_lock(&puller->core->mu);
+    puller->core->pace_ms = pace_ms < 0 ? 0 : pace_ms;
     pthread_mutex_unlock(&puller->core->mu);
 }
 

@@ -344,13 +344,14 @@ int sw_actor_pull(sw_actor *actor, int tag, const char *stream, const char *dura
     return 0;
 }
 
-int sw_actor_pull_limit(sw_actor *actor, int tag, int max_inflight)
+/* Calls set(puller, value) on the actor's pulls with tag. */
+static int pull_set(sw_actor *actor, int tag, void (*set)(sw_puller *, int), int value)
 {
     int error = SW_ENOTFOUND;
     pthread_mutex_lock(&actor->src_lock);
     for (source *s = actor->sources; s != NULL; s = s->next) {
         if (s->puller != NULL && s->tag == tag) {
-            sw_puller_set_limit(s->puller, max_inflight);
+            set(s->puller, value);
             error = 0;
         }
     }
@@ -359,6 +360,16 @@ int sw_actor_pull_limit(sw_actor *actor, int tag, int max_inflight)
         return sw_error_set(SW_ENOTFOUND, "%s: no pull with tag %d", actor->name, tag);
     }
     return 0;
+}
+
+int sw_actor_pull_limit(sw_actor *actor, int tag, int max_inflight)
+{
+    return pull_set(actor, tag, sw_puller_set_limit, max_inflight);
+}
+
+int sw_actor_pull_pace(sw_actor *actor, int tag, int pace_ms)
+{
+    return pull_set(actor, tag, sw_puller_set_pace, pace_ms);
 }
 
 void sw_actor_post(sw_actor *actor, int tag, void *payload, void (*payload_free)(void *))

@@ -23,8 +23,9 @@ enum { TAG_JOB = 1, TAG_DONE, TAG_DRAIN };
 
 /* Pulling by pressure (see builder.h): a builder over a threshold re-checks
  * after HOLD_FIRST_MS, doubling up to HOLD_MAX_MS, and from the first check
- * under again every CHECK_EVERY_MS; after taking a job it waits BUSY_DELAY_MS
- * x busy/slots before the pull may fetch the next. */
+ * under again every CHECK_EVERY_MS; its pull waits BUSY_DELAY_MS x busy/slots
+ * before each fetch (the puller's pace), time enough for the check that
+ * follows taking a job to pause it before anything more is fetched. */
 #define HOLD_FIRST_MS 250
 #define HOLD_MAX_MS 5000
 #define CHECK_EVERY_MS 1000
@@ -57,7 +58,6 @@ typedef struct builder {
     int64_t pressure_at;  /* mono ms of that reading */
     int hold_backoff_ms;  /* 0 while under */
     int64_t next_check;   /* mono ms: read the pressure again (when a slot is free) */
-    int64_t not_before;   /* mono ms: the busy delay after taking a job */
     int64_t next_heartbeat;
     int limit;            /* the pull's max_inflight now */
     unsigned sent_state;  /* draining/drained/holding as the last heartbeat said */
@@ -189,10 +189,6 @@ static int64_t gate(builder *b)
         b->next_check = now;
         return -1;
     }
-    if (now < b->not_before) {
-        set_limit(b, 0);
-        return b->not_before - now;
-    }
     if (now < b->next_check) {
         return b->next_check - now;
     }
@@ -290,9 +286,7 @@ static void on_job(builder *b, const sw_mail *mail)
     slot->msg = sw_msg_retain(mail->msg);
     sw_info(sw_actor_name(b->self), "running build %s (delivery %u)", job->build_id,
             spec.attempt);
-    /* a busy builder waits a little longer before it takes the next job */
-    b->not_before = sw_clock_mono_ms() + BUSY_DELAY_MS * (int64_t)busy_count(b) / b->bc->slots;
-    b->next_check = 0; /* and reads its pressure again first */
+    b->next_check = 0; /* reads its pressure again before the next fetch (the pace) */
     gate(b);
     send_heartbeat(b);
     sw_actor_wake(b->self);
@@ -435,6 +429,10 @@ static int builder_init(sw_actor *self, void **state_out, void *arg)
     error = sw_actor_pull(self, TAG_JOB, SW_STREAM_JOBS,
                           sw_durable_cluster(durable, sizeof(durable), b->cluster->name), 0,
                           &slipway__job__descriptor);
+    if (error == 0) {
+        /* a busy builder waits a little longer before it takes the next job */
+        error = sw_actor_pull_pace(self, TAG_JOB, BUSY_DELAY_MS);
+    }
     if (error == 0) {
         char subject[160];
         error = sw_actor_subscribe(self, TAG_DRAIN,
