@@ -194,8 +194,9 @@ static int64_t gate(builder *b)
     }
     read_pressure(b);
     if (sw_pressure_over(&b->pressure, &b->cluster->pressure, reason, sizeof(reason))) {
-        if (!b->holding || strcmp(reason, b->hold_reason) != 0) {
-            sw_info(me, "holding back: %s", reason);
+        if (!b->holding || strcspn(reason, " ") != strcspn(b->hold_reason, " ") ||
+            strncmp(reason, b->hold_reason, strcspn(reason, " ")) != 0) {
+            sw_info(me, "holding back: %s", reason); /* once, and when the cause changes */
         }
         snprintf(b->hold_reason, sizeof(b->hold_reason), "%s", reason);
         b->holding = true;
