@@ -195,10 +195,19 @@ int sw_bus_follow(sw_sub **out, sw_bus *bus, const char *stream, const char *fil
 void sw_sub_destroy(sw_sub **sub_p);
 
 /* Starts a thread that pulls from an existing durable pull consumer, one message
- * per fetch, while fewer than max_inflight of its messages are unreleased.
+ * per fetch, while fewer than max_inflight of its messages are unreleased
+ * (0: paused until sw_puller_set_limit raises it).
  * Survives reconnects and server restarts; never blocks longer than ~1 s in a fetch. */
 int sw_puller_start(sw_puller **out, sw_bus *bus, const char *stream, const char *durable,
                     int max_inflight, sw_bus_msg_cb cb, void *closure);
+
+/* Changes max_inflight from now on; 0 pauses the puller (see puller.c: a fetch
+ * already under way when it is lowered gives its message back at once). */
+void sw_puller_set_limit(sw_puller *puller, int max_inflight);
+
+/* Before each fetch while some of its messages are unreleased, the puller waits
+ * pace_ms x inflight / max_inflight (0: no wait; the default). */
+void sw_puller_set_pace(sw_puller *puller, int pace_ms);
 
 /* Messages handed out and not yet released. */
 int sw_puller_inflight(sw_puller *puller);

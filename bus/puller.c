@@ -13,6 +13,15 @@
  * error (disconnected, server restarting, consumer gone) waits 200 ms and tries
  * again, forever: the thread ends only when the puller is destroyed.
  *
+ * The limit can change while the puller runs (sw_puller_set_limit; 0 pauses
+ * it): the loop waits before its next fetch, and a message that arrives from
+ * a fetch already under way when the limit was lowered is nak'ed at once (no
+ * delay) for another puller, never handed out past the limit. That nak costs
+ * the message one delivery, as any hand-back does. A pace (sw_puller_set_pace)
+ * makes a busy puller wait before its next fetch: pace x inflight/max_inflight
+ * ms, so its owner has that long to lower the limit before anything more is
+ * fetched.
+ *
  * A message's ack goes through the subscription that fetched it, and its
  * release gives a slot back, so the state shared with messages (the core) is
  * refcounted: the handle, the thread and each unreleased message hold a
@@ -37,7 +46,8 @@ struct sw_puller_core {
     pthread_cond_t cv;
     int refs;     /* handle + thread + unreleased messages; under mu */
     int inflight; /* messages handed out and not released; under mu */
-    int max_inflight;
+    int max_inflight; /* under mu; 0: paused */
+    int pace_ms;      /* under mu; 0: none */
     bool stopping; /* under mu */
     natsSubscription *ns;
     sw_bus_msg_cb cb;
@@ -98,12 +108,18 @@ static bool pause_locked(sw_puller_core *core, int ms)
     return !core->stopping;
 }
 
-/* Takes ownership of nm: hands it out, or naks it when the puller is stopping. */
+/* Takes ownership of nm: hands it out, or naks it when the puller is stopping
+ * or its limit was lowered while the fetch was under way. */
 static void hand_out(sw_puller_core *core, natsMsg *nm)
 {
     pthread_mutex_lock(&core->mu);
-    if (core->stopping) {
+    if (core->stopping || core->inflight >= core->max_inflight) {
+        bool stopping = core->stopping;
         pthread_mutex_unlock(&core->mu);
+        if (!stopping) {
+            sw_info("bus", "%s/%s: a message came after the limit was lowered: handed back",
+                    core->stream, core->durable);
+        }
         natsMsg_Nak(nm, NULL); /* let another puller have it now */
         natsMsg_Destroy(nm);
         return;
@@ -118,6 +134,8 @@ static void *pull_loop(void *arg)
 {
     sw_puller_core *core = arg;
     bool failing = false;
+    bool paused = false; /* limit 0 seen and said so */
+    bool paced = false;  /* waited the pace before this fetch */
 
     for (;;) {
         natsMsgList list = {0};
@@ -125,6 +143,11 @@ static void *pull_loop(void *arg)
         natsStatus s;
 
         pthread_mutex_lock(&core->mu);
+        if (!core->stopping && core->max_inflight == 0 && !paused) {
+            /* no fetch is under way any more: nothing comes until the limit is raised */
+            sw_info("bus", "%s/%s: pull paused", core->stream, core->durable);
+            paused = true;
+        }
         while (!core->stopping && core->inflight >= core->max_inflight) {
             pthread_cond_wait(&core->cv, &core->mu);
         }
@@ -132,6 +155,22 @@ static void *pull_loop(void *arg)
             pthread_mutex_unlock(&core->mu);
             break;
         }
+        if (paused) {
+            sw_info("bus", "%s/%s: pull resumed (limit %d)", core->stream, core->durable,
+                    core->max_inflight);
+            paused = false;
+        }
+        if (!paced && core->pace_ms > 0 && core->inflight > 0) {
+            /* busy: wait a little before fetching more, then look at the limit again */
+            bool go_on = pause_locked(core, core->pace_ms * core->inflight / core->max_inflight);
+            pthread_mutex_unlock(&core->mu);
+            paced = true;
+            if (!go_on) {
+                break;
+            }
+            continue;
+        }
+        paced = false;
         pthread_mutex_unlock(&core->mu);
 
         s = natsSubscription_Fetch(&list, core->ns, 1, FETCH_TIMEOUT_MS, &jerr);
@@ -184,8 +223,8 @@ int sw_puller_start(sw_puller **out, sw_bus *bus, const char *stream, const char
     int error = -1;
 
     *out = NULL;
-    if (max_inflight < 1) {
-        return sw_error_set(SW_EINVALID, "puller on %s/%s: max_inflight must be at least 1",
+    if (max_inflight < 0) {
+        return sw_error_set(SW_EINVALID, "puller on %s/%s: max_inflight must be at least 0",
                             stream, durable);
     }
     core = sw_calloc(1, sizeof(*core));
@@ -228,6 +267,21 @@ cleanup:
         core_free(core);
     }
     return error;
+}
+
+void sw_puller_set_limit(sw_puller *puller, int max_inflight)
+{
+    pthread_mutex_lock(&puller->core->mu);
+    puller->core->max_inflight = max_inflight < 0 ? 0 : max_inflight;
+    pthread_cond_broadcast(&puller->core->cv);
+    pthread_mutex_unlock(&puller->core->mu);
+}
+
+void sw_puller_set_pace(sw_puller *puller, int pace_ms)
+{
+    pthread_mutex_lock(&puller->core->mu);
+    puller->core->pace_ms = pace_ms < 0 ? 0 : pace_ms;
+    pthread_mutex_unlock(&puller->core->mu);
 }
 
 int sw_puller_inflight(sw_puller *puller)

@@ -397,6 +397,34 @@ int sw_actor_pull(sw_actor *actor, int tag, const char *stream, const char *dura
     return 0;
 }
 
+/* Calls set(puller, value) on the actor's pulls with tag. */
+static int pull_set(sw_actor *actor, int tag, void (*set)(sw_puller *, int), int value)
+{
+    int error = SW_ENOTFOUND;
+    pthread_mutex_lock(&actor->src_lock);
+    for (source *s = actor->sources; s != NULL; s = s->next) {
+        if (s->puller != NULL && s->tag == tag) {
+            set(s->puller, value);
+            error = 0;
+        }
+    }
+    pthread_mutex_unlock(&actor->src_lock);
+    if (error < 0) {
+        return sw_error_set(SW_ENOTFOUND, "%s: no pull with tag %d", actor->name, tag);
+    }
+    return 0;
+}
+
+int sw_actor_pull_limit(sw_actor *actor, int tag, int max_inflight)
+{
+    return pull_set(actor, tag, sw_puller_set_limit, max_inflight);
+}
+
+int sw_actor_pull_pace(sw_actor *actor, int tag, int pace_ms)
+{
+    return pull_set(actor, tag, sw_puller_set_pace, pace_ms);
+}
+
 void sw_actor_post(sw_actor *actor, int tag, void *payload, void (*payload_free)(void *))
 {
     mail_item *item = sw_calloc(1, sizeof(*item));

@@ -81,6 +81,13 @@ int sw_actor_follow(sw_actor *actor, int tag, const char *stream, const char *fi
 int sw_actor_pull(sw_actor *actor, int tag, const char *stream, const char *durable,
                   int max_inflight, const ProtobufCMessageDescriptor *type);
 
+/* Changes the max_inflight of the actor's pull with tag (sw_puller_set_limit):
+ * 0 stops it fetching until raised again. SW_ENOTFOUND: no pull has that tag. */
+int sw_actor_pull_limit(sw_actor *actor, int tag, int max_inflight);
+
+/* Sets the pace of the actor's pull with tag (sw_puller_set_pace). */
+int sw_actor_pull_pace(sw_actor *actor, int tag, int pace_ms);
+
 /* From any thread: queues work mail; payload_free (may be NULL) frees the payload
  * after the handler ran, or when the actor stops before handling it. */
 void sw_actor_post(sw_actor *actor, int tag, void *payload, void (*payload_free)(void *));

@@ -397,9 +397,69 @@ static int read_projects(sw_config *cfg, const sw_yaml_doc *doc)
     return 0;
 }
 
+/* A PSI threshold: a percentage 0 to 100, or `off` (stored as -1). */
+static int read_percent(const sw_yaml_doc *doc, const sw_yaml_node *node, double *out)
+{
+    uint64_t v;
+    int error;
+    if (node == NULL) {
+        return 0;
+    }
+    if (node->type == SW_YAML_SCALAR && strcmp(node->value, "off") == 0) {
+        *out = -1;
+        return 0;
+    }
+    if ((error = sw_yaml_uint(doc, node, 100, &v)) < 0) {
+        return sw_yaml_error(doc, node, "'%s' is a percentage from 0 to 100, or off",
+                             node->key ? node->key : "pressure");
+    }
+    *out = (double)v;
+    return 0;
+}
+
+/* A free-space floor: a size, or `off` / 0. */
+static int read_floor(const sw_yaml_doc *doc, const sw_yaml_node *node, uint64_t *out)
+{
+    if (node != NULL && node->type == SW_YAML_SCALAR && strcmp(node->value, "off") == 0) {
+        *out = 0;
+        return 0;
+    }
+    return sw_yaml_size(doc, node, out);
+}
+
+/* A cluster's `pressure:` (see sw_pressure_limits); absent keys keep the defaults. */
+static int read_pressure(sw_pressure_limits *p, const sw_yaml_doc *doc, const sw_yaml_node *m)
+{
+    static const char *const keys[] = {"cpu", "memory", "io", "min_memory_free",
+                                       "min_disk_free", NULL};
+    int error;
+
+    p->cpu = 95;
+    p->memory = 50;
+    p->io = 95;
+    p->min_memory_free = 256ull << 20;
+    p->min_disk_free = 1ull << 30;
+    if (m == NULL) {
+        return 0;
+    }
+    if (m->type != SW_YAML_MAP) {
+        return sw_yaml_error(doc, m, "'pressure' must be a mapping (cpu, memory, io, "
+                                     "min_memory_free, min_disk_free)");
+    }
+    if ((error = sw_yaml_check_keys(doc, m, keys)) < 0 ||
+        (error = read_percent(doc, sw_yaml_get(m, "cpu"), &p->cpu)) < 0 ||
+        (error = read_percent(doc, sw_yaml_get(m, "memory"), &p->memory)) < 0 ||
+        (error = read_percent(doc, sw_yaml_get(m, "io"), &p->io)) < 0 ||
+        (error = read_floor(doc, sw_yaml_get(m, "min_memory_free"), &p->min_memory_free)) < 0 ||
+        (error = read_floor(doc, sw_yaml_get(m, "min_disk_free"), &p->min_disk_free)) < 0) {
+        return error;
+    }
+    return 0;
+}
+
 static int read_clusters(sw_config *cfg, const sw_yaml_doc *doc)
 {
-    static const char *const keys[] = {"name", "tier", "region", "executor", NULL};
+    static const char *const keys[] = {"name", "tier", "region", "executor", "pressure", NULL};
     const sw_yaml_node *list;
     int error;
     if ((error = read_list(doc, doc->root, "clusters", 1, &list)) < 0) {
@@ -414,6 +474,7 @@ static int read_clusters(sw_config *cfg, const sw_yaml_doc *doc)
             (error = read_name(doc, m, "tier", 1, &c->tier)) < 0 ||
             (error = read_name(doc, m, "region", 0, &c->region)) < 0 ||
             (error = read_name(doc, m, "executor", 0, &c->executor)) < 0 ||
+            (error = read_pressure(&c->pressure, doc, sw_yaml_get(m, "pressure"))) < 0 ||
             (error = UNIQUE(doc, m, "cluster", cfg->clusters, cfg->nclusters)) < 0) {
             return error;
         }
@@ -606,7 +667,7 @@ static int read_top(sw_config *cfg, const sw_yaml_doc *doc)
     static const char *const keys[] = {"nats",     "data_dir", "work_dir", "timeouts",
                                        "retention", "webhook",  "notifier", "docker", "tiers",
                                        "tenants",  "projects", "clusters", "builders",
-                                       "queues",   NULL};
+                                       "queues",   "drain_grace", NULL};
     static const char *const nats_keys[] = {"url", NULL};
     static const char *const timeout_keys[] = {"heartbeat_interval", "heartbeat_lapse",
                                                "max_deliveries", NULL};
@@ -660,6 +721,12 @@ static int read_top(sw_config *cfg, const sw_yaml_doc *doc)
     if (cfg->heartbeat_lapse_ms < 2 * cfg->heartbeat_interval_ms) {
         return sw_yaml_error(doc, sw_yaml_get(timeouts, "heartbeat_lapse"),
                              "heartbeat_lapse must be at least twice heartbeat_interval");
+    }
+
+    cfg->drain_grace_ms = 10ull * 60 * 1000;
+    if ((error = sw_yaml_duration_ms(doc, sw_yaml_get(doc->root, "drain_grace"),
+                                     &cfg->drain_grace_ms)) < 0) {
+        return error;
     }
 
     retention = sw_yaml_get(doc->root, "retention");

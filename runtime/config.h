@@ -79,11 +79,23 @@ typedef struct sw_project {
     bool cancel_superseded; /* a newer build of a branch or PR cancels the older ones */
 } sw_project;
 
+/* A cluster's `pressure:` thresholds: a builder with a free slot takes the next
+ * job only while its host (its own cgroup when it has one) is under every one.
+ * PSI figures are "some avg10" percentages; a builder holds back above one. */
+typedef struct sw_pressure_limits {
+    double cpu;               /* default 95; < 0 (`off`): not checked */
+    double memory;            /* default 50 */
+    double io;                /* default 95 */
+    uint64_t min_memory_free; /* MemAvailable below this holds back; default 256M; 0: off */
+    uint64_t min_disk_free;   /* free bytes in work_dir below this; default 1G; 0: off */
+} sw_pressure_limits;
+
 typedef struct sw_cluster {
     char *name;
     char *tier;
     char *region;
     char *executor;     /* "shell" (bubblewrap) or "docker" (containers) */
+    sw_pressure_limits pressure;
 } sw_cluster;
 
 typedef struct sw_builder_config {
@@ -101,6 +113,7 @@ typedef struct sw_config {
     uint64_t heartbeat_interval_ms;
     uint64_t heartbeat_lapse_ms;
     uint32_t max_deliveries;
+    uint64_t drain_grace_ms;        /* SIGTERM: how long builds may finish (default 10 min) */
     uint64_t logs_max_age_ms;
     uint64_t logs_max_bytes;        /* LOGS: bytes not yet archived (discard new) */
     uint64_t logs_build_max_chunks; /* LOGS: chunks of one build not yet archived */

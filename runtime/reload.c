@@ -191,7 +191,10 @@ static bool same_tenant(const sw_tenant *a, const sw_tenant *b)
 static bool same_cluster(const sw_cluster *a, const sw_cluster *b)
 {
     return same_str(a->tier, b->tier) && same_str(a->region, b->region) &&
-           same_str(a->executor, b->executor);
+           same_str(a->executor, b->executor) && a->pressure.cpu == b->pressure.cpu &&
+           a->pressure.memory == b->pressure.memory && a->pressure.io == b->pressure.io &&
+           a->pressure.min_memory_free == b->pressure.min_memory_free &&
+           a->pressure.min_disk_free == b->pressure.min_disk_free;
 }
 
 static bool same_builder(const sw_builder_config *a, const sw_builder_config *b)
@@ -271,6 +274,9 @@ static void summary(sw_reload *r, const sw_config *next, const sw_config *runnin
         next->webhook_full_retry_after_ms != running->webhook_full_retry_after_ms ||
         !same_str(next->public_url, running->public_url)) {
         cat(&s, "; webhook settings changed");
+    }
+    if (next->drain_grace_ms != running->drain_grace_ms) {
+        cat(&s, "; drain_grace changed");
     }
     if (next->notify_attempts != running->notify_attempts ||
         next->notify_timeout_ms != running->notify_timeout_ms ||

@@ -370,6 +370,51 @@ END_TEST
 
 /* --- pullers --------------------------------------------------------------- */
 
+/* A limit of 0 pauses the puller: nothing is fetched (the server still has it
+ * pending, undelivered); raised, it pulls again; a pace spaces its fetches. */
+START_TEST(test_puller_limit_pauses_and_resumes)
+{
+    collector c;
+    sw_puller *p = NULL;
+
+    make_jobs(30000);
+    publish_job("job0");
+    publish_job("job1");
+    collector_init(&c);
+    ck_assert_msg(sw_puller_start(&p, bus, "JOBS", "builder", 0, collect, &c) == 0, "%s",
+                  sw_error_last());
+    usleep(700 * 1000); /* longer than one fetch round */
+    ck_assert_int_eq(collected(&c), 0);
+    ck_assert_int_eq(ack_pending(), 0);
+    ck_assert_int_eq(num_pending(), 2);
+
+    sw_puller_set_pace(p, 600);
+    long long t0 = sw_clock_mono_ms();
+    sw_puller_set_limit(p, 2);
+    await(collected(&c) == 2, 5000, "got %d messages after raising the limit", collected(&c));
+    /* the second fetch waited 600 x 1/2 ms */
+    ck_assert_int_ge(sw_clock_mono_ms() - t0, 300);
+    ck_assert_uint_eq(sw_msg_delivered(nth(&c, 1)), 1);
+
+    sw_puller_set_limit(p, 0);
+    ck_assert_int_eq(sw_msg_ack_sync(nth(&c, 0), 5000), 0);
+    ck_assert_int_eq(sw_msg_ack_sync(nth(&c, 1), 5000), 0);
+    release_nth(&c, 0);
+    release_nth(&c, 1);
+    usleep(700 * 1000); /* any fetch under way when it was lowered is over */
+    publish_job("job2");
+    usleep(700 * 1000);
+    ck_assert_int_eq(collected(&c), 2);
+    ck_assert_int_eq(num_pending(), 1);
+    sw_puller_set_limit(p, 1);
+    await(collected(&c) == 3, 5000, "got %d messages after raising it again", collected(&c));
+    ck_assert(msg_is(nth(&c, 2), "job2"));
+    ck_assert_uint_eq(sw_msg_delivered(nth(&c, 2)), 1);
+    sw_puller_destroy(&p);
+    collector_finish(&c);
+}
+END_TEST
+
 START_TEST(test_puller_keeps_at_most_max_inflight)
 {
     collector c;
@@ -808,6 +853,7 @@ int main(void)
     tcase_add_test(tc, test_publisher_fails_at_once_when_disconnected);
     tcase_add_test(tc, test_a_full_stream_refuses_with_efull);
     tcase_add_test(tc, test_puller_keeps_at_most_max_inflight);
+    tcase_add_test(tc, test_puller_limit_pauses_and_resumes);
     tcase_add_test(tc, test_unacked_message_is_redelivered_after_ack_wait);
     tcase_add_test(tc, test_in_progress_holds_the_message);
     tcase_add_test(tc, test_nak_redelivers_now_or_after_delay);

@@ -2,15 +2,26 @@
  * slipwayd - hosts Slipway's actors: `slipwayd -c slipway.yaml [ACTOR ...]`.
  *
  * Every actor talks to the others only over NATS, so any set of them can run
- * in one process or spread over many. SIGINT/SIGTERM stop them cleanly;
- * SIGHUP reloads the config file (reload below); SIGUSR2 is ignored, said so
- * in the log; SIGPIPE is ignored.
+ * in one process or spread over many.
+ *
+ * Signals are blocked in every thread and taken by sigwait in main, one
+ * function each: SIGINT stops at once (running builds are handed back to run
+ * elsewhere); SIGTERM first drains every builder this process hosts (it asks
+ * each over sw.ctl.drain.<builder>, as `slipway drain` does) and stops once all
+ * are drained, or at drain_grace, or on a second SIGTERM or a SIGINT, when
+ * what still runs is handed back; a process without builders stops at once.
+ * SIGUSR1 is an actor's request to stop (runtime/host.h: a builder drained with
+ * exit) and is taken like SIGTERM. SIGHUP reloads the config file (reload
+ * below); SIGUSR2 is ignored, said so in the log; SIGPIPE is ignored.
  */
 #include "actors/actors.h"
+#include "runtime/clock.h"
 #include "runtime/error.h"
+#include "runtime/host.h"
 #include "runtime/log.h"
 #include "runtime/reload.h"
 #include "runtime/wire.h"
+#include "slipway.pb-c.h"
 
 #include <getopt.h>
 #include <pthread.h>
@@ -19,9 +30,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #define MAX_ACTORS 256
 #define RECONFIGURE_WAIT_MS 10000 /* per actor, for the reload's summary line */
+#define DRAIN_ASK_TIMEOUT_MS 2000
 
 /* The bus's cancel hook while it waits for NATS at start: a SIGINT or SIGTERM
  * is pending (they are blocked, and taken by sigwait once running). */
@@ -40,6 +54,186 @@ typedef struct planned {
     char target[128]; /* ctx.target's copy: it outlives the config it came from */
     sw_actor *actor;
 } planned;
+
+/* SIGHUP: reads the config file again and hands it to every actor, which
+ * swaps it in on its own thread (sw_actor_reconfigure); what needs a restart
+ * keeps its running value and is named in a warning (runtime/reload.h). A
+ * file that does not load is refused and the running config stays. */
+static void reload(sw_config **cfg_p, const char *path, planned *plan, size_t nplan)
+{
+    sw_config *next = NULL;
+    sw_reload changes;
+
+    sw_info("slipwayd", "SIGHUP: reloading %s", path);
+    if (sw_config_load(&next, path) < 0) {
+        sw_err("slipwayd", "%s: not reloaded; the running configuration stays", sw_error_last());
+        return;
+    }
+    sw_reload_compare(&changes, next, *cfg_p);
+    for (size_t i = 0; i < changes.nrestart; i++) {
+        sw_warn("slipwayd", "%s", changes.restart[i]);
+    }
+    for (size_t i = 0; i < nplan; i++) {
+        if (sw_actor_reconfigure(plan[i].actor, next, RECONFIGURE_WAIT_MS) < 0) {
+            sw_warn("slipwayd", "%s: %s", plan[i].name, sw_error_last());
+        }
+        plan[i].ctx.cfg = next;
+    }
+    sw_info("slipwayd", "reloaded %s: %s%s", path, changes.summary,
+            changes.nrestart > 0 ? "; some changes wait for a restart (see above)" : "");
+    sw_reload_finish(&changes);
+    sw_config_destroy(cfg_p); /* an actor or worker that still reads it holds its own */
+    *cfg_p = next;
+}
+
+/* --- stopping ------------------------------------------------------------ */
+
+typedef struct stopping {
+    planned *plan;
+    size_t nplan;
+    sw_config **cfg_p;   /* the running config: SIGHUP replaces it */
+    const char *config_path;
+    sw_bus *bus;
+    bool draining;       /* SIGTERM taken: waiting for the builders to drain */
+    int64_t deadline_ms; /* mono: drain_grace runs out */
+} stopping;
+
+static size_t count_builders(const stopping *st)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < st->nplan; i++) {
+        n += st->plan[i].impl == &sw_builder_impl;
+    }
+    return n;
+}
+
+/* Asks every builder of this process to drain and exit once drained (the
+ * same request again answers the same); returns how many are not drained yet
+ * or did not answer. */
+static size_t drain_builders(const stopping *st, const char *by)
+{
+    size_t left = 0;
+    for (size_t i = 0; i < st->nplan; i++) {
+        Slipway__DrainRequest req = SLIPWAY__DRAIN_REQUEST__INIT;
+        ProtobufCMessage *reply = NULL;
+        char subject[160];
+        if (st->plan[i].impl != &sw_builder_impl) {
+            continue;
+        }
+        req.builder = (char *)st->plan[i].ctx.target;
+        req.drain = true;
+        req.exit = true;
+        req.by = (char *)by;
+        sw_subject(subject, sizeof(subject), SW_CTL_DRAIN, req.builder, NULL);
+        if (sw_wire_request(st->bus, subject, &req.base, &slipway__api_reply__descriptor,
+                            DRAIN_ASK_TIMEOUT_MS, &reply) < 0) {
+            sw_warn("slipwayd", "cannot ask %s to drain: %s", st->plan[i].name, sw_error_last());
+            left++;
+            continue;
+        }
+        const Slipway__ApiReply *r = (const Slipway__ApiReply *)reply;
+        if (r->n_builders < 1 || !r->builders[0]->drained) {
+            left++;
+        }
+        protobuf_c_message_free_unpacked(reply, NULL);
+    }
+    return left;
+}
+
+/* Starts draining (why: what asked); true when there is nothing to wait for. */
+static bool start_drain(stopping *st, const char *why)
+{
+    char grace[32];
+    size_t n = count_builders(st);
+    if (n == 0) {
+        sw_info("slipwayd", "%s: stopping", why);
+        return true;
+    }
+    st->draining = true;
+    st->deadline_ms = sw_clock_mono_ms() + (int64_t)(*st->cfg_p)->drain_grace_ms;
+    snprintf(grace, sizeof(grace), "%llus",
+             (unsigned long long)((*st->cfg_p)->drain_grace_ms / 1000));
+    sw_info("slipwayd",
+            "%s: draining %zu builder%s, then stopping (at most drain_grace %s; SIGINT or "
+            "another SIGTERM stops at once and hands running builds back)",
+            why, n, n == 1 ? "" : "s", grace);
+    if (drain_builders(st, why) == 0) {
+        sw_info("slipwayd", "every builder is drained: stopping");
+        return true;
+    }
+    return false;
+}
+
+/* Each returns true when the process is to stop now. */
+static bool on_sigint(stopping *st)
+{
+    sw_info("slipwayd", "SIGINT: stopping now%s",
+            st->draining ? "; running builds are handed back" : "");
+    return true;
+}
+
+static bool on_sigterm(stopping *st)
+{
+    if (st->draining) {
+        sw_info("slipwayd", "second SIGTERM: stopping now; running builds are handed back");
+        return true;
+    }
+    return start_drain(st, "SIGTERM");
+}
+
+static bool on_stop_request(stopping *st)
+{
+    if (!st->draining) {
+        return start_drain(st, "a builder asked the process to stop");
+    }
+    if (drain_builders(st, "SIGTERM") == 0) {
+        sw_info("slipwayd", "every builder is drained: stopping");
+        return true;
+    }
+    return false;
+}
+
+/* Once a second without a signal. */
+static bool on_wait_tick(stopping *st)
+{
+    if (!st->draining) {
+        return false;
+    }
+    if (sw_clock_mono_ms() >= st->deadline_ms) {
+        sw_warn("slipwayd", "drain_grace passed with builds still running: stopping; they are "
+                            "handed back");
+        return true;
+    }
+    if (drain_builders(st, "SIGTERM") == 0) {
+        sw_info("slipwayd", "every builder is drained: stopping");
+        return true;
+    }
+    return false;
+}
+
+/* Takes signals until one of them (or the drain) says stop. */
+static void wait_for_stop(stopping *st, const sigset_t *sigs)
+{
+    for (;;) {
+        struct timespec second = {1, 0};
+        int sig = sigtimedwait(sigs, NULL, &second);
+        if (sig == SIGHUP) {
+            reload(st->cfg_p, st->config_path, st->plan, st->nplan);
+            continue;
+        }
+        if (sig == SIGUSR2) {
+            sw_info("slipwayd", "SIGUSR2: ignored");
+            continue;
+        }
+        bool stop = sig == SIGINT    ? on_sigint(st)
+                    : sig == SIGTERM ? on_sigterm(st)
+                    : sig == SW_HOST_STOP_SIGNAL ? on_stop_request(st)
+                                                 : on_wait_tick(st);
+        if (stop) {
+            return;
+        }
+    }
+}
 
 static void usage(FILE *out)
 {
@@ -61,10 +255,15 @@ static void usage(FILE *out)
             "  -h, --help           this text\n"
             "\n"
             "Logs go to stderr (level: SLIPWAY_LOG=debug|info|warn|error). A line with\n"
-            "'slipwayd: ready' is printed once every actor has started. Exit status: 0 after a\n"
-            "clean stop (SIGINT/SIGTERM, also while still waiting for NATS at start), 1 when\n"
-            "the config or start-up fails, 2 on bad usage. SIGHUP reloads FILE (a file that\n"
-            "does not load is refused and the running config stays); SIGUSR2 is ignored.\n");
+            "'slipwayd: ready' is printed once every actor has started.\n"
+            "\n"
+            "SIGTERM drains the builders of this process (they take nothing new and finish\n"
+            "what runs), then stops; past drain_grace (default 10m), on a second SIGTERM\n"
+            "or on SIGINT, running builds are handed back to run elsewhere and it stops at\n"
+            "once. Exit status: 0 after a clean stop (also while still waiting for NATS at\n"
+            "start), 1 when the config or start-up fails, 2 on bad usage. SIGHUP reloads\n"
+            "FILE (a file that does not load is refused and the running config stays);\n"
+            "SIGUSR2 is ignored.\n");
 }
 
 static int plan_one(planned *plan, size_t *n, const sw_actor_impl *impl, const sw_config *cfg,
@@ -136,37 +335,6 @@ static int plan_arg(planned *plan, size_t *n, const sw_config *cfg, const char *
                         arg);
 }
 
-/* SIGHUP: reads the config file again and hands it to every actor, which
- * swaps it in on its own thread (sw_actor_reconfigure); what needs a restart
- * keeps its running value and is named in a warning (runtime/reload.h). A
- * file that does not load is refused and the running config stays. */
-static void reload(sw_config **cfg_p, const char *path, planned *plan, size_t nplan)
-{
-    sw_config *next = NULL;
-    sw_reload changes;
-
-    sw_info("slipwayd", "SIGHUP: reloading %s", path);
-    if (sw_config_load(&next, path) < 0) {
-        sw_err("slipwayd", "%s: not reloaded; the running configuration stays", sw_error_last());
-        return;
-    }
-    sw_reload_compare(&changes, next, *cfg_p);
-    for (size_t i = 0; i < changes.nrestart; i++) {
-        sw_warn("slipwayd", "%s", changes.restart[i]);
-    }
-    for (size_t i = 0; i < nplan; i++) {
-        if (sw_actor_reconfigure(plan[i].actor, next, RECONFIGURE_WAIT_MS) < 0) {
-            sw_warn("slipwayd", "%s: %s", plan[i].name, sw_error_last());
-        }
-        plan[i].ctx.cfg = next;
-    }
-    sw_info("slipwayd", "reloaded %s: %s%s", path, changes.summary,
-            changes.nrestart > 0 ? "; some changes wait for a restart (see above)" : "");
-    sw_reload_finish(&changes);
-    sw_config_destroy(cfg_p); /* an actor or worker that still reads it holds its own */
-    *cfg_p = next;
-}
-
 int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -208,6 +376,7 @@ int main(int argc, char **argv)
     sigs = stop_sigs;
     sigaddset(&sigs, SIGHUP);
     sigaddset(&sigs, SIGUSR2);
+    sigaddset(&sigs, SW_HOST_STOP_SIGNAL);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
@@ -266,20 +435,10 @@ int main(int argc, char **argv)
         sw_info("slipwayd", "slipwayd: ready (%zu actors: %s)", nplan, names);
     }
 
-    for (;;) {
-        if (sigwait(&sigs, &sig) != 0) {
-            continue;
-        }
-        if (sig == SIGHUP) {
-            reload(&cfg, config_path, plan, nplan);
-            continue;
-        }
-        if (sig == SIGUSR2) {
-            sw_info("slipwayd", "SIGUSR2: ignored");
-            continue;
-        }
-        sw_info("slipwayd", "%s: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
-        break;
+    {
+        stopping st = {.plan = plan, .nplan = nplan, .cfg_p = &cfg, .config_path = config_path,
+                       .bus = bus};
+        wait_for_stop(&st, &sigs);
     }
     status = 0;
 

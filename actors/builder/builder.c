@@ -2,11 +2,13 @@
 #include "actors/builder/builder.h"
 
 #include "actors/builder/docker.h"
+#include "actors/builder/pressure.h"
 #include "actors/builder/worker.h"
 #include "runtime/buildstate.h"
 #include "runtime/clock.h"
 #include "runtime/error.h"
 #include "runtime/fs.h"
+#include "runtime/host.h"
 #include "runtime/log.h"
 #include "runtime/mem.h"
 #include "runtime/wire.h"
@@ -18,7 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
-enum { TAG_JOB = 1, TAG_DONE, TAG_CANCEL };
+enum { TAG_JOB = 1, TAG_DONE, TAG_CANCEL, TAG_DRAIN };
 
 /* Cancels heard for builds this builder does not run (yet): a job that
  * arrives within RECENT_MS of its cancel starts stopped. */
@@ -30,6 +32,16 @@ typedef struct recent_cancel {
     char reason[256];
     int64_t at_mono_ms; /* 0: free */
 } recent_cancel;
+
+/* Pulling by pressure (see builder.h): a builder over a threshold re-checks
+ * after HOLD_FIRST_MS, doubling up to HOLD_MAX_MS, and from the first check
+ * under again every CHECK_EVERY_MS; its pull waits BUSY_DELAY_MS x busy/slots
+ * before each fetch (the puller's pace), time enough for the check that
+ * follows taking a job to pause it before anything more is fetched. */
+#define HOLD_FIRST_MS 250
+#define HOLD_MAX_MS 5000
+#define CHECK_EVERY_MS 1000
+#define BUSY_DELAY_MS 200
 
 typedef struct running {
     sw_msg *msg;        /* retained until the worker is done with it */
@@ -49,6 +61,20 @@ typedef struct builder {
     char incarnation[33]; /* this process's: heartbeats and claims carry it */
     recent_cancel recent[RECENT_CANCELS];
     size_t recent_next;
+
+    /* what the pull may take: drain (sw.ctl.drain, SIGTERM) and pressure */
+    bool draining;       /* takes nothing new */
+    bool drained;        /* draining and nothing runs any more */
+    bool exit_when_drained, exit_asked;
+    bool holding;        /* a slot is free but the pressure is over a threshold */
+    char hold_reason[160];
+    sw_pressure pressure; /* the last reading */
+    int64_t pressure_at;  /* mono ms of that reading */
+    int hold_backoff_ms;  /* 0 while under */
+    int64_t next_check;   /* mono ms: read the pressure again (when a slot is free) */
+    int64_t next_heartbeat;
+    int limit;            /* the pull's max_inflight now */
+    unsigned sent_state;  /* draining/drained/holding as the last heartbeat said */
 } builder;
 
 /* 32 hex digits, new each start: a builder restarted under the same name is
@@ -66,34 +92,162 @@ static void make_incarnation(char out[33])
     }
 }
 
+static uint32_t busy_count(const builder *b)
+{
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < b->bc->slots; i++) {
+        n += b->jobs[i].worker != NULL;
+    }
+    return n;
+}
+
+static unsigned state_bits(const builder *b)
+{
+    return (unsigned)b->draining | (unsigned)b->drained << 1 | (unsigned)b->holding << 2;
+}
+
+/* "<build>#<attempt>" of every running job, for heartbeats and drain replies. */
+typedef struct build_ids {
+    char *ids[256];
+    char buf[256][80];
+    size_t n;
+} build_ids;
+
+static void collect_ids(const builder *b, build_ids *out)
+{
+    out->n = 0;
+    for (uint32_t i = 0; i < b->bc->slots && out->n < 256; i++) {
+        if (b->jobs[i].worker != NULL) {
+            snprintf(out->buf[out->n], sizeof(out->buf[0]), "%s#%u",
+                     sw_worker_build_id(b->jobs[i].worker), sw_worker_attempt(b->jobs[i].worker));
+            out->ids[out->n] = out->buf[out->n];
+            out->n++;
+        }
+    }
+}
+
+static void fill_pressure(const builder *b, Slipway__Pressure *p)
+{
+    p->cpu_some_avg10 = b->pressure.cpu;
+    p->memory_some_avg10 = b->pressure.memory;
+    p->io_some_avg10 = b->pressure.io;
+    p->memory_available_bytes =
+        b->pressure.memory_available > 0 ? (uint64_t)b->pressure.memory_available : 0;
+    p->disk_free_bytes = b->pressure.disk_free > 0 ? (uint64_t)b->pressure.disk_free : 0;
+    p->source = (char *)b->pressure.source;
+}
+
+static void read_pressure(builder *b)
+{
+    sw_pressure_read(&b->pressure, "", b->work_dir);
+    b->pressure_at = sw_clock_mono_ms();
+}
+
 static void send_heartbeat(builder *b)
 {
     Slipway__Heartbeat hb = SLIPWAY__HEARTBEAT__INIT;
-    char *ids[256];
-    char idbuf[256][80];
+    Slipway__Pressure pr = SLIPWAY__PRESSURE__INIT;
+    build_ids *ids = sw_calloc(1, sizeof(*ids));
     char subject[160];
-    size_t n = 0;
 
-    for (uint32_t i = 0; i < b->bc->slots && n < 256; i++) {
-        if (b->jobs[i].worker != NULL) {
-            snprintf(idbuf[n], sizeof(idbuf[n]), "%s#%u", sw_worker_build_id(b->jobs[i].worker),
-                     sw_worker_attempt(b->jobs[i].worker));
-            ids[n] = idbuf[n];
-            n++;
-        }
+    collect_ids(b, ids);
+    if (sw_clock_mono_ms() - b->pressure_at >= (int64_t)b->cfg->heartbeat_interval_ms) {
+        read_pressure(b); /* the figures stay fresh while nothing checks them */
     }
+    fill_pressure(b, &pr);
     hb.builder = b->bc->name;
     hb.cluster = b->cluster->name;
     hb.slots = b->bc->slots;
-    hb.busy = (uint32_t)n;
-    hb.builds = ids;
-    hb.n_builds = n;
+    hb.busy = (uint32_t)ids->n;
+    hb.builds = ids->ids;
+    hb.n_builds = ids->n;
     hb.at_ms = sw_clock_wall_ms();
     hb.interval_ms = (uint32_t)b->cfg->heartbeat_interval_ms;
     hb.incarnation = b->incarnation;
+    hb.draining = b->draining;
+    hb.drained = b->drained;
+    hb.holding_back = b->holding;
+    hb.hold_reason = b->holding ? b->hold_reason : "";
+    hb.pressure = &pr;
     sw_subject(subject, sizeof(subject), "sw.hb", b->cluster->name, b->bc->name);
     if (sw_wire_publish(b->bus, subject, &hb.base) < 0) {
         sw_debug(sw_actor_name(b->self), "heartbeat not sent: %s", sw_error_last());
+    }
+    b->sent_state = state_bits(b);
+    b->next_heartbeat = sw_clock_mono_ms() + (int64_t)b->cfg->heartbeat_interval_ms;
+    free(ids);
+}
+
+static void set_limit(builder *b, int limit)
+{
+    if (limit != b->limit && sw_actor_pull_limit(b->self, TAG_JOB, limit) == 0) {
+        sw_debug(sw_actor_name(b->self), "pull limit %d -> %d", b->limit, limit);
+        b->limit = limit;
+    }
+}
+
+/* Decides what the pull may take now and sets its limit; returns ms until it
+ * wants to decide again (-1: only when something changes). The thresholds are
+ * read through b->cluster at every check. */
+static int64_t gate(builder *b)
+{
+    int64_t now = sw_clock_mono_ms();
+    const char *me = sw_actor_name(b->self);
+    char reason[sizeof(b->hold_reason)];
+
+    if (b->draining || busy_count(b) >= b->bc->slots) {
+        /* nothing is taken (draining) or nothing can be (full): not holding back */
+        b->holding = false;
+        b->hold_backoff_ms = 0;
+        set_limit(b, b->draining ? 0 : (int)b->bc->slots);
+        b->next_check = now;
+        return -1;
+    }
+    if (now < b->next_check) {
+        return b->next_check - now;
+    }
+    read_pressure(b);
+    if (sw_pressure_over(&b->pressure, &b->cluster->pressure, reason, sizeof(reason))) {
+        if (!b->holding || strcspn(reason, " ") != strcspn(b->hold_reason, " ") ||
+            strncmp(reason, b->hold_reason, strcspn(reason, " ")) != 0) {
+            sw_info(me, "holding back: %s", reason); /* once, and when the cause changes */
+        }
+        snprintf(b->hold_reason, sizeof(b->hold_reason), "%s", reason);
+        b->holding = true;
+        b->hold_backoff_ms =
+            b->hold_backoff_ms == 0 ? HOLD_FIRST_MS
+                                    : (b->hold_backoff_ms * 2 > HOLD_MAX_MS ? HOLD_MAX_MS
+                                                                            : b->hold_backoff_ms * 2);
+        b->next_check = now + b->hold_backoff_ms;
+        set_limit(b, 0);
+    } else {
+        if (b->holding) {
+            sw_info(me, "pressure under the thresholds again: pulling");
+        }
+        b->holding = false;
+        b->hold_backoff_ms = 0;
+        b->next_check = now + CHECK_EVERY_MS;
+        set_limit(b, (int)b->bc->slots);
+    }
+    return b->next_check - now;
+}
+
+/* Draining and nothing runs: says so, and asks the process to exit if told to. */
+static void check_drained(builder *b)
+{
+    if (!b->draining || b->drained || busy_count(b) > 0) {
+        return;
+    }
+    b->drained = true;
+    sw_info(sw_actor_name(b->self), "drained: nothing runs, nothing is taken");
+    send_heartbeat(b);
+}
+
+static void maybe_exit(builder *b)
+{
+    if (b->drained && b->exit_when_drained && !b->exit_asked) {
+        b->exit_asked = true;
+        sw_host_request_stop(sw_actor_name(b->self), "drained with exit");
     }
 }
 
@@ -102,6 +256,12 @@ static void on_job(builder *b, const sw_mail *mail)
     const Slipway__Job *job = (const Slipway__Job *)mail->pb;
     running *slot = NULL;
 
+    if (b->draining) {
+        /* fetched before the pull was paused: another builder takes it now */
+        sw_info(sw_actor_name(b->self), "draining: job %s handed back", job->build_id);
+        sw_msg_nak(mail->msg, 0);
+        return;
+    }
     for (uint32_t i = 0; i < b->bc->slots; i++) {
         if (b->jobs[i].worker == NULL) {
             slot = &b->jobs[i];
@@ -148,7 +308,10 @@ static void on_job(builder *b, const sw_mail *mail)
             sw_worker_stop_build(slot->worker, rc->reason); /* its claim decides what counts */
         }
     }
+    b->next_check = 0; /* reads its pressure again before the next fetch (the pace) */
+    gate(b);
     send_heartbeat(b);
+    sw_actor_wake(b->self);
 }
 
 /* sw.ctl.cancel.<build>: the worker running it stops its step now (the
@@ -191,16 +354,87 @@ static void on_done(builder *b, const sw_mail *mail)
         /* the worker acked, nak'ed or left the job as its fence allowed */
         sw_worker_destroy(&slot->worker);
         sw_msg_release(&slot->msg); /* frees the slot for the puller */
+        b->next_check = 0;
+        gate(b);
         send_heartbeat(b);
+        check_drained(b);
+        maybe_exit(b);
+        sw_actor_wake(b->self);
         return;
     }
+}
+
+/* Answers a DrainRequest (drain or undrain; the same request twice answers
+ * the same) with this builder's state in builders[0]. */
+static void on_drain(builder *b, const sw_mail *mail)
+{
+    const Slipway__DrainRequest *req = (const Slipway__DrainRequest *)mail->pb;
+    const char *me = sw_actor_name(b->self);
+    const char *by = req->by[0] ? req->by : "someone";
+
+    if (req->drain && !b->draining) {
+        sw_info(me, "draining (asked by %s%s): taking nothing new, %u running", by,
+                req->exit ? ", exit once drained" : "", busy_count(b));
+    } else if (!req->drain && b->draining) {
+        sw_info(me, "undrained (asked by %s): pulling again", by);
+    }
+    if (req->drain) {
+        b->draining = true;
+        b->exit_when_drained = b->exit_when_drained || req->exit;
+    } else {
+        b->draining = b->drained = b->exit_when_drained = false;
+        b->next_check = 0;
+    }
+    gate(b);
+    if (state_bits(b) != b->sent_state) {
+        send_heartbeat(b);
+    }
+    check_drained(b);
+
+    Slipway__ApiReply r = SLIPWAY__API_REPLY__INIT;
+    Slipway__BuilderInfo info = SLIPWAY__BUILDER_INFO__INIT;
+    Slipway__BuilderInfo *infos[1] = {&info};
+    Slipway__Pressure pr = SLIPWAY__PRESSURE__INIT;
+    build_ids *ids = sw_calloc(1, sizeof(*ids));
+    collect_ids(b, ids);
+    fill_pressure(b, &pr);
+    info.name = b->bc->name;
+    info.cluster = b->cluster->name;
+    info.slots = b->bc->slots;
+    info.busy = (uint32_t)ids->n;
+    info.builds = ids->ids;
+    info.n_builds = ids->n;
+    info.draining = b->draining;
+    info.drained = b->drained;
+    info.holding_back = b->holding;
+    info.hold_reason = b->holding ? b->hold_reason : "";
+    info.pressure = &pr;
+    info.alive = true;
+    info.last_seen_ms = sw_clock_wall_ms();
+    r.builders = infos;
+    r.n_builders = 1;
+    if (sw_msg_reply(mail->msg) != NULL && sw_wire_respond(b->bus, mail->msg, &r.base) < 0) {
+        sw_warn(me, "cannot answer on %s: %s", sw_msg_subject(mail->msg), sw_error_last());
+    }
+    free(ids);
+    maybe_exit(b);
+    sw_actor_wake(b->self);
 }
 
 static int64_t builder_tick(sw_actor *self, void *state)
 {
     builder *b = state;
-    send_heartbeat(b); /* the workers keep their jobs in progress themselves */
-    return (int64_t)b->cfg->heartbeat_interval_ms;
+    int64_t wait = gate(b);
+    int64_t now = sw_clock_mono_ms();
+
+    if (now >= b->next_heartbeat || state_bits(b) != b->sent_state) {
+        send_heartbeat(b); /* the workers keep their jobs in progress themselves */
+    }
+    now = sw_clock_mono_ms();
+    if (wait < 0 || wait > b->next_heartbeat - now) {
+        wait = b->next_heartbeat - now;
+    }
+    return wait < 0 ? 0 : wait;
 }
 
 static int builder_init(sw_actor *self, void **state_out, void *arg)
@@ -246,11 +480,25 @@ static int builder_init(sw_actor *self, void **state_out, void *arg)
     error = sw_actor_subscribe(self, TAG_CANCEL, SW_CTL_CANCEL ".*", NULL,
                                &slipway__cancel_request__descriptor);
     if (error == 0) {
+        b->limit = 0; /* paused until the first pressure check (gate, below) */
         error = sw_actor_pull(self, TAG_JOB, SW_STREAM_JOBS,
-                              sw_durable_cluster(durable, sizeof(durable), b->cluster->name),
-                              (int)bc->slots, &slipway__job__descriptor);
+                              sw_durable_cluster(durable, sizeof(durable), b->cluster->name), 0,
+                              &slipway__job__descriptor);
     }
     if (error == 0) {
+        /* a busy builder waits a little longer before it takes the next job */
+        error = sw_actor_pull_pace(self, TAG_JOB, BUSY_DELAY_MS);
+    }
+    if (error == 0) {
+        char subject[160];
+        error = sw_actor_subscribe(self, TAG_DRAIN,
+                                   sw_subject(subject, sizeof(subject), SW_CTL_DRAIN, bc->name,
+                                              NULL),
+                                   NULL, &slipway__drain_request__descriptor);
+    }
+    if (error == 0) {
+        /* the first fetch waits for the first pressure check */
+        gate(b);
         sw_info(sw_actor_name(self),
                 "cluster %s, %u slots, %s executor%s%s, workspaces in %s, incarnation %.8s",
                 b->cluster->name, bc->slots, b->cluster->executor, b->docker ? " at " : "",
@@ -274,6 +522,8 @@ static void builder_handle(sw_actor *self, void *state, const sw_mail *mail)
         on_done(state, mail);
     } else if (mail->tag == TAG_CANCEL) {
         on_cancel(state, mail);
+    } else if (mail->tag == TAG_DRAIN) {
+        on_drain(state, mail);
     }
 }
 

@@ -685,6 +685,10 @@ static void api_builders(scheduler *s, const sw_mail *mail)
         infos[i].builds = b->hb->builds;
         infos[i].n_builds = b->hb->n_builds;
         infos[i].draining = b->hb->draining;
+        infos[i].drained = b->hb->drained;
+        infos[i].holding_back = b->hb->holding_back;
+        infos[i].hold_reason = b->hb->hold_reason;
+        infos[i].pressure = b->hb->pressure; /* borrowed from the heartbeat, as the rest */
         infos[i].last_seen_ms = now_wall - (now_mono - b->seen_mono_ms);
         infos[i].alive = now_mono - b->seen_mono_ms <= lapse_ms(s);
         ptrs[i] = &infos[i];

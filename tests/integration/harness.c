@@ -709,8 +709,9 @@ static char *write_config(sw_harness *h)
             "    tier: free\n"
             "    region: local\n"
             "    executor: %s\n"
+            "%s"
             "builders:\n",
-            h->opts.executor);
+            h->opts.executor, h->opts.cluster_extra ? h->opts.cluster_extra : "");
     for (int i = 1; i <= h->opts.builders; i++) {
         fprintf(f,
                 "  - name: builder-%d\n"
@@ -952,14 +953,53 @@ void sw_harness_kill(sw_harness *h, int index)
     h->more_pids[index] = 0;
 }
 
-int sw_harness_stop(sw_harness *h)
+int sw_harness_stop_signal(sw_harness *h, int sig)
 {
     if (h->slipwayd_pid == 0) {
         return 0;
     }
-    int status = stop_group(h->slipwayd_pid, SIGTERM, STOP_TIMEOUT_MS);
+    int status = stop_group(h->slipwayd_pid, sig, STOP_TIMEOUT_MS);
     h->slipwayd_pid = 0;
     return status;
+}
+
+/* SIGINT, not SIGTERM: SIGTERM would wait for running builds to finish (drain). */
+int sw_harness_stop(sw_harness *h)
+{
+    return sw_harness_stop_signal(h, SIGINT);
+}
+
+int sw_harness_await_exit(sw_harness *h, int index, int timeout_ms)
+{
+    ck_assert(index >= 0 && index < h->nmore && h->more_pids[index] != 0);
+    long long deadline = sw_harness_now_ms() + timeout_ms;
+    int status = 0;
+    for (;;) {
+        pid_t r = waitpid(h->more_pids[index], &status, WNOHANG);
+        if (r == h->more_pids[index]) {
+            kill(-h->more_pids[index], SIGKILL); /* whatever it left in its group */
+            h->more_pids[index] = 0;
+            return decode_status(status);
+        }
+        ck_assert_msg(sw_harness_now_ms() < deadline, "%s (pid %d) still running after %d ms",
+                      h->more_names[index], (int)h->more_pids[index], timeout_ms);
+        pause_ms(20);
+    }
+}
+
+void sw_harness_rewrite_config(sw_harness *h, const sw_harness_options *opts)
+{
+    sw_harness_options keep = h->opts;
+    h->opts = *opts;
+    /* the defaults sw_harness_create filled in stay */
+#define KEEP(f)                                                                                    \
+    if (h->opts.f == 0) {                                                                          \
+        h->opts.f = keep.f;                                                                        \
+    }
+    KEEP(tier_memory) KEEP(tier_timeout) KEEP(slots) KEEP(builders) KEEP(heartbeat_interval)
+    KEEP(heartbeat_lapse) KEEP(max_deliveries) KEEP(forge) KEEP(webhook_max_body) KEEP(executor)
+#undef KEEP
+    free(write_config(h));
 }
 
 void sw_harness_destroy(sw_harness **h_p)
@@ -974,7 +1014,7 @@ void sw_harness_destroy(sw_harness **h_p)
         stop_status = sw_harness_stop(h);
         if (stop_status != 0) {
             char *log = sw_harness_slipwayd_log(h);
-            fprintf(stderr, "harness: slipwayd exited %d on SIGTERM; its log ends:\n%s\n",
+            fprintf(stderr, "harness: slipwayd exited %d on SIGINT; its log ends:\n%s\n",
                     stop_status, tail_of(log, 3000));
             free(log);
         }
@@ -982,7 +1022,7 @@ void sw_harness_destroy(sw_harness **h_p)
     for (int i = 0; i < h->nmore; i++) {
         if (h->more_pids[i] != 0) {
             kill(h->more_pids[i], SIGCONT); /* a test that failed may have left it stopped */
-            stop_group(h->more_pids[i], SIGTERM, STOP_TIMEOUT_MS);
+            stop_group(h->more_pids[i], SIGINT, STOP_TIMEOUT_MS);
         }
         free(h->more_names[i]);
         for (int k = 0; k < MAX_ARGS && h->more_args[i][k] != NULL; k++) {
@@ -1010,7 +1050,7 @@ void sw_harness_destroy(sw_harness **h_p)
     free(h);
     /* A slipwayd that did not stop cleanly (a crash, a sanitizer's report at
      * exit) fails the test, after everything is cleaned up. */
-    ck_assert_msg(stop_status == 0, "slipwayd exited %d on SIGTERM (its log is above)",
+    ck_assert_msg(stop_status == 0, "slipwayd exited %d on SIGINT (its log is above)",
                   stop_status);
 }
 

@@ -46,6 +46,8 @@ typedef struct sw_harness_options {
     const char *yaml_extra;         /* NULL: none; top-level YAML appended to slipway.yaml,
                                      * e.g. "queues:\n  requests: 2\n" */
     const char *webhook_secret;     /* NULL: SW_HARNESS_SECRET: every project's forge.secret */
+    const char *cluster_extra;      /* NULL: none; YAML lines added to the cluster's entry,
+                                     * indented 4, e.g. "    pressure: {cpu: off}\n" */
 } sw_harness_options;
 
 /* Every project's webhook secret (GitHub's published test secret). */
@@ -70,8 +72,9 @@ typedef struct sw_harness_result {
 /* Makes the temp dir, starts nats-server and git daemon. */
 sw_harness *sw_harness_create(const sw_harness_options *opts);
 
-/* Stops slipwayd (SIGTERM, then SIGKILL after a deadline), git daemon and
- * nats-server, removes the temp dir, frees. Accepts NULL; nulls the pointer. */
+/* Stops slipwayd and the extra ones (SIGINT: at once, a running build is
+ * handed back; then SIGKILL after a deadline), git daemon and nats-server,
+ * removes the temp dir, frees. Accepts NULL; nulls the pointer. */
 void sw_harness_destroy(sw_harness **h_p);
 
 /* The NATS URL of the harness's server. Borrowed. */
@@ -151,9 +154,22 @@ int sw_harness_more_pid(const sw_harness *h, int index);
  * sw_harness_proc_finish. */
 sw_harness_proc *sw_harness_spawn_slipwayd(sw_harness *h, ...) __attribute__((sentinel));
 
-/* Stops slipwayd (SIGTERM; SIGKILL after 20 s) and returns its exit status,
+/* Stops slipwayd (SIGINT; SIGKILL after 20 s) and returns its exit status,
  * -1 when it had to be killed or died of a signal. */
 int sw_harness_stop(sw_harness *h);
+
+/* The same with another signal to its process group (e.g. SIGTERM, which
+ * drains its builders first). */
+int sw_harness_stop_signal(sw_harness *h, int sig);
+
+/* Waits at most timeout_ms for the index-th extra slipwayd to exit by itself
+ * (after a signal or a drain with exit) and reaps it: its exit status, -1 when
+ * it died of a signal; fails the test when it is still running. */
+int sw_harness_await_exit(sw_harness *h, int index, int timeout_ms);
+
+/* Rewrites slipway.yaml with opts (as sw_harness_create took them), e.g. for a
+ * process started afterwards with other thresholds. */
+void sw_harness_rewrite_config(sw_harness *h, const sw_harness_options *opts);
 
 /* slipwayd's log so far (caller frees). */
 char *sw_harness_slipwayd_log(const sw_harness *h);

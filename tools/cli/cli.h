@@ -15,6 +15,7 @@ enum {
     CLI_UNREACHABLE = 7,
     CLI_QUEUE_FULL = 8, /* submit: the build queue is full, nothing stored; try again later */
     CLI_ENDED = 9,      /* cancel: the build had ended already (succeeded, failed, ...) */
+    CLI_DRAIN_TIMEOUT = 10, /* drain --wait: --timeout passed and the builder still runs builds */
 };
 
 typedef struct cli {
@@ -54,6 +55,17 @@ int cli_builders(cli *c, int argc, char **argv);
 int cli_cancel(cli *c, int argc, char **argv);
 int cli_retry(cli *c, int argc, char **argv);
 int cli_projects(cli *c, int argc, char **argv); /* projects.c */
+int cli_drain(cli *c, int argc, char **argv);
+int cli_undrain(cli *c, int argc, char **argv);
+
+/* "up", "holding", "draining", "drained" or "silent" (not heard from within the lapse). */
+const char *cli_builder_state(const Slipway__BuilderInfo *b);
+
+/* "cpu 3% mem 0% io 1%" (a figure PSI does not give: "-"), or "-" with no PSI at all. */
+const char *cli_pressure(char *buf, size_t n, const Slipway__Pressure *p);
+
+/* "500ms", "30s", "2m", or a bare number of seconds, into *ms_out (> 0). */
+int cli_parse_duration(const char *text, int *ms_out);
 
 /* A duration in ms as it was probably written: "500ms", "30s", "2m". */
 const char *cli_duration(char *buf, size_t n, int64_t ms);

@@ -358,10 +358,50 @@ int cli_builds(cli *c, int argc, char **argv)
     return CLI_OK;
 }
 
+const char *cli_builder_state(const Slipway__BuilderInfo *b)
+{
+    if (!b->alive) {
+        return "silent";
+    }
+    if (b->drained) {
+        return "drained";
+    }
+    if (b->draining) {
+        return "draining";
+    }
+    return b->holding_back ? "holding" : "up";
+}
+
+const char *cli_pressure(char *buf, size_t n, const Slipway__Pressure *p)
+{
+    static const char *const names[] = {"cpu", "mem", "io"};
+    char part[3][16];
+    if (p == NULL || p->source == NULL || strcmp(p->source, "none") == 0 || p->source[0] == '\0') {
+        snprintf(buf, n, "-");
+        return buf;
+    }
+    const double v[] = {p->cpu_some_avg10, p->memory_some_avg10, p->io_some_avg10};
+    for (int i = 0; i < 3; i++) {
+        if (v[i] < 0) {
+            snprintf(part[i], sizeof(part[i]), "-");
+        } else {
+            snprintf(part[i], sizeof(part[i]), "%.0f%%", v[i]);
+        }
+    }
+    snprintf(buf, n, "%s %s %s %s %s %s", names[0], part[0], names[1], part[1], names[2],
+             part[2]);
+    return buf;
+}
+
 int cli_builders(cli *c, int argc, char **argv)
 {
-    static const char text[] = "usage: slipway builders\n\n"
-                               "Lists the builders the scheduler has heard from, with their load.\n";
+    static const char text[] =
+        "usage: slipway builders\n\n"
+        "Lists the builders the scheduler has heard from: STATE is up, holding (a slot is\n"
+        "free but the host's pressure is over its cluster's thresholds; HOLD says which),\n"
+        "draining (takes nothing new, finishes what runs), drained (nothing runs) or\n"
+        "silent (no heartbeat within the lapse); PRESSURE is PSI some avg10 of cpu,\n"
+        "memory and io.\n";
     Slipway__ApiRequest req = SLIPWAY__API_REQUEST__INIT;
     Slipway__ApiReply *reply = NULL;
     char age[32];
@@ -373,8 +413,8 @@ int cli_builders(cli *c, int argc, char **argv)
     if ((status = cli_api(c, SW_API_BUILDERS, &req, &reply)) != CLI_OK) {
         return status;
     }
-    printf("%-16s  %-16s  %-5s  %-4s  %-6s  %-10s  %s\n", "BUILDER", "CLUSTER", "SLOTS", "BUSY",
-           "STATE", "SEEN", "BUILDS");
+    printf("%-16s  %-16s  %-5s  %-4s  %-8s  %-10s  %-20s  %-24s  %s\n", "BUILDER", "CLUSTER",
+           "SLOTS", "BUSY", "STATE", "SEEN", "PRESSURE", "BUILDS", "HOLD");
     for (size_t i = 0; i < reply->n_builders; i++) {
         const Slipway__BuilderInfo *b = reply->builders[i];
         char builds[512] = "";
@@ -382,9 +422,11 @@ int cli_builders(cli *c, int argc, char **argv)
             strncat(builds, j ? "," : "", sizeof(builds) - strlen(builds) - 1);
             strncat(builds, b->builds[j], sizeof(builds) - strlen(builds) - 1);
         }
-        printf("%-16s  %-16s  %-5u  %-4u  %-6s  %-10s  %s\n", b->name, b->cluster, b->slots,
-               b->busy, b->alive ? (b->draining ? "drain" : "up") : "silent",
-               cli_age(age, sizeof(age), b->last_seen_ms), builds[0] ? builds : "-");
+        char pressure[64];
+        printf("%-16s  %-16s  %-5u  %-4u  %-8s  %-10s  %-20s  %-24s  %s\n", b->name, b->cluster,
+               b->slots, b->busy, cli_builder_state(b), cli_age(age, sizeof(age), b->last_seen_ms),
+               cli_pressure(pressure, sizeof(pressure), b->pressure), builds[0] ? builds : "-",
+               b->holding_back && b->hold_reason[0] ? b->hold_reason : "-");
     }
     slipway__api_reply__free_unpacked(reply, NULL);
     return CLI_OK;

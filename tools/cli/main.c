@@ -28,6 +28,10 @@ static void usage(FILE *out)
             "  cancel BUILD [--reason TEXT]                stop a build; it ends cancelled\n"
             "  retry BUILD                                 build the same commit again\n"
             "  projects                                    the projects of the running config\n"
+            "  builders                                    builders, their state and load\n"
+            "  drain BUILDER [--wait] [--timeout D] [--exit]\n"
+            "                                              stop a builder taking jobs\n"
+            "  undrain BUILDER                             let it take jobs again\n"
             "\n"
             "options:\n"
             "  --nats URL      NATS server (default: $SLIPWAY_NATS or nats://127.0.0.1:4222)\n"
@@ -42,13 +46,15 @@ static void usage(FILE *out)
             "3 the build errored, 4 it timed out, 5 it was cancelled, 6 no such build or\n"
             "project, 7 NATS or Slipway cannot be reached, 8 the build queue is full (try\n"
             "again later: nothing was stored), 9 cancel: the build had already ended.\n"
+            "project (or builder), 7 NATS or Slipway cannot be reached, 8 the build queue is\n"
+            "full (try again later: nothing was stored), 9 drain --wait: --timeout passed\n"
+            "before the builder was drained.\n"
             "\n"
             "The library's own log lines (NATS reconnects and the like) are shown only when\n"
             "SLIPWAY_LOG is set (debug, info, warn, error).\n");
 }
 
-/* "500ms", "30s", "2m", or a bare number of seconds, into *ms_out (> 0). */
-static int parse_duration(const char *text, int *ms_out)
+int cli_parse_duration(const char *text, int *ms_out)
 {
     static const struct {
         const char *unit;
@@ -107,7 +113,7 @@ int main(int argc, char **argv)
             }
             break;
         case 'w':
-            if (parse_duration(optarg, &c.nats_wait_ms) < 0) {
+            if (cli_parse_duration(optarg, &c.nats_wait_ms) < 0) {
                 fprintf(stderr, "slipway: --nats-wait takes a positive duration such as 500ms, "
                                 "30s or 2m, not '%s'\n",
                         optarg);
@@ -148,6 +154,10 @@ int main(int argc, char **argv)
         status = cli_retry(&c, cargc, cargv);
     } else if (strcmp(cmd, "projects") == 0) {
         status = cli_projects(&c, cargc, cargv);
+    } else if (strcmp(cmd, "drain") == 0) {
+        status = cli_drain(&c, cargc, cargv);
+    } else if (strcmp(cmd, "undrain") == 0) {
+        status = cli_undrain(&c, cargc, cargv);
     } else if (strcmp(cmd, "help") == 0) {
         usage(stdout);
         status = CLI_OK;
