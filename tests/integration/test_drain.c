@@ -208,7 +208,7 @@ START_TEST(test_drain_finishes_takes_nothing_new_undrain_resumes_exit)
     free(await_state(h, "builder-1", "draining", 5000));
     await_paused(h, "builder-1");
 
-    /* --wait past --timeout: 9, and the build goes on */
+    /* --wait past --timeout: 10, and the build goes on */
     sw_harness_cli(h, &res, 10000, "drain", "builder-1", "--wait", "--timeout", "1s", NULL);
     ck_assert_msg(res.status == 10, "drain --wait --timeout 1s exited %d: %s%s", res.status,
                   res.out, res.err);
