@@ -44,11 +44,9 @@ static void usage(FILE *out)
             "\n"
             "exit status: 0 ok (logs -f: the build succeeded), 1 the build failed, 2 bad usage,\n"
             "3 the build errored, 4 it timed out, 5 it was cancelled, 6 no such build or\n"
-            "project, 7 NATS or Slipway cannot be reached, 8 the build queue is full (try\n"
-            "again later: nothing was stored), 9 cancel: the build had already ended.\n"
             "project (or builder), 7 NATS or Slipway cannot be reached, 8 the build queue is\n"
-            "full (try again later: nothing was stored), 9 drain --wait: --timeout passed\n"
-            "before the builder was drained.\n"
+            "full (try again later: nothing was stored), 9 cancel: the build had already\n"
+            "ended, 10 drain --wait: --timeout passed before the builder was drained.\n"
             "\n"
             "The library's own log lines (NATS reconnects and the like) are shown only when\n"
             "SLIPWAY_LOG is set (debug, info, warn, error).\n");
