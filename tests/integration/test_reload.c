@@ -42,37 +42,24 @@ typedef struct events_seen {
     uint64_t job_memory; /* the CREATED event's job limits */
 } events_seen;
 
+static void tally(const Slipway__BuildEvent *ev, void *ud)
+{
+    events_seen *seen = ud;
+    if (ev->kind == SLIPWAY__EVENT_KIND__STARTED) {
+        seen->started++;
+    } else if (ev->kind == SLIPWAY__EVENT_KIND__FINISHED) {
+        seen->finished++;
+        seen->finished_attempt = ev->attempt;
+    } else if (ev->kind == SLIPWAY__EVENT_KIND__CREATED && ev->job != NULL &&
+               ev->job->limits != NULL) {
+        seen->job_memory = ev->job->limits->memory_bytes;
+    }
+}
+
 static events_seen events_of(sw_harness *h, const char *build)
 {
-    sw_bus *bus = NULL;
-    sw_bus_options o = {.url = sw_harness_nats_url(h), .name = "test", .connect_wait_ms = 5000};
     events_seen seen = {0};
-    uint64_t n = 0;
-
-    ck_assert_msg(sw_bus_connect(&bus, &o) == 0, "%s", sw_error_last());
-    ck_assert_msg(sw_bus_stream_count(bus, SW_STREAM_EVENTS, &n) == 0, "%s", sw_error_last());
-    for (uint64_t seq = 1; seq <= n; seq++) {
-        sw_msg *m = NULL;
-        ck_assert_msg(sw_bus_stream_get(bus, SW_STREAM_EVENTS, seq, &m) == 0, "%s",
-                      sw_error_last());
-        Slipway__BuildEvent *ev =
-            slipway__build_event__unpack(NULL, sw_msg_len(m), sw_msg_data(m));
-        ck_assert_ptr_nonnull(ev);
-        if (strcmp(ev->build_id, build) == 0) {
-            if (ev->kind == SLIPWAY__EVENT_KIND__STARTED) {
-                seen.started++;
-            } else if (ev->kind == SLIPWAY__EVENT_KIND__FINISHED) {
-                seen.finished++;
-                seen.finished_attempt = ev->attempt;
-            } else if (ev->kind == SLIPWAY__EVENT_KIND__CREATED && ev->job != NULL &&
-                       ev->job->limits != NULL) {
-                seen.job_memory = ev->job->limits->memory_bytes;
-            }
-        }
-        slipway__build_event__free_unpacked(ev, NULL);
-        sw_msg_release(&m);
-    }
-    sw_bus_destroy(&bus);
+    sw_witness_each_event(h, build, tally, &seen);
     return seen;
 }
 

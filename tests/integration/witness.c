@@ -188,11 +188,11 @@ void sw_witness_expect_messages(sw_harness *h, const char *stream, uint64_t want
     }
 }
 
-int sw_witness_finished_in_events(sw_harness *h, const char *build)
+void sw_witness_each_event(sw_harness *h, const char *build,
+                           void (*fn)(const Slipway__BuildEvent *ev, void *ud), void *ud)
 {
     sw_bus *bus = connect_to(h);
     uint64_t n = 0;
-    int finished = 0;
     ck_assert_msg(sw_bus_stream_count(bus, SW_STREAM_EVENTS, &n) == 0, "%s", sw_error_last());
     for (uint64_t seq = 1; seq <= n; seq++) {
         sw_msg *m = NULL;
@@ -201,12 +201,23 @@ int sw_witness_finished_in_events(sw_harness *h, const char *build)
         Slipway__BuildEvent *ev =
             slipway__build_event__unpack(NULL, sw_msg_len(m), sw_msg_data(m));
         ck_assert_ptr_nonnull(ev);
-        if (strcmp(ev->build_id, build) == 0 && ev->kind == SLIPWAY__EVENT_KIND__FINISHED) {
-            finished++;
+        if (strcmp(ev->build_id, build) == 0) {
+            fn(ev, ud);
         }
         slipway__build_event__free_unpacked(ev, NULL);
         sw_msg_release(&m);
     }
     sw_bus_destroy(&bus);
+}
+
+static void count_finished(const Slipway__BuildEvent *ev, void *ud)
+{
+    *(int *)ud += ev->kind == SLIPWAY__EVENT_KIND__FINISHED;
+}
+
+int sw_witness_finished_in_events(sw_harness *h, const char *build)
+{
+    int finished = 0;
+    sw_witness_each_event(h, build, count_finished, &finished);
     return finished;
 }

@@ -40,5 +40,9 @@ struct sw_harness;
 uint64_t sw_witness_messages(struct sw_harness *h, const char *stream);
 void sw_witness_expect_messages(struct sw_harness *h, const char *stream, uint64_t want, int ms);
 int sw_witness_finished_in_events(struct sw_harness *h, const char *build);
+/* Calls fn with each event of build in EVENTS now, in stream order. */
+struct Slipway__BuildEvent;
+void sw_witness_each_event(struct sw_harness *h, const char *build,
+                           void (*fn)(const struct Slipway__BuildEvent *ev, void *ud), void *ud);
 
 #endif

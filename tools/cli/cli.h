@@ -7,6 +7,8 @@
 #include "bus/bus.h"
 #include "slipway.pb-c.h"
 
+#include <stdbool.h>
+
 /* Exit codes (README.md lists them too). Build results use sw_state_exit_code. */
 enum {
     CLI_OK = 0,
@@ -23,6 +25,7 @@ typedef struct cli {
     int timeout_ms;     /* for each request */
     int nats_wait_ms;   /* logs -f: how long NATS may be away before we give up */
     sw_bus *bus;
+    bool quiet_not_found; /* cli_request: an SW_ENOTFOUND answer is not printed */
 } cli;
 
 /* Connects (once); prints the error and returns CLI_UNREACHABLE on failure. */
@@ -43,6 +46,11 @@ int cli_request_id(char *buf, size_t n);
 /* Stores br (requested_at_ms is set here) in REQUESTS and prints the build's
  * id; the exit code (CLI_QUEUE_FULL when the queue is at its bound). */
 int cli_publish_request(cli *c, Slipway__BuildRequest *br);
+
+/* For a command whose only option is --help and that takes nargs operands:
+ * prints text (to stdout for --help, else stderr) and returns the exit code,
+ * or -1 when the command is to go on. */
+int cli_no_options(int argc, char **argv, const char *text, int nargs);
 
 /* One build's record (through cli_api); exit code on failure. */
 int cli_get_build(cli *c, const char *build_id, Slipway__BuildRecord **rec_out);

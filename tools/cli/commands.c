@@ -58,7 +58,9 @@ int cli_request(cli *c, const char *subject, const ProtobufCMessage *req,
     }
     *reply_out = (Slipway__ApiReply *)reply;
     if ((*reply_out)->error[0] != '\0') {
-        fprintf(stderr, "slipway: %s\n", (*reply_out)->error);
+        if (!(c->quiet_not_found && (*reply_out)->code == SW_ENOTFOUND)) {
+            fprintf(stderr, "slipway: %s\n", (*reply_out)->error);
+        }
         status = (*reply_out)->code == SW_ENOTFOUND   ? CLI_NOT_FOUND
                  : (*reply_out)->code == SW_ECONFLICT ? CLI_ENDED
                                                       : CLI_UNREACHABLE;
@@ -235,7 +237,7 @@ int cli_publish_request(cli *c, Slipway__BuildRequest *br)
     return CLI_OK;
 }
 
-static int no_options(int argc, char **argv, const char *text, int nargs)
+int cli_no_options(int argc, char **argv, const char *text, int nargs)
 {
     static const struct option longopts[] = {{"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
@@ -260,7 +262,7 @@ int cli_show(cli *c, int argc, char **argv)
     static const char text[] = "usage: slipway show BUILD\n\nPrints one build's record.\n";
     Slipway__BuildRecord *r = NULL;
     char age[32];
-    int status = no_options(argc, argv, text, 1);
+    int status = cli_no_options(argc, argv, text, 1);
 
     if (status >= 0) {
         return status;
@@ -405,7 +407,7 @@ int cli_builders(cli *c, int argc, char **argv)
     Slipway__ApiRequest req = SLIPWAY__API_REQUEST__INIT;
     Slipway__ApiReply *reply = NULL;
     char age[32];
-    int status = no_options(argc, argv, text, 0);
+    int status = cli_no_options(argc, argv, text, 0);
 
     if (status >= 0) {
         return status;

@@ -85,38 +85,24 @@ int cli_cancel(cli *c, int argc, char **argv)
     return CLI_OK;
 }
 
-static void retry_usage(FILE *out)
-{
-    fprintf(out, "usage: slipway retry BUILD\n"
-                 "\n"
-                 "Requests a new build of BUILD's project, ref and commit; its record names\n"
-                 "BUILD (retry_of, shown by `show` and `builds`). Prints the new build's id.\n"
-                 "\n"
-                 "exit status: 0 the request is stored, 6 no such build, 7 NATS or Slipway\n"
-                 "cannot be reached, 8 the build queue is full: nothing was stored, try again\n"
-                 "later.\n");
-}
+static const char retry_text[] =
+    "usage: slipway retry BUILD\n"
+    "\n"
+    "Requests a new build of BUILD's project, ref and commit; its record names\n"
+    "BUILD (retry_of, shown by `show` and `builds`). Prints the new build's id.\n"
+    "\n"
+    "exit status: 0 the request is stored, 6 no such build, 7 NATS or Slipway\n"
+    "cannot be reached, 8 the build queue is full: nothing was stored, try again\n"
+    "later.\n";
 
 int cli_retry(cli *c, int argc, char **argv)
 {
-    static const struct option longopts[] = {{"help", no_argument, NULL, 'h'},
-                                             {NULL, 0, NULL, 0}};
     Slipway__BuildRecord *rec = NULL;
     char request_id[64];
-    int opt, status;
+    int status;
 
-    while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        if (opt == 'h') {
-            retry_usage(stdout);
-            return CLI_OK;
-        }
-        retry_usage(stderr);
-        return CLI_USAGE;
-    }
-    if (argc - optind != 1) {
-        fprintf(stderr, "slipway retry: give one BUILD\n");
-        retry_usage(stderr);
-        return CLI_USAGE;
+    if ((status = cli_no_options(argc, argv, retry_text, 1)) >= 0) {
+        return status;
     }
     if ((status = cli_get_build(c, argv[optind], &rec)) != CLI_OK) {
         return status;

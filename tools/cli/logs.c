@@ -407,7 +407,20 @@ int cli_logs(cli *c, int argc, char **argv)
         logs_usage(stderr);
         return CLI_USAGE;
     }
-    if ((status = cli_get_build(c, argv[optind], &rec)) != CLI_OK) {
+    /* `submit` returns once the request is stored, before the scheduler has
+     * made its record: a follow waits for it as long as for any answer */
+    int64_t found_by = sw_clock_mono_ms() + c->timeout_ms;
+    c->quiet_not_found = follow_mode;
+    while ((status = cli_get_build(c, argv[optind], &rec)) == CLI_NOT_FOUND && follow_mode &&
+           sw_clock_mono_ms() < found_by) {
+        struct timespec ts = {0, 100 * 1000000};
+        nanosleep(&ts, NULL);
+    }
+    c->quiet_not_found = false;
+    if (status == CLI_NOT_FOUND && follow_mode) {
+        fprintf(stderr, "slipway: no build '%s'\n", argv[optind]);
+    }
+    if (status != CLI_OK) {
         return status;
     }
     f = sw_calloc(1, sizeof(*f));

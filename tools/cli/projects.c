@@ -3,13 +3,10 @@
 
 #include "runtime/wire.h"
 
-#include <getopt.h>
 #include <stdio.h>
 
 int cli_projects(cli *c, int argc, char **argv)
 {
-    static const struct option longopts[] = {{"help", no_argument, NULL, 'h'},
-                                             {NULL, 0, NULL, 0}};
     static const char text[] =
         "usage: slipway projects\n"
         "\n"
@@ -20,20 +17,10 @@ int cli_projects(cli *c, int argc, char **argv)
         "exit status: 0 ok, 2 bad usage, 7 NATS or the scheduler cannot be reached.\n";
     Slipway__ApiRequest req = SLIPWAY__API_REQUEST__INIT;
     Slipway__ApiReply *reply = NULL;
-    int opt, status;
+    int status;
 
-    while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        if (opt == 'h') {
-            fputs(text, stdout);
-            return CLI_OK;
-        }
-        fputs(text, stderr);
-        return CLI_USAGE;
-    }
-    if (optind != argc) {
-        fprintf(stderr, "slipway projects: unexpected argument '%s'\n", argv[optind]);
-        fputs(text, stderr);
-        return CLI_USAGE;
+    if ((status = cli_no_options(argc, argv, text, 0)) >= 0) {
+        return status;
     }
     if ((status = cli_api(c, SW_API_PROJECTS, &req, &reply)) != CLI_OK) {
         return status;
