@@ -186,6 +186,14 @@ static void set_limit(builder *b, int limit)
     }
 }
 
+/* Whether two hold reasons name the same cause: their first word ("cpu",
+ * "memory", "disk", ...), not the figures after it. */
+static bool same_cause(const char *a, const char *b)
+{
+    size_t n = strcspn(a, " ");
+    return n == strcspn(b, " ") && strncmp(a, b, n) == 0;
+}
+
 /* Decides what the pull may take now and sets its limit; returns ms until it
  * wants to decide again (-1: only when something changes). The thresholds are
  * read through b->cluster at every check. */
@@ -208,16 +216,15 @@ static int64_t gate(builder *b)
     }
     read_pressure(b);
     if (sw_pressure_over(&b->pressure, &b->cluster->pressure, reason, sizeof(reason))) {
-        if (!b->holding || strcspn(reason, " ") != strcspn(b->hold_reason, " ") ||
-            strncmp(reason, b->hold_reason, strcspn(reason, " ")) != 0) {
+        if (!b->holding || !same_cause(reason, b->hold_reason)) {
             sw_info(me, "holding back: %s", reason); /* once, and when the cause changes */
         }
         snprintf(b->hold_reason, sizeof(b->hold_reason), "%s", reason);
         b->holding = true;
-        b->hold_backoff_ms =
-            b->hold_backoff_ms == 0 ? HOLD_FIRST_MS
-                                    : (b->hold_backoff_ms * 2 > HOLD_MAX_MS ? HOLD_MAX_MS
-                                                                            : b->hold_backoff_ms * 2);
+        b->hold_backoff_ms = b->hold_backoff_ms == 0 ? HOLD_FIRST_MS : 2 * b->hold_backoff_ms;
+        if (b->hold_backoff_ms > HOLD_MAX_MS) {
+            b->hold_backoff_ms = HOLD_MAX_MS;
+        }
         b->next_check = now + b->hold_backoff_ms;
         set_limit(b, 0);
     } else {

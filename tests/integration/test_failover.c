@@ -24,16 +24,6 @@
     "      # " MARKER "\n"                                                                        \
     "      for i in 1 2 3 4 5 6 7 8; do echo tick $i; sleep 0.5; done\n"
 
-static int marked_processes(void)
-{
-    return sw_harness_count_processes(MARKER);
-}
-
-static bool await_no_marked_processes(int timeout_ms)
-{
-    return sw_harness_await_no_processes(MARKER, timeout_ms);
-}
-
 static sw_harness *start(int max_deliveries)
 {
     sw_harness_options opts = {
@@ -58,13 +48,14 @@ START_TEST(test_killed_builder_job_runs_again_elsewhere_once)
 
     ck_assert_msg(sw_harness_proc_await(logs, "tick 2", 30000), "attempt 1 never ran:\n%s",
                   sw_harness_proc_output(logs));
-    ck_assert_int_gt(marked_processes(), 0);
+    ck_assert_int_gt(sw_harness_count_processes(MARKER), 0);
     /* the second builder joins only now, so attempt 1 is surely on builder-1 */
     sw_harness_start_more(h, "builder-2", "builder:builder-2", NULL);
     sw_harness_kill(h, first);
 
     /* the dead host's step dies with it, well before the job's redelivery */
-    ck_assert_msg(await_no_marked_processes(1500), "a step of the killed builder still runs");
+    ck_assert_msg(sw_harness_await_no_processes(MARKER, 1500),
+                  "a step of the killed builder still runs");
 
     sw_harness_result res;
     sw_harness_proc_finish(&logs, &res, 60000);
