@@ -5,6 +5,7 @@
  * tokens, so they are limited to [A-Za-z0-9_-].
  */
 #include "runtime/config.h"
+#include "runtime/config_autoscale.h"
 #include "runtime/mem.h"
 
 #include "runtime/error.h"
@@ -459,7 +460,8 @@ static int read_pressure(sw_pressure_limits *p, const sw_yaml_doc *doc, const sw
 
 static int read_clusters(sw_config *cfg, const sw_yaml_doc *doc)
 {
-    static const char *const keys[] = {"name", "tier", "region", "executor", "pressure", NULL};
+    static const char *const keys[] = {"name",     "tier",      "region", "executor",
+                                       "pressure", "autoscale", NULL};
     const sw_yaml_node *list;
     int error;
     if ((error = read_list(doc, doc->root, "clusters", 1, &list)) < 0) {
@@ -475,7 +477,9 @@ static int read_clusters(sw_config *cfg, const sw_yaml_doc *doc)
             (error = read_name(doc, m, "region", 0, &c->region)) < 0 ||
             (error = read_name(doc, m, "executor", 0, &c->executor)) < 0 ||
             (error = read_pressure(&c->pressure, doc, sw_yaml_get(m, "pressure"))) < 0 ||
-            (error = UNIQUE(doc, m, "cluster", cfg->clusters, cfg->nclusters)) < 0) {
+            (error = UNIQUE(doc, m, "cluster", cfg->clusters, cfg->nclusters)) < 0 ||
+            (error = sw_config_read_autoscale(doc, sw_yaml_get(m, "autoscale"), c->name,
+                                              &c->autoscale)) < 0) {
             return error;
         }
         if (c->region == NULL) {
@@ -667,7 +671,7 @@ static int read_top(sw_config *cfg, const sw_yaml_doc *doc)
     static const char *const keys[] = {"nats",     "data_dir", "work_dir", "timeouts",
                                        "retention", "webhook",  "notifier", "docker", "tiers",
                                        "tenants",  "projects", "clusters", "builders",
-                                       "queues",   "drain_grace", NULL};
+                                       "queues",   "drain_grace", "autoscale_lease", NULL};
     static const char *const nats_keys[] = {"url", NULL};
     static const char *const timeout_keys[] = {"heartbeat_interval", "heartbeat_lapse",
                                                "max_deliveries", NULL};
@@ -724,8 +728,11 @@ static int read_top(sw_config *cfg, const sw_yaml_doc *doc)
     }
 
     cfg->drain_grace_ms = 10ull * 60 * 1000;
+    cfg->autoscale_lease_ms = 10000;
     if ((error = sw_yaml_duration_ms(doc, sw_yaml_get(doc->root, "drain_grace"),
-                                     &cfg->drain_grace_ms)) < 0) {
+                                     &cfg->drain_grace_ms)) < 0 ||
+        (error = sw_yaml_duration_ms(doc, sw_yaml_get(doc->root, "autoscale_lease"),
+                                     &cfg->autoscale_lease_ms)) < 0) {
         return error;
     }
 
@@ -864,6 +871,7 @@ static void config_free(sw_config *cfg)
         free(cfg->clusters[i].tier);
         free(cfg->clusters[i].region);
         free(cfg->clusters[i].executor);
+        sw_config_free_autoscale(cfg->clusters[i].autoscale);
     }
     for (size_t i = 0; i < cfg->nbuilders; i++) {
         free(cfg->builders[i].name);
@@ -922,6 +930,36 @@ const sw_cluster *sw_config_cluster(const sw_config *cfg, const char *name)
 const sw_builder_config *sw_config_builder(const sw_config *cfg, const char *name)
 {
     FIND(cfg->builders, cfg->nbuilders, name);
+}
+
+const sw_cluster *sw_config_autoscaled_cluster(const sw_config *cfg, const char *name)
+{
+    for (size_t i = 0; name != NULL && i < cfg->nclusters; i++) {
+        const sw_autoscale *as = cfg->clusters[i].autoscale;
+        if (as != NULL && sw_config_generated_name(as->name_prefix, name)) {
+            return &cfg->clusters[i];
+        }
+    }
+    return NULL;
+}
+
+int sw_config_builder_resolve(const sw_config *cfg, const char *name, sw_builder_config *out)
+{
+    const sw_builder_config *listed = sw_config_builder(cfg, name);
+    const sw_cluster *c;
+    if (listed != NULL) {
+        *out = *listed;
+        return 0;
+    }
+    if ((c = sw_config_autoscaled_cluster(cfg, name)) == NULL) {
+        return sw_error_set(SW_ENOTFOUND, "no builder named '%s' in %s (neither under "
+                                          "builders: nor an autoscaled cluster's name)",
+                            name, cfg->path);
+    }
+    out->name = (char *)name;
+    out->cluster = c->name;
+    out->slots = c->autoscale->slots;
+    return 0;
 }
 
 const sw_tier *sw_config_project_tier(const sw_config *cfg, const sw_project *project)

@@ -90,12 +90,39 @@ typedef struct sw_pressure_limits {
     uint64_t min_disk_free;   /* free bytes in work_dir below this; default 1G; 0: off */
 } sw_pressure_limits;
 
+/* A cluster's `autoscale:` (runtime/config_autoscale.c): the autoscaler keeps
+ * between min and max builders of the cluster, named <name_prefix><id>, each
+ * with `slots` slots, created and destroyed by the provider. */
+typedef enum sw_provider_type {
+    SW_PROVIDER_PROCESS = 1, /* slipwayd processes on the autoscaler's host */
+    SW_PROVIDER_EXEC,        /* the operator's create/destroy/list commands */
+} sw_provider_type;
+
+typedef struct sw_autoscale {
+    sw_provider_type provider;
+    uint32_t min, max;          /* builders; max also bounds those starting at once */
+    double target;              /* the pressure the pool aims at (default 0.8) */
+    double dead_band;           /* no move while |P/target - 1| is within it (0.1) */
+    uint32_t min_idle;          /* idle builders kept beyond the demand (warm buffer, 0) */
+    uint64_t scale_in_after_ms; /* P stayed low this long before a scale-in (5 min) */
+    uint64_t start_timeout_ms;  /* a builder silent this long after creation failed (2 min) */
+    uint32_t max_failures;      /* failed creates/starts in a row before it stops trying (3) */
+    uint64_t backoff_ms;        /* first retry after a failure, doubled each time (1 s) */
+    uint64_t backoff_max_ms;    /* (1 min) */
+    uint32_t slots;             /* of each builder it creates (1) */
+    char *name_prefix;          /* "<cluster>-auto-" */
+    /* exec: each run as `sh -c CMD slipway-<action> BUILDER` (see README) */
+    char *exec_create, *exec_destroy, *exec_list;
+    uint64_t exec_timeout_ms;   /* per command (1 min) */
+} sw_autoscale;
+
 typedef struct sw_cluster {
     char *name;
     char *tier;
     char *region;
     char *executor;     /* "shell" (bubblewrap) or "docker" (containers) */
     sw_pressure_limits pressure;
+    sw_autoscale *autoscale; /* NULL: only the builders listed under `builders:` */
 } sw_cluster;
 
 typedef struct sw_builder_config {
@@ -114,6 +141,7 @@ typedef struct sw_config {
     uint64_t heartbeat_lapse_ms;
     uint32_t max_deliveries;
     uint64_t drain_grace_ms;        /* SIGTERM: how long builds may finish (default 10 min) */
+    uint64_t autoscale_lease_ms;    /* an autoscaler's lease on a cluster (`autoscale_lease`, 10 s) */
     uint64_t logs_max_age_ms;
     uint64_t logs_max_bytes;        /* LOGS: bytes not yet archived (discard new) */
     uint64_t logs_build_max_chunks; /* LOGS: chunks of one build not yet archived */
@@ -171,6 +199,15 @@ const sw_tenant *sw_config_tenant(const sw_config *cfg, const char *name);
 const sw_project *sw_config_project(const sw_config *cfg, const char *name);
 const sw_cluster *sw_config_cluster(const sw_config *cfg, const char *name);
 const sw_builder_config *sw_config_builder(const sw_config *cfg, const char *name);
+
+/* A builder by name: one listed under `builders:`, or one an autoscaled
+ * cluster creates (<name_prefix><id>, id of 1 to 32 [a-z0-9]), whose settings
+ * come from its cluster's `autoscale:`. Fills *out with pointers borrowed from
+ * cfg and from name; SW_ENOTFOUND when neither. */
+int sw_config_builder_resolve(const sw_config *cfg, const char *name, sw_builder_config *out);
+
+/* The autoscaled cluster whose generated builders' names name has, or NULL. */
+const sw_cluster *sw_config_autoscaled_cluster(const sw_config *cfg, const char *name);
 
 /* "github", "gitlab", "gitea", "bitbucket", "bitbucket-server" (or "none"), and back
  * (SW_FORGE_NONE for an unknown name; "forgejo" is gitea). */

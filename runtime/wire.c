@@ -126,6 +126,8 @@ int sw_wire_setup_streams(sw_bus *bus, const sw_config *cfg)
     /* Only MAX_DELIVERIES: "$JS.EVENT.ADVISORY.>" would also keep an API audit
      * advisory for every JetStream API call (each claim read makes one). */
     static const char *const advisory_subjects[] = {SW_ADVISORY_MAX_DELIVERIES ".>"};
+    static const char *const scaling_subjects[] = {SW_SCALE_DECISION ".>"};
+    static const char *const lease_subjects[] = {"sw.lease.>"};
     const sw_stream_config streams[] = {
         /* bounded work queues: a publish past a bound is refused (SW_EFULL) */
         {.name = SW_STREAM_REQUESTS, .subjects = req_subjects, .nsubjects = 1,
@@ -159,6 +161,15 @@ int sw_wire_setup_streams(sw_bus *bus, const sw_config *cfg)
          .max_msgs_per_subject = 1},
         {.name = SW_STREAM_ADVISORIES, .subjects = advisory_subjects, .nsubjects = 1,
          .retention = SW_RETAIN_WORKQUEUE, .max_age_ms = (int64_t)cfg->events_max_age_ms},
+        /* the autoscalers' decisions: the last 1000 of each cluster, a week */
+        {.name = SW_STREAM_SCALING, .subjects = scaling_subjects, .nsubjects = 1,
+         .retention = SW_RETAIN_LIMITS, .max_age_ms = 7ll * 24 * 3600 * 1000,
+         .max_msgs_per_subject = 1000},
+        /* a lease is its last message, gone (the server expires it) when not
+         * renewed within the lease: see actors/autoscaler/lease.h */
+        {.name = SW_STREAM_LEASES, .subjects = lease_subjects, .nsubjects = 1,
+         .retention = SW_RETAIN_LIMITS, .max_age_ms = (int64_t)cfg->autoscale_lease_ms,
+         .max_msgs_per_subject = 1},
     };
     char durable[96], filter[128];
     int error;

@@ -19,6 +19,8 @@
 #define SW_STREAM_LOGS "LOGS"
 #define SW_STREAM_CLAIMS "CLAIMS"         /* sw.claims.<build>: see Claim in slipway.proto */
 #define SW_STREAM_ADVISORIES "ADVISORIES" /* JetStream's MAX_DELIVERIES advisories */
+#define SW_STREAM_SCALING "SCALING"       /* sw.scale.decision.<cluster>: ScaleDecision */
+#define SW_STREAM_LEASES "LEASES"         /* sw.lease.<role>.<what>: Lease, max age = lease */
 #define SW_ADVISORY_MAX_DELIVERIES "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES"
 
 /* The attempt number of the scheduler's verdict on a build (e.g. "gave up
@@ -38,6 +40,10 @@
 /* control (core NATS, request/reply, ApiReply): CancelRequest, DrainRequest */
 #define SW_CTL_CANCEL "sw.ctl.cancel"     /* .<build> */
 #define SW_CTL_DRAIN "sw.ctl.drain"       /* .<builder> */
+#define SW_API_POOLS "sw.api.pools"       /* the autoscalers answer (queue "autoscaler") */
+#define SW_SCALE_DECISION "sw.scale.decision" /* .<cluster>, stored in SCALING */
+#define SW_SCALE_POOL "sw.scale.pool"     /* .<cluster>, core: PoolStatus */
+#define SW_LEASE_AUTOSCALER "sw.lease.autoscaler" /* .<cluster> */
 
 /* Subject builders: write into buf (size n) and return buf.
  * sw.req.<tenant>, sw.sched.<tier>, sw.jobs.<cluster>, sw.events.<tenant>.<build>,

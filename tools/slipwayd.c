@@ -319,10 +319,11 @@ static int plan_arg(planned *plan, size_t *n, const sw_config *cfg, const char *
     }
     if (kind_len == 7 && strncmp(arg, "builder", 7) == 0) {
         if (target != NULL) {
-            if (sw_config_builder(cfg, target) == NULL) {
-                return sw_error_set(SW_ENOTFOUND, "%s has no builder '%s'", cfg->path, target);
+            sw_builder_config found;
+            if (sw_config_builder_resolve(cfg, target, &found) < 0) {
+                return sw_error_last_code();
             }
-            return plan_one(plan, n, &sw_builder_impl, cfg, sw_config_builder(cfg, target)->name);
+            return plan_one(plan, n, &sw_builder_impl, cfg, target);
         }
         for (size_t i = 0; i < cfg->nbuilders && error == 0; i++) {
             error = plan_one(plan, n, &sw_builder_impl, cfg, cfg->builders[i].name);

@@ -50,7 +50,9 @@ typedef struct running {
 
 typedef struct builder {
     const sw_config *cfg;
-    const sw_builder_config *bc;
+    const sw_builder_config *bc; /* = &own: listed or made by an autoscaler (resolve) */
+    sw_builder_config own;
+    char own_name[65], own_cluster[65];
     const sw_cluster *cluster;
     sw_actor *self;
     sw_bus *bus;
@@ -66,6 +68,7 @@ typedef struct builder {
     bool draining;       /* takes nothing new */
     bool drained;        /* draining and nothing runs any more */
     bool exit_when_drained, exit_asked;
+    char drained_by[96]; /* while draining: who asked first */
     bool holding;        /* a slot is free but the pressure is over a threshold */
     char hold_reason[160];
     sw_pressure pressure; /* the last reading */
@@ -166,6 +169,7 @@ static void send_heartbeat(builder *b)
     hb.incarnation = b->incarnation;
     hb.draining = b->draining;
     hb.drained = b->drained;
+    hb.drained_by = b->draining ? b->drained_by : "";
     hb.holding_back = b->holding;
     hb.hold_reason = b->holding ? b->hold_reason : "";
     hb.pressure = &pr;
@@ -386,6 +390,9 @@ static void on_drain(builder *b, const sw_mail *mail)
         sw_info(me, "undrained (asked by %s): pulling again", by);
     }
     if (req->drain) {
+        if (!b->draining) {
+            snprintf(b->drained_by, sizeof(b->drained_by), "%s", by);
+        }
         b->draining = true;
         b->exit_when_drained = b->exit_when_drained || req->exit;
     } else {
@@ -444,22 +451,34 @@ static int64_t builder_tick(sw_actor *self, void *state)
     return wait < 0 ? 0 : wait;
 }
 
+/* Copies what the builder was started as: a generated builder's settings
+ * (sw_config_builder_resolve) live in no config. */
+static void keep_builder_config(builder *b, const sw_builder_config *bc)
+{
+    snprintf(b->own_name, sizeof(b->own_name), "%s", bc->name);
+    snprintf(b->own_cluster, sizeof(b->own_cluster), "%s", bc->cluster);
+    b->own = (sw_builder_config){.name = b->own_name, .cluster = b->own_cluster,
+                                 .slots = bc->slots};
+    b->bc = &b->own;
+}
+
 static int builder_init(sw_actor *self, void **state_out, void *arg)
 {
     const sw_actor_ctx *ctx = arg;
-    const sw_builder_config *bc = sw_config_builder(ctx->cfg, ctx->target);
+    const sw_builder_config *bc;
+    sw_builder_config found;
     builder *b;
     char durable[96];
     int error;
 
-    if (bc == NULL) {
-        return sw_error_set(SW_ENOTFOUND, "no builder named '%s' in %s", ctx->target,
-                            ctx->cfg->path);
+    if ((error = sw_config_builder_resolve(ctx->cfg, ctx->target, &found)) < 0) {
+        return error;
     }
     b = sw_calloc(1, sizeof(*b));
+    keep_builder_config(b, &found);
+    bc = b->bc;
     b->jobs = sw_calloc(bc->slots, sizeof(running));
     b->cfg = sw_config_retain(ctx->cfg);
-    b->bc = bc;
     b->cluster = sw_config_cluster(ctx->cfg, bc->cluster);
     b->self = self;
     b->bus = sw_actor_bus(self);
@@ -565,7 +584,9 @@ static void builder_stop(sw_actor *self, void *state)
 static int builder_reconfigure(sw_actor *self, void *state, const sw_config *cfg)
 {
     builder *b = state;
-    const sw_builder_config *bc = sw_config_builder(cfg, b->bc->name);
+    sw_builder_config found;
+    const sw_builder_config *bc =
+        sw_config_builder_resolve(cfg, b->bc->name, &found) == 0 ? &found : NULL;
     const sw_cluster *cluster = bc ? sw_config_cluster(cfg, bc->cluster) : NULL;
     (void)self;
 
@@ -579,7 +600,6 @@ static int builder_reconfigure(sw_actor *self, void *state, const sw_config *cfg
     }
     sw_config_release(&b->cfg);
     b->cfg = sw_config_retain(cfg);
-    b->bc = bc;
     b->cluster = cluster;
     return 0;
 }
