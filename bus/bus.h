@@ -122,6 +122,17 @@ typedef struct sw_consumer_config {
 /* Creates a durable pull consumer, or updates it when its config differs. */
 int sw_bus_consumer_ensure(sw_bus *bus, const sw_consumer_config *cfg);
 
+/* A durable consumer's figures, as the server keeps them. */
+typedef struct sw_consumer_counts {
+    uint64_t pending;     /* num_pending: not yet delivered */
+    uint64_t ack_pending; /* num_ack_pending: delivered, not acked */
+    uint64_t waiting;     /* num_waiting: pull requests waiting for a message */
+    uint64_t redelivered; /* num_redelivered */
+} sw_consumer_counts;
+
+int sw_bus_consumer_state(sw_bus *bus, const char *stream, const char *durable,
+                          sw_consumer_counts *out);
+
 /* Pending (not yet delivered) and ack-pending counts of a durable consumer. */
 int sw_bus_consumer_pending(sw_bus *bus, const char *stream, const char *durable,
                             uint64_t *pending_out, uint64_t *ack_pending_out);

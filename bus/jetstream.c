@@ -152,8 +152,8 @@ int sw_bus_consumer_ensure(sw_bus *bus, const sw_consumer_config *cfg)
     return 0;
 }
 
-int sw_bus_consumer_pending(sw_bus *bus, const char *stream, const char *durable,
-                            uint64_t *pending_out, uint64_t *ack_pending_out)
+int sw_bus_consumer_state(sw_bus *bus, const char *stream, const char *durable,
+                          sw_consumer_counts *out)
 {
     jsConsumerInfo *ci = NULL;
     jsErrCode jerr = 0;
@@ -162,14 +162,26 @@ int sw_bus_consumer_pending(sw_bus *bus, const char *stream, const char *durable
     if (s != NATS_OK) {
         return sw_bus_fail(s, jerr, "cannot read consumer %s on stream %s", durable, stream);
     }
-    if (pending_out != NULL) {
-        *pending_out = ci->NumPending;
-    }
-    if (ack_pending_out != NULL) {
-        *ack_pending_out = ci->NumAckPending > 0 ? (uint64_t)ci->NumAckPending : 0;
-    }
+    out->pending = ci->NumPending;
+    out->ack_pending = ci->NumAckPending > 0 ? (uint64_t)ci->NumAckPending : 0;
+    out->waiting = ci->NumWaiting > 0 ? (uint64_t)ci->NumWaiting : 0;
+    out->redelivered = ci->NumRedelivered > 0 ? (uint64_t)ci->NumRedelivered : 0;
     jsConsumerInfo_Destroy(ci);
     return 0;
+}
+
+int sw_bus_consumer_pending(sw_bus *bus, const char *stream, const char *durable,
+                            uint64_t *pending_out, uint64_t *ack_pending_out)
+{
+    sw_consumer_counts c;
+    int error = sw_bus_consumer_state(bus, stream, durable, &c);
+    if (error == 0 && pending_out != NULL) {
+        *pending_out = c.pending;
+    }
+    if (error == 0 && ack_pending_out != NULL) {
+        *ack_pending_out = c.ack_pending;
+    }
+    return error;
 }
 
 static int js_publish(sw_bus *bus, const char *subject, const void *data, size_t len,

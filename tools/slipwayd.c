@@ -249,6 +249,7 @@ static void usage(FILE *out)
             "  logsink              archives build logs and serves them\n"
             "  webhook              the HTTP gateway for forge webhooks (webhook.listen)\n"
             "  notifier             sets commit statuses on the forges\n"
+            "  autoscaler           grows and shrinks autoscaled clusters' builder pools\n"
             "\n"
             "options:\n"
             "  -c, --config FILE    slipway.yaml (default: $SLIPWAY_CONFIG)\n"
@@ -305,6 +306,9 @@ static int plan_arg(planned *plan, size_t *n, const sw_config *cfg, const char *
     if (kind_len == 8 && strncmp(arg, "notifier", 8) == 0 && !colon) {
         return plan_one(plan, n, &sw_notifier_impl, cfg, NULL);
     }
+    if (kind_len == 10 && strncmp(arg, "autoscaler", 10) == 0 && !colon) {
+        return plan_one(plan, n, &sw_autoscaler_impl, cfg, NULL);
+    }
     if (kind_len == 10 && strncmp(arg, "dispatcher", 10) == 0) {
         if (target != NULL) {
             if (sw_config_tier(cfg, target) == NULL) {
@@ -332,7 +336,7 @@ static int plan_arg(planned *plan, size_t *n, const sw_config *cfg, const char *
     }
     return sw_error_set(SW_EINVALID,
                         "unknown actor '%s' (scheduler, dispatcher[:TIER], builder[:NAME], "
-                        "logsink, webhook, notifier)",
+                        "logsink, webhook, notifier, autoscaler)",
                         arg);
 }
 
@@ -386,8 +390,8 @@ int main(int argc, char **argv)
         return 1;
     }
     if (optind == argc) {
-        const char *all[] = {"logsink", "scheduler", "dispatcher", "builder", "notifier",
-                             "webhook"};
+        const char *all[] = {"logsink",  "scheduler", "dispatcher", "builder",
+                             "notifier", "webhook",   "autoscaler"};
         for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
             if (plan_arg(plan, &nplan, cfg, all[i]) < 0) {
                 fprintf(stderr, "slipwayd: %s\n", sw_error_last());

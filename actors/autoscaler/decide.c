@@ -83,10 +83,10 @@ static uint32_t removable(const sw_pool_member *m, size_t n, uint64_t capacity, 
 static void out_reason(sw_scale_plan *plan, const sw_autoscale *as, const char *why)
 {
     snprintf(plan->reason, sizeof(plan->reason),
-             "%s: backlog %llu, running %llu, P=%.2f over %u ready slots (target %.2f)", why,
+             "backlog %llu, running %llu, P=%.2f over %u ready slots (target %.2f)%s%s",
              (unsigned long long)plan->queued, (unsigned long long)plan->running,
              plan->pressure >= NO_CAPACITY ? INFINITY : plan->pressure, plan->ready_slots,
-             as->target);
+             as->target, why[0] ? "; " : "", why);
 }
 
 static void scale_out(const sw_autoscale *as, const sw_pool_member *m, size_t n,
@@ -113,7 +113,7 @@ void sw_scale_decide(const sw_autoscale *as, const sw_pool_member *m, size_t n,
     uint64_t capacity;
     uint32_t add = 0;
     long cand;
-    const char *why = "backlog";
+    const char *why = "";
 
     memset(plan, 0, sizeof(*plan));
     plan->drain = -1;

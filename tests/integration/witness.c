@@ -221,3 +221,24 @@ int sw_witness_finished_in_events(sw_harness *h, const char *build)
     sw_witness_each_event(h, build, count_finished, &finished);
     return finished;
 }
+
+void sw_witness_each_decision(sw_harness *h,
+                              void (*fn)(const Slipway__ScaleDecision *d, void *ud), void *ud)
+{
+    sw_bus *bus = connect_to(h);
+    uint64_t n = 0;
+    ck_assert_msg(sw_bus_stream_count(bus, SW_STREAM_SCALING, &n) == 0, "%s", sw_error_last());
+    for (uint64_t seq = 1; seq <= n; seq++) {
+        sw_msg *m = NULL;
+        if (sw_bus_stream_get(bus, SW_STREAM_SCALING, seq, &m) < 0) {
+            continue; /* past a cluster's last 1000 */
+        }
+        Slipway__ScaleDecision *d =
+            slipway__scale_decision__unpack(NULL, sw_msg_len(m), sw_msg_data(m));
+        ck_assert_ptr_nonnull(d);
+        fn(d, ud);
+        slipway__scale_decision__free_unpacked(d, NULL);
+        sw_msg_release(&m);
+    }
+    sw_bus_destroy(&bus);
+}

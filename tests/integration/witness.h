@@ -45,4 +45,10 @@ struct Slipway__BuildEvent;
 void sw_witness_each_event(struct sw_harness *h, const char *build,
                            void (*fn)(const struct Slipway__BuildEvent *ev, void *ud), void *ud);
 
+/* Calls fn with each autoscaler decision in SCALING now, in stream order. */
+struct Slipway__ScaleDecision;
+void sw_witness_each_decision(struct sw_harness *h,
+                              void (*fn)(const struct Slipway__ScaleDecision *d, void *ud),
+                              void *ud);
+
 #endif

@@ -49,7 +49,9 @@ int cli_request(cli *c, const char *subject, const ProtobufCMessage *req,
         fprintf(stderr,
                 "slipway: no answer on %s from %s (%s): is slipwayd running with the %s?\n",
                 subject, c->nats_url, error == SW_ETIMEDOUT ? "timed out" : "nobody listens",
-                strcmp(subject, SW_API_LOGS) == 0 ? "logsink" : "scheduler");
+                strcmp(subject, SW_API_LOGS) == 0    ? "logsink"
+                : strcmp(subject, SW_API_POOLS) == 0 ? "autoscaler"
+                                                     : "scheduler");
         return CLI_UNREACHABLE;
     }
     if (error < 0) {

@@ -24,7 +24,6 @@ static void usage(FILE *out)
             "  logs [-f] BUILD                             print a build's log (-f: follow it)\n"
             "  builds [--limit N] [--tenant T]             list recent builds\n"
             "  show BUILD                                  one build's record\n"
-            "  builders                                    builders and their load\n"
             "  cancel BUILD [--reason TEXT]                stop a build; it ends cancelled\n"
             "  retry BUILD                                 build the same commit again\n"
             "  projects                                    the projects of the running config\n"
@@ -32,6 +31,7 @@ static void usage(FILE *out)
             "  drain BUILDER [--wait] [--timeout D] [--exit]\n"
             "                                              stop a builder taking jobs\n"
             "  undrain BUILDER                             let it take jobs again\n"
+            "  pools                                       autoscaled pools: size, pressure, why\n"
             "\n"
             "options:\n"
             "  --nats URL      NATS server (default: $SLIPWAY_NATS or nats://127.0.0.1:4222)\n"
@@ -156,6 +156,8 @@ int main(int argc, char **argv)
         status = cli_drain(&c, cargc, cargv);
     } else if (strcmp(cmd, "undrain") == 0) {
         status = cli_undrain(&c, cargc, cargv);
+    } else if (strcmp(cmd, "pools") == 0) {
+        status = cli_pools(&c, cargc, cargv);
     } else if (strcmp(cmd, "help") == 0) {
         usage(stdout);
         status = CLI_OK;
