@@ -57,6 +57,9 @@ bool sw_lease_step(sw_lease *l, sw_bus *bus, int64_t now_ms, bool *changed_out)
     l->next_ms = now_ms + l->ttl_ms / 3;
     if (l->held) {
         error = publish(l, bus, l->seq, &seq);
+        if (error < 0) {
+            now_ms = sw_clock_mono_ms(); /* a publish may wait seconds for a lost server */
+        }
         if (error == 0) {
             l->seq = seq;
             l->renewed_ms = now_ms;
