@@ -457,6 +457,56 @@ START_TEST(test_scale_out_undrains_ours_first)
 }
 END_TEST
 
+START_TEST(test_above_max_drains_at_once)
+{
+    static const row rows[] = {
+        /* max lowered to 2 under 4 busy builders: no window, and P (1.0) is not
+         * low, so none starts: the pool back at max waits its full window */
+        {"above max, all busy", .max = 2, .busy = 4, .ack_pending = 4, .action = SW_SCALE_IN,
+         .desired = 2, .drain = "busy0"},
+        {"above max with backlog", .max = 2, .busy = 4, .pending = 10, .ack_pending = 4,
+         .action = SW_SCALE_IN, .desired = 2, .drain = "busy0"},
+        /* idle: P is low as well, so its window starts */
+        {"one above max, idle", .max = 2, .idle = 3, .action = SW_SCALE_IN, .desired = 2,
+         .drain = "idle0", .low_after = T0},
+        {"above max, ours still draining", .max = 2, .m = {DRAINING("d", 1, true, true)},
+         .busy = 4, .ack_pending = 5, .action = SW_SCALE_HOLD, .desired = 2},
+        {"above max, only listed builders", .max = 2,
+         .m = {LISTED("l1", 0, T0), LISTED("l2", 0, T0), LISTED("l3", 0, T0)},
+         .action = SW_SCALE_HOLD, .desired = 2},
+    };
+    CHECK_ROWS(rows);
+}
+END_TEST
+
+START_TEST(test_back_at_max_waits_the_window)
+{
+    /* max lowered to 2 under 3 busy builders: one drained at once, P never low;
+     * 10 minutes on the 2 left fall idle: P low only now, so a full window */
+    sw_autoscale as = policy(0, 2, 0, 1);
+    sw_scale_memory memory = {0};
+    sw_pool_member busy[] = {READY("a", 1, T0), READY("b", 1, T0), READY("c", 1, T0)};
+    sw_pool_member idle[] = {READY("b", 0, T0 + 500 * SEC), READY("c", 0, T0 + 550 * SEC)};
+    sw_backlog three = {.known = true, .ack_pending = 3}, none = {.known = true};
+    sw_scale_plan plan;
+
+    sw_scale_decide(&as, busy, 3, &three, T0, &memory, &plan);
+    ck_assert_int_eq(plan.action, SW_SCALE_IN);
+    ck_assert_int_eq(plan.drain, 0);
+    ck_assert_int_eq(memory.low_since_ms, 0);
+
+    sw_scale_decide(&as, idle, 2, &none, T0 + 600 * SEC, &memory, &plan);
+    ck_assert_msg(plan.action == SW_SCALE_HOLD, "%s", plan.reason);
+    ck_assert_int_eq(memory.low_since_ms, T0 + 600 * SEC);
+    sw_scale_decide(&as, idle, 2, &none, T0 + 600 * SEC + WINDOW - 1, &memory, &plan);
+    ck_assert_msg(plan.action == SW_SCALE_HOLD, "%s", plan.reason);
+    sw_scale_decide(&as, idle, 2, &none, T0 + 600 * SEC + WINDOW, &memory, &plan);
+    ck_assert_msg(plan.action == SW_SCALE_IN, "%s", plan.reason);
+    ck_assert_int_eq(plan.drain, 0); /* b, idle the longer */
+    ck_assert_uint_eq(plan.desired, 1);
+}
+END_TEST
+
 START_TEST(test_demand_and_reason)
 {
     static const row rows[] = {
@@ -514,6 +564,8 @@ int main(void)
     tcase_add_test(tc, test_silent_builders_are_no_capacity);
     tcase_add_test(tc, test_missing_backlog_figures);
     tcase_add_test(tc, test_scale_out_undrains_ours_first);
+    tcase_add_test(tc, test_above_max_drains_at_once);
+    tcase_add_test(tc, test_back_at_max_waits_the_window);
     tcase_add_test(tc, test_demand_and_reason);
     suite_add_tcase(s, tc);
     return sw_test_run(s);
