@@ -868,6 +868,56 @@ START_TEST(test_bad_autoscale)
 }
 END_TEST
 
+START_TEST(test_autoscale_exec_needs_its_commands)
+{
+    /* no exec: at all: the provider line asks for it */
+    assert_invalid_at(BASE "    autoscale:\n"
+                           "      provider: exec\n"
+                           "      max: 2\n",
+                      11, 17, "provider exec needs 'exec:'");
+    assert_invalid_at(BASE "    autoscale:\n"
+                           "      provider: exec\n"
+                           "      max: 2\n"
+                           "      exec:\n"
+                           "        create: ./mk\n",
+                      14, 9, "exec needs all three of create, destroy and list");
+    assert_invalid_at(BASE "    autoscale:\n"
+                           "      provider: process\n"
+                           "      max: 2\n"
+                           "      exec: {create: a, destroy: b, list: c}\n",
+                      13, 13, "'exec' is for provider exec");
+}
+END_TEST
+
+START_TEST(test_autoscale_bad_name_prefix)
+{
+    assert_invalid_at(BASE "    autoscale:\n"
+                           "      provider: process\n"
+                           "      max: 2\n"
+                           "      name_prefix: a.b\n",
+                      13, 20, "name_prefix 'a.b' must be 1 to 31 letters, digits, '-' or '_'");
+    assert_invalid_at(BASE "    autoscale:\n"
+                           "      provider: process\n"
+                           "      max: 2\n"
+                           "      name_prefix: abcdefghijklmnopqrstuvwxyz-0123-\n", /* 32 */
+                      13, 20, "must be 1 to 31");
+    /* a cluster name of 26 makes a default prefix of 32 */
+    assert_invalid_at("data_dir: /d\n"
+                      "tiers:\n"
+                      "  - name: free\n"
+                      "tenants:\n"
+                      "  - name: acme\n"
+                      "    tier: free\n"
+                      "clusters:\n"
+                      "  - name: abcdefghijklmnopqrstuvwxyz\n"
+                      "    tier: free\n"
+                      "    autoscale:\n"
+                      "      provider: process\n"
+                      "      max: 2\n",
+                      11, 7, "name_prefix 'abcdefghijklmnopqrstuvwxyz-auto-' must be 1 to 31");
+}
+END_TEST
+
 /* --- reference counting and reloads ------------------------------------------ */
 
 /* good_yaml with the first `from` replaced by `to`. Caller frees. */
@@ -1060,6 +1110,8 @@ int main(void)
     tcase_add_test(bad, test_secret_too_short);
     tcase_add_test(bad, test_secrets_not_a_mapping);
     tcase_add_test(bad, test_bad_autoscale);
+    tcase_add_test(bad, test_autoscale_exec_needs_its_commands);
+    tcase_add_test(bad, test_autoscale_bad_name_prefix);
     suite_add_tcase(s, bad);
     TCase *reload = tcase_create("reload");
     tcase_add_test(reload, test_references_keep_a_config_until_the_last_goes);
