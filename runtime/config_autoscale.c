@@ -70,13 +70,16 @@ static int read_u32(const sw_yaml_doc *doc, const sw_yaml_node *map, const char 
     return error;
 }
 
-static int read_exec(sw_autoscale *as, const sw_yaml_doc *doc, const sw_yaml_node *node)
+/* node: the `exec:` mapping, or NULL when there is none (then the error is at
+ * provider, the line that asks for it). */
+static int read_exec(sw_autoscale *as, const sw_yaml_doc *doc, const sw_yaml_node *node,
+                     const sw_yaml_node *provider)
 {
     static const char *const keys[] = {"create", "destroy", "list", "timeout", NULL};
     int error;
     if (node == NULL || node->type != SW_YAML_MAP) {
-        return sw_yaml_error(doc, node, "provider exec needs 'exec:' with create, destroy and "
-                                        "list commands");
+        return sw_yaml_error(doc, node ? node : provider,
+                             "provider exec needs 'exec:' with create, destroy and list commands");
     }
     if ((error = sw_yaml_check_keys(doc, node, keys)) < 0 ||
         (error = sw_yaml_string(doc, sw_yaml_get(node, "create"), &as->exec_create)) < 0 ||
@@ -155,11 +158,14 @@ static int read_policy(sw_autoscale *as, const sw_yaml_doc *doc, const sw_yaml_n
     if (strlen(as->name_prefix) > 31 || as->name_prefix[0] == '\0' ||
         strspn(as->name_prefix, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") !=
             strlen(as->name_prefix)) {
-        return sw_yaml_error(doc, sw_yaml_get(node, "name_prefix"),
-                             "name_prefix must be 1 to 31 letters, digits, '-' or '_'");
+        /* a default one (from a long cluster name) is blamed on the autoscale: block */
+        const sw_yaml_node *at = sw_yaml_get(node, "name_prefix");
+        return sw_yaml_error(doc, at ? at : node,
+                             "name_prefix '%s' must be 1 to 31 letters, digits, '-' or '_'%s",
+                             as->name_prefix, at ? "" : " (set one: the default is too long)");
     }
     if (as->provider == SW_PROVIDER_EXEC) {
-        return read_exec(as, doc, sw_yaml_get(node, "exec"));
+        return read_exec(as, doc, sw_yaml_get(node, "exec"), provider);
     }
     if (sw_yaml_get(node, "exec") != NULL) {
         return sw_yaml_error(doc, sw_yaml_get(node, "exec"), "'exec' is for provider exec");

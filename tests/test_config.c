@@ -714,6 +714,210 @@ START_TEST(test_bad_docker_settings)
 }
 END_TEST
 
+/* --- a cluster's autoscale: and the builders it names ------------------------- */
+
+START_TEST(test_autoscale_defaults)
+{
+    sw_config *cfg = parse_ok(BASE "    autoscale: {provider: process, max: 8}\n");
+    const sw_autoscale *as = cfg->clusters[0].autoscale;
+    ck_assert_ptr_nonnull(as);
+    ck_assert_int_eq(as->provider, SW_PROVIDER_PROCESS);
+    ck_assert_uint_eq(as->min, 0);
+    ck_assert_uint_eq(as->max, 8);
+    ck_assert_double_eq_tol(as->target, 0.8, 1e-9);
+    ck_assert_double_eq_tol(as->dead_band, 0.1, 1e-9);
+    ck_assert_uint_eq(as->min_idle, 0);
+    ck_assert_uint_eq(as->scale_in_after_ms, 5 * 60 * 1000);
+    ck_assert_uint_eq(as->start_timeout_ms, 2 * 60 * 1000);
+    ck_assert_uint_eq(as->max_failures, 3);
+    ck_assert_uint_eq(as->backoff_ms, 1000);
+    ck_assert_uint_eq(as->backoff_max_ms, 60 * 1000);
+    ck_assert_uint_eq(as->slots, 1);
+    ck_assert_str_eq(as->name_prefix, "c1-auto-");
+    ck_assert_ptr_null(as->exec_create);
+    ck_assert_uint_eq(as->exec_timeout_ms, 60 * 1000);
+    sw_config_destroy(&cfg);
+
+    cfg = parse_ok(BASE);
+    ck_assert_ptr_null(cfg->clusters[0].autoscale); /* only its listed builders */
+    sw_config_destroy(&cfg);
+}
+END_TEST
+
+START_TEST(test_autoscale_values)
+{
+    sw_config *cfg = parse_ok(BASE "    autoscale:\n"
+                                   "      provider: exec\n"
+                                   "      min: 1\n"
+                                   "      max: 4\n"
+                                   "      target: 70%\n"
+                                   "      dead_band: 0.2\n"
+                                   "      min_idle: 1\n"
+                                   "      scale_in_after: 10m\n"
+                                   "      start_timeout: 90s\n"
+                                   "      max_failures: 5\n"
+                                   "      backoff: 2s\n"
+                                   "      backoff_max: 30s\n"
+                                   "      slots: 2\n"
+                                   "      name_prefix: ci-\n"
+                                   "      exec:\n"
+                                   "        create: ./mk\n"
+                                   "        destroy: ./rm\n"
+                                   "        list: ./ls\n"
+                                   "        timeout: 30s\n"
+                                   "  - name: c2\n"
+                                   "    tier: free\n");
+    const sw_autoscale *as = sw_config_cluster(cfg, "c1")->autoscale;
+    ck_assert_int_eq(as->provider, SW_PROVIDER_EXEC);
+    ck_assert_uint_eq(as->min, 1);
+    ck_assert_uint_eq(as->max, 4);
+    ck_assert_double_eq_tol(as->target, 0.7, 1e-9);
+    ck_assert_double_eq_tol(as->dead_band, 0.2, 1e-9);
+    ck_assert_uint_eq(as->min_idle, 1);
+    ck_assert_uint_eq(as->scale_in_after_ms, 10 * 60 * 1000);
+    ck_assert_uint_eq(as->start_timeout_ms, 90 * 1000);
+    ck_assert_uint_eq(as->max_failures, 5);
+    ck_assert_uint_eq(as->backoff_ms, 2000);
+    ck_assert_uint_eq(as->backoff_max_ms, 30 * 1000);
+    ck_assert_uint_eq(as->slots, 2);
+    ck_assert_str_eq(as->name_prefix, "ci-");
+    ck_assert_str_eq(as->exec_create, "./mk");
+    ck_assert_str_eq(as->exec_destroy, "./rm");
+    ck_assert_str_eq(as->exec_list, "./ls");
+    ck_assert_uint_eq(as->exec_timeout_ms, 30 * 1000);
+    ck_assert_ptr_null(sw_config_cluster(cfg, "c2")->autoscale);
+    sw_config_destroy(&cfg);
+}
+END_TEST
+
+START_TEST(test_builders_of_an_autoscaled_cluster)
+{
+    sw_config *cfg = parse_ok(BASE "    autoscale: {provider: process, max: 4, slots: 2}\n"
+                                   "  - name: c2\n"
+                                   "    tier: free\n"
+                                   "builders:\n"
+                                   "  - name: b1\n"
+                                   "    cluster: c2\n"
+                                   "    slots: 3\n"
+                                   "  - name: c1-auto-fixed\n" /* listed: its own settings */
+                                   "    cluster: c2\n");
+    const char *name = "c1-auto-7f3a";
+    sw_builder_config b;
+
+    ck_assert_int_eq(sw_config_builder_resolve(cfg, "b1", &b), 0);
+    ck_assert_str_eq(b.name, "b1");
+    ck_assert_str_eq(b.cluster, "c2");
+    ck_assert_uint_eq(b.slots, 3);
+
+    ck_assert_int_eq(sw_config_builder_resolve(cfg, name, &b), 0);
+    ck_assert_ptr_eq(b.name, name); /* borrowed from the argument */
+    ck_assert_str_eq(b.cluster, "c1");
+    ck_assert_uint_eq(b.slots, 2);
+    ck_assert_ptr_eq(sw_config_autoscaled_cluster(cfg, name), sw_config_cluster(cfg, "c1"));
+
+    ck_assert_int_eq(sw_config_builder_resolve(cfg, "c1-auto-fixed", &b), 0);
+    ck_assert_str_eq(b.cluster, "c2");
+    ck_assert_uint_eq(b.slots, 1);
+
+    /* the id: 1 to 32 of [a-z0-9] */
+    char long_name[64] = "c1-auto-";
+    memset(long_name + 8, 'a', 32);
+    ck_assert_int_eq(sw_config_builder_resolve(cfg, long_name, &b), 0);
+    long_name[8 + 32] = '9';
+    ck_assert_int_eq(sw_config_builder_resolve(cfg, long_name, &b), SW_ENOTFOUND);
+    ck_assert_int_eq(sw_config_builder_resolve(cfg, "c1-auto-9", &b), 0);
+    ck_assert_int_eq(sw_config_builder_resolve(cfg, "c1-auto-", &b), SW_ENOTFOUND);
+    ck_assert_ptr_nonnull(strstr(sw_error_last(), "'c1-auto-'"));
+    ck_assert_int_eq(sw_config_builder_resolve(cfg, "c1-auto-AB1", &b), SW_ENOTFOUND);
+    ck_assert_int_eq(sw_config_builder_resolve(cfg, "c1-auto-a-b", &b), SW_ENOTFOUND);
+    ck_assert_int_eq(sw_config_builder_resolve(cfg, "c2-auto-x1", &b), SW_ENOTFOUND);
+    ck_assert_int_eq(sw_config_builder_resolve(cfg, "c1-autox1", &b), SW_ENOTFOUND);
+
+    ck_assert_ptr_null(sw_config_autoscaled_cluster(cfg, "b1"));
+    ck_assert_ptr_null(sw_config_autoscaled_cluster(cfg, "c1-auto-"));
+    ck_assert_ptr_null(sw_config_autoscaled_cluster(cfg, "c2-auto-x1"));
+    ck_assert_ptr_null(sw_config_autoscaled_cluster(cfg, NULL));
+    sw_config_destroy(&cfg);
+}
+END_TEST
+
+START_TEST(test_bad_autoscale)
+{
+    assert_invalid_at(BASE "    autoscale:\n"
+                           "      provider: k8s\n"
+                           "      max: 2\n",
+                      11, 17, "unknown provider 'k8s' (process or exec)");
+    assert_invalid_at(BASE "    autoscale: {max: 2}\n", 10, 16, "autoscale needs 'provider'");
+    assert_invalid_at(BASE "    autoscale: {provider: process}\n", 10, 16, "autoscale needs 'max'");
+    assert_invalid_at(BASE "    autoscale:\n"
+                           "      provider: process\n"
+                           "      min: 3\n"
+                           "      max: 2\n",
+                      13, 12, "min <= max (min 3, max 2)");
+    assert_invalid_at(BASE "    autoscale: {provider: process, max: 0}\n", 10, 41, "1 <= max");
+    assert_invalid_at(BASE "    autoscale:\n"
+                           "      provider: process\n"
+                           "      max: 2\n"
+                           "      target: 1.5\n",
+                      13, 15, "'target' must be from 0.05 to 1");
+    assert_invalid_at(BASE "    autoscale:\n"
+                           "      provider: process\n"
+                           "      maxx: 3\n",
+                      12, 7, "unknown key 'maxx'");
+    assert_invalid_at(BASE "    autoscale: on\n", 10, 16, "'autoscale' must be a mapping");
+}
+END_TEST
+
+START_TEST(test_autoscale_exec_needs_its_commands)
+{
+    /* no exec: at all: the provider line asks for it */
+    assert_invalid_at(BASE "    autoscale:\n"
+                           "      provider: exec\n"
+                           "      max: 2\n",
+                      11, 17, "provider exec needs 'exec:'");
+    assert_invalid_at(BASE "    autoscale:\n"
+                           "      provider: exec\n"
+                           "      max: 2\n"
+                           "      exec:\n"
+                           "        create: ./mk\n",
+                      14, 9, "exec needs all three of create, destroy and list");
+    assert_invalid_at(BASE "    autoscale:\n"
+                           "      provider: process\n"
+                           "      max: 2\n"
+                           "      exec: {create: a, destroy: b, list: c}\n",
+                      13, 13, "'exec' is for provider exec");
+}
+END_TEST
+
+START_TEST(test_autoscale_bad_name_prefix)
+{
+    assert_invalid_at(BASE "    autoscale:\n"
+                           "      provider: process\n"
+                           "      max: 2\n"
+                           "      name_prefix: a.b\n",
+                      13, 20, "name_prefix 'a.b' must be 1 to 31 letters, digits, '-' or '_'");
+    assert_invalid_at(BASE "    autoscale:\n"
+                           "      provider: process\n"
+                           "      max: 2\n"
+                           "      name_prefix: abcdefghijklmnopqrstuvwxyz-0123-\n", /* 32 */
+                      13, 20, "must be 1 to 31");
+    /* a cluster name of 26 makes a default prefix of 32 */
+    assert_invalid_at("data_dir: /d\n"
+                      "tiers:\n"
+                      "  - name: free\n"
+                      "tenants:\n"
+                      "  - name: acme\n"
+                      "    tier: free\n"
+                      "clusters:\n"
+                      "  - name: abcdefghijklmnopqrstuvwxyz\n"
+                      "    tier: free\n"
+                      "    autoscale:\n"
+                      "      provider: process\n"
+                      "      max: 2\n",
+                      11, 7, "name_prefix 'abcdefghijklmnopqrstuvwxyz-auto-' must be 1 to 31");
+}
+END_TEST
+
 /* --- reference counting and reloads ------------------------------------------ */
 
 /* good_yaml with the first `from` replaced by `to`. Caller frees. */
@@ -876,6 +1080,9 @@ int main(void)
     tcase_add_test(good, test_forge_names);
     tcase_add_test(good, test_docker_settings_and_image_names);
     tcase_add_test(good, test_project_secrets);
+    tcase_add_test(good, test_autoscale_defaults);
+    tcase_add_test(good, test_autoscale_values);
+    tcase_add_test(good, test_builders_of_an_autoscaled_cluster);
     suite_add_tcase(s, good);
     TCase *bad = tcase_create("bad");
     tcase_add_test(bad, test_unknown_top_level_key);
@@ -902,6 +1109,9 @@ int main(void)
     tcase_add_test(bad, test_secret_name_reserved);
     tcase_add_test(bad, test_secret_too_short);
     tcase_add_test(bad, test_secrets_not_a_mapping);
+    tcase_add_test(bad, test_bad_autoscale);
+    tcase_add_test(bad, test_autoscale_exec_needs_its_commands);
+    tcase_add_test(bad, test_autoscale_bad_name_prefix);
     suite_add_tcase(s, bad);
     TCase *reload = tcase_create("reload");
     tcase_add_test(reload, test_references_keep_a_config_until_the_last_goes);

@@ -113,6 +113,7 @@ void sw_scale_decide(const sw_autoscale *as, const sw_pool_member *m, size_t n,
     uint64_t capacity;
     uint32_t add = 0;
     long cand;
+    bool low;
     const char *why = "";
 
     memset(plan, 0, sizeof(*plan));
@@ -183,19 +184,22 @@ void sw_scale_decide(const sw_autoscale *as, const sw_pool_member *m, size_t n,
         out_reason(plan, as, "hold (no backlog figures: no scale-in)");
         return;
     }
-    if (plan->current <= as->max &&
-        (cand < 0 || plan->current <= as->min ||
-         (double)(capacity - m[cand].slots) < need_in || p_in / as->target >= 1 - as->dead_band)) {
+    /* low_since is when P went low, also while above max (where a drain does
+     * not wait for it), so a pool back at max waits its whole window */
+    low = cand >= 0 && plan->current > as->min &&
+          (double)(capacity - m[cand].slots) >= need_in && p_in / as->target < 1 - as->dead_band;
+    if (!low) {
         memory->low_since_ms = 0;
-        out_reason(plan, as, "hold");
-        return;
+    } else if (memory->low_since_ms == 0) {
+        memory->low_since_ms = now_ms;
     }
     if (plan->current <= as->max) {
+        if (!low) {
+            out_reason(plan, as, "hold");
+            return;
+        }
         plan->desired =
             plan->current - removable(m, n, capacity, need_in, plan->current, as->min);
-    }
-    if (memory->low_since_ms == 0) {
-        memory->low_since_ms = now_ms;
     }
     if (t.draining_by_us) {
         char why_hold[128];
@@ -218,7 +222,9 @@ void sw_scale_decide(const sw_autoscale *as, const sw_pool_member *m, size_t n,
     }
     plan->action = SW_SCALE_IN;
     plan->drain = cand;
-    plan->desired = plan->current - 1;
+    if (plan->current <= as->max) {
+        plan->desired = plan->current - 1; /* above max it stays max */
+    }
     {
         char why_in[160];
         if (plan->current > as->max) {
