@@ -476,7 +476,7 @@ START_TEST(failing_create_is_retried_then_halts)
     snprintf(creates, sizeof(creates), "/tmp/sw-autoscale-creates-%d", (int)getpid());
     unlink(creates);
     snprintf(extra, sizeof(extra),
-             "provider: exec, min: 0, max: 2, max_failures: 3, backoff: 200ms, exec: {create: 'echo $1 >> %s; "
+             "provider: exec, min: 0, max: 1, max_failures: 3, backoff: 200ms, exec: {create: 'echo $1 >> %s; "
              "echo quota exceeded >&2; exit 3', destroy: 'true', list: 'echo []'}",
              creates);
     sw_harness *h = start_pool(extra, QUICK_PIPELINE, false);
