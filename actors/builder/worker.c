@@ -109,6 +109,29 @@ static bool fence_holds(sw_worker *w)
     return false;
 }
 
+/* After a compare-and-set that lost: whether the last claim is this attempt's
+ * own final one (a write whose answer was lost, then tried again); if so it
+ * becomes the fence. */
+static bool own_final_claim(sw_worker *w)
+{
+    Slipway__Claim *claim = NULL;
+    uint64_t seq = 0;
+    bool mine = false;
+    if (sw_claim_read(w->bus, w->job->build_id, &claim, &seq) == 0 && claim != NULL) {
+        mine = claim->final && claim->attempt == (uint32_t)w->attempt &&
+               strcmp(claim->builder, w->builder) == 0 &&
+               strcmp(claim->incarnation, w->incarnation) == 0;
+        if (mine) {
+            w->claim_seq = seq;
+            w->fence_ms = sw_clock_mono_ms();
+        }
+    }
+    if (claim != NULL) {
+        slipway__claim__free_unpacked(claim, NULL);
+    }
+    return mine;
+}
+
 /* Before touching the build after a pause (a frozen process, a stalled
  * publish): read the fence again when it was last read an interval ago. */
 static bool fence_fresh(sw_worker *w)
@@ -484,9 +507,17 @@ static int decide(sw_worker *w, const sw_run_result *result)
     fin.exit_code = result->exit_code;
     for (;;) {
         fin.at_ms = sw_clock_wall_ms();
-        int error = sw_claim_write(w->bus, &fin, w->claim_seq, NULL);
+        uint64_t seq = 0;
+        int error = sw_claim_write(w->bus, &fin, w->claim_seq, &seq);
         if (error == 0) {
+            /* the fence is our final claim from now on: without this, the
+             * next fence read took it for another's and dropped the result */
+            w->claim_seq = seq;
+            w->fence_ms = sw_clock_mono_ms();
             return 0;
+        }
+        if (error == SW_ECONFLICT && own_final_claim(w)) {
+            return 0; /* an earlier try was stored though its answer was lost */
         }
         if (error == SW_ECONFLICT) {
             fence_holds(w); /* says by whom */
