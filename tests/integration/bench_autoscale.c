@@ -49,6 +49,7 @@
 #define PIPELINE "steps:\n  - name: work\n    run: sleep 2\n"
 #define MARKER "builder:" CLUSTER "-auto-"
 #define SLOW_MS 1000 /* a queue wait at least this long is slow */
+#define STALL_MS 30000 /* the pool idle this long with builds not ended: they are lost */
 
 static struct {
     int builds, spread_s, scale_in_after_s, max, timeout_s;
@@ -341,6 +342,47 @@ static int cmp64(const void *x, const void *y)
     return (a > c) - (a < c);
 }
 
+/* Waits for every build to end: at most opt.timeout_s, and no longer than
+ * STALL_MS after the pool went idle (nothing queued or running) with builds
+ * still not ended: those are lost, and waiting longer would not bring them.
+ * Returns how many did not end (each is named). */
+static int await_step(bench *b)
+{
+    int64_t deadline = sw_clock_wall_ms() + (int64_t)opt.timeout_s * 1000, idle_since = 0;
+    for (;;) {
+        int64_t now = sw_clock_wall_ms();
+        pthread_mutex_lock(&b->lock);
+        bool done = b->finished >= b->n;
+        bool idle = b->have_status && now - b->status_ms < 2000 && b->queued == 0 &&
+                    b->running == 0 && b->started >= b->n;
+        pthread_mutex_unlock(&b->lock);
+        if (done) {
+            return 0;
+        }
+        idle_since = idle ? (idle_since ? idle_since : now) : 0;
+        if (now >= deadline || (idle_since && now - idle_since >= STALL_MS)) {
+            break;
+        }
+        usleep(100 * 1000);
+    }
+    int unfinished = 0;
+    pthread_mutex_lock(&b->lock);
+    for (int i = 0; i < b->n; i++) {
+        const build *x = &b->builds[i];
+        if (x->finished == 0) {
+            unfinished++;
+            printf("  not ended: %s (%s)\n", x->id, x->started ? "started" : "never started");
+        }
+    }
+    pthread_mutex_unlock(&b->lock);
+    printf("  gave up waiting for every build of the step to end: %d not ended (%s, %d s)\n",
+           unfinished,
+           sw_clock_wall_ms() >= deadline ? "--timeout passed"
+                                          : "the pool idle with every build started",
+           sw_clock_wall_ms() >= deadline ? opt.timeout_s : STALL_MS / 1000);
+    return unfinished;
+}
+
 /* The pool at 0 for timeout_ms at most, then how long after `since` (wall)
  * the bench saw it so. */
 static int64_t await_empty(bench *b, int64_t since, const char *what)
@@ -420,7 +462,7 @@ START_TEST(bench_ramp)
         submit(&b, i);
     }
     int64_t submitted = sw_clock_wall_ms() - b.t0;
-    await(&b, finished_all, &b.n, "every build of the step to end", opt.timeout_s * 1000);
+    int unfinished = await_step(&b);
     int64_t last_end = b.last_finished;
     int64_t back_at_min = await_empty(&b, last_end, "the pool back at min (0) after the step");
     pthread_mutex_lock(&b.lock);
@@ -430,7 +472,7 @@ START_TEST(bench_ramp)
     bool no_procs = sw_harness_await_no_processes(marker, 20000);
 
     /* the figures */
-    int failed = 0, twice = 0, slow = 0;
+    int failed = 0, twice = 0, slow = 0, nwaits = 0;
     int64_t last_slow_start = 0, *waits = calloc((size_t)opt.builds, sizeof(*waits));
     ck_assert_ptr_nonnull(waits);
     for (int i = 0; i < b.n; i++) {
@@ -443,20 +485,24 @@ START_TEST(bench_ramp)
             printf("  run twice: %s (%d STARTED, %d FINISHED)\n", x->id, s, f);
         }
         if (x->state != SLIPWAY__BUILD_STATE__SUCCEEDED) {
-            printf("  failed: %s (%s)\n", x->id, sw_state_name(x->state));
+            printf("  failed: %s (%s)\n", x->id,
+                   x->finished ? sw_state_name(x->state) : "never ended");
         }
         if (i == 0) {
             continue;
         }
-        waits[i - 1] = x->started - x->requested;
-        if (waits[i - 1] >= SLOW_MS) {
+        if (x->started == 0) {
+            continue;
+        }
+        waits[nwaits] = x->started - x->requested;
+        if (waits[nwaits++] >= SLOW_MS) {
             slow++;
             if (x->started > last_slow_start) {
                 last_slow_start = x->started;
             }
         }
     }
-    qsort(waits, (size_t)opt.builds, sizeof(*waits), cmp64);
+    qsort(waits, (size_t)nwaits, sizeof(*waits), cmp64);
     tallies ts;
     memset(&ts, 0, sizeof(ts));
     ts.t0 = b.t0;
@@ -481,14 +527,16 @@ START_TEST(bench_ramp)
                (long long)((last_slow_start - b.t0 + 999) / 1000), slow,
                (double)(last_slow_start - b.t0) / 1000.0);
     }
-    printf("  queue wait:              p50 %lld ms, p95 %lld ms, max %lld ms\n",
-           (long long)waits[opt.builds / 2], (long long)waits[(opt.builds * 95) / 100],
-           (long long)waits[opt.builds - 1]);
+    if (nwaits > 0) {
+        printf("  queue wait:              p50 %lld ms, p95 %lld ms, max %lld ms (%d started)\n",
+               (long long)waits[nwaits / 2], (long long)waits[(nwaits * 95) / 100],
+               (long long)waits[nwaits - 1], nwaits);
+    }
     printf("  last build ended at:     t=%.1f s\n", (double)(last_end - b.t0) / 1000.0);
     printf("  last end -> pool at min: %lld ms (scale_in_after %d s)\n", (long long)back_at_min,
            opt.scale_in_after_s);
     printf("  builder processes left:  %s\n", no_procs ? "none" : "some (after 20 s)");
-    printf("  builds failed:           %d\n", failed);
+    printf("  builds failed:           %d (of which never ended: %d)\n", failed, unfinished);
     printf("  builds run twice:        %d\n", twice);
     printf("  decisions in SCALING\n");
     print_tally("phase 0 (cold start):", &ts.phase[0]);
