@@ -131,6 +131,10 @@ void sw_scale_decide(const sw_autoscale *as, const sw_pool_member *m, size_t n,
                             : 0;
     }
     if (plan->running < t.busy_ready) {
+        /* the figures are older than a heartbeat that says a job was taken:
+         * it moved from queued to running, it is not both */
+        uint64_t moved = t.busy_ready - plan->running;
+        plan->queued = plan->queued > moved ? plan->queued - moved : 0;
         plan->running = t.busy_ready;
     }
     demand = (double)(plan->queued + plan->running);
