@@ -273,8 +273,7 @@ static int ask_drain(autoscaler *s, const char *builder, bool drain, Slipway__Bu
     return error;
 }
 
-static void scale_out(autoscaler *s, sw_pool *p, const sw_pool_member *view, const size_t *index,
-                      int64_t now)
+static void scale_out(autoscaler *s, sw_pool *p, const size_t *index, int64_t now)
 {
     const sw_scale_plan *plan = &p->plan;
     uint32_t undrained = 0, created = 0;
@@ -291,7 +290,6 @@ static void scale_out(autoscaler *s, sw_pool *p, const sw_pool_member *view, con
             sw_warn(who(s), "cannot re-activate %s: %s", m->name, sw_error_last());
         }
     }
-    (void)view;
     if (plan->create > 0 && p->halted[0] == '\0' && now >= p->retry_at_ms) {
         for (uint32_t i = 0; i < plan->create; i++) {
             char name[72];
@@ -310,9 +308,8 @@ static void scale_out(autoscaler *s, sw_pool *p, const sw_pool_member *view, con
     }
     if (undrained + created > 0) {
         decided(s, p, "scale_out", plan->current, plan->current + undrained + created,
-                created == 1 && undrained == 0 ? names : "", "%s; %s%u re-activated, %u created%s%s",
-                plan->reason, undrained ? "" : "", undrained, created, names[0] ? ": " : "",
-                names);
+                created == 1 && undrained == 0 ? names : "", "%s; %u re-activated, %u created%s%s",
+                plan->reason, undrained, created, names[0] ? ": " : "", names);
     }
 }
 
@@ -352,7 +349,7 @@ static void evaluate(autoscaler *s, sw_pool *p, int64_t now)
     }
     sw_scale_decide(policy(p), view, n, &p->backlog, now, &p->memory, &p->plan);
     if (p->plan.action == SW_SCALE_OUT) {
-        scale_out(s, p, view, index, now);
+        scale_out(s, p, index, now);
     } else if (p->plan.action == SW_SCALE_IN) {
         scale_in(s, p, &p->m[index[p->plan.drain]]);
     }
