@@ -35,6 +35,10 @@ typedef struct sw_bus_options {
     const char *name;      /* connection name shown by the server */
     int connect_wait_ms;   /* how long the first connect may take; 0: one try */
     int request_timeout_ms; /* JetStream API and publish-ack wait; 0: 5000 */
+    /* Credentials (runtime/creds.h); NULL: connect without (a server with no
+     * authorization). inbox_prefix: the prefix of this connection's reply
+     * subjects (a user allowed only its own inbox); NULL: "_INBOX". */
+    const char *user, *password, *inbox_prefix;
     /* May be NULL. Polled (on the connecting thread, every 10 ms) while the first
      * connect waits: returning true abandons the wait (SW_ESTOPPED), e.g. on a
      * pending SIGTERM. */
@@ -46,6 +50,11 @@ typedef struct sw_bus_options {
  * reached within connect_wait_ms, SW_ESTOPPED when opts->cancel said so.
  * Afterwards reconnects forever. */
 int sw_bus_connect(sw_bus **out, const sw_bus_options *opts);
+
+/* The server's last refusal of this connection's publish or subscription
+ * ("Permissions Violation for Subscription to ..."), copied into buf; returns
+ * how many refusals there were so far (0: none, buf ""). Any thread. */
+unsigned sw_bus_refusals(sw_bus *bus, char *buf, size_t n);
 
 /* Flushes, drains nothing, closes, frees. Accepts NULL; nulls the pointer. */
 void sw_bus_destroy(sw_bus **bus_p);

@@ -24,6 +24,8 @@
 #include "runtime/mem.h"
 
 #include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,10 +72,74 @@ static void on_closed(natsConnection *nc, void *closure)
     sw_debug("bus", "NATS connection closed");
 }
 
+/* The server's refusals per connection (sw_bus_refusals). Looked up by the
+ * natsConnection, so the callback never holds a pointer into a freed sw_bus. */
+#define MAX_WATCHED 64
+static struct {
+    const natsConnection *nc;
+    unsigned count;
+    char text[256];
+} refusals[MAX_WATCHED];
+static pthread_mutex_t refusals_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void refusal_watch(const natsConnection *nc, bool on)
+{
+    pthread_mutex_lock(&refusals_lock);
+    for (size_t i = 0; i < MAX_WATCHED; i++) {
+        if (on ? refusals[i].nc == NULL : refusals[i].nc == nc) {
+            refusals[i].nc = on ? nc : NULL;
+            refusals[i].count = 0;
+            refusals[i].text[0] = '\0';
+            break;
+        }
+    }
+    pthread_mutex_unlock(&refusals_lock);
+}
+
+static void refusal_note(const natsConnection *nc, const char *text)
+{
+    pthread_mutex_lock(&refusals_lock);
+    for (size_t i = 0; i < MAX_WATCHED; i++) {
+        if (refusals[i].nc == nc) {
+            refusals[i].count++;
+            snprintf(refusals[i].text, sizeof(refusals[i].text), "%s", text);
+            break;
+        }
+    }
+    pthread_mutex_unlock(&refusals_lock);
+}
+
+unsigned sw_bus_refusals(sw_bus *bus, char *buf, size_t n)
+{
+    unsigned count = 0;
+    if (n > 0) {
+        buf[0] = '\0';
+    }
+    pthread_mutex_lock(&refusals_lock);
+    for (size_t i = 0; i < MAX_WATCHED; i++) {
+        if (refusals[i].nc == bus->nc) {
+            count = refusals[i].count;
+            if (n > 0) {
+                snprintf(buf, n, "%s", refusals[i].text);
+            }
+            break;
+        }
+    }
+    pthread_mutex_unlock(&refusals_lock);
+    return count;
+}
+
 static void on_async_error(natsConnection *nc, natsSubscription *sub, natsStatus err,
                            void *closure)
 {
     const char *subject = sub != NULL ? natsSubscription_GetSubject(sub) : NULL;
+    if (err == NATS_NOT_PERMITTED) {
+        const char *text = NULL;
+        natsConnection_GetLastError(nc, &text);
+        refusal_note(nc, text != NULL && text[0] ? text : "Permissions Violation");
+        sw_warn("bus", "NATS refused: %s", text != NULL ? text : "permissions violation");
+        return;
+    }
     sw_log_level level =
         natsConnection_Status(nc) == NATS_CONN_STATUS_CONNECTED ? SW_LOG_WARN : SW_LOG_DEBUG;
     (void)closure;
@@ -96,6 +162,12 @@ static int make_options(natsOptions **out, const sw_bus_options *opts)
     }
     if (s == NATS_OK && opts->name != NULL) {
         s = natsOptions_SetName(o, opts->name);
+    }
+    if (s == NATS_OK && opts->user != NULL) {
+        s = natsOptions_SetUserInfo(o, opts->user, opts->password ? opts->password : "");
+    }
+    if (s == NATS_OK && opts->inbox_prefix != NULL) {
+        s = natsOptions_SetCustomInboxPrefix(o, opts->inbox_prefix);
     }
     if (s == NATS_OK) {
         s = natsOptions_SetSendAsap(o, true);
@@ -138,14 +210,27 @@ static int make_options(natsOptions **out, const sw_bus_options *opts)
     return 0;
 }
 
-/* Waits until nc is connected (0), deadline (monotonic ms) passes (SW_ETIMEDOUT)
- * or opts->cancel returns true (SW_ESTOPPED). */
+/* Whether the server refused nc's credentials (cnats then closes it soon). */
+static bool auth_refused(natsConnection *nc)
+{
+    const char *text = NULL;
+    natsStatus e = natsConnection_GetLastError(nc, &text);
+    return e == NATS_CONNECTION_AUTH_FAILED ||
+           (text != NULL && strstr(text, "Authorization Violation") != NULL);
+}
+
+/* Waits until nc is connected (0), deadline (monotonic ms) passes (SW_ETIMEDOUT),
+ * the server refuses the credentials (SW_EDENIED) or opts->cancel returns true
+ * (SW_ESTOPPED). */
 static int wait_connected(natsConnection *nc, const sw_bus_options *opts, int64_t deadline)
 {
     for (;;) {
         natsConnStatus st = natsConnection_Status(nc);
         if (st == NATS_CONN_STATUS_CONNECTED) {
             return 0;
+        }
+        if (auth_refused(nc)) {
+            return SW_EDENIED;
         }
         if (opts->cancel != NULL && opts->cancel(opts->cancel_closure)) {
             return SW_ESTOPPED;
@@ -182,12 +267,28 @@ int sw_bus_connect(sw_bus **out, const sw_bus_options *opts)
             error = sw_error_set(SW_ESTOPPED, "stopped waiting for NATS at %s", opts->url);
             goto cleanup;
         }
+        if (waited == SW_EDENIED) {
+            error = sw_error_set(SW_EDENIED,
+                                 "NATS at %s refused the credentials of user '%s' "
+                                 "(Authorization Violation): check the credentials file "
+                                 "(--creds, nats.creds or SLIPWAY_CREDS)",
+                                 opts->url, opts->user ? opts->user : "(none given)");
+            goto cleanup;
+        }
         if (waited < 0) {
             error = sw_error_set(SW_EBUS,
                                  "cannot reach NATS at %s within %d ms (is nats-server running?)",
                                  opts->url, opts->connect_wait_ms);
             goto cleanup;
         }
+    } else if (s == NATS_CONNECTION_AUTH_FAILED ||
+               strstr(sw_bus_last_detail(), "Authorization Violation") != NULL) {
+        error = sw_error_set(SW_EDENIED,
+                             "NATS at %s refused the credentials of user '%s' (Authorization "
+                             "Violation): check the credentials file (--creds, nats.creds or "
+                             "SLIPWAY_CREDS)",
+                             opts->url, opts->user ? opts->user : "(none given)");
+        goto cleanup;
     } else if (s != NATS_OK) {
         const char *detail = sw_bus_last_detail();
         error = sw_error_set(SW_EBUS, "cannot reach NATS at %s: %s (is nats-server running?)",
@@ -209,6 +310,7 @@ int sw_bus_connect(sw_bus **out, const sw_bus_options *opts)
     bus->js = js;
     bus->url = sw_strdup(opts->url);
     bus->request_timeout_ms = (int)jo.Wait;
+    refusal_watch(nc, true);
     nc = NULL;
     js = NULL;
     *out = bus;
@@ -232,6 +334,7 @@ void sw_bus_destroy(sw_bus **bus_p)
         natsConnection_FlushTimeout(bus->nc, 1000);
     }
     atomic_fetch_add(&closing, 1);
+    refusal_watch(bus->nc, false);
     jsCtx_Destroy(bus->js);
     natsConnection_Close(bus->nc);
     natsConnection_Destroy(bus->nc);

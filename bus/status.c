@@ -37,6 +37,9 @@ int sw_bus_code_text(natsStatus s, jsErrCode jerr, const char *detail)
     case NATS_NOT_FOUND:
     case NATS_NO_RESPONDERS:
         return SW_ENOTFOUND;
+    case NATS_NOT_PERMITTED:
+    case NATS_CONNECTION_AUTH_FAILED:
+        return SW_EDENIED;
     case NATS_INVALID_ARG:
     case NATS_INVALID_SUBJECT:
     case NATS_INVALID_QUEUE_NAME:

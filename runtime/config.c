@@ -672,7 +672,7 @@ static int read_top(sw_config *cfg, const sw_yaml_doc *doc)
                                        "retention", "webhook",  "notifier", "docker", "tiers",
                                        "tenants",  "projects", "clusters", "builders",
                                        "queues",   "drain_grace", "autoscale_lease", NULL};
-    static const char *const nats_keys[] = {"url", NULL};
+    static const char *const nats_keys[] = {"url", "creds", NULL};
     static const char *const timeout_keys[] = {"heartbeat_interval", "heartbeat_lapse",
                                                "max_deliveries", NULL};
     static const char *const retention_keys[] = {"logs_max_age", "logs_max_bytes",
@@ -691,6 +691,7 @@ static int read_top(sw_config *cfg, const sw_yaml_doc *doc)
     nats = sw_yaml_get(doc->root, "nats");
     if ((error = sw_yaml_check_keys(doc, nats, nats_keys)) < 0 ||
         (error = read_string(doc, nats, "url", 0, &cfg->nats_url)) < 0 ||
+        (error = read_string(doc, nats, "creds", 0, &cfg->nats_creds)) < 0 ||
         (error = read_string(doc, doc->root, "data_dir", 1, &cfg->data_dir)) < 0 ||
         (error = read_string(doc, doc->root, "work_dir", 0, &cfg->work_dir)) < 0) {
         return error;
@@ -884,6 +885,7 @@ static void config_free(sw_config *cfg)
     free(cfg->builders);
     free(cfg->path);
     free(cfg->nats_url);
+    free(cfg->nats_creds);
     free(cfg->data_dir);
     free(cfg->work_dir);
     free(cfg->webhook_listen);

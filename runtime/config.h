@@ -135,6 +135,8 @@ typedef struct sw_config {
     unsigned long refs_;           /* private: sw_config_retain / sw_config_release */
     char *path;
     char *nats_url;
+    char *nats_creds;              /* `nats.creds`: a credentials file or a directory of them
+                                    * (runtime/creds.h); NULL: none (a server without auth) */
     char *data_dir;
     char *work_dir;
     uint64_t heartbeat_interval_ms;

@@ -21,6 +21,7 @@ typedef enum {
     SW_EDUPLICATE = -9, /* seen before; nothing was done */
     SW_ECONFLICT = -10, /* someone else changed it first (a compare-and-set lost) */
     SW_EFULL = -11,     /* a bounded queue or stream is full: try again later */
+    SW_EDENIED = -12,   /* not allowed: bad credentials, or a subject they do not cover */
 } sw_error_code;
 
 /* Sets the calling thread's last error message (printf-style) and returns code. */

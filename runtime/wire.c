@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 const char *sw_subject(char *buf, size_t n, const char *prefix, const char *a, const char *b)
 {
@@ -220,6 +221,82 @@ int sw_wire_setup_streams(sw_bus *bus, const sw_config *cfg)
         }
     }
     return 0;
+}
+
+int sw_wire_await_streams(sw_bus *bus, const sw_config *cfg, bool (*cancel)(void *),
+                          void *closure)
+{
+    char durable[96];
+    bool said = false;
+    size_t n = 3 + cfg->ntiers + cfg->nclusters;
+
+    for (size_t i = 0; i < n;) {
+        const char *stream, *name;
+        sw_consumer_counts counts;
+        if (i == 0) {
+            stream = SW_STREAM_REQUESTS, name = SW_DURABLE_SCHEDULER;
+        } else if (i == 1) {
+            stream = SW_STREAM_LOGS, name = SW_DURABLE_LOGSINK;
+        } else if (i == 2) {
+            stream = SW_STREAM_ADVISORIES, name = SW_DURABLE_ADVISORIES;
+        } else if (i < 3 + cfg->ntiers) {
+            stream = SW_STREAM_SCHED;
+            name = sw_durable_dispatch(durable, sizeof(durable), cfg->tiers[i - 3].name);
+        } else {
+            stream = SW_STREAM_JOBS;
+            name = sw_durable_cluster(durable, sizeof(durable),
+                                      cfg->clusters[i - 3 - cfg->ntiers].name);
+        }
+        int error = sw_bus_consumer_state(bus, stream, name, &counts);
+        if (error == 0) {
+            i++;
+            continue;
+        }
+        if (error != SW_ENOTFOUND && error != SW_ETIMEDOUT) {
+            return error;
+        }
+        if (!said) {
+            sw_info("wire", "waiting for the scheduler to set up JetStream (no consumer %s on "
+                    "%s yet)", name, stream);
+            said = true;
+        }
+        for (int t = 0; t < 5; t++) {
+            if (cancel != NULL && cancel(closure)) {
+                return sw_error_set(SW_ESTOPPED, "stopped waiting for JetStream set-up");
+            }
+            struct timespec ts = {0, 50 * 1000000};
+            nanosleep(&ts, NULL);
+        }
+    }
+    if (said) {
+        sw_info("wire", "JetStream is set up");
+    }
+    return 0;
+}
+
+const char *sw_wire_request_tenant(const char *subject, char *buf, size_t n)
+{
+    static const char *const prefixes[] = {SW_TAPI ".", SW_TCTL ".", "sw.req."};
+    for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
+        size_t plen = strlen(prefixes[i]);
+        if (strncmp(subject, prefixes[i], plen) == 0) {
+            const char *t = subject + plen;
+            size_t len = strcspn(t, ".");
+            if (len == 0 || len >= n) {
+                return NULL;
+            }
+            memcpy(buf, t, len);
+            buf[len] = '\0';
+            return buf;
+        }
+    }
+    return NULL;
+}
+
+const char *sw_wire_last_token(const char *subject)
+{
+    const char *dot = strrchr(subject, '.');
+    return dot != NULL ? dot + 1 : subject;
 }
 
 void sw_wire_build_id(char out[13], const char *tenant, const char *request_id)

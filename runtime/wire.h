@@ -39,6 +39,11 @@
 #define SW_API_PROJECTS "sw.api.projects" /* every project of the running config */
 /* control (core NATS, request/reply, ApiReply): CancelRequest, DrainRequest */
 #define SW_CTL_CANCEL "sw.ctl.cancel"     /* .<build> */
+/* A tenant's requests, as its account's imports map them (tools/admin):
+ * sw.api.<x> arrives as sw.tapi.<tenant>.<x>, sw.ctl.cancel.<build> as
+ * sw.tctl.<tenant>.cancel.<build>. Answerers scope the answer to that tenant. */
+#define SW_TAPI "sw.tapi"
+#define SW_TCTL "sw.tctl"
 #define SW_CTL_DRAIN "sw.ctl.drain"       /* .<builder> */
 #define SW_API_POOLS "sw.api.pools"       /* the autoscalers answer (queue "autoscaler") */
 #define SW_SCALE_DECISION "sw.scale.decision" /* .<cluster>, stored in SCALING */
@@ -72,6 +77,22 @@ int sw_wire_request(sw_bus *bus, const char *subject, const ProtobufCMessage *re
 /* Creates or updates every stream and the durable consumers the config implies:
  * REQUESTS/scheduler, SCHED/dispatch-<tier>, JOBS/cluster-<cluster>, LOGS/logsink. */
 int sw_wire_setup_streams(sw_bus *bus, const sw_config *cfg);
+
+/* For a process whose NATS user may not set them up (runtime/roles.h): waits
+ * until every durable consumer sw_wire_setup_streams makes exists (the
+ * scheduler made them), saying once what it waits for. 0, or SW_ESTOPPED when
+ * cancel(closure) said so (polled every 250 ms), or the bus's error when it is
+ * other than "not there yet". */
+int sw_wire_await_streams(sw_bus *bus, const sw_config *cfg, bool (*cancel)(void *),
+                          void *closure);
+
+/* The tenant a request came in through: "acme" for sw.tapi.acme.builds,
+ * sw.tctl.acme.cancel.X or sw.req.acme; NULL for an operator's sw.api.* and
+ * sw.ctl.* (or any other subject). Copied into buf. */
+const char *sw_wire_request_tenant(const char *subject, char *buf, size_t n);
+
+/* The last token of subject ("X" of sw.ctl.cancel.X). */
+const char *sw_wire_last_token(const char *subject);
 
 /* Durable names. */
 const char *sw_durable_dispatch(char *buf, size_t n, const char *tier);

@@ -16,10 +16,12 @@
  */
 #include "actors/actors.h"
 #include "runtime/clock.h"
+#include "runtime/creds.h"
 #include "runtime/error.h"
 #include "runtime/host.h"
 #include "runtime/log.h"
 #include "runtime/reload.h"
+#include "runtime/roles.h"
 #include "runtime/wire.h"
 #include "slipway.pb-c.h"
 
@@ -53,7 +55,18 @@ typedef struct planned {
     char name[128];
     char target[128]; /* ctx.target's copy: it outlives the config it came from */
     sw_actor *actor;
+    sw_bus *bus;      /* borrowed from the connections (one per role, or one for all) */
 } planned;
+
+/* The NATS connections of this process: one per role of its actors when the
+ * credentials are a directory of per-role files, else one for all. */
+#define MAX_CONNS 8
+typedef struct conns {
+    sw_bus *bus[MAX_CONNS];
+    const char *role[MAX_CONNS]; /* NULL: the one shared connection */
+    size_t n;
+    sw_bus *setup; /* the one that sets up the streams; NULL: wait for the scheduler */
+} conns;
 
 /* SIGHUP: reads the config file again and hands it to every actor, which
  * swaps it in on its own thread (sw_actor_reconfigure); what needs a restart
@@ -93,7 +106,6 @@ typedef struct stopping {
     size_t nplan;
     sw_config **cfg_p;   /* the running config: SIGHUP replaces it */
     const char *config_path;
-    sw_bus *bus;
     bool draining;       /* SIGTERM taken: waiting for the builders to drain */
     int64_t deadline_ms; /* mono: drain_grace runs out */
 } stopping;
@@ -125,7 +137,7 @@ static size_t drain_builders(const stopping *st, const char *by)
         req.exit = true;
         req.by = (char *)by;
         sw_subject(subject, sizeof(subject), SW_CTL_DRAIN, req.builder, NULL);
-        if (sw_wire_request(st->bus, subject, &req.base, &slipway__api_reply__descriptor,
+        if (sw_wire_request(st->plan[i].bus, subject, &req.base, &slipway__api_reply__descriptor,
                             DRAIN_ASK_TIMEOUT_MS, &reply) < 0) {
             sw_warn("slipwayd", "cannot ask %s to drain: %s", st->plan[i].name, sw_error_last());
             left++;
@@ -253,6 +265,9 @@ static void usage(FILE *out)
             "\n"
             "options:\n"
             "  -c, --config FILE    slipway.yaml (default: $SLIPWAY_CONFIG)\n"
+            "      --creds PATH     NATS credentials: a file, or a directory with one\n"
+            "                       <role>.creds per actor role (slipway-admin nats-config);\n"
+            "                       default $SLIPWAY_CREDS, else nats.creds in FILE\n"
             "  -h, --help           this text\n"
             "\n"
             "Logs go to stderr (level: SLIPWAY_LOG=debug|info|warn|error). A line with\n"
@@ -340,25 +355,99 @@ static int plan_arg(planned *plan, size_t *n, const sw_config *cfg, const char *
                         arg);
 }
 
+/* Connects as creds (a file, or NULL for none); *out gets the bus. */
+static int connect_as(sw_bus **out, const sw_config *cfg, const char *creds_file,
+                      const char *name, bool *setup)
+{
+    sw_creds creds = {0};
+    int error;
+    if (creds_file != NULL && sw_creds_load(&creds, creds_file) < 0) {
+        return sw_error_last_code();
+    }
+    sw_bus_options bopts = {.url = cfg->nats_url, .name = name, .connect_wait_ms = 30000,
+                            .cancel = stop_requested, .user = creds.user,
+                            .password = creds.password, .inbox_prefix = creds.inbox};
+    error = sw_bus_connect(out, &bopts);
+    if (error == 0 && creds_file != NULL) {
+        sw_info("slipwayd", "on NATS as user '%s' (%s)", creds.user, creds_file);
+    }
+    /* no credentials, or a user that is no role (a single all-rights user):
+     * this process sets the streams up; a role that may not, waits for it */
+    const sw_role *role = creds.user != NULL ? sw_role_named(creds.user) : NULL;
+    *setup = role == NULL || role->setup;
+    sw_creds_clear(&creds);
+    return error;
+}
+
+/* Opens the connections the planned actors need and gives each its bus. */
+static int connect_all(conns *cs, planned *plan, size_t nplan, const sw_config *cfg,
+                       const char *creds_path)
+{
+    bool setup = false;
+    int error;
+
+    if (!sw_creds_is_dir(creds_path)) {
+        if ((error = connect_as(&cs->bus[0], cfg, creds_path, "slipwayd", &setup)) < 0) {
+            return error;
+        }
+        cs->n = 1;
+        cs->setup = setup ? cs->bus[0] : NULL;
+        for (size_t i = 0; i < nplan; i++) {
+            plan[i].bus = cs->bus[0];
+        }
+        return 0;
+    }
+    for (size_t i = 0; i < nplan; i++) {
+        const char *role = sw_role_of_actor(plan[i].impl->kind);
+        size_t k = 0;
+        while (k < cs->n && strcmp(cs->role[k], role) != 0) {
+            k++;
+        }
+        if (k == cs->n) {
+            char file[4096], name[64];
+            if (cs->n == MAX_CONNS) {
+                return sw_error_set(SW_EINVALID, "more than %d roles in one process", MAX_CONNS);
+            }
+            sw_creds_role_path(file, sizeof(file), creds_path, role);
+            snprintf(name, sizeof(name), "slipwayd %s", role);
+            if ((error = connect_as(&cs->bus[k], cfg, file, name, &setup)) < 0) {
+                return error;
+            }
+            cs->role[k] = role;
+            cs->n++;
+            if (setup && cs->setup == NULL) {
+                cs->setup = cs->bus[k];
+            }
+        }
+        plan[i].bus = cs->bus[k];
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
         {"config", required_argument, NULL, 'c'},
+        {"creds", required_argument, NULL, 'C'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *config_path = getenv("SLIPWAY_CONFIG");
+    const char *creds_path = getenv("SLIPWAY_CREDS");
     static planned plan[MAX_ACTORS];
+    conns cs = {0};
     size_t nplan = 0;
     sw_config *cfg = NULL;
-    sw_bus *bus = NULL;
     sigset_t sigs, stop_sigs;
-    int opt, sig, status = 1;
+    int opt, sig, status = 1, error;
 
     while ((opt = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
         switch (opt) {
         case 'c':
             config_path = optarg;
+            break;
+        case 'C':
+            creds_path = optarg;
             break;
         case 'h':
             usage(stdout);
@@ -407,11 +496,12 @@ int main(int argc, char **argv)
         }
     }
 
-    sw_bus_options bopts = {.url = cfg->nats_url, .name = "slipwayd", .connect_wait_ms = 30000,
-                            .cancel = stop_requested};
+    if (creds_path == NULL || creds_path[0] == '\0') {
+        creds_path = cfg->nats_creds;
+    }
     sw_info("slipwayd", "connecting to %s", cfg->nats_url);
-    if (sw_bus_connect(&bus, &bopts) < 0) {
-        if (sw_error_last_code() == SW_ESTOPPED && sigwait(&stop_sigs, &sig) == 0) {
+    if ((error = connect_all(&cs, plan, nplan, cfg, creds_path)) < 0) {
+        if (error == SW_ESTOPPED && sigwait(&stop_sigs, &sig) == 0) {
             /* a stop asked for, like any other: not a failure */
             sw_info("slipwayd", "%s while waiting for NATS at %s: stopping",
                     sig == SIGINT ? "SIGINT" : "SIGTERM", cfg->nats_url);
@@ -421,12 +511,23 @@ int main(int argc, char **argv)
         }
         goto out;
     }
-    if (sw_wire_setup_streams(bus, cfg) < 0) {
-        fprintf(stderr, "slipwayd: cannot set up the JetStream streams: %s\n", sw_error_last());
+    if (cs.setup != NULL) {
+        if (sw_wire_setup_streams(cs.setup, cfg) < 0) {
+            fprintf(stderr, "slipwayd: cannot set up the JetStream streams: %s\n",
+                    sw_error_last());
+            goto out;
+        }
+    } else if ((error = sw_wire_await_streams(cs.bus[0], cfg, stop_requested, NULL)) < 0) {
+        if (error == SW_ESTOPPED) {
+            status = 0;
+        } else {
+            fprintf(stderr, "slipwayd: cannot read the JetStream set-up: %s\n", sw_error_last());
+        }
         goto out;
     }
     for (size_t i = 0; i < nplan; i++) {
-        if (sw_actor_start(&plan[i].actor, plan[i].impl, plan[i].name, bus, &plan[i].ctx) < 0) {
+        if (sw_actor_start(&plan[i].actor, plan[i].impl, plan[i].name, plan[i].bus,
+                           &plan[i].ctx) < 0) {
             fprintf(stderr, "slipwayd: cannot start %s: %s\n", plan[i].name, sw_error_last());
             goto out;
         }
@@ -441,8 +542,7 @@ int main(int argc, char **argv)
     }
 
     {
-        stopping st = {.plan = plan, .nplan = nplan, .cfg_p = &cfg, .config_path = config_path,
-                       .bus = bus};
+        stopping st = {.plan = plan, .nplan = nplan, .cfg_p = &cfg, .config_path = config_path};
         wait_for_stop(&st, &sigs);
     }
     status = 0;
@@ -451,7 +551,9 @@ out:
     for (size_t i = nplan; i-- > 0;) {
         sw_actor_destroy(&plan[i].actor);
     }
-    sw_bus_destroy(&bus);
+    for (size_t i = 0; i < cs.n; i++) {
+        sw_bus_destroy(&cs.bus[i]);
+    }
     sw_config_destroy(&cfg);
     if (status == 0) {
         sw_info("slipwayd", "stopped");

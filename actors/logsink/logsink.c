@@ -159,24 +159,53 @@ static bool take_chunk(void *arg, const void *packed, size_t len)
     return true;
 }
 
+/* A tenant's request (sw.tapi.<tenant>.logs): only chunks of its own builds;
+ * another tenant's build reads as an unknown one, empty. */
+typedef struct scoped {
+    reply_buf *r;
+    const char *tenant;
+    bool refused;
+} scoped;
+
+static bool take_own_chunk(void *arg, const void *packed, size_t len)
+{
+    scoped *sc = arg;
+    Slipway__LogChunk *c = slipway__log_chunk__unpack(NULL, len, packed);
+    bool own = c != NULL && strcmp(c->tenant, sc->tenant) == 0;
+    slipway__log_chunk__free_unpacked(c, NULL);
+    if (!own) {
+        sc->refused = true;
+        return false;
+    }
+    return take_chunk(sc->r, packed, len);
+}
+
 static void on_api_logs(logsink *l, const sw_mail *mail)
 {
     const Slipway__ApiRequest *req = (const Slipway__ApiRequest *)mail->pb;
     reply_buf r = {.cap = 64 * 1024};
+    char via[128];
+    scoped sc = {.r = &r};
     bool more = false;
     int error;
 
     if (sw_msg_reply(mail->msg) == NULL) {
         return;
     }
+    sc.tenant = sw_wire_request_tenant(sw_msg_subject(mail->msg), via, sizeof(via));
     r.data = sw_realloc(NULL, r.cap);
     if (sw_archive_scan(l->archive, req->build_id, req->after_attempt, req->after_seq,
-                        take_chunk, &r, &more) < 0) {
+                        sc.tenant != NULL ? take_own_chunk : take_chunk,
+                        sc.tenant != NULL ? (void *)&sc : (void *)&r, &more) < 0) {
         Slipway__ApiReply er = SLIPWAY__API_REPLY__INIT;
         er.code = sw_error_last_code();
         er.error = (char *)sw_error_last();
         error = sw_wire_respond(l->bus, mail->msg, &er.base);
     } else {
+        if (sc.refused) {
+            r.len = 0;
+            more = false;
+        }
         if (more) {
             r.data[r.len++] = (7 << 3) | 0; /* more: varint */
             r.data[r.len++] = 1;
@@ -205,6 +234,8 @@ static int logsink_init(sw_actor *self, void **state_out, void *arg)
     }
     *state_out = l;
     if ((error = sw_actor_subscribe(self, TAG_API_LOGS, SW_API_LOGS, "logsink",
+                                    &slipway__api_request__descriptor)) < 0 ||
+        (error = sw_actor_subscribe(self, TAG_API_LOGS, SW_TAPI ".*.logs", "logsink",
                                     &slipway__api_request__descriptor)) < 0 ||
         (error = sw_actor_pull(self, TAG_CHUNK, SW_STREAM_LOGS, SW_DURABLE_LOGSINK,
                                MAX_INFLIGHT,

@@ -100,6 +100,15 @@ static void on_request(scheduler *s, const sw_mail *mail)
         return;
     }
     project = sw_config_project(s->cfg, req->project);
+    char via[128];
+    const char *sender = sw_wire_request_tenant(sw_msg_subject(mail->msg), via, sizeof(via));
+    if (project != NULL && sender != NULL && strcmp(sender, project->tenant) != 0) {
+        /* stored on sw.req.<sender>: only that tenant's account can publish there */
+        sw_warn(who(s), "dropping request %s: tenant '%s' asked for project '%s' of another "
+                "tenant", req->request_id, sender, req->project);
+        sw_msg_term(mail->msg);
+        return;
+    }
     if (project == NULL || (req->tenant[0] && strcmp(req->tenant, project->tenant) != 0)) {
         sw_warn(who(s), "dropping request %s: no project '%s' for tenant '%s'", req->request_id,
                 req->project, req->tenant);
@@ -577,7 +586,9 @@ static void api_builds(scheduler *s, const sw_mail *mail, const Slipway__ApiRequ
     if (limit > LIST_MAX) {
         limit = LIST_MAX;
     }
-    if (sw_view_list(s->view, req->tenant, limit, &list, &n) < 0) {
+    char via[128];
+    const char *viewer = sw_wire_request_tenant(sw_msg_subject(mail->msg), via, sizeof(via));
+    if (sw_view_list(s->view, viewer != NULL ? viewer : req->tenant, limit, &list, &n) < 0) {
         reply_error(s, mail, SW_EIO, sw_error_last());
         return;
     }
@@ -591,9 +602,16 @@ static void api_build(scheduler *s, const sw_mail *mail, const Slipway__ApiReque
 {
     Slipway__ApiReply r = SLIPWAY__API_REPLY__INIT;
     Slipway__BuildRecord *rec = NULL;
-    char text[160];
+    char text[160], via[128];
+    const char *viewer = sw_wire_request_tenant(sw_msg_subject(mail->msg), via, sizeof(via));
     int error = sw_view_get(s->view, req->build_id, &rec);
 
+    if (error == 0 && viewer != NULL && strcmp(rec->tenant, viewer) != 0) {
+        /* another tenant's build: answered exactly as an unknown id */
+        slipway__build_record__free_unpacked(rec, NULL);
+        rec = NULL;
+        error = SW_ENOTFOUND;
+    }
     if (error < 0) {
         snprintf(text, sizeof(text), "no build '%s'", req->build_id);
         reply_error(s, mail, error, error == SW_ENOTFOUND ? text : sw_error_last());
@@ -610,9 +628,10 @@ static void api_project(scheduler *s, const sw_mail *mail, const Slipway__ApiReq
     Slipway__ApiReply r = SLIPWAY__API_REPLY__INIT;
     Slipway__ProjectInfo info = SLIPWAY__PROJECT_INFO__INIT;
     const sw_project *p = sw_config_project(s->cfg, req->project);
-    char text[160];
+    char text[160], via[128];
+    const char *viewer = sw_wire_request_tenant(sw_msg_subject(mail->msg), via, sizeof(via));
 
-    if (p == NULL) {
+    if (p == NULL || (viewer != NULL && strcmp(p->tenant, viewer) != 0)) {
         snprintf(text, sizeof(text), "no project '%s'", req->project);
         reply_error(s, mail, SW_ENOTFOUND, text);
         return;
@@ -635,9 +654,16 @@ static void api_projects(scheduler *s, const sw_mail *mail)
     size_t n = s->cfg->nprojects;
     Slipway__ProjectInfo *infos = sw_calloc(n + 1, sizeof(*infos));
     Slipway__ProjectInfo **ptrs = sw_calloc(n + 1, sizeof(*ptrs));
+    char via[128];
+    const char *viewer = sw_wire_request_tenant(sw_msg_subject(mail->msg), via, sizeof(via));
+    size_t k = 0;
 
-    for (size_t i = 0; i < n; i++) {
-        const sw_project *p = &s->cfg->projects[i];
+    for (size_t j = 0; j < n; j++) {
+        const sw_project *p = &s->cfg->projects[j];
+        if (viewer != NULL && strcmp(p->tenant, viewer) != 0) {
+            continue;
+        }
+        size_t i = k++;
         slipway__project_info__init(&infos[i]);
         infos[i].name = p->name;
         infos[i].tenant = p->tenant;
@@ -651,7 +677,7 @@ static void api_projects(scheduler *s, const sw_mail *mail)
         ptrs[i] = &infos[i];
     }
     r.projects = ptrs;
-    r.n_projects = n;
+    r.n_projects = k;
     reply(s, mail, &r);
     free(infos);
     free(ptrs);
@@ -670,6 +696,12 @@ static int scheduler_reconfigure(sw_actor *self, void *state, const sw_config *c
 
 static void api_builders(scheduler *s, const sw_mail *mail)
 {
+    char via[128];
+    if (sw_wire_request_tenant(sw_msg_subject(mail->msg), via, sizeof(via)) != NULL) {
+        /* builders run every tenant's builds: what they run is not a tenant's to see */
+        reply_error(s, mail, SW_EDENIED, "the builders are shown to operators only");
+        return;
+    }
     Slipway__ApiReply r = SLIPWAY__API_REPLY__INIT;
     Slipway__BuilderInfo *infos = sw_calloc(s->nbuilders + 1, sizeof(*infos));
     Slipway__BuilderInfo **ptrs = sw_calloc(s->nbuilders + 1, sizeof(*ptrs));
@@ -742,10 +774,18 @@ static void on_cancel(scheduler *s, const sw_mail *mail)
     char text[400], reason[600];
     int state = 0, result;
 
-    if (id[0] == '\0' && strlen(subject) > strlen(SW_CTL_CANCEL) + 1) {
-        id = subject + strlen(SW_CTL_CANCEL) + 1;
+    char via[128];
+    const char *viewer = sw_wire_request_tenant(subject, via, sizeof(via));
+
+    if (id[0] == '\0') {
+        id = sw_wire_last_token(subject);
     }
-    if (sw_view_get(s->view, id, &rec) < 0) {
+    if (sw_view_get(s->view, id, &rec) < 0 ||
+        (viewer != NULL && strcmp(rec->tenant, viewer) != 0)) {
+        if (rec != NULL) {
+            slipway__build_record__free_unpacked(rec, NULL);
+            rec = NULL;
+        }
         snprintf(text, sizeof(text), "no build '%s'", id);
         reply_error(s, mail, SW_ENOTFOUND, text);
         return;
@@ -822,6 +862,21 @@ static void supersede(scheduler *s, const sw_project *project, const Slipway__Bu
 
 /* --- actor ---------------------------------------------------------------- */
 
+/* sw.api.<name> (operators) and sw.tapi.*.<name> (tenants, through their
+ * accounts' imports), both answered by one handler that scopes by subject. */
+static int subscribe_api(sw_actor *self, int tag, const char *name)
+{
+    char subject[96];
+    int error;
+    snprintf(subject, sizeof(subject), "sw.api.%s", name);
+    if ((error = sw_actor_subscribe(self, tag, subject, "scheduler",
+                                    &slipway__api_request__descriptor)) < 0) {
+        return error;
+    }
+    snprintf(subject, sizeof(subject), SW_TAPI ".*.%s", name);
+    return sw_actor_subscribe(self, tag, subject, "scheduler", &slipway__api_request__descriptor);
+}
+
 static int scheduler_init(sw_actor *self, void **state_out, void *arg)
 {
     const sw_actor_ctx *ctx = arg;
@@ -845,18 +900,15 @@ static int scheduler_init(sw_actor *self, void **state_out, void *arg)
                                  sw_view_seq(s->view) + 1, &slipway__build_event__descriptor)) < 0 ||
         (error = sw_actor_subscribe(self, TAG_HEARTBEAT, "sw.hb.>", NULL,
                                     &slipway__heartbeat__descriptor)) < 0 ||
-        (error = sw_actor_subscribe(self, TAG_API_BUILDS, SW_API_BUILDS, "scheduler",
-                                    &slipway__api_request__descriptor)) < 0 ||
-        (error = sw_actor_subscribe(self, TAG_API_BUILD, SW_API_BUILD, "scheduler",
-                                    &slipway__api_request__descriptor)) < 0 ||
-        (error = sw_actor_subscribe(self, TAG_API_PROJECT, SW_API_PROJECT, "scheduler",
-                                    &slipway__api_request__descriptor)) < 0 ||
-        (error = sw_actor_subscribe(self, TAG_API_BUILDERS, SW_API_BUILDERS, "scheduler",
-                                    &slipway__api_request__descriptor)) < 0 ||
+        (error = subscribe_api(self, TAG_API_BUILDS, "builds")) < 0 ||
+        (error = subscribe_api(self, TAG_API_BUILD, "build")) < 0 ||
+        (error = subscribe_api(self, TAG_API_PROJECT, "project")) < 0 ||
+        (error = subscribe_api(self, TAG_API_BUILDERS, "builders")) < 0 ||
+        (error = subscribe_api(self, TAG_API_PROJECTS, "projects")) < 0 ||
         (error = sw_actor_subscribe(self, TAG_CANCEL, SW_CTL_CANCEL ".*", "scheduler",
                                     &slipway__cancel_request__descriptor)) < 0 ||
-        (error = sw_actor_subscribe(self, TAG_API_PROJECTS, SW_API_PROJECTS, "scheduler",
-                                    &slipway__api_request__descriptor)) < 0 ||
+        (error = sw_actor_subscribe(self, TAG_CANCEL, SW_TCTL ".*.cancel.*", "scheduler",
+                                    &slipway__cancel_request__descriptor)) < 0 ||
         (error = sw_actor_pull(self, TAG_ADVISORY, SW_STREAM_ADVISORIES, SW_DURABLE_ADVISORIES,
                                4, NULL)) < 0 ||
         (error = sw_actor_pull(self, TAG_REQUEST, SW_STREAM_REQUESTS, SW_DURABLE_SCHEDULER, 16,

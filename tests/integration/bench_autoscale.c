@@ -161,6 +161,7 @@ static void bench_connect(bench *b, sw_harness *h)
 {
     sw_bus_options o = {.url = sw_harness_nats_url(h), .name = "bench-autoscale",
                         .connect_wait_ms = 5000};
+    sw_harness_as_operator(&o);
     ck_assert_msg(sw_bus_connect(&b->bus, &o) == 0, "bench cannot connect: %s", sw_error_last());
     ck_assert_msg(sw_bus_follow(&b->events, b->bus, SW_STREAM_EVENTS, "sw.events." TENANT ".>", 1,
                                 on_event, b) == 0,

@@ -15,6 +15,7 @@
 
 #include "busybox.h"
 #include "natsd.h"
+#include "runtime/creds.h"
 #include "runtime/error.h"
 #include "support.h"
 
@@ -49,6 +50,9 @@ struct sw_harness {
     char *build_dir;
     sw_natsd *natsd;
     char *nats_url;
+    char *nats_dir;     /* slipway-admin nats-config's output */
+    char *creds_buf;    /* sw_harness_creds's answer */
+    char *repo_tenant[MAX_REPOS]; /* NULL: demo */
     pid_t gitd_pid;
     int git_port;
     pid_t slipwayd_pid;
@@ -64,6 +68,9 @@ struct sw_harness {
     char *webhook_url;
     const char *default_image; /* docker: the steps' image */
 };
+
+/* The operator's NATS user of the last harness created (sw_harness_as_operator). */
+static char *operator_user, *operator_password;
 
 static const char *docker_socket(void)
 {
@@ -512,6 +519,8 @@ static void set_options(sw_harness *h, const sw_harness_options *opts)
     }
 }
 
+static void write_nats_config(sw_harness *h);
+
 sw_harness *sw_harness_create(const sw_harness_options *opts)
 {
     sw_harness *h = calloc(1, sizeof(*h));
@@ -535,7 +544,10 @@ sw_harness *sw_harness_create(const sw_harness_options *opts)
     const char *tmpdir = getenv("TMPDIR");
     char *saved_tmpdir = tmpdir ? sw_strdup(tmpdir) : NULL;
     ck_assert_int_eq(setenv("TMPDIR", h->dir, 1), 0);
-    int rc = sw_natsd_start(&h->natsd);
+    write_nats_config(h);
+    char *conf = sw_asprintf("%s/nats-server.conf", h->nats_dir);
+    int rc = sw_natsd_start_conf(&h->natsd, conf);
+    free(conf);
     if (saved_tmpdir != NULL) {
         setenv("TMPDIR", saved_tmpdir, 1);
     } else {
@@ -544,8 +556,87 @@ sw_harness *sw_harness_create(const sw_harness_options *opts)
     free(saved_tmpdir);
     ck_assert_msg(rc == 0, "nats-server did not start: %s", sw_error_last());
     h->nats_url = sw_strdup(sw_natsd_url(h->natsd));
+    sw_creds op;
+    ck_assert_msg(sw_creds_load(&op, sw_harness_creds(h, "operator")) == 0, "%s",
+                  sw_error_last());
+    free(operator_user);
+    free(operator_password);
+    operator_user = sw_strdup(op.user);
+    operator_password = sw_strdup(op.password);
+    sw_creds_clear(&op);
     start_git_daemon(h);
     return h;
+}
+
+void sw_harness_as_operator(sw_bus_options *o)
+{
+    ck_assert_msg(operator_user != NULL, "no harness: create one first");
+    o->user = operator_user;
+    o->password = operator_password;
+}
+
+const char *sw_harness_creds(const sw_harness *h, const char *who)
+{
+    sw_harness *m = (sw_harness *)h;
+    free(m->creds_buf);
+    if (strcmp(who, "operator") == 0) {
+        m->creds_buf = sw_asprintf("%s/operator.creds", h->nats_dir);
+    } else if (strncmp(who, "tenant:", 7) == 0) {
+        m->creds_buf = sw_asprintf("%s/tenants/%s.creds", h->nats_dir, who + 7);
+    } else {
+        m->creds_buf = sw_asprintf("%s/service/%s.creds", h->nats_dir, who);
+    }
+    return m->creds_buf;
+}
+
+void sw_harness_repo_tenant(sw_harness *h, const char *repo, const char *tenant)
+{
+    for (int i = 0; i < h->nrepos; i++) {
+        if (strcmp(h->repos[i], repo) == 0) {
+            free(h->repo_tenant[i]);
+            h->repo_tenant[i] = sw_strdup(tenant);
+            return;
+        }
+    }
+    ck_abort_msg("no repository '%s' in the harness", repo);
+}
+
+/* The tenants: entries of slipway.yaml (demo and opts.tenants). */
+static void write_tenants(FILE *f, const sw_harness *h)
+{
+    fprintf(f, "tenants:\n  - name: demo\n    tier: free\n");
+    if (h->opts.tenants != NULL) {
+        char *list = sw_strdup(h->opts.tenants), *save = NULL;
+        for (char *t = strtok_r(list, " ", &save); t != NULL; t = strtok_r(NULL, " ", &save)) {
+            fprintf(f, "  - name: %s\n    tier: free\n", t);
+        }
+        free(list);
+    }
+}
+
+/* Writes the accounts and credentials of the harness's tenants with
+ * slipway-admin (bcrypt cost 4: tests connect often) into <dir>/nats. */
+static void write_nats_config(sw_harness *h)
+{
+    char *plan = sw_asprintf("%s/nats-plan.yaml", h->dir);
+    FILE *f = fopen(plan, "w");
+    ck_assert_msg(f != NULL, "cannot write %s", plan);
+    fprintf(f, "data_dir: %s/data\ntiers:\n  - name: free\n", h->dir);
+    write_tenants(f, h);
+    fprintf(f, "clusters:\n  - name: local-free\n    tier: free\n    region: local\n");
+    ck_assert_int_eq(fclose(f), 0);
+    h->nats_dir = sw_asprintf("%s/nats", h->dir);
+    char *cmd = sw_asprintf("'%s/tools/slipway-admin' nats-config -c '%s' -o '%s' "
+                            "--bcrypt-cost 4 >'%s/nats-config.log' 2>&1",
+                            h->build_dir, plan, h->nats_dir, h->dir);
+    int rc = system(cmd);
+    char *log = sw_asprintf("%s/nats-config.log", h->dir);
+    char *text = sw_test_read_file(log, NULL);
+    ck_assert_msg(rc == 0, "slipway-admin nats-config failed (%d): %s", rc, text ? text : "");
+    free(text);
+    free(log);
+    free(cmd);
+    free(plan);
 }
 
 const char *sw_harness_nats_url(const sw_harness *h)
@@ -635,6 +726,7 @@ static char *write_config(sw_harness *h)
     fprintf(f,
             "nats:\n"
             "  url: %s\n"
+            "  creds: %s/service\n"
             "data_dir: %s/data\n"
             "work_dir: %s/work\n"
             "timeouts:\n"
@@ -648,9 +740,6 @@ static char *write_config(sw_harness *h)
             "    cpu_millis: 1000\n"
             "    timeout: %s\n"
             "    log_limit: %s\n"
-            "tenants:\n"
-            "  - name: demo\n"
-            "    tier: free\n"
             "webhook:\n"
             "  listen: 127.0.0.1:%d\n"
             "  max_body: %s\n"
@@ -661,20 +750,22 @@ static char *write_config(sw_harness *h)
             "docker:\n"
             "  socket: %s\n"
             "  default_image: %s\n",
-            h->nats_url, h->dir, h->dir, h->opts.heartbeat_interval, h->opts.heartbeat_lapse,
+            h->nats_url, h->nats_dir, h->dir, h->dir, h->opts.heartbeat_interval,
+            h->opts.heartbeat_lapse,
             h->opts.max_deliveries, h->opts.tier_memory, h->opts.tier_timeout,
             h->opts.tier_log_limit ? h->opts.tier_log_limit : "100M", h->webhook_port,
             h->opts.webhook_max_body, docker_socket(), h->default_image);
     if (getenv("SLIPWAY_REGISTRY") != NULL && getenv("SLIPWAY_REGISTRY")[0] != '\0') {
         fprintf(f, "  registry: %s\n", getenv("SLIPWAY_REGISTRY"));
     }
+    write_tenants(f, h);
     if (h->nrepos > 0) {
         fprintf(f, "projects:\n");
     }
     for (int i = 0; i < h->nrepos; i++) {
         fprintf(f,
                 "  - name: %s\n"
-                "    tenant: demo\n"
+                "    tenant: %s\n"
                 "    repository: git://127.0.0.1:%d/%s.git\n"
                 "    default_ref: main\n"
                 "    region: local\n"
@@ -682,7 +773,8 @@ static char *write_config(sw_harness *h)
                 "      type: %s\n"
                 "      repo: demo/%s\n"
                 "      secret: \"%s\"\n",
-                h->repos[i], h->git_port, h->repos[i], h->opts.forge, h->repos[i],
+                h->repos[i], h->repo_tenant[i] ? h->repo_tenant[i] : "demo", h->git_port,
+                h->repos[i], h->opts.forge, h->repos[i],
                 h->opts.webhook_secret);
         if (h->opts.secret != NULL) {
             fprintf(f,
@@ -1045,6 +1137,11 @@ void sw_harness_destroy(sw_harness **h_p)
     }
     free(h->slipwayd_log);
     free(h->nats_url);
+    free(h->nats_dir);
+    free(h->creds_buf);
+    for (int i = 0; i < MAX_REPOS; i++) {
+        free(h->repo_tenant[i]);
+    }
     free(h->build_dir);
     free(h->dir);
     free(h);
@@ -1056,15 +1153,32 @@ void sw_harness_destroy(sw_harness **h_p)
 
 /* --- the CLI ------------------------------------------------------------------------ */
 
-static sw_harness_proc *cli_start(sw_harness *h, va_list ap)
+static sw_harness_proc *cli_start_as(sw_harness *h, const char *creds, va_list ap)
 {
     char *prog = sw_asprintf("%s/tools/slipway", h->build_dir);
+    char *file = sw_strdup(creds);
     ck_assert_msg(access(prog, X_OK) == 0, "%s is not built", prog);
-    const char *argv[MAX_ARGS] = {prog, "--nats", h->nats_url};
-    collect_args(argv, 3, ap);
+    const char *argv[MAX_ARGS] = {prog, "--nats", h->nats_url, "--creds", file};
+    collect_args(argv, 5, ap);
     sw_harness_proc *p = proc_start(argv, h->dir);
+    free(file);
     free(prog);
     return p;
+}
+
+static sw_harness_proc *cli_start(sw_harness *h, va_list ap)
+{
+    return cli_start_as(h, sw_harness_creds(h, "operator"), ap);
+}
+
+void sw_harness_cli_as(sw_harness *h, const char *creds, sw_harness_result *res,
+                       int timeout_ms, ...)
+{
+    va_list ap;
+    va_start(ap, timeout_ms);
+    sw_harness_proc *p = cli_start_as(h, creds, ap);
+    va_end(ap);
+    sw_harness_proc_finish(&p, res, timeout_ms);
 }
 
 void sw_harness_cli(sw_harness *h, sw_harness_result *res, int timeout_ms, ...)

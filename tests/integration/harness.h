@@ -19,6 +19,8 @@
 #ifndef SW_TEST_HARNESS_H
 #define SW_TEST_HARNESS_H
 
+#include "bus/bus.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -48,6 +50,8 @@ typedef struct sw_harness_options {
     const char *webhook_secret;     /* NULL: SW_HARNESS_SECRET: every project's forge.secret */
     const char *cluster_extra;      /* NULL: none; YAML lines added to the cluster's entry,
                                      * indented 4, e.g. "    pressure: {cpu: off}\n" */
+    const char *tenants;            /* NULL: none; more tenants beside demo (tier free),
+                                     * space-separated, e.g. "acme beta" */
 } sw_harness_options;
 
 /* Every project's webhook secret (GitHub's published test secret). */
@@ -77,8 +81,26 @@ sw_harness *sw_harness_create(const sw_harness_options *opts);
  * removes the temp dir, frees. Accepts NULL; nulls the pointer. */
 void sw_harness_destroy(sw_harness **h_p);
 
-/* The NATS URL of the harness's server. Borrowed. */
+/* The NATS URL of the harness's server. Borrowed. It runs the configuration
+ * slipway-admin nats-config wrote for the harness's tenants: every client
+ * needs credentials (slipwayd: nats.creds; the CLI: the operator's). */
 const char *sw_harness_nats_url(const sw_harness *h);
+
+/* Fills o's user and password with the operator's (every subject): for a
+ * test's own connections to the last harness created. */
+void sw_harness_as_operator(sw_bus_options *o);
+
+/* A credentials file of the harness's NATS: "operator", a role ("builder"),
+ * or "tenant:NAME". Borrowed until the next call. */
+const char *sw_harness_creds(const sw_harness *h, const char *who);
+
+/* Makes repo's project belong to tenant (default demo; one of opts.tenants).
+ * Before sw_harness_start. */
+void sw_harness_repo_tenant(sw_harness *h, const char *repo, const char *tenant);
+
+/* sw_harness_cli with the credentials file creds instead of the operator's. */
+void sw_harness_cli_as(sw_harness *h, const char *creds, sw_harness_result *res,
+                       int timeout_ms, ...);
 
 /* http://127.0.0.1:<port> of the webhook gateway. Borrowed. */
 const char *sw_harness_webhook_url(const sw_harness *h);

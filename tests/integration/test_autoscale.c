@@ -309,6 +309,7 @@ static void await_picked_up(sw_harness *h, uint64_t n, int timeout_ms)
 {
     sw_bus *bus = NULL;
     sw_bus_options o = {.url = sw_harness_nats_url(h), .name = "test", .connect_wait_ms = 5000};
+    sw_harness_as_operator(&o);
     long long deadline = sw_harness_now_ms() + timeout_ms;
     uint64_t pending = 0, acks = 0;
     ck_assert_int_eq(sw_bus_connect(&bus, &o), 0);

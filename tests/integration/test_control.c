@@ -125,6 +125,7 @@ START_TEST(test_cancel_queued_build_never_runs)
     /* a duplicate of its job (at-least-once) is dropped too */
     sw_bus *bus = NULL;
     sw_bus_options bo = {.url = sw_harness_nats_url(h), .name = "test", .connect_wait_ms = 5000};
+    sw_harness_as_operator(&bo);
     ck_assert_int_eq(sw_bus_connect(&bus, &bo), 0);
     Slipway__Job job = SLIPWAY__JOB__INIT;
     job.build_id = id;

@@ -354,6 +354,7 @@ static void jobs_pending(sw_harness *h, uint64_t *pending, uint64_t *ack_pending
     sw_bus *bus = NULL;
     char durable[96];
     sw_bus_options o = {.url = sw_harness_nats_url(h), .name = "test", .connect_wait_ms = 5000};
+    sw_harness_as_operator(&o);
     ck_assert_msg(sw_bus_connect(&bus, &o) == 0, "%s", sw_error_last());
     ck_assert_msg(sw_bus_consumer_pending(bus, SW_STREAM_JOBS,
                                           sw_durable_cluster(durable, sizeof(durable),

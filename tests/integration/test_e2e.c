@@ -196,6 +196,7 @@ START_TEST(test_logs_come_from_the_archive_after_the_stream_is_purged)
     sw_bus *bus = NULL;
     sw_bus_options opts = {
         .url = sw_harness_nats_url(h), .name = "e2e-test", .connect_wait_ms = 5000};
+    sw_harness_as_operator(&opts);
     ck_assert_msg(sw_bus_connect(&bus, &opts) == 0, "connect: %s", sw_error_last());
     await_logsink_caught_up(bus);
     ck_assert_msg(sw_bus_stream_purge(bus, "LOGS", NULL) == 0, "purge: %s", sw_error_last());

@@ -87,6 +87,7 @@ START_TEST(test_request_delivered_twice_makes_one_build)
     sw_harness_start(h, NULL);
     sw_bus *bus = NULL;
     sw_bus_options opts = {.url = sw_harness_nats_url(h), .connect_wait_ms = 5000};
+    sw_harness_as_operator(&opts);
     ck_assert_msg(sw_bus_connect(&bus, &opts) == 0, "%s", sw_error_last());
 
     char id[13];

@@ -352,6 +352,7 @@ static uint64_t requests_stored(sw_harness *h)
 {
     sw_bus *bus = NULL;
     sw_bus_options o = {.url = sw_harness_nats_url(h), .name = "test", .connect_wait_ms = 5000};
+    sw_harness_as_operator(&o);
     uint64_t n = 0;
     ck_assert_msg(sw_bus_connect(&bus, &o) == 0, "%s", sw_error_last());
     ck_assert_msg(sw_bus_stream_count(bus, "REQUESTS", &n) == 0, "%s", sw_error_last());

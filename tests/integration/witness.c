@@ -71,6 +71,7 @@ sw_witness *sw_witness_create(const char *url)
 {
     sw_witness *w = calloc(1, sizeof(*w));
     sw_bus_options o = {.url = url, .name = "test-witness", .connect_wait_ms = 5000};
+    sw_harness_as_operator(&o);
     ck_assert_ptr_nonnull(w);
     pthread_mutex_init(&w->lock, NULL);
     ck_assert_msg(sw_bus_connect(&w->bus, &o) == 0, "witness cannot connect to %s", url);
@@ -163,6 +164,7 @@ static sw_bus *connect_to(sw_harness *h)
 {
     sw_bus *bus = NULL;
     sw_bus_options o = {.url = sw_harness_nats_url(h), .name = "test", .connect_wait_ms = 5000};
+    sw_harness_as_operator(&o);
     ck_assert_msg(sw_bus_connect(&bus, &o) == 0, "%s", sw_error_last());
     return bus;
 }

@@ -30,6 +30,7 @@ struct sw_natsd {
     char *store;
     char *log;
     char *url;
+    char *conf; /* NULL: no -c */
 };
 
 static long long now_ms(void)
@@ -109,8 +110,14 @@ static int spawn(sw_natsd *n)
             dup2(fd, STDERR_FILENO);
             close(fd);
         }
-        execlp("nats-server", "nats-server", "-js", "-a", "127.0.0.1", "-p", port, "-sd",
-               n->store, (char *)NULL);
+        if (n->conf != NULL) {
+            /* JetStream and its store are the config's */
+            execlp("nats-server", "nats-server", "-c", n->conf, "-a", "127.0.0.1", "-p", port,
+                   (char *)NULL);
+        } else {
+            execlp("nats-server", "nats-server", "-js", "-a", "127.0.0.1", "-p", port, "-sd",
+                   n->store, (char *)NULL);
+        }
         fprintf(stderr, "cannot run nats-server: %s\n", strerror(errno));
         _exit(127);
     }
@@ -137,11 +144,19 @@ static int spawn(sw_natsd *n)
 
 int sw_natsd_start(sw_natsd **out)
 {
+    return sw_natsd_start_conf(out, NULL);
+}
+
+int sw_natsd_start_conf(sw_natsd **out, const char *conf)
+{
     sw_natsd *n = calloc(1, sizeof(*n));
     int error;
 
     *out = NULL;
     if (n == NULL) {
+        abort();
+    }
+    if (conf != NULL && (n->conf = strdup(conf)) == NULL) {
         abort();
     }
     n->dir = sw_test_tmpdir("sw-natsd");
@@ -218,5 +233,6 @@ void sw_natsd_destroy(sw_natsd **n_p)
     free(n->store);
     free(n->log);
     free(n->url);
+    free(n->conf);
     free(n);
 }

@@ -24,6 +24,10 @@ typedef struct sw_natsd sw_natsd;
 /* Starts a server; *out is owned by the caller (sw_natsd_destroy). */
 int sw_natsd_start(sw_natsd **out);
 
+/* The same, running `nats-server -c conf` (e.g. slipway-admin's accounts and
+ * users, its jetstream block with the store); the address still comes from here. */
+int sw_natsd_start_conf(sw_natsd **out, const char *conf);
+
 /* "nats://127.0.0.1:PORT"; borrowed, valid until destroy. */
 const char *sw_natsd_url(const sw_natsd *n);
 

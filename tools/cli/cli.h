@@ -5,6 +5,7 @@
 #define SW_CLI_H
 
 #include "bus/bus.h"
+#include "runtime/creds.h"
 #include "slipway.pb-c.h"
 
 #include <stdbool.h>
@@ -18,10 +19,13 @@ enum {
     CLI_QUEUE_FULL = 8, /* submit: the build queue is full, nothing stored; try again later */
     CLI_ENDED = 9,      /* cancel: the build had ended already (succeeded, failed, ...) */
     CLI_DRAIN_TIMEOUT = 10, /* drain --wait: --timeout passed and the builder still runs builds */
+    CLI_DENIED = 11,    /* the credentials do not allow it (NATS refused, or Slipway) */
 };
 
 typedef struct cli {
     const char *nats_url;
+    const char *creds_path; /* --creds / SLIPWAY_CREDS; NULL: none */
+    sw_creds creds;         /* loaded by cli_connect; creds.tenant: a tenant's CLI */
     int timeout_ms;     /* for each request */
     int nats_wait_ms;   /* logs -f: how long NATS may be away before we give up */
     sw_bus *bus;
@@ -30,6 +34,10 @@ typedef struct cli {
 
 /* Connects (once); prints the error and returns CLI_UNREACHABLE on failure. */
 int cli_connect(cli *c);
+
+/* Whether NATS refused something of this connection since it had `before`
+ * refusals (sw_bus_refusals); if so, says what and which credentials. */
+bool cli_refused(cli *c, unsigned before);
 
 /* Sends an API request and unpacks the ApiReply. On failure prints a message
  * and returns the exit code to use (CLI_UNREACHABLE, CLI_NOT_FOUND, ...). */

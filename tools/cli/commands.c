@@ -19,13 +19,34 @@ int cli_connect(cli *c)
     if (c->bus != NULL) {
         return CLI_OK;
     }
+    if (c->creds_path != NULL && c->creds_path[0] != '\0' && c->creds.user == NULL &&
+        sw_creds_load(&c->creds, c->creds_path) < 0) {
+        fprintf(stderr, "slipway: %s\n", sw_error_last());
+        return CLI_USAGE;
+    }
     sw_bus_options opts = {.url = c->nats_url, .name = "slipway-cli", .connect_wait_ms = 2000,
-                           .request_timeout_ms = c->timeout_ms};
+                           .request_timeout_ms = c->timeout_ms, .user = c->creds.user,
+                           .password = c->creds.password, .inbox_prefix = c->creds.inbox};
     if (sw_bus_connect(&c->bus, &opts) < 0) {
         fprintf(stderr, "slipway: %s\n", sw_error_last());
-        return CLI_UNREACHABLE;
+        return sw_error_last_code() == SW_EDENIED ? CLI_DENIED : CLI_UNREACHABLE;
     }
     return CLI_OK;
+}
+
+bool cli_refused(cli *c, unsigned before)
+{
+    char text[256];
+    if (c->bus == NULL) {
+        return false;
+    }
+    sw_bus_flush(c->bus, 1000); /* the server's -ERR comes after what it refused */
+    if (sw_bus_refusals(c->bus, text, sizeof(text)) == before) {
+        return false;
+    }
+    fprintf(stderr, "slipway: NATS refused it: %s (the credentials%s%s do not allow it)\n", text,
+            c->creds.path ? " in " : "", c->creds.path ? c->creds.path : "");
+    return true;
 }
 
 int cli_api(cli *c, const char *subject, const Slipway__ApiRequest *req,
@@ -43,8 +64,17 @@ int cli_request(cli *c, const char *subject, const ProtobufCMessage *req,
     if ((status = cli_connect(c)) != CLI_OK) {
         return status;
     }
+    unsigned refused = sw_bus_refusals(c->bus, NULL, 0);
     error = sw_wire_request(c->bus, subject, req, &slipway__api_reply__descriptor,
                             c->timeout_ms, &reply);
+    if (error < 0 && cli_refused(c, refused)) {
+        return CLI_DENIED;
+    }
+    if (error == SW_ENOTFOUND && c->creds.tenant != NULL) {
+        fprintf(stderr, "slipway: nobody answers %s for tenant %s: not something a tenant's "
+                        "credentials can ask (use an operator's)\n", subject, c->creds.tenant);
+        return CLI_DENIED;
+    }
     if (error == SW_ENOTFOUND || error == SW_ETIMEDOUT) {
         fprintf(stderr,
                 "slipway: no answer on %s from %s (%s): is slipwayd running with the %s?\n",
@@ -65,6 +95,7 @@ int cli_request(cli *c, const char *subject, const ProtobufCMessage *req,
         }
         status = (*reply_out)->code == SW_ENOTFOUND   ? CLI_NOT_FOUND
                  : (*reply_out)->code == SW_ECONFLICT ? CLI_ENDED
+                 : (*reply_out)->code == SW_EDENIED   ? CLI_DENIED
                                                       : CLI_UNREACHABLE;
         slipway__api_reply__free_unpacked(*reply_out, NULL);
         *reply_out = NULL;
@@ -222,7 +253,11 @@ int cli_publish_request(cli *c, Slipway__BuildRequest *br)
 
     br->requested_at_ms = sw_clock_wall_ms();
     sw_subject(subject, sizeof(subject), "sw.req", br->tenant, NULL);
+    unsigned refused = sw_bus_refusals(c->bus, NULL, 0);
     error = sw_wire_js_publish(c->bus, subject, &br->base, br->request_id, NULL);
+    if (error < 0 && cli_refused(c, refused)) {
+        return CLI_DENIED;
+    }
     if (error == SW_EFULL) {
         fprintf(stderr,
                 "slipway: the build queue is full; the request was not stored, try again "

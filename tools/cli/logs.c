@@ -24,6 +24,9 @@
  * a prefix of the stream's order (the logsink archives, then acks, one chunk at
  * a time), so archive-then-stream misses nothing. After --nats-wait without
  * NATS it gives up with CLI_UNREACHABLE; the build goes on.
+ *
+ * A tenant's credentials reach no JetStream: follow_live follows the live
+ * subjects and the archive instead (see there).
  */
 #include "tools/cli/cli.h"
 
@@ -76,13 +79,15 @@ static void push(follower *f, int kind, sw_msg *msg)
     uint64_t seq = sw_msg_stream_seq(msg);
     item *it;
     pthread_mutex_lock(&f->lock);
-    if (seq < f->next_seq[kind]) {
+    if (seq != 0 && seq < f->next_seq[kind]) {
         /* queued already, by the consumer this one replaced */
         pthread_mutex_unlock(&f->lock);
         sw_msg_release(&msg);
         return;
     }
-    f->next_seq[kind] = seq + 1;
+    if (seq != 0) { /* 0: a live (core NATS) message, see follow_live */
+        f->next_seq[kind] = seq + 1;
+    }
     it = sw_calloc(1, sizeof(*it));
     it->kind = kind;
     it->msg = msg;
@@ -378,6 +383,169 @@ static int follow(cli *c, follower *f)
     return status;
 }
 
+/* --- a tenant's follow ------------------------------------------------------------ */
+
+#define HELD_MAX 256           /* live chunks waiting for a gap to fill */
+#define LIVE_ARCHIVE_MS 100    /* a gap: ask the archive this often */
+#define LIVE_POLL_MS 1000      /* no gap: the archive and the record, this often */
+
+typedef struct held {
+    Slipway__LogChunk *chunk[HELD_MAX];
+    size_t n;
+} held;
+
+/* Whether chunk continues what was printed of its attempt (or print_chunk
+ * would drop it anyway). */
+static bool continues(const follower *f, const Slipway__LogChunk *chunk)
+{
+    uint32_t a = slot_of(chunk->attempt);
+    if (chunk->attempt != 0 && chunk->attempt < f->top_attempt) {
+        return true;
+    }
+    if (f->slot_attempt[a] != chunk->attempt) {
+        return chunk->seq <= 1;
+    }
+    return chunk->seq <= f->max_seq[a] + 1;
+}
+
+/* Prints the held chunks that now continue the log, in order; with all, every
+ * one (the build ended: what the archive never filled is shown as it is). */
+static void release_held(follower *f, held *h, bool all)
+{
+    bool progress = true;
+    while (progress && h->n > 0) {
+        progress = false;
+        size_t best = 0;
+        for (size_t i = 1; i < h->n; i++) {
+            const Slipway__LogChunk *a = h->chunk[i], *b = h->chunk[best];
+            if (a->attempt < b->attempt || (a->attempt == b->attempt && a->seq < b->seq)) {
+                best = i;
+            }
+        }
+        if (all || continues(f, h->chunk[best])) {
+            print_chunk(f, h->chunk[best]);
+            slipway__log_chunk__free_unpacked(h->chunk[best], NULL);
+            h->chunk[best] = h->chunk[--h->n];
+            progress = true;
+        }
+    }
+}
+
+static void refresh_record(cli *c, follower *f)
+{
+    Slipway__BuildRecord *rec = NULL;
+    c->quiet_not_found = true;
+    if (cli_get_build(c, f->rec.build_id, &rec) == CLI_OK) {
+        if (!sw_state_is_final(f->rec.state) || sw_state_is_final(rec->state)) {
+            sw_build_record_clear(&f->rec);
+            sw_build_record_copy(&f->rec, rec);
+        }
+        slipway__build_record__free_unpacked(rec, NULL);
+    }
+    c->quiet_not_found = false;
+}
+
+/* A tenant's account has no JetStream: it sees its own live subjects
+ * (sw.logs.<tenant>.<build>, sw.events.<tenant>.<build>, exported to it by
+ * Slipway's account) and the API. A live chunk that continues the log prints
+ * at once; one that leaves a gap (sent before the subscription reached the
+ * server, or while NATS was away) is held while the archive, which gets every
+ * chunk, fills the gap. The record is read again every second, so an event
+ * missed the same way is not waited for forever. */
+static int follow_live(cli *c, follower *f)
+{
+    sw_sub *logs = NULL, *events = NULL;
+    held h = {.n = 0};
+    char subject[200], wait_text[32];
+    int64_t final_at = -1, away_since = -1, last_archive = 0, last_record = 0;
+    int status = -1;
+
+    cli_duration(wait_text, sizeof(wait_text), c->nats_wait_ms);
+    snprintf(subject, sizeof(subject), "sw.logs.%s.%s", c->creds.tenant, f->rec.build_id);
+    if (sw_bus_subscribe(&logs, c->bus, subject, NULL, on_log, f) < 0) {
+        fprintf(stderr, "slipway: cannot follow build %s: %s\n", f->rec.build_id,
+                sw_error_last());
+        return CLI_UNREACHABLE;
+    }
+    snprintf(subject, sizeof(subject), "sw.events.%s.%s", c->creds.tenant, f->rec.build_id);
+    if (sw_bus_subscribe(&events, c->bus, subject, NULL, on_event, f) < 0) {
+        fprintf(stderr, "slipway: cannot follow build %s: %s\n", f->rec.build_id,
+                sw_error_last());
+        sw_sub_destroy(&logs);
+        return CLI_UNREACHABLE;
+    }
+    sw_bus_flush(c->bus, c->timeout_ms); /* subscribed: from here on nothing is missed live */
+    while (status < 0) {
+        int64_t now = sw_clock_mono_ms();
+        bool up = sw_bus_connected(c->bus);
+        if (up && (now - last_archive >= LIVE_POLL_MS ||
+                   (h.n > 0 && now - last_archive >= LIVE_ARCHIVE_MS))) {
+            read_archive(c, f);
+            release_held(f, &h, false);
+            last_archive = now;
+        }
+        if (up && now - last_record >= LIVE_POLL_MS) {
+            refresh_record(c, f);
+            last_record = now;
+        }
+        if (sw_state_is_final(f->rec.state)) {
+            if (final_at < 0) {
+                final_at = now;
+            }
+            if (final_chunk_seen(f) || now - final_at > EOF_GRACE_MS) {
+                release_held(f, &h, true);
+                status = finish(f);
+                break;
+            }
+        }
+        if (!up) {
+            if (away_since < 0) {
+                away_since = now;
+                fprintf(stderr, "slipway: lost NATS at %s; waiting up to %s for it\n",
+                        c->nats_url, wait_text);
+            } else if (now - away_since >= c->nats_wait_ms) {
+                fprintf(stderr,
+                        "slipway: no NATS at %s for %s; giving up (the build goes on: run "
+                        "`slipway logs -f %s` again)\n",
+                        c->nats_url, wait_text, f->rec.build_id);
+                status = CLI_UNREACHABLE;
+                break;
+            }
+        } else if (away_since >= 0) {
+            fprintf(stderr, "slipway: NATS is back; following the log again\n");
+            away_since = -1;
+            last_archive = last_record = 0; /* what went meanwhile is in the archive */
+        }
+        item *it = pop(f, 50);
+        if (it == NULL) {
+            continue;
+        }
+        if (it->kind == ITEM_LOG) {
+            Slipway__LogChunk *chunk =
+                slipway__log_chunk__unpack(NULL, sw_msg_len(it->msg), sw_msg_data(it->msg));
+            if (chunk != NULL && continues(f, chunk)) {
+                print_chunk(f, chunk);
+                slipway__log_chunk__free_unpacked(chunk, NULL);
+                release_held(f, &h, false);
+            } else if (chunk != NULL && h.n < HELD_MAX) {
+                h.chunk[h.n++] = chunk;
+            } else {
+                slipway__log_chunk__free_unpacked(chunk, NULL); /* the archive has it */
+            }
+        } else {
+            handle_item(f, it);
+        }
+        sw_msg_release(&it->msg);
+        free(it);
+    }
+    for (size_t i = 0; i < h.n; i++) {
+        slipway__log_chunk__free_unpacked(h.chunk[i], NULL);
+    }
+    sw_sub_destroy(&events);
+    sw_sub_destroy(&logs);
+    return status;
+}
+
 int cli_logs(cli *c, int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -430,7 +598,9 @@ int cli_logs(cli *c, int argc, char **argv)
     slipway__build_record__free_unpacked(rec, NULL);
 
     int archived = read_archive(c, f);
-    if (follow_mode) {
+    if (follow_mode && c->creds.tenant != NULL) {
+        status = follow_live(c, f);
+    } else if (follow_mode) {
         status = follow(c, f);
     } else if (archived < 0) {
         fprintf(stderr, "slipway: the log archive does not answer on %s: is slipwayd running "

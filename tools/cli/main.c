@@ -4,6 +4,7 @@
  */
 #include "tools/cli/cli.h"
 
+#include "runtime/creds.h"
 #include "runtime/error.h"
 #include "runtime/log.h"
 
@@ -17,7 +18,8 @@
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: slipway [--nats URL] [--timeout MS] [--nats-wait DURATION] COMMAND [ARGS]\n"
+            "usage: slipway [--nats URL] [--creds FILE] [--timeout MS] [--nats-wait DURATION]\n"
+            "               COMMAND [ARGS]\n"
             "\n"
             "commands:\n"
             "  submit --project P [--ref REF] [--sha SHA]   request a build; prints its id\n"
@@ -35,6 +37,9 @@ static void usage(FILE *out)
             "\n"
             "options:\n"
             "  --nats URL      NATS server (default: $SLIPWAY_NATS or nats://127.0.0.1:4222)\n"
+            "  --creds FILE    NATS credentials (default: $SLIPWAY_CREDS; none: a server\n"
+            "                  without authorization). An operator's see every tenant; a\n"
+            "                  tenant's (slipway-admin nats-config) only that tenant's builds\n"
             "  --timeout MS    how long to wait for an answer (default 5000)\n"
             "  --nats-wait DURATION\n"
             "                  logs -f: how long NATS may stay away before slipway gives up\n"
@@ -46,7 +51,9 @@ static void usage(FILE *out)
             "3 the build errored, 4 it timed out, 5 it was cancelled, 6 no such build or\n"
             "project (or builder), 7 NATS or Slipway cannot be reached, 8 the build queue is\n"
             "full (try again later: nothing was stored), 9 cancel: the build had already\n"
-            "ended, 10 drain --wait: --timeout passed before the builder was drained.\n"
+            "ended, 10 drain --wait: --timeout passed before the builder was drained, 11 the\n"
+            "credentials do not allow it (refused by NATS or by Slipway), 12 submit: the\n"
+            "tenant's plan allows no more queued builds (try again later).\n"
             "\n"
             "The library's own log lines (NATS reconnects and the like) are shown only when\n"
             "SLIPWAY_LOG is set (debug, info, warn, error).\n");
@@ -83,10 +90,12 @@ int main(int argc, char **argv)
         {"nats", required_argument, NULL, 'n'},
         {"timeout", required_argument, NULL, 't'},
         {"nats-wait", required_argument, NULL, 'w'},
+        {"creds", required_argument, NULL, 'C'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    cli c = {.nats_url = getenv("SLIPWAY_NATS"), .timeout_ms = 5000, .nats_wait_ms = 30000};
+    cli c = {.nats_url = getenv("SLIPWAY_NATS"), .creds_path = getenv("SLIPWAY_CREDS"),
+             .timeout_ms = 5000, .nats_wait_ms = 30000};
     int opt, status;
 
     signal(SIGPIPE, SIG_IGN);
@@ -100,6 +109,9 @@ int main(int argc, char **argv)
     /* options before the command only ("+") */
     while ((opt = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
         switch (opt) {
+        case 'C':
+            c.creds_path = optarg;
+            break;
         case 'n':
             c.nats_url = optarg;
             break;
@@ -167,5 +179,6 @@ int main(int argc, char **argv)
         status = CLI_USAGE;
     }
     sw_bus_destroy(&c.bus);
+    sw_creds_clear(&c.creds);
     return status;
 }
