@@ -28,7 +28,7 @@ static const char *const gateway_sub[] = {"_INBOX_gateway.>", NULL};
 /* the scheduler sets up every stream and durable (and remakes LOGS) */
 static const char *const scheduler_pub[] = {"$JS.API.>", PULL("REQUESTS"), PULL("ADVISORIES"),
                                             FOLLOW("EVENTS"), "sw.sched.*", "sw.events.>",
-                                            "sw.logs.>", "sw.ctl.cancel.*", NULL};
+                                            "sw.logs.>", "sw.claims.>", "sw.ctl.cancel.*", NULL};
 static const char *const scheduler_sub[] = {"_INBOX_scheduler.>", "sw.api.*", "sw.tapi.*.*",
                                             "sw.ctl.cancel.*", "sw.tctl.*.cancel.*",
                                             "sw.hb.>", NULL};
@@ -52,6 +52,7 @@ static const char *const notifier_pub[] = {META, FOLLOW("EVENTS"), "sw.logs.>", 
 static const char *const notifier_sub[] = {"_INBOX_notifier.>", NULL};
 
 static const char *const autoscaler_pub[] = {META, "$JS.API.STREAM.MSG.GET.LEASES",
+                                             "$JS.API.STREAM.MSG.DELETE.LEASES",
                                              "sw.lease.autoscaler.*", "sw.scale.>",
                                              "sw.ctl.drain.*", NULL};
 static const char *const autoscaler_sub[] = {"_INBOX_autoscaler.>", "sw.hb.>", "sw.jobs.*",

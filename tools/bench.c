@@ -15,6 +15,7 @@
  * Slipway (use a project whose pipeline is short).
  */
 #include "runtime/clock.h"
+#include "runtime/creds.h"
 #include "runtime/error.h"
 #include "runtime/mem.h"
 #include "runtime/wire.h"
@@ -140,8 +141,8 @@ static void report(const char *what, int64_t *v, size_t n)
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: slipway-bench [--nats URL] --project P [--builds N] [--ref REF]\n"
-                 "                     [--timeout SECONDS]\n"
+    fprintf(out, "usage: slipway-bench [--nats URL] [--creds FILE] --project P [--builds N]\n"
+                 "                     [--ref REF] [--timeout SECONDS]\n"
                  "\n"
                  "Submits N builds (default 20) of project P at once and prints the latency of\n"
                  "each stage (p50/p90/p99/max) and the throughput. Figures only; no verdict.\n");
@@ -153,9 +154,11 @@ int main(int argc, char **argv)
         {"nats", required_argument, NULL, 'n'},   {"project", required_argument, NULL, 'p'},
         {"builds", required_argument, NULL, 'b'}, {"ref", required_argument, NULL, 'r'},
         {"timeout", required_argument, NULL, 't'}, {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"creds", required_argument, NULL, 'C'},   {NULL, 0, NULL, 0},
     };
     const char *url = getenv("SLIPWAY_NATS"), *project = NULL, *ref = "";
+    const char *creds_path = getenv("SLIPWAY_CREDS");
+    sw_creds creds = {0};
     int nbuilds = 20, timeout_s = 300, opt, status = 1;
     sw_bus *bus = NULL;
     sw_sub *events = NULL, *logs = NULL;
@@ -166,6 +169,9 @@ int main(int argc, char **argv)
         switch (opt) {
         case 'n':
             url = optarg;
+            break;
+        case 'C':
+            creds_path = optarg;
             break;
         case 'p':
             project = optarg;
@@ -194,8 +200,16 @@ int main(int argc, char **argv)
     if (url == NULL || url[0] == '\0') {
         url = "nats://127.0.0.1:4222";
     }
-    sw_bus_options bo = {.url = url, .name = "slipway-bench", .connect_wait_ms = 2000};
-    if (sw_bus_connect(&bus, &bo) < 0) {
+    if (creds_path != NULL && creds_path[0] != '\0' && sw_creds_load(&creds, creds_path) < 0) {
+        fprintf(stderr, "slipway-bench: %s\n", sw_error_last());
+        return 2;
+    }
+    sw_bus_options bo = {.url = url, .name = "slipway-bench", .connect_wait_ms = 2000,
+                         .user = creds.user, .password = creds.password,
+                         .inbox_prefix = creds.inbox};
+    int connected = sw_bus_connect(&bus, &bo);
+    sw_creds_clear(&creds);
+    if (connected < 0) {
         fprintf(stderr, "slipway-bench: %s\n", sw_error_last());
         return 7;
     }

@@ -265,6 +265,9 @@ static void usage(FILE *out)
             "\n"
             "options:\n"
             "  -c, --config FILE    slipway.yaml (default: $SLIPWAY_CONFIG)\n"
+            "      --setup          create or update the streams and consumers (as the\n"
+            "                       scheduler does at start) and exit: for a deploy that\n"
+            "                       starts gateways or builders before any scheduler\n"
             "      --creds PATH     NATS credentials: a file, or a directory with one\n"
             "                       <role>.creds per actor role (slipway-admin nats-config);\n"
             "                       default $SLIPWAY_CREDS, else nats.creds in FILE\n"
@@ -424,11 +427,39 @@ static int connect_all(conns *cs, planned *plan, size_t nplan, const sw_config *
     return 0;
 }
 
+/* --setup: makes the streams and consumers as the scheduler would, and exits. */
+static int setup_and_exit(sw_config *cfg, const char *creds_path)
+{
+    char file[4096];
+    sw_bus *bus = NULL;
+    bool setup = false;
+    int status = 1;
+
+    if (creds_path == NULL || creds_path[0] == '\0') {
+        creds_path = cfg->nats_creds;
+    }
+    if (sw_creds_is_dir(creds_path)) {
+        creds_path = sw_creds_role_path(file, sizeof(file), creds_path, "scheduler");
+    }
+    if (connect_as(&bus, cfg, creds_path, "slipwayd setup", &setup) < 0) {
+        fprintf(stderr, "slipwayd: %s\n", sw_error_last());
+    } else if (sw_wire_setup_streams(bus, cfg) < 0) {
+        fprintf(stderr, "slipwayd: cannot set up the JetStream streams: %s\n", sw_error_last());
+    } else {
+        sw_info("slipwayd", "streams and consumers set up");
+        status = 0;
+    }
+    sw_bus_destroy(&bus);
+    sw_config_destroy(&cfg);
+    return status;
+}
+
 int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
         {"config", required_argument, NULL, 'c'},
         {"creds", required_argument, NULL, 'C'},
+        {"setup", no_argument, NULL, 'S'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -440,6 +471,7 @@ int main(int argc, char **argv)
     sw_config *cfg = NULL;
     sigset_t sigs, stop_sigs;
     int opt, sig, status = 1, error;
+    bool setup_only = false;
 
     while ((opt = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
         switch (opt) {
@@ -448,6 +480,9 @@ int main(int argc, char **argv)
             break;
         case 'C':
             creds_path = optarg;
+            break;
+        case 'S':
+            setup_only = true;
             break;
         case 'h':
             usage(stdout);
@@ -477,6 +512,9 @@ int main(int argc, char **argv)
     if (sw_config_load(&cfg, config_path) < 0) {
         fprintf(stderr, "slipwayd: %s\n", sw_error_last());
         return 1;
+    }
+    if (setup_only) {
+        return setup_and_exit(cfg, creds_path);
     }
     if (optind == argc) {
         const char *all[] = {"logsink",  "scheduler", "dispatcher", "builder",

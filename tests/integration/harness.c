@@ -17,6 +17,7 @@
 #include "natsd.h"
 #include "runtime/creds.h"
 #include "runtime/error.h"
+#include "runtime/roles.h"
 #include "support.h"
 
 #include <arpa/inet.h>
@@ -53,6 +54,7 @@ struct sw_harness {
     char *nats_dir;     /* slipway-admin nats-config's output */
     char *creds_buf;    /* sw_harness_creds's answer */
     char *repo_tenant[MAX_REPOS]; /* NULL: demo */
+    bool refusals_expected;       /* a test that provokes its roles' refusals */
     pid_t gitd_pid;
     int git_port;
     pid_t slipwayd_pid;
@@ -546,7 +548,7 @@ sw_harness *sw_harness_create(const sw_harness_options *opts)
     ck_assert_int_eq(setenv("TMPDIR", h->dir, 1), 0);
     write_nats_config(h);
     char *conf = sw_asprintf("%s/nats-server.conf", h->nats_dir);
-    int rc = sw_natsd_start_conf(&h->natsd, conf);
+    int rc = h->opts.open_nats ? sw_natsd_start(&h->natsd) : sw_natsd_start_conf(&h->natsd, conf);
     free(conf);
     if (saved_tmpdir != NULL) {
         setenv("TMPDIR", saved_tmpdir, 1);
@@ -561,8 +563,8 @@ sw_harness *sw_harness_create(const sw_harness_options *opts)
                   sw_error_last());
     free(operator_user);
     free(operator_password);
-    operator_user = sw_strdup(op.user);
-    operator_password = sw_strdup(op.password);
+    operator_user = h->opts.open_nats ? NULL : sw_strdup(op.user);
+    operator_password = h->opts.open_nats ? NULL : sw_strdup(op.password);
     sw_creds_clear(&op);
     start_git_daemon(h);
     return h;
@@ -570,7 +572,6 @@ sw_harness *sw_harness_create(const sw_harness_options *opts)
 
 void sw_harness_as_operator(sw_bus_options *o)
 {
-    ck_assert_msg(operator_user != NULL, "no harness: create one first");
     o->user = operator_user;
     o->password = operator_password;
 }
@@ -726,7 +727,7 @@ static char *write_config(sw_harness *h)
     fprintf(f,
             "nats:\n"
             "  url: %s\n"
-            "  creds: %s/service\n"
+            "  %s: %s/service\n"
             "data_dir: %s/data\n"
             "work_dir: %s/work\n"
             "timeouts:\n"
@@ -750,7 +751,8 @@ static char *write_config(sw_harness *h)
             "docker:\n"
             "  socket: %s\n"
             "  default_image: %s\n",
-            h->nats_url, h->nats_dir, h->dir, h->dir, h->opts.heartbeat_interval,
+            h->nats_url, h->opts.open_nats ? "# creds" : "creds", h->nats_dir, h->dir, h->dir,
+            h->opts.heartbeat_interval,
             h->opts.heartbeat_lapse,
             h->opts.max_deliveries, h->opts.tier_memory, h->opts.tier_timeout,
             h->opts.tier_log_limit ? h->opts.tier_log_limit : "100M", h->webhook_port,
@@ -937,10 +939,48 @@ char *sw_harness_await_log(sw_harness *h, size_t from, const char *needle, int t
     }
 }
 
+/* Actors that only the scheduler's NATS user may set up JetStream for (see
+ * runtime/roles.h): a first slipwayd without the scheduler would wait for
+ * it, so the streams are made first, as a deploy would (slipwayd --setup). */
+static void setup_streams(sw_harness *h, va_list ap)
+{
+    va_list copy;
+    const char *a;
+    bool scheduler = true;
+    va_copy(copy, ap);
+    if ((a = va_arg(copy, const char *)) != NULL) {
+        scheduler = false;
+        for (; a != NULL && !scheduler; a = va_arg(copy, const char *)) {
+            scheduler = strcmp(a, "scheduler") == 0;
+        }
+    }
+    va_end(copy);
+    if (scheduler) {
+        return;
+    }
+    char *prog = sw_asprintf("%s/tools/slipwayd", h->build_dir);
+    char *config = sw_asprintf("%s/slipway.yaml", h->dir);
+    const char *argv[] = {prog, "-c", config, "--setup", NULL};
+    sw_harness_proc *p = proc_start(argv, h->dir);
+    sw_harness_result res;
+    sw_harness_proc_finish(&p, &res, READY_TIMEOUT_MS);
+    ck_assert_msg(res.status == 0, "slipwayd --setup exited %d: %s%s", res.status, res.out,
+                  res.err);
+    sw_harness_result_finish(&res);
+    free(config);
+    free(prog);
+}
+
 void sw_harness_start(sw_harness *h, ...)
 {
     ck_assert_msg(h->slipwayd_pid == 0, "slipwayd already started");
     free(write_config(h));
+    {
+        va_list ap;
+        va_start(ap, h);
+        setup_streams(h, ap);
+        va_end(ap);
+    }
     free(h->slipwayd_log);
     h->slipwayd_log = sw_asprintf("%s/slipwayd.log", h->dir);
     va_list ap;
@@ -1094,6 +1134,37 @@ void sw_harness_rewrite_config(sw_harness *h, const sw_harness_options *opts)
     free(write_config(h));
 }
 
+/* The first line of nats-server's log where it refused one of Slipway's own
+ * users (a role's permissions that miss a subject its actor uses); NULL. */
+static char *service_refusal(const sw_harness *h)
+{
+    char *log = sw_test_read_file(sw_natsd_log(h->natsd), NULL), *found = NULL;
+    size_t nroles;
+    const sw_role *roles = sw_roles(&nroles);
+    for (char *line = log; line != NULL && *line != '\0' && found == NULL;) {
+        char *end = strchr(line, '\n');
+        size_t len = end ? (size_t)(end - line) : strlen(line);
+        char *one = strndup(line, len);
+        for (size_t i = 0; one != NULL && i < nroles && strstr(one, "Violation"); i++) {
+            char user[64];
+            snprintf(user, sizeof(user), "User \"%s\"", roles[i].name);
+            if (strstr(one, user) != NULL) {
+                found = sw_strdup(one);
+                break;
+            }
+        }
+        free(one);
+        line = end ? end + 1 : NULL;
+    }
+    free(log);
+    return found;
+}
+
+void sw_harness_expect_refusals(sw_harness *h)
+{
+    h->refusals_expected = true;
+}
+
 void sw_harness_destroy(sw_harness **h_p)
 {
     sw_harness *h = *h_p;
@@ -1124,6 +1195,7 @@ void sw_harness_destroy(sw_harness **h_p)
     if (h->gitd_pid != 0) {
         stop_group(h->gitd_pid, SIGTERM, 5000);
     }
+    char *refused = h->refusals_expected ? NULL : service_refusal(h);
     sw_natsd_destroy(&h->natsd);
     free(h->webhook_url);
     const char *keep = getenv("SLIPWAY_KEEP_TMP");
@@ -1149,6 +1221,13 @@ void sw_harness_destroy(sw_harness **h_p)
      * exit) fails the test, after everything is cleaned up. */
     ck_assert_msg(stop_status == 0, "slipwayd exited %d on SIGINT (its log is above)",
                   stop_status);
+    if (refused != NULL) {
+        char line[1024];
+        snprintf(line, sizeof(line), "%s", refused);
+        free(refused);
+        ck_abort_msg("nats-server refused one of Slipway's own users (a role in "
+                     "runtime/roles.c misses a subject its actor uses):\n%s", line);
+    }
 }
 
 /* --- the CLI ------------------------------------------------------------------------ */
@@ -1159,7 +1238,10 @@ static sw_harness_proc *cli_start_as(sw_harness *h, const char *creds, va_list a
     char *file = sw_strdup(creds);
     ck_assert_msg(access(prog, X_OK) == 0, "%s is not built", prog);
     const char *argv[MAX_ARGS] = {prog, "--nats", h->nats_url, "--creds", file};
-    collect_args(argv, 5, ap);
+    if (h->opts.open_nats) {
+        argv[3] = argv[4] = NULL;
+    }
+    collect_args(argv, h->opts.open_nats ? 3 : 5, ap);
     sw_harness_proc *p = proc_start(argv, h->dir);
     free(file);
     free(prog);

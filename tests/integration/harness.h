@@ -52,6 +52,8 @@ typedef struct sw_harness_options {
                                      * indented 4, e.g. "    pressure: {cpu: off}\n" */
     const char *tenants;            /* NULL: none; more tenants beside demo (tier free),
                                      * space-separated, e.g. "acme beta" */
+    bool open_nats;                 /* nats-server without authorization (for the
+                                     * before/after figures of bench_auth only) */
 } sw_harness_options;
 
 /* Every project's webhook secret (GitHub's published test secret). */
@@ -97,6 +99,10 @@ const char *sw_harness_creds(const sw_harness *h, const char *who);
 /* Makes repo's project belong to tenant (default demo; one of opts.tenants).
  * Before sw_harness_start. */
 void sw_harness_repo_tenant(sw_harness *h, const char *repo, const char *tenant);
+
+/* destroy checks that nats-server never refused one of Slipway's role users;
+ * a test that provokes such refusals on purpose says so. */
+void sw_harness_expect_refusals(sw_harness *h);
 
 /* sw_harness_cli with the credentials file creds instead of the operator's. */
 void sw_harness_cli_as(sw_harness *h, const char *creds, sw_harness_result *res,

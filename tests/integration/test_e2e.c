@@ -370,12 +370,14 @@ START_TEST(test_builder_never_takes_more_jobs_than_its_slots)
     for (int i = 0; i < SLOTS_BUILDS; i++) {
         sw_harness_result res;
         follow_to_end(h, ids[i], &res);
-        ck_assert_msg(res.status == 0, "build %s: logs -f exited %d; stdout:\n%s", ids[i],
-                      res.status, res.out);
+        ck_assert_msg(res.status == 0, "build %s: logs -f exited %d; stdout:\n%s\nstderr:\n%s",
+                      ids[i], res.status, res.out, res.err);
         begin[i] = marker_value(res.out, "SLOT-BEGIN ");
         end[i] = marker_value(res.out, "SLOT-END ");
         ck_assert_msg(begin[i] > 0 && end[i] >= begin[i],
-                      "build %s: no SLOT-BEGIN/SLOT-END times in its log:\n%s", ids[i], res.out);
+                      "build %s: no SLOT-BEGIN/SLOT-END times in its log (begin %lld, end "
+                      "%lld):\n%s\nstderr:\n%s",
+                      ids[i], begin[i], end[i], res.out, res.err);
         sw_harness_result_finish(&res);
     }
     for (int i = 0; i < SLOTS_BUILDS; i++) {
