@@ -389,6 +389,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "slipwayd: %s\n", sw_error_last());
         return 1;
     }
+    char *exposed = sw_config_exposure_warning(cfg);
+    if (exposed != NULL) {
+        sw_warn("slipwayd", "%s", exposed);
+        free(exposed);
+    }
     if (optind == argc) {
         const char *all[] = {"logsink",  "scheduler", "dispatcher", "builder",
                              "notifier", "webhook",   "autoscaler"};
