@@ -651,6 +651,7 @@ static char *write_config(sw_harness *h)
             "tenants:\n"
             "  - name: demo\n"
             "    tier: free\n"
+            "    read_token: " SW_HARNESS_READ_TOKEN "\n"
             "webhook:\n"
             "  listen: 127.0.0.1:%d\n"
             "  max_body: %s\n"
