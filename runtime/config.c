@@ -6,6 +6,8 @@
  */
 #include "runtime/config.h"
 #include "runtime/config_autoscale.h"
+#include "runtime/config_secret.h"
+#include "runtime/config_web.h"
 #include "runtime/mem.h"
 
 #include "runtime/error.h"
@@ -146,7 +148,7 @@ static int read_tiers(sw_config *cfg, const sw_yaml_doc *doc)
 
 static int read_tenants(sw_config *cfg, const sw_yaml_doc *doc)
 {
-    static const char *const keys[] = {"name", "tier", NULL};
+    static const char *const keys[] = {"name", "tier", "read_token", NULL};
     const sw_yaml_node *list;
     int error;
     if ((error = read_list(doc, doc->root, "tenants", 1, &list)) < 0) {
@@ -159,6 +161,7 @@ static int read_tenants(sw_config *cfg, const sw_yaml_doc *doc)
         if ((error = sw_yaml_check_keys(doc, m, keys)) < 0 ||
             (error = read_name(doc, m, "name", 1, &t->name)) < 0 ||
             (error = read_name(doc, m, "tier", 1, &t->tier)) < 0 ||
+            (error = sw_config_read_tenant_token(t, doc, m)) < 0 ||
             (error = UNIQUE(doc, m, "tenant", cfg->tenants, cfg->ntenants)) < 0) {
             return error;
         }
@@ -225,8 +228,10 @@ static int read_forge(sw_forge_config *f, const sw_yaml_doc *doc, const sw_yaml_
                              "bitbucket-server)");
     }
     if ((error = read_string(doc, m, "repo", 0, &f->repo)) < 0 ||
-        (error = read_string(doc, m, "secret", 0, &f->secret)) < 0 ||
-        (error = read_string(doc, m, "token", 0, &f->token)) < 0 ||
+        (error = sw_config_read_secret(doc, sw_yaml_get(m, "secret"), "forge.secret",
+                                       &f->secret)) < 0 ||
+        (error = sw_config_read_secret(doc, sw_yaml_get(m, "token"), "forge.token",
+                                       &f->token)) < 0 ||
         (error = read_string(doc, m, "api_url", 0, &f->api_url)) < 0 ||
         (error = read_string(doc, m, "context", 0, &f->context)) < 0) {
         return error;
@@ -321,7 +326,7 @@ static int read_secrets(sw_project *p, const sw_yaml_doc *doc, const sw_yaml_nod
                                  "SLIPWAY and SLIPWAY_*",
                                  s->name);
         }
-        if ((error = sw_yaml_string(doc, v, &s->value)) < 0) {
+        if ((error = sw_config_read_secret(doc, v, s->name, &s->value)) < 0) {
             return error;
         }
         if (longest_line(s->value) < 4) {
@@ -357,7 +362,8 @@ static int read_projects(sw_config *cfg, const sw_yaml_doc *doc)
             (error = read_forge(&p->forge, doc, sw_yaml_get(m, "forge"))) < 0 ||
             (error = read_secrets(p, doc, sw_yaml_get(m, "secrets"))) < 0 ||
             (error = read_string(doc, m, "image", 0, &p->image)) < 0 ||
-            (error = read_string(doc, m, "git_token", 0, &p->git_token)) < 0) {
+            (error = sw_config_read_secret(doc, sw_yaml_get(m, "git_token"), "git_token",
+                                           &p->git_token)) < 0) {
             return error;
         }
         const sw_yaml_node *cs = sw_yaml_get(m, "cancel_superseded");
@@ -671,7 +677,8 @@ static int read_top(sw_config *cfg, const sw_yaml_doc *doc)
     static const char *const keys[] = {"nats",     "data_dir", "work_dir", "timeouts",
                                        "retention", "webhook",  "notifier", "docker", "tiers",
                                        "tenants",  "projects", "clusters", "builders",
-                                       "queues",   "drain_grace", "autoscale_lease", NULL};
+                                       "queues",   "drain_grace", "autoscale_lease", "web",
+                                       NULL};
     static const char *const nats_keys[] = {"url", "creds", NULL};
     static const char *const timeout_keys[] = {"heartbeat_interval", "heartbeat_lapse",
                                                "max_deliveries", NULL};
@@ -760,6 +767,7 @@ static int read_top(sw_config *cfg, const sw_yaml_doc *doc)
     if ((error = read_queues(cfg, doc, sw_yaml_get(doc->root, "queues"))) < 0 ||
         (error = read_docker(cfg, doc, sw_yaml_get(doc->root, "docker"))) < 0 ||
         (error = read_webhook(cfg, doc, sw_yaml_get(doc->root, "webhook"))) < 0 ||
+        (error = sw_config_read_web(cfg, doc, sw_yaml_get(doc->root, "web"))) < 0 ||
         (error = read_notifier(cfg, doc, sw_yaml_get(doc->root, "notifier"))) < 0) {
         return error;
     }
@@ -781,6 +789,9 @@ static int from_doc(sw_config **out, sw_yaml_doc *doc)
     cfg->refs_ = 1;
     cfg->path = sw_strdup(doc->name);
     error = read_top(cfg, doc);
+    if (error == 0) {
+        cfg->inline_secrets = sw_config_inline_secrets(doc);
+    }
     sw_yaml_destroy(&doc);
     if (error < 0) {
         sw_config_destroy(&cfg);
@@ -841,6 +852,8 @@ void sw_config_destroy(sw_config **cfg_p)
 
 static void config_free(sw_config *cfg)
 {
+    sw_config_free_web(cfg);
+    free(cfg->inline_secrets);
     for (size_t i = 0; i < cfg->ntiers; i++) {
         free(cfg->tiers[i].name);
     }

@@ -35,6 +35,7 @@ typedef struct sw_tier {
 typedef struct sw_tenant {
     char *name;
     char *tier;
+    char *read_token; /* sees this tenant's build pages (runtime/config_web.c); NULL: none */
 } sw_tenant;
 
 /* Where a project lives on a forge: how its webhooks are checked and where
@@ -176,6 +177,13 @@ typedef struct sw_config {
     size_t nclusters;
     sw_builder_config *builders;
     size_t nbuilders;
+    /* web: the build pages (runtime/config_web.c) */
+    char *web_listen;              /* host:port of their own listener; NULL: the webhook's */
+    char *web_read_token;          /* sees every tenant's build pages; NULL: none */
+    char *web_link_key;            /* signs the links in commit statuses; NULL: unsigned links */
+    uint64_t web_link_ttl_ms;      /* how long a signed link is good for, default 7 days */
+    /* secrets given inline (runtime/config_secret.c): ", "-joined keys; NULL: none */
+    char *inline_secrets;
 } sw_config;
 
 /* Parses config text; name is used in messages. Checks references (a project's
@@ -215,6 +223,11 @@ const sw_cluster *sw_config_autoscaled_cluster(const sw_config *cfg, const char 
  * (SW_FORGE_NONE for an unknown name; "forgejo" is gitea). */
 const char *sw_forge_name(sw_forge_type type);
 sw_forge_type sw_forge_parse(const char *name);
+
+/* A warning for a config file that group or others may read and that holds
+ * secrets inline (cfg->inline_secrets), naming them; NULL when there is
+ * nothing to warn of. Caller frees. */
+char *sw_config_exposure_warning(const sw_config *cfg);
 
 /* The tier of a project (through its tenant). */
 const sw_tier *sw_config_project_tier(const sw_config *cfg, const sw_project *project);

@@ -63,6 +63,24 @@ static void keep_u64(sw_reload *r, uint64_t *next, uint64_t running, const char 
     }
 }
 
+/* web.listen (runtime/config_web.c) is taken at start, like webhook.listen;
+ * a public_url left to its default follows the address kept. */
+static void keep_web_listen(sw_reload *r, sw_config *next, const sw_config *running)
+{
+    if (same_str(next->web_listen, running->web_listen)) {
+        return;
+    }
+    char *dflt = sw_asprintf("http://%s",
+                             next->web_listen ? next->web_listen : next->webhook_listen);
+    if (same_str(next->public_url, dflt)) {
+        free(next->public_url);
+        next->public_url = sw_asprintf("http://%s", running->web_listen ? running->web_listen
+                                                                         : running->webhook_listen);
+    }
+    free(dflt);
+    keep_str(r, &next->web_listen, running->web_listen, "web.listen");
+}
+
 static void keep_start_settings(sw_reload *r, sw_config *next, const sw_config *running)
 {
     uint64_t deliveries = next->max_deliveries;
@@ -80,6 +98,7 @@ static void keep_start_settings(sw_reload *r, sw_config *next, const sw_config *
         free(dflt);
     }
     keep_str(r, &next->webhook_listen, running->webhook_listen, "webhook.listen");
+    keep_web_listen(r, next, running);
     keep_str(r, &next->docker_socket, running->docker_socket, "docker.socket");
     keep_u64(r, &next->heartbeat_interval_ms, running->heartbeat_interval_ms,
              "timeouts.heartbeat_interval");

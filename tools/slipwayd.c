@@ -513,6 +513,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "slipwayd: %s\n", sw_error_last());
         return 1;
     }
+    char *exposed = sw_config_exposure_warning(cfg);
+    if (exposed != NULL) {
+        sw_warn("slipwayd", "%s", exposed);
+        free(exposed);
+    }
     if (setup_only) {
         return setup_and_exit(cfg, creds_path);
     }

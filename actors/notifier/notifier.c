@@ -308,7 +308,8 @@ static void send_status(notifier *n, build *b)
         b->tries = 0;
     }
     sw_status_describe(description, sizeof(description), rec);
-    target = sw_status_target_url(n->cfg->public_url, rec->build_id);
+    target = sw_status_signed_url(n->cfg->public_url, rec->build_id, n->cfg->web_link_key,
+                                  n->cfg->web_link_ttl_ms, sw_clock_wall_ms() / 1000);
     error =
         sw_status_request_make(&sr, &b->project->forge, rec->sha, want.kind, description, target);
     free(target);

@@ -1,6 +1,7 @@
 /* status.c - commit statuses and the requests that set them (see status.h). */
 #include "actors/notifier/status.h"
 
+#include "runtime/buildlink.h"
 #include "runtime/buildstate.h"
 #include "runtime/error.h"
 #include "runtime/mem.h"
@@ -307,6 +308,21 @@ char *sw_status_target_url(const char *public_url, const char *build_id)
 {
     char *url = sw_asprintf("%s/builds/", public_url ? public_url : "");
     return append_encoded(url, build_id ? build_id : "", false);
+}
+
+char *sw_status_signed_url(const char *public_url, const char *build_id, const char *link_key,
+                           uint64_t ttl_ms, int64_t now_s)
+{
+    char *url = sw_status_target_url(public_url, build_id);
+    if (link_key == NULL) {
+        return url;
+    }
+    char *query = sw_buildlink_query(link_key, build_id ? build_id : "",
+                                     now_s + (int64_t)(ttl_ms / 1000));
+    char *signed_url = sw_asprintf("%s?%s", url, query);
+    free(query);
+    free(url);
+    return signed_url;
 }
 
 static bool is_sha(const char *sha)

@@ -110,4 +110,10 @@ void sw_status_request_finish(sw_status_request *req);
 /* The link to a build: {public_url}/builds/{build_id, percent-encoded}; caller frees. */
 char *sw_status_target_url(const char *public_url, const char *build_id);
 
+/* The same link signed with link_key until now_s + ttl_ms (runtime/buildlink.h):
+ * {public_url}/builds/{build_id}?exp=...&sig=...; link_key NULL: the unsigned
+ * link. Caller frees. */
+char *sw_status_signed_url(const char *public_url, const char *build_id, const char *link_key,
+                           uint64_t ttl_ms, int64_t now_s);
+
 #endif

@@ -95,7 +95,8 @@ static void add_log(text *t, sw_bus *bus, const char *build_id, int timeout_ms)
     }
 }
 
-int sw_buildpage_render(sw_bus *bus, const char *build_id, int timeout_ms, char **text_out)
+int sw_buildpage_render(sw_bus *bus, const char *build_id, int timeout_ms,
+                        sw_buildpage_allow_cb allow, void *closure, char **text_out)
 {
     Slipway__ApiRequest req = SLIPWAY__API_REQUEST__INIT;
     ProtobufCMessage *msg = NULL;
@@ -103,7 +104,7 @@ int sw_buildpage_render(sw_bus *bus, const char *build_id, int timeout_ms, char 
     int status;
 
     if (!valid_id(build_id)) {
-        add(&t, "no build '%s': build ids are lowercase letters and digits\n", build_id);
+        add(&t, "%s", SW_BUILDPAGE_NOT_FOUND);
         *text_out = t.s;
         return 404;
     }
@@ -115,9 +116,13 @@ int sw_buildpage_render(sw_bus *bus, const char *build_id, int timeout_ms, char 
         return 503;
     }
     Slipway__ApiReply *reply = (Slipway__ApiReply *)msg;
-    if (reply->n_builds == 0) {
-        add(&t, "no build '%s'%s%s\n", build_id, reply->error[0] ? ": " : "", reply->error);
-        status = reply->code == SW_ENOTFOUND || reply->error[0] == '\0' ? 404 : 503;
+    if (reply->n_builds == 0 && reply->code != SW_ENOTFOUND && reply->error[0] != '\0') {
+        add(&t, "the scheduler cannot answer now: %s\n", reply->error);
+        status = 503;
+    } else if (reply->n_builds == 0 ||
+               (allow != NULL && !allow(closure, reply->builds[0]->tenant))) {
+        add(&t, "%s", SW_BUILDPAGE_NOT_FOUND); /* the same, whichever it was */
+        status = 404;
     } else {
         const Slipway__BuildRecord *r = reply->builds[0];
         add(&t, "build %s of %s: %s\n", r->build_id, r->project, sw_state_name(r->state));

@@ -9,10 +9,22 @@
 
 #include "bus/bus.h"
 
+#include <stdbool.h>
+
 #define SW_BUILDPAGE_MAX_LOG (4u << 20)
 
+/* The whole body of a 404: for an id that is no build and for a build the
+ * caller may not see alike. */
+#define SW_BUILDPAGE_NOT_FOUND "no such build\n"
+
+/* Whether the caller may see a build of tenant (asked once its record is in). */
+typedef bool (*sw_buildpage_allow_cb)(void *closure, const char *tenant);
+
 /* Renders the page of build_id into *text_out (caller frees) and returns the
- * HTTP status: 200, 404 (no such build), 503 (the scheduler cannot be asked). */
-int sw_buildpage_render(sw_bus *bus, const char *build_id, int timeout_ms, char **text_out);
+ * HTTP status: 200, 404 (no such build, or allow said no: the same body,
+ * SW_BUILDPAGE_NOT_FOUND), 503 (the scheduler cannot be asked). allow NULL:
+ * anyone may. */
+int sw_buildpage_render(sw_bus *bus, const char *build_id, int timeout_ms,
+                        sw_buildpage_allow_cb allow, void *closure, char **text_out);
 
 #endif

@@ -1,8 +1,9 @@
 /* intake.c - the webhook gateway's HTTP side (see intake.h). */
 #include "actors/webhook/intake.h"
 
-#include "actors/webhook/buildpage.h"
+#include "actors/webhook/listen.h"
 #include "actors/webhook/signature.h"
+#include "actors/webhook/webpage.h"
 #include "runtime/clock.h"
 #include "runtime/error.h"
 #include "runtime/log.h"
@@ -12,7 +13,6 @@
 #include <errno.h>
 #include <jansson.h>
 #include <microhttpd.h>
-#include <netdb.h>
 #include <openssl/sha.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -22,7 +22,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/socket.h>
 #include <time.h>
 
 #define MAX_CONNECTIONS 256
@@ -101,7 +100,30 @@ static enum MHD_Result respond(struct MHD_Connection *c, unsigned int status, co
     return respond_timed(c, status, json, 0, 0);
 }
 
-/* An error answer: {"status":"error","error":...}, logged. */
+/* An error answer that says only what (generic), with the detail for the
+ * operator in the server's log. */
+static enum MHD_Result refuse(struct MHD_Connection *c, unsigned int status, const char *url,
+                              const char *what, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+static enum MHD_Result refuse(struct MHD_Connection *c, unsigned int status, const char *url,
+                              const char *what, const char *fmt, ...)
+{
+    char detail[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(detail, sizeof(detail), fmt, ap);
+    va_end(ap);
+    sw_info(LOG, "%s %u: %s: %s", url, status, what, detail);
+    char *json = sw_delivery_json("error", "error", what, NULL);
+    enum MHD_Result r = respond(c, status, json);
+    free(json);
+    return r;
+}
+
+/* An error answer: {"status":"error","error":...}, logged. What it says goes
+ * to whoever sent the request: the request's own faults, never a file path,
+ * a setting or another internal detail (log those with refuse()). */
 static enum MHD_Result fail(struct MHD_Connection *c, unsigned int status, const char *url,
                             const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
@@ -266,14 +288,14 @@ static request *begin_with(sw_intake *in, const sw_config *cfg, struct MHD_Conne
     }
     const sw_project *p = sw_config_project(cfg, pname);
     if (p == NULL) {
-        *answered = fail(c, MHD_HTTP_NOT_FOUND, url, "no project named '%s' in %s", pname,
-                         cfg->path);
+        *answered = refuse(c, MHD_HTTP_NOT_FOUND, url, "unknown project",
+                           "no project named '%s' in %s", pname, cfg->path);
         return NULL;
     }
     if (!forge_fits_route(p->forge.type, forge)) {
-        *answered = fail(c, MHD_HTTP_NOT_FOUND, url,
-                         "project '%s' is not a %s project (its forge is %s in %s)", pname,
-                         route, sw_forge_name(p->forge.type), cfg->path);
+        *answered = refuse(c, MHD_HTTP_NOT_FOUND, url, "unknown project",
+                           "project '%s' is not a %s project (its forge is %s in %s)", pname,
+                           route, sw_forge_name(p->forge.type), cfg->path);
         return NULL;
     }
     if (!content_type_is_json(header(c, "Content-Type"))) {
@@ -306,9 +328,9 @@ static request *begin_with(sw_intake *in, const sw_config *cfg, struct MHD_Conne
     size_t before = atomic_fetch_add(&in->reserved, want);
     if (before + want > BODY_BUDGET * (size_t)cfg->webhook_max_body && before > 0) {
         atomic_fetch_sub(&in->reserved, want);
-        *answered = fail(c, MHD_HTTP_SERVICE_UNAVAILABLE, url,
-                         "the gateway holds %zu bytes of other deliveries; send this one again",
-                         before);
+        *answered = refuse(c, MHD_HTTP_SERVICE_UNAVAILABLE, url,
+                           "the gateway is busy; send the delivery again",
+                           "it holds %zu bytes of other deliveries", before);
         return NULL;
     }
 
@@ -369,14 +391,14 @@ static enum MHD_Result finish(sw_intake *in, struct MHD_Connection *c, const cha
     enum MHD_Result ret;
 
     if (p->forge.secret == NULL) {
-        return fail(c, MHD_HTTP_UNAUTHORIZED, url,
-                    "project '%s' has no webhook secret: set projects[].forge.secret in %s and "
-                    "the same secret on the forge",
-                    p->name, r->cfg->path);
+        return refuse(c, MHD_HTTP_UNAUTHORIZED, url, "signature mismatch",
+                      "project '%s' has no webhook secret: set projects[].forge.secret in %s "
+                      "and the same secret on the forge",
+                      p->name, r->cfg->path);
     }
     if (sw_signature_check(r->forge, p->forge.secret, header_any(c, headers_of(r->forge)->signature), r->body,
                            r->len) < 0) {
-        return fail(c, MHD_HTTP_UNAUTHORIZED, url, "%s", sw_error_last());
+        return fail(c, MHD_HTTP_UNAUTHORIZED, url, "signature mismatch: %s", sw_error_last());
     }
     if (sw_hook_normalize(&ev, r->forge, header_any(c, headers_of(r->forge)->event), r->body, r->len) < 0) {
         return fail(c, MHD_HTTP_BAD_REQUEST, url, "%s", sw_error_last());
@@ -479,20 +501,18 @@ static enum MHD_Result metrics(sw_intake *in, struct MHD_Connection *c)
     return ret;
 }
 
-static enum MHD_Result build_page(sw_intake *in, struct MHD_Connection *c, const char *id)
+/* GET /builds/<id> here unless the pages have a listener of their own. */
+static enum MHD_Result build_page(sw_intake *in, struct MHD_Connection *c, const char *url)
 {
-    char *page = NULL;
-    int status = sw_buildpage_render(in->bus, id, 3000, &page);
-    size_t n = page ? strlen(page) : 0;
-    struct MHD_Response *r =
-        MHD_create_response_from_buffer(n, page ? page : (char *)"", MHD_RESPMEM_MUST_FREE);
-    if (r == NULL) {
-        free(page);
-        return MHD_NO;
+    const sw_config *cfg = current(in);
+    enum MHD_Result ret;
+    if (cfg->web_listen != NULL) {
+        ret = fail(c, MHD_HTTP_NOT_FOUND, url, "nothing here: webhooks go to POST "
+                                               "/hooks/<forge>/<project>");
+    } else {
+        ret = sw_webpage_answer(c, cfg, in->bus, url + strlen("/builds/"));
     }
-    MHD_add_response_header(r, "Content-Type", "text/plain; charset=utf-8");
-    enum MHD_Result ret = MHD_queue_response(c, (unsigned int)status, r);
-    MHD_destroy_response(r);
+    sw_config_release(&cfg);
     return ret;
 }
 
@@ -515,11 +535,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 return metrics(in, c);
             }
             if (get && strncmp(url, "/builds/", 8) == 0) {
-                return build_page(in, c, url + 8);
+                return build_page(in, c, url);
             }
             return fail(c, MHD_HTTP_NOT_FOUND, url,
-                        "nothing here: webhooks go to POST /hooks/<forge>/<project>, build pages "
-                        "are GET /builds/<id>");
+                        "nothing here: webhooks go to POST /hooks/<forge>/<project>");
         }
         if (strcmp(method, "POST") != 0) {
             return fail(c, MHD_HTTP_METHOD_NOT_ALLOWED, url, "webhooks are sent with POST, not %s",
@@ -576,64 +595,24 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     }
 }
 
-static void on_mhd_log(void *cls, const char *fmt, va_list ap)
-{
-    char msg[512];
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    msg[strcspn(msg, "\n")] = '\0';
-    sw_warn(LOG, "libmicrohttpd: %s", msg);
-}
-
 int sw_intake_start(sw_intake **out, const sw_config *cfg, sw_bus *bus, sw_intake_cb cb,
                     void *closure)
 {
-    const char *listen = cfg->webhook_listen;
-    const char *colon = strrchr(listen, ':');
-    char host[256];
-    struct addrinfo hints = {0}, *ai = NULL;
-    unsigned int flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-                         MHD_USE_ERROR_LOG;
-    int rc;
+    sw_intake *in = sw_calloc(1, sizeof(*in));
+    int error;
 
     *out = NULL;
-    size_t hlen = (size_t)(colon - listen);
-    if (hlen >= sizeof(host)) {
-        return sw_error_set(SW_EINVALID, "webhook.listen '%s' is too long", listen);
-    }
-    memcpy(host, listen, hlen);
-    host[hlen] = '\0';
-    if (hlen >= 2 && host[0] == '[' && host[hlen - 1] == ']') {
-        memmove(host, host + 1, hlen - 2);
-        host[hlen - 2] = '\0';
-    }
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE;
-    if ((rc = getaddrinfo(host[0] ? host : NULL, colon + 1, &hints, &ai)) != 0) {
-        return sw_error_set(SW_EINVALID, "webhook.listen '%s': %s", listen, gai_strerror(rc));
-    }
-    if (ai->ai_family == AF_INET6) {
-        flags |= MHD_USE_IPv6;
-    }
-
-    sw_intake *in = sw_calloc(1, sizeof(*in));
     pthread_mutex_init(&in->cfg_lock, NULL);
     in->cfg = sw_config_retain(cfg);
     in->bus = bus;
     in->cb = cb;
     in->closure = closure;
-    in->daemon = MHD_start_daemon(
-        flags, 0, NULL, NULL, on_request, in, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, in,
-        MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_NOTIFY_COMPLETED, on_completed, in,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned int)MAX_CONNECTIONS,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30, MHD_OPTION_THREAD_STACK_SIZE,
-        (size_t)1 << 20, MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int)1, MHD_OPTION_END);
-    freeaddrinfo(ai);
-    if (in->daemon == NULL) {
+    if ((error = sw_listen_start(&in->daemon, "webhook.listen", cfg->webhook_listen,
+                                 MAX_CONNECTIONS, on_request, in, on_completed, in)) < 0) {
         sw_config_release(&in->cfg);
         pthread_mutex_destroy(&in->cfg_lock);
         free(in);
-        return sw_error_set(SW_EIO, "cannot listen for webhooks on %s (is the port in use?)",
-                            listen);
+        return error;
     }
     *out = in;
     return 0;

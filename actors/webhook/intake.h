@@ -6,7 +6,9 @@
  * (or forgejo) or bitbucket (Cloud and Server); GET /healthz (200 while NATS
  * is connected, else 503; JSON with the refusals for a full queue so far);
  * GET /metrics (the counters below, Prometheus text format); GET /builds/<id>,
- * the page commit statuses link to (buildpage.h).
+ * the page commit statuses link to, with its key check (webpage.h), unless
+ * web.listen gives the pages a listener of their own (then 404 here).
+ * Error answers name no file, setting or internal detail; that goes to the log.
  *
  * Order of checks, each answered at once and with nothing enqueued:
  *   unknown route 404, wrong method 405, unknown project or a project of

@@ -13,6 +13,7 @@
 #include "actors/actors.h"
 #include "actors/webhook/deliveries.h"
 #include "actors/webhook/intake.h"
+#include "actors/webhook/webserver.h"
 #include "runtime/clock.h"
 #include "runtime/error.h"
 #include "runtime/log.h"
@@ -40,6 +41,7 @@ typedef struct webhook {
     sw_actor *self;
     const sw_config *cfg;
     sw_intake *intake;
+    sw_webserver *web;      /* the build pages' own listener (web.listen); NULL: none */
     sw_deliveries *record;
     sw_publisher *pub;
     pending *pending;
@@ -111,15 +113,24 @@ static void answer(sw_delivery *d, int status, const char *json)
     sw_delivery_answer(d, status, json);
 }
 
-static void answer_error(webhook *w, sw_delivery *d, int status, const char *msg)
+/* msg goes to the forge: no internal detail in it; detail (NULL: none) goes
+ * to the log only. */
+static void answer_error_detail(webhook *w, sw_delivery *d, int status, const char *msg,
+                                const char *detail)
 {
     if (status == 503) {
         sw_intake_count(w->intake, SW_INTAKE_UNAVAILABLE);
     }
-    sw_info(sw_actor_name(w->self), "%s %s: %d: %s", d->project->name, d->request_id, status, msg);
+    sw_info(sw_actor_name(w->self), "%s %s: %d: %s%s%s", d->project->name, d->request_id, status,
+            msg, detail ? ": " : "", detail ? detail : "");
     char *json = sw_delivery_json("error", "error", msg, "request_id", d->request_id, NULL);
     answer(d, status, json);
     free(json);
+}
+
+static void answer_error(webhook *w, sw_delivery *d, int status, const char *msg)
+{
+    answer_error_detail(w, d, status, msg, NULL);
 }
 
 /* 503 for a delivery REQUESTS had no room for: nothing was stored, nothing
@@ -143,9 +154,9 @@ static void answer_full(webhook *w, sw_delivery *d, const char *why)
     w->full_refused++;
     snprintf(after_s, sizeof(after_s), "%u", after);
     snprintf(msg, sizeof(msg),
-             "the build queue is full (%s); the delivery was not taken: send it again in %u s",
-             why, after);
-    sw_info(sw_actor_name(w->self), "%s %s: 503: queue full", d->project->name, d->request_id);
+             "the build queue is full; the delivery was not taken: send it again in %u s", after);
+    sw_info(sw_actor_name(w->self), "%s %s: 503: queue full (%s)", d->project->name,
+            d->request_id, why);
     char *json = sw_delivery_json("error", "reason", "queue_full", "error", msg, "request_id",
                                   d->request_id, "retry_after", after_s, NULL);
     sw_delivery_answer_retry(d, 503, json, after);
@@ -217,10 +228,10 @@ static void on_delivery_mail(webhook *w, delivery_mail *m)
         return;
     }
     if (publish(w, d) < 0) {
-        char msg[512];
-        snprintf(msg, sizeof(msg), "%s; the delivery was not taken, send it again",
-                 sw_error_last());
-        answer_error(w, d, 503, msg);
+        answer_error_detail(w, d, 503,
+                            "the build queue cannot be reached now; the delivery was not taken, "
+                            "send it again",
+                            sw_error_last());
         return;
     }
     pending *p = sw_calloc(1, sizeof(*p));
@@ -251,10 +262,9 @@ static void on_ack_mail(webhook *w, const ack_mail *m)
     if (m->error == SW_EFULL) {
         answer_full(w, found->d, m->why ? m->why : "the stream is at its bound");
     } else if (m->error < 0) {
-        char msg[512];
-        snprintf(msg, sizeof(msg), "JetStream refused the build request (%s); send it again",
-                 m->why ? m->why : "no reason given");
-        answer_error(w, found->d, 503, msg);
+        answer_error_detail(w, found->d, 503,
+                            "the build queue refused the build request; send it again",
+                            m->why ? m->why : "no reason given");
     } else {
         if (w->full && !m->duplicate) {
             w->full = false;
@@ -300,13 +310,13 @@ static int64_t tick(sw_actor *self, void *state)
     while (*pp != NULL) {
         pending *p = *pp;
         if (p->deadline_ms <= now) {
-            char msg[256];
+            char detail[128];
             *pp = p->next;
-            snprintf(msg, sizeof(msg),
-                     "JetStream did not acknowledge the build request within %llu ms; send the "
-                     "delivery again",
+            snprintf(detail, sizeof(detail), "no JetStream ack within %llu ms",
                      (unsigned long long)w->cfg->webhook_publish_timeout_ms);
-            answer_error(w, p->d, 503, msg);
+            answer_error_detail(w, p->d, 503,
+                                "the build queue did not answer in time; send the delivery again",
+                                detail);
             sw_delivery_unref(p->d);
             free(p);
             continue;
@@ -359,7 +369,10 @@ static int init(sw_actor *self, void **state_out, void *arg)
     w->cfg = sw_config_retain(ctx->cfg);
     if ((error = sw_deliveries_open(&w->record, dir)) < 0 ||
         (error = sw_publisher_create(&w->pub, sw_actor_bus(self), on_ack, w)) < 0 ||
-        (error = sw_intake_start(&w->intake, w->cfg, sw_actor_bus(self), on_delivery, w)) < 0) {
+        (error = sw_intake_start(&w->intake, w->cfg, sw_actor_bus(self), on_delivery, w)) < 0 ||
+        (w->cfg->web_listen != NULL &&
+         (error = sw_webserver_start(&w->web, w->cfg, sw_actor_bus(self))) < 0)) {
+        sw_intake_stop(&w->intake);
         sw_publisher_destroy(&w->pub);
         sw_deliveries_close(&w->record);
         sw_config_release(&w->cfg);
@@ -371,6 +384,8 @@ static int init(sw_actor *self, void **state_out, void *arg)
     warn_unsigned(w);
     sw_info(sw_actor_name(self), "listening on http://%s/hooks/<forge>/<project>",
             w->cfg->webhook_listen);
+    sw_info(sw_actor_name(self), "build pages on http://%s/builds/<id>",
+            w->cfg->web_listen ? w->cfg->web_listen : w->cfg->webhook_listen);
     *state_out = w;
     return 0;
 }
@@ -386,6 +401,7 @@ static void stop(sw_actor *self, void *state)
         sw_delivery_unref(p->d);
         free(p);
     }
+    sw_webserver_stop(&w->web);
     sw_intake_stop(&w->intake);
     sw_publisher_destroy(&w->pub);
     sw_deliveries_close(&w->record);
@@ -402,6 +418,9 @@ static int reconfigure(sw_actor *self, void *state, const sw_config *cfg)
     webhook *w = state;
     (void)self;
     sw_intake_reconfigure(w->intake, cfg);
+    if (w->web != NULL) {
+        sw_webserver_reconfigure(w->web, cfg);
+    }
     sw_config_release(&w->cfg);
     w->cfg = sw_config_retain(cfg);
     warn_unsigned(w);

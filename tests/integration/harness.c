@@ -605,7 +605,8 @@ void sw_harness_repo_tenant(sw_harness *h, const char *repo, const char *tenant)
 /* The tenants: entries of slipway.yaml (demo and opts.tenants). */
 static void write_tenants(FILE *f, const sw_harness *h)
 {
-    fprintf(f, "tenants:\n  - name: demo\n    tier: free\n");
+    fprintf(f, "tenants:\n  - name: demo\n    tier: free\n    read_token: %s\n",
+            SW_HARNESS_READ_TOKEN);
     if (h->opts.tenants != NULL) {
         char *list = sw_strdup(h->opts.tenants), *save = NULL;
         for (char *t = strtok_r(list, " ", &save); t != NULL; t = strtok_r(NULL, " ", &save)) {

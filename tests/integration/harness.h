@@ -58,6 +58,8 @@ typedef struct sw_harness_options {
 
 /* Every project's webhook secret (GitHub's published test secret). */
 #define SW_HARNESS_SECRET "It's a Secret to Everybody"
+/* Tenant demo's read_token: opens its build pages (GET /builds/<id>). */
+#define SW_HARNESS_READ_TOKEN "demo-read-token-0123456789"
 /* Every project's API token when forge_api_url is set. */
 #define SW_HARNESS_TOKEN "harness-token"
 /* A project's forge repo name is "demo/<project>". */

@@ -129,11 +129,14 @@ static reply post(const char *url, const char *const *headers, const char *body,
     return r;
 }
 
-static reply get(const char *url)
+/* GETs url with one more header (NULL: none). */
+static reply get_with(const char *url, const char *header)
 {
     CURL *c = curl_easy_init();
+    struct curl_slist *hs = header != NULL ? curl_slist_append(NULL, header) : NULL;
     reply r = {0};
     curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hs);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);
@@ -141,11 +144,19 @@ static reply get(const char *url)
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
     }
     curl_easy_cleanup(c);
+    curl_slist_free_all(hs);
     if (r.body == NULL) {
         r.body = sw_strdup("");
     }
     return r;
 }
+
+static reply get(const char *url)
+{
+    return get_with(url, NULL);
+}
+
+#define BEARER "Authorization: Bearer " SW_HARNESS_READ_TOKEN
 
 /* A GitHub push of sha to main of demo/<project>. */
 static char *push_payload(const char *project, const char *sha, const char *message)
@@ -255,16 +266,21 @@ START_TEST(test_push_makes_one_build_and_redeliveries_none)
     ck_assert_ptr_nonnull(strstr(res.out, "hello from the webhook"));
     sw_harness_result_finish(&res);
 
-    /* the page a commit status links to */
+    /* the page a commit status links to, on the webhook's listener: with
+     * the tenant's read token, and not without */
     char *page_url = sw_asprintf("%s/builds/%s", sw_harness_webhook_url(h), build);
-    r = get(page_url);
+    r = get_with(page_url, BEARER);
     ck_assert_msg(r.status == 200, "%ld %s", r.status, r.body);
     ck_assert_ptr_nonnull(strstr(r.body, "succeeded"));
     ck_assert_ptr_nonnull(strstr(r.body, "hello from the webhook"));
     free(r.body);
+    r = get(page_url);
+    ck_assert_msg(r.status == 401, "%ld %s", r.status, r.body);
+    ck_assert_msg(strstr(r.body, build) == NULL && strstr(r.body, "hello") == NULL, "%s", r.body);
+    free(r.body);
     free(page_url);
     page_url = sw_asprintf("%s/builds/aaaaaaaaaaaa", sw_harness_webhook_url(h));
-    r = get(page_url);
+    r = get_with(page_url, BEARER);
     ck_assert_msg(r.status == 404, "%ld %s", r.status, r.body);
     free(r.body);
     free(page_url);
@@ -390,8 +406,15 @@ START_TEST(test_bad_input_is_answered_and_nothing_enqueued)
 
     /* unknown project, project of another forge */
     const char *signed_headers[] = {json, h_sig, ev, id, NULL};
-    expect(h, post(other, signed_headers, body, len, false), 404, "no project named 'nope'");
-    expect(h, post(gitlab, signed_headers, body, len, false), 404, "not a gitlab project");
+    /* unknown project, project of another forge: the same answer, naming no
+     * file or setting of the server */
+    reply unknown = post(other, signed_headers, body, len, false);
+    reply wrong_forge = post(gitlab, signed_headers, body, len, false);
+    ck_assert_msg(strstr(unknown.body, sw_harness_dir(h)) == NULL, "%s", unknown.body);
+    ck_assert_msg(strstr(unknown.body, ".yaml") == NULL, "%s", unknown.body);
+    ck_assert_str_eq(unknown.body, wrong_forge.body);
+    expect(h, unknown, 404, "unknown project");
+    expect(h, wrong_forge, 404, "unknown project");
 
     /* signatures: missing, sha1 only, one byte of the body changed, non-hex, short */
     const char *unsigned_headers[] = {json, ev, id, NULL};
@@ -402,7 +425,7 @@ START_TEST(test_bad_input_is_answered_and_nothing_enqueued)
     expect(h, post(url, sha1_headers, body, len, false), 401, NULL);
     char *changed = sw_strdup(body);
     changed[len / 2] ^= 1;
-    expect(h, post(url, signed_headers, changed, len, false), 401, "does not match");
+    expect(h, post(url, signed_headers, changed, len, false), 401, "signature mismatch");
     char *bad_hex = sw_strdup(h_sig);
     bad_hex[strlen(bad_hex) - 1] = 'z';
     const char *hex_headers[] = {json, bad_hex, ev, id, NULL};
@@ -536,6 +559,126 @@ START_TEST(test_a_push_sets_commit_statuses_on_the_forge)
 }
 END_TEST
 
+/* The reply to a GET of base/builds/<id><query> with header (NULL: none). */
+static reply page(const char *base, const char *id, const char *query, const char *header)
+{
+    char *url = sw_asprintf("%s/builds/%s%s", base, id, query ? query : "");
+    reply r = get_with(url, header);
+    free(url);
+    return r;
+}
+
+/* r shows nothing of build: its id, its state, its log. */
+static void assert_nothing_of(reply r, const char *build)
+{
+    ck_assert_msg(strstr(r.body, build) == NULL && strstr(r.body, "succeeded") == NULL &&
+                      strstr(r.body, "hello from the webhook") == NULL,
+                  "the answer shows the build: %s", r.body);
+}
+
+START_TEST(test_build_pages_need_a_key_on_their_own_listener)
+{
+    sw_recorder *rec = NULL;
+    ck_assert_int_eq(sw_recorder_start(&rec), 0);
+    int web_port = sw_test_free_port();
+    char *key_dir = sw_test_tmpdir("sw-linkkey");
+    char *key_path = sw_asprintf("%s/link-key", key_dir);
+    sw_test_write_file(key_path, "a-link-key-of-some-length\n");
+    char *extra = sw_asprintf("web:\n"
+                              "  listen: 127.0.0.1:%d\n"
+                              "  read_token: operator-token-0123456789\n"
+                              "  link_key: file:%s\n"
+                              "  link_ttl: 1h\n",
+                              web_port, key_path);
+    sw_harness_options o = {.forge_api_url = sw_recorder_url(rec), .yaml_extra = extra};
+    sw_harness *h = sw_harness_create(&o);
+    sw_harness_repo_pipeline(h, "app", PIPELINE);
+    sw_harness_start(h, NULL);
+    char *web = sw_asprintf("http://127.0.0.1:%d", web_port);
+    char *sha = sw_harness_repo_sha(h, "app", "main");
+    char *body = push_payload("app", sha, "pages please");
+
+    reply r = deliver(h, "app", "push", "pg-1", body, strlen(body));
+    ck_assert_msg(r.status == 202, "%ld %s", r.status, r.body);
+    char *build = json_field(r.body, "build");
+    free(r.body);
+    char *state = sw_harness_await_final(h, build, 60000);
+    ck_assert_str_eq(state, "succeeded");
+
+    /* not on the webhook's listener any more, not even with the key */
+    r = page(sw_harness_webhook_url(h), build, NULL, BEARER);
+    ck_assert_msg(r.status == 404, "%ld %s", r.status, r.body);
+    assert_nothing_of(r, build);
+    free(r.body);
+
+    /* no key: 401, nothing of the build */
+    r = page(web, build, NULL, NULL);
+    ck_assert_msg(r.status == 401, "%ld %s", r.status, r.body);
+    assert_nothing_of(r, build);
+    free(r.body);
+
+    /* a wrong key: 404, word for word the answer for an id that is no build */
+    reply none = page(web, "aaaaaaaaaaaa", NULL, BEARER);
+    ck_assert_msg(none.status == 404, "%ld %s", none.status, none.body);
+    const char *wrong[] = {"Authorization: Bearer not-the-token", "Authorization: Basic eDp5", NULL};
+    for (size_t i = 0; i < 3; i++) {
+        r = i < 2 ? page(web, build, NULL, wrong[i]) : page(web, build, "?token=nope", NULL);
+        ck_assert_msg(r.status == 404, "%ld %s", r.status, r.body);
+        ck_assert_str_eq(r.body, none.body);
+        free(r.body);
+    }
+    free(none.body);
+
+    /* the tenant's token (header or query) and the operator's: the page */
+    const char *queries[] = {NULL, "?token=" SW_HARNESS_READ_TOKEN,
+                             "?token=operator-token-0123456789"};
+    for (size_t i = 0; i < 3; i++) {
+        r = page(web, build, queries[i], i == 0 ? BEARER : NULL);
+        ck_assert_msg(r.status == 200, "%zu: %ld %s", i, r.status, r.body);
+        ck_assert_ptr_nonnull(strstr(r.body, "succeeded"));
+        ck_assert_ptr_nonnull(strstr(r.body, "hello from the webhook"));
+        free(r.body);
+    }
+
+    /* the signed link of the commit statuses opens the page on its own */
+    ck_assert(sw_recorder_wait(rec, 1, 30000));
+    char *target = json_field(sw_recorder_get(rec, 0)->body, "target_url");
+    ck_assert_ptr_nonnull(target);
+    char *prefix = sw_asprintf("%s/builds/%s?exp=", web, build);
+    ck_assert_msg(strncmp(target, prefix, strlen(prefix)) == 0, "%s", target);
+    r = get(target);
+    ck_assert_msg(r.status == 200, "%ld %s", r.status, r.body);
+    ck_assert_ptr_nonnull(strstr(r.body, "hello from the webhook"));
+    free(r.body);
+    /* ...and not another build's page, nor with its signature changed */
+    char *other = sw_asprintf("%s/builds/aaaaaaaaaaaa%s", web, strchr(target, '?'));
+    r = get(other);
+    ck_assert_msg(r.status == 404, "%ld %s", r.status, r.body);
+    free(r.body);
+    char last = target[strlen(target) - 1];
+    target[strlen(target) - 1] = last == '0' ? '1' : '0';
+    r = get(target);
+    ck_assert_msg(r.status == 404, "%ld %s", r.status, r.body);
+    assert_nothing_of(r, build);
+    free(r.body);
+
+    free(other);
+    free(prefix);
+    free(target);
+    free(state);
+    free(build);
+    free(body);
+    free(sha);
+    free(web);
+    sw_harness_destroy(&h);
+    sw_recorder_destroy(&rec);
+    sw_test_rmtree(key_dir);
+    free(key_dir);
+    free(key_path);
+    free(extra);
+}
+END_TEST
+
 /* --- a full request queue ------------------------------------------------ */
 
 /* The value of a counter line of /metrics ("" when absent; owned). */
@@ -658,6 +801,7 @@ int main(void)
     tcase_add_test(tc, test_nats_down_is_503_then_the_same_delivery_builds_once);
     tcase_add_test(tc, test_bad_input_is_answered_and_nothing_enqueued);
     tcase_add_test(tc, test_a_push_sets_commit_statuses_on_the_forge);
+    tcase_add_test(tc, test_build_pages_need_a_key_on_their_own_listener);
     tcase_add_test(tc, test_full_request_queue_is_503_and_the_retry_builds_once);
     suite_add_tcase(s, tc);
     int rc = sw_test_run(s);
