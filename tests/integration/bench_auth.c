@@ -17,6 +17,7 @@
  *       build/tests/integration/bench_auth [DELIVERIES [BUILDS]]
  */
 #include "harness.h"
+#include "support.h"
 
 #include <check.h>
 #include <stdio.h>
@@ -43,6 +44,54 @@ static void run(const char *label, const char *cmd)
     fflush(stdout);
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* One build at a time on an idle builder, `runs` times: placed -> started is
+ * the pickup alone (no queue), request -> started adds the scheduler's part. */
+static void pickups(const char *label, const char *bench_cmd, int runs)
+{
+    double placed[64], requested[64];
+    int n = 0;
+    for (int r = 0; r < runs && r < 64; r++) {
+        char line[512];
+        FILE *p = popen(bench_cmd, "r");
+        double a = -1, b = -1, c = -1;
+        while (p != NULL && fgets(line, sizeof(line), p) != NULL) {
+            const char *at;
+            if ((at = strstr(line, "placed -> started")) != NULL && strstr(at, "p50=")) {
+                a = atof(strstr(at, "p50=") + 4);
+            } else if ((at = strstr(line, "request -> created")) != NULL && strstr(at, "p50=")) {
+                b = atof(strstr(at, "p50=") + 4);
+            } else if ((at = strstr(line, "created -> placed")) != NULL && strstr(at, "p50=")) {
+                c = atof(strstr(at, "p50=") + 4);
+            }
+        }
+        if (p != NULL) {
+            pclose(p);
+        }
+        if (a >= 0 && b >= 0 && c >= 0) {
+            placed[n] = a;
+            requested[n] = a + b + c;
+            n++;
+        }
+    }
+    qsort(placed, (size_t)n, sizeof(double), cmp_double);
+    qsort(requested, (size_t)n, sizeof(double), cmp_double);
+    if (n > 0) {
+        printf("--- %s: one build at a time, %d runs\n"
+               "  placed -> started   p50 %6.0f  max %6.0f ms\n"
+               "  request -> started  p50 %6.0f  max %6.0f ms\n",
+               label, n, placed[n / 2], placed[n - 1], requested[n / 2], requested[n - 1]);
+    } else {
+        printf("--- %s: one build at a time: no figures\n", label);
+    }
+    fflush(stdout);
+}
+
 static void one(bool open, int deliveries, int builds)
 {
     const char *label = open ? "open" : "authenticated";
@@ -59,6 +108,11 @@ static void one(bool open, int deliveries, int builds)
              build_dir, sw_harness_nats_url(h), open ? "" : "--creds '",
              open ? "" : sw_harness_creds(h, "operator"), open ? "" : "'", builds);
     run(label, cmd);
+    snprintf(cmd, sizeof(cmd), "'%s/tools/slipway-bench' --nats '%s' %s%s%s --project demo "
+             "--builds 1 2>&1",
+             build_dir, sw_harness_nats_url(h), open ? "" : "--creds '",
+             open ? "" : sw_harness_creds(h, "operator"), open ? "" : "'");
+    pickups(label, cmd, 15);
     snprintf(cmd, sizeof(cmd), "'%s/tools/slipway-webhook-bench' --url '%s/hooks/github/demo' "
              "--secret \"%s\" --repo demo/demo --sha %s --count %d 2>&1",
              build_dir, sw_harness_webhook_url(h), SW_HARNESS_SECRET, sha, deliveries);
@@ -67,15 +121,27 @@ static void one(bool open, int deliveries, int builds)
     sw_harness_destroy(&h);
 }
 
+static int deliveries = 300, builds = 100;
+
+START_TEST(bench_open_then_authenticated)
+{
+    one(true, deliveries, builds);
+    one(false, deliveries, builds);
+}
+END_TEST
+
 int main(int argc, char **argv)
 {
-    int deliveries = argc > 1 ? atoi(argv[1]) : 300;
-    int builds = argc > 2 ? atoi(argv[2]) : 100;
+    deliveries = argc > 1 ? atoi(argv[1]) : deliveries;
+    builds = argc > 2 ? atoi(argv[2]) : builds;
     if (deliveries < 1 || builds < 1) {
         fprintf(stderr, "usage: bench_auth [DELIVERIES [BUILDS]]\n");
         return 2;
     }
-    one(true, deliveries, builds);
-    one(false, deliveries, builds);
-    return 0;
+    Suite *s = suite_create("bench_auth");
+    TCase *tc = tcase_create("auth");
+    tcase_set_timeout(tc, 1200);
+    tcase_add_test(tc, bench_open_then_authenticated);
+    suite_add_tcase(s, tc);
+    return sw_test_run(s);
 }
