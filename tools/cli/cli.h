@@ -18,6 +18,7 @@ enum {
     CLI_QUEUE_FULL = 8, /* submit: the build queue is full, nothing stored; try again later */
     CLI_ENDED = 9,      /* cancel: the build had ended already (succeeded, failed, ...) */
     CLI_DRAIN_TIMEOUT = 10, /* drain --wait: --timeout passed and the builder still runs builds */
+    CLI_OVER_QUOTA = 11, /* submit: the tenant has its plan's max_queued builds waiting; nothing stored */
 };
 
 typedef struct cli {
