@@ -20,6 +20,6 @@ int sw_quota_announce(sw_bus *bus, const char *tenant, uint32_t queued, uint32_t
     q.queued = queued;
     q.max_queued = max_queued;
     q.at_ms = sw_clock_wall_ms();
-    sw_subject(subject, sizeof(subject), SW_QUOTA_SUBJECT, tenant, NULL);
+    sw_subject(subject, sizeof(subject), SW_QUOTA, tenant, NULL);
     return sw_wire_publish(bus, subject, &q.base);
 }

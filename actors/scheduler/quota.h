@@ -18,7 +18,6 @@
 
 #include <stdint.h>
 
-#define SW_QUOTA_SUBJECT "sw.quota" /* .<tenant> */
 
 /* The max_queued of tenant's tier (0: no bound, or no such tenant). */
 uint32_t sw_quota_max_queued(const sw_config *cfg, const char *tenant);
