@@ -627,11 +627,29 @@ void sw_harness_repo_pipeline(sw_harness *h, const char *repo, const char *pipel
 
 /* --- slipwayd -------------------------------------------------------------------- */
 
+/* The tenant of project: demo unless opts.project_tenants names another. */
+static const char *tenant_of(const sw_harness *h, const char *project)
+{
+    for (const char *const *p = h->opts.project_tenants; p != NULL && p[0] != NULL && p[1] != NULL;
+         p += 2) {
+        if (strcmp(p[0], project) == 0) {
+            return p[1];
+        }
+    }
+    return "demo";
+}
+
 static char *write_config(sw_harness *h)
 {
     char *path = sw_asprintf("%s/slipway.yaml", h->dir);
     FILE *f = fopen(path, "w");
     ck_assert_msg(f != NULL, "cannot write %s", path);
+    char more_tenants[1024] = "";
+    for (const char *const *t = h->opts.tenants; t != NULL && *t != NULL; t++) {
+        size_t used = strlen(more_tenants);
+        snprintf(more_tenants + used, sizeof(more_tenants) - used,
+                 "  - name: %s\n    tier: free\n", *t);
+    }
     fprintf(f,
             "nats:\n"
             "  url: %s\n"
@@ -648,9 +666,11 @@ static char *write_config(sw_harness *h)
             "    cpu_millis: 1000\n"
             "    timeout: %s\n"
             "    log_limit: %s\n"
+            "%s"
             "tenants:\n"
             "  - name: demo\n"
             "    tier: free\n"
+            "%s"
             "webhook:\n"
             "  listen: 127.0.0.1:%d\n"
             "  max_body: %s\n"
@@ -663,7 +683,8 @@ static char *write_config(sw_harness *h)
             "  default_image: %s\n",
             h->nats_url, h->dir, h->dir, h->opts.heartbeat_interval, h->opts.heartbeat_lapse,
             h->opts.max_deliveries, h->opts.tier_memory, h->opts.tier_timeout,
-            h->opts.tier_log_limit ? h->opts.tier_log_limit : "100M", h->webhook_port,
+            h->opts.tier_log_limit ? h->opts.tier_log_limit : "100M",
+            h->opts.tier_extra ? h->opts.tier_extra : "", more_tenants, h->webhook_port,
             h->opts.webhook_max_body, docker_socket(), h->default_image);
     if (getenv("SLIPWAY_REGISTRY") != NULL && getenv("SLIPWAY_REGISTRY")[0] != '\0') {
         fprintf(f, "  registry: %s\n", getenv("SLIPWAY_REGISTRY"));
@@ -674,7 +695,7 @@ static char *write_config(sw_harness *h)
     for (int i = 0; i < h->nrepos; i++) {
         fprintf(f,
                 "  - name: %s\n"
-                "    tenant: demo\n"
+                "    tenant: %s\n"
                 "    repository: git://127.0.0.1:%d/%s.git\n"
                 "    default_ref: main\n"
                 "    region: local\n"
@@ -682,7 +703,8 @@ static char *write_config(sw_harness *h)
                 "      type: %s\n"
                 "      repo: demo/%s\n"
                 "      secret: \"%s\"\n",
-                h->repos[i], h->git_port, h->repos[i], h->opts.forge, h->repos[i],
+                h->repos[i], tenant_of(h, h->repos[i]), h->git_port, h->repos[i], h->opts.forge,
+                h->repos[i],
                 h->opts.webhook_secret);
         if (h->opts.secret != NULL) {
             fprintf(f,

@@ -48,6 +48,12 @@ typedef struct sw_harness_options {
     const char *webhook_secret;     /* NULL: SW_HARNESS_SECRET: every project's forge.secret */
     const char *cluster_extra;      /* NULL: none; YAML lines added to the cluster's entry,
                                      * indented 4, e.g. "    pressure: {cpu: off}\n" */
+    /* plans (fair share, quotas) */
+    const char *tier_extra;         /* NULL: none; YAML lines added to tier free's entry,
+                                     * indented 4, e.g. "    max_queued: 3\n" */
+    const char *const *tenants;     /* NULL: none; more tenants of tier free besides demo */
+    const char *const *project_tenants; /* NULL: every project's tenant is demo; else
+                                     * pairs {project, tenant, ..., NULL} for those not */
 } sw_harness_options;
 
 /* Every project's webhook secret (GitHub's published test secret). */
