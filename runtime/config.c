@@ -96,10 +96,47 @@ static int check_unique(const sw_yaml_doc *doc, const sw_yaml_node *entry, const
     check_unique((doc), (entry), (what), (array)[(count) - 1].name,                               \
                  (const char *const *)&(array)[0].name, (count) - 1, sizeof((array)[0]))
 
+/* An unsigned key of at most max into *out (kept when absent); `off` is 0
+ * when off_ok. */
+static int read_count(const sw_yaml_doc *doc, const sw_yaml_node *m, const char *key,
+                      uint64_t max, bool off_ok, uint32_t *out)
+{
+    const sw_yaml_node *node = sw_yaml_get(m, key);
+    uint64_t v = *out;
+    int error;
+    if (off_ok && node != NULL && node->type == SW_YAML_SCALAR &&
+        strcmp(node->value, "off") == 0) {
+        *out = 0;
+        return 0;
+    }
+    if ((error = sw_yaml_uint(doc, node, max, &v)) < 0) {
+        return error;
+    }
+    *out = (uint32_t)v;
+    return 0;
+}
+
+/* A tier's plan: max_running, max_queued (per tenant), lookahead, hold. */
+static int read_plan(const sw_yaml_doc *doc, const sw_yaml_node *m, sw_tier *t)
+{
+    int error;
+    if ((error = read_count(doc, m, "max_running", 1 << 20, false, &t->max_running)) < 0 ||
+        (error = read_count(doc, m, "max_queued", 1 << 24, false, &t->max_queued)) < 0 ||
+        (error = read_count(doc, m, "lookahead", 1 << 16, true, &t->lookahead)) < 0 ||
+        (error = read_count(doc, m, "hold", 1 << 20, false, &t->hold)) < 0) {
+        return error;
+    }
+    if (t->hold < 1) {
+        return sw_yaml_error(doc, sw_yaml_get(m, "hold"), "hold must be at least 1");
+    }
+    return 0;
+}
+
 static int read_tiers(sw_config *cfg, const sw_yaml_doc *doc)
 {
-    static const char *const keys[] = {"name",    "memory",    "pids", "cpu_millis",
-                                       "timeout", "log_limit", NULL};
+    static const char *const keys[] = {"name",        "memory",     "pids",      "cpu_millis",
+                                       "timeout",     "log_limit",  "max_running",
+                                       "max_queued",  "lookahead",  "hold",      NULL};
     const sw_yaml_node *list;
     int error;
     if ((error = read_list(doc, doc->root, "tiers", 1, &list)) < 0) {
@@ -115,7 +152,10 @@ static int read_tiers(sw_config *cfg, const sw_yaml_doc *doc)
         t->cpu_millis = 1000;
         t->timeout_ms = 30 * 60 * 1000;
         t->log_max_bytes = 100ull * 1000 * 1000;
+        t->lookahead = 2;
+        t->hold = 10000;
         if ((error = sw_yaml_check_keys(doc, m, keys)) < 0 ||
+            (error = read_plan(doc, m, t)) < 0 ||
             (error = read_name(doc, m, "name", 1, &t->name)) < 0 ||
             (error = sw_yaml_size(doc, sw_yaml_get(m, "memory"), &t->memory_bytes)) < 0 ||
             (error = sw_yaml_size(doc, sw_yaml_get(m, "log_limit"), &t->log_max_bytes)) < 0 ||

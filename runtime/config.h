@@ -30,6 +30,13 @@ typedef struct sw_tier {
     uint32_t cpu_millis;
     uint64_t timeout_ms;
     uint64_t log_max_bytes; /* `log_limit`: a build's log past this is cut, visibly (100 MB) */
+    /* plans: per tenant of the tier; 0: no bound */
+    uint32_t max_running; /* builds placed on a cluster queue or running at once */
+    uint32_t max_queued;  /* builds waiting (not started, not ended): past it, refused */
+    /* fair share (actors/dispatcher/fairshare.h): jobs a cluster queue may hold
+     * that no builder has taken yet (0, `off`: every job is placed at once, FIFO) */
+    uint32_t lookahead;
+    uint32_t hold; /* jobs the dispatcher holds back from SCHED to choose among */
 } sw_tier;
 
 typedef struct sw_tenant {

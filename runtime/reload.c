@@ -199,7 +199,8 @@ static bool same_tier(const sw_tier *a, const sw_tier *b)
 {
     return a->memory_bytes == b->memory_bytes && a->pids == b->pids &&
            a->cpu_millis == b->cpu_millis && a->timeout_ms == b->timeout_ms &&
-           a->log_max_bytes == b->log_max_bytes;
+           a->log_max_bytes == b->log_max_bytes && a->max_running == b->max_running &&
+           a->max_queued == b->max_queued && a->lookahead == b->lookahead && a->hold == b->hold;
 }
 
 static bool same_tenant(const sw_tenant *a, const sw_tenant *b)

@@ -23,12 +23,13 @@
 
 static const char *const gateway_pub[] = {META, "sw.req.*", "sw.api.build", "sw.api.logs",
                                           "sw.api.admit", NULL};
-static const char *const gateway_sub[] = {"_INBOX_gateway.>", NULL};
+static const char *const gateway_sub[] = {"_INBOX_gateway.>", "sw.quota.*", NULL};
 
 /* the scheduler sets up every stream and durable (and remakes LOGS) */
 static const char *const scheduler_pub[] = {"$JS.API.>", PULL("REQUESTS"), PULL("ADVISORIES"),
                                             FOLLOW("EVENTS"), "sw.sched.*", "sw.events.>",
-                                            "sw.logs.>", "sw.claims.>", "sw.ctl.cancel.*", NULL};
+                                            "sw.logs.>", "sw.claims.>", "sw.ctl.cancel.*",
+                                            "sw.quota.*", NULL};
 static const char *const scheduler_sub[] = {"_INBOX_scheduler.>", "sw.api.*", "sw.tapi.*.*",
                                             "sw.ctl.cancel.*", "sw.tctl.*.cancel.*",
                                             "sw.hb.>", NULL};

@@ -203,7 +203,8 @@ int sw_wire_setup_streams(sw_bus *bus, const sw_config *cfg)
             .durable = sw_durable_dispatch(durable, sizeof(durable), cfg->tiers[i].name),
             .filter_subject = sw_subject(filter, sizeof(filter), "sw.sched", cfg->tiers[i].name,
                                          NULL),
-            .ack_wait_ms = 30000};
+            /* the dispatcher holds up to `hold` jobs unacked (in progress) */
+            .ack_wait_ms = 30000, .max_ack_pending = (int)cfg->tiers[i].hold};
         if ((error = sw_bus_consumer_ensure(bus, &c)) < 0) {
             return error;
         }

@@ -49,6 +49,7 @@
 #define SW_SCALE_DECISION "sw.scale.decision" /* .<cluster>, stored in SCALING */
 #define SW_SCALE_POOL "sw.scale.pool"     /* .<cluster>, core: PoolStatus */
 #define SW_LEASE_AUTOSCALER "sw.lease.autoscaler" /* .<cluster> */
+#define SW_QUOTA "sw.quota"               /* .<tenant>, core: Quota (scheduler -> webhook) */
 
 /* Subject builders: write into buf (size n) and return buf.
  * sw.req.<tenant>, sw.sched.<tier>, sw.jobs.<cluster>, sw.events.<tenant>.<build>,

@@ -1,6 +1,8 @@
 /* dispatcher.c - the dispatcher actor (see dispatcher.h). */
 #include "actors/dispatcher/dispatcher.h"
 
+#include "actors/dispatcher/fairshare.h"
+
 #include "runtime/clock.h"
 #include "runtime/error.h"
 #include "runtime/log.h"
@@ -8,6 +10,7 @@
 #include "runtime/wire.h"
 #include "slipway.pb-c.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +19,36 @@ enum { TAG_JOB = 1 };
 
 /* JOBS full: a job goes back to SCHED (nak) and comes again after this */
 #define FULL_RETRY_MS 2000
+/* while jobs are held: how often cluster queues are looked at for room */
+#define HOLD_TICK_MS 50
+/* a held SCHED message is marked in progress this often (its ack_wait is 30 s) */
+#define TOUCH_EVERY_MS 10000
+/* placed jobs (for max_running) are looked up in JOBS this often */
+#define RUNNING_CHECK_MS 250
+
+/* A job held back from the cluster queues: its SCHED message stays unacked. */
+typedef struct held {
+    struct held *next;
+    sw_msg *msg;        /* retained */
+    Slipway__Job *job;  /* our own unpacked copy */
+    int64_t touched_ms; /* monotonic: received or last marked in progress */
+} held;
+
+/* A placed job still in JOBS (counted against its tenant's max_running). */
+typedef struct placed {
+    struct placed *next;
+    char build_id[64];
+    uint64_t jobs_seq;
+} placed;
+
+/* One tenant of the tier: its held jobs, oldest first, and its placed ones. */
+typedef struct lane {
+    char *tenant;
+    held *head, *tail;
+    size_t nheld;
+    placed *placed;
+    uint32_t running;
+} lane;
 
 typedef struct dispatcher {
     const sw_config *cfg;
@@ -27,6 +60,14 @@ typedef struct dispatcher {
     bool jobs_full;
     int64_t full_since_ms;  /* monotonic */
     uint64_t full_refused;  /* placements refused in this episode */
+    /* fair share (tier lookahead > 0): jobs held per tenant, placed in turn */
+    lane *lanes;
+    size_t nlanes;
+    size_t cursor;          /* sw_fair_next's */
+    size_t nheld;
+    int64_t touched_ms;     /* monotonic: the last in-progress round */
+    int64_t checked_ms;     /* monotonic: the last look at placed jobs */
+    int64_t retry_at_ms;    /* monotonic: after a refused placement, not before */
 } dispatcher;
 
 const sw_cluster *sw_dispatcher_pick(const sw_config *cfg, const char *tier, const char *region,
@@ -83,63 +124,363 @@ static void note_jobs_full(dispatcher *d, bool full)
     }
 }
 
-static void on_job(dispatcher *d, const sw_mail *mail)
+/* Ends a job no cluster of the tier serves (FINISHED errored): 0 when the
+ * event is stored (ack the job), else an error (nak it, for a retry). */
+static int refuse_region(dispatcher *d, const Slipway__Job *job)
 {
-    Slipway__Job *job = (Slipway__Job *)mail->pb;
     Slipway__BuildEvent ev = SLIPWAY__BUILD_EVENT__INIT;
-    const sw_cluster *cluster;
-    char subject[160], msg_id[64], reason[256];
+    char reason[256];
+    snprintf(reason, sizeof(reason), "no build cluster of tier %s serves region %s", d->tier,
+             job->region);
+    ev.build_id = job->build_id;
+    ev.tenant = job->tenant;
+    ev.at_ms = sw_clock_wall_ms();
+    ev.kind = SLIPWAY__EVENT_KIND__FINISHED;
+    ev.state = SLIPWAY__BUILD_STATE__ERRORED;
+    ev.reason = reason;
+    if (publish_event(d, &ev, "finished") < 0) {
+        sw_warn(sw_actor_name(d->self), "build %s: %s; will retry", job->build_id,
+                sw_error_last());
+        return -1;
+    }
+    sw_warn(sw_actor_name(d->self), "build %s errored: %s", job->build_id, reason);
+    return 0;
+}
+
+/* Puts job on cluster's queue (msg-id <build>.job: a second placement of a
+ * build within JOBS' duplicate window is the same message) and records
+ * PLACED. *seq_out gets its JOBS sequence. SW_EFULL: JOBS is at its bound. */
+static int place(dispatcher *d, Slipway__Job *job, const sw_cluster *cluster, uint64_t *seq_out)
+{
+    Slipway__BuildEvent ev = SLIPWAY__BUILD_EVENT__INIT;
+    char subject[160], msg_id[64];
+    size_t len;
 
     ev.build_id = job->build_id;
     ev.tenant = job->tenant;
     ev.at_ms = sw_clock_wall_ms();
-    cluster = sw_dispatcher_pick(d->cfg, d->tier, job->region, d->turn++);
-    if (cluster == NULL) {
-        snprintf(reason, sizeof(reason), "no build cluster of tier %s serves region %s", d->tier,
-                 job->region);
-        ev.kind = SLIPWAY__EVENT_KIND__FINISHED;
-        ev.state = SLIPWAY__BUILD_STATE__ERRORED;
-        ev.reason = reason;
-        if (publish_event(d, &ev, "finished") < 0) {
-            sw_warn(sw_actor_name(d->self), "build %s: %s; will retry", job->build_id,
-                    sw_error_last());
-            sw_msg_nak(mail->msg, 1000);
-            return;
-        }
-        sw_warn(sw_actor_name(d->self), "build %s errored: %s", job->build_id, reason);
-        sw_msg_ack(mail->msg);
-        return;
-    }
-
-    char *unpacked_cluster = job->cluster; /* the runtime frees what it unpacked */
+    char *unpacked_cluster = job->cluster; /* whoever unpacked it frees it */
     job->cluster = (char *)cluster->name;
+    void *data = sw_wire_pack(&job->base, &len);
+    job->cluster = unpacked_cluster;
     sw_subject(subject, sizeof(subject), "sw.jobs", cluster->name, NULL);
     snprintf(msg_id, sizeof(msg_id), "%s.job", job->build_id);
     ev.kind = SLIPWAY__EVENT_KIND__PLACED;
     ev.state = SLIPWAY__BUILD_STATE__DISPATCHED;
     ev.cluster = (char *)cluster->name;
-    int error = sw_wire_js_publish(d->bus, subject, &job->base, msg_id, NULL);
-    job->cluster = unpacked_cluster;
+    int error = sw_bus_js_publish(d->bus, subject, data, len, msg_id, seq_out, NULL);
+    free(data);
     if (error == 0 || error == SW_EFULL) {
         note_jobs_full(d, error == SW_EFULL);
     }
     if (error == SW_EFULL) {
-        /* not lost, not acked: the job stays in SCHED */
         sw_debug(sw_actor_name(d->self), "build %s: %s full; offered again in %d ms",
                  job->build_id, SW_STREAM_JOBS, FULL_RETRY_MS);
-        d->turn--; /* the same cluster's turn next time */
-        sw_msg_nak(mail->msg, FULL_RETRY_MS);
-        return;
+        return error;
     }
-    if (error < 0 || publish_event(d, &ev, "placed") < 0) {
+    if (error < 0 || (error = publish_event(d, &ev, "placed")) < 0) {
         sw_warn(sw_actor_name(d->self), "build %s: %s; will retry", job->build_id,
                 sw_error_last());
-        sw_msg_nak(mail->msg, 1000);
-        return;
+        return error;
     }
     sw_debug(sw_actor_name(d->self), "build %s placed on cluster %s", job->build_id,
              cluster->name);
-    sw_msg_ack(mail->msg);
+    return 0;
+}
+
+/* lookahead 0 (`off`): every job is placed at once, in SCHED's order. */
+static void place_at_once(dispatcher *d, const sw_mail *mail)
+{
+    Slipway__Job *job = (Slipway__Job *)mail->pb;
+    const sw_cluster *cluster = sw_dispatcher_pick(d->cfg, d->tier, job->region, d->turn++);
+    uint64_t seq = 0;
+
+    if (cluster == NULL) {
+        if (refuse_region(d, job) < 0) {
+            sw_msg_nak(mail->msg, 1000);
+        } else {
+            sw_msg_ack(mail->msg);
+        }
+        return;
+    }
+    int error = place(d, job, cluster, &seq);
+    if (error == SW_EFULL) {
+        d->turn--; /* the same cluster's turn next time */
+        sw_msg_nak(mail->msg, FULL_RETRY_MS); /* not lost, not acked: it stays in SCHED */
+    } else if (error < 0) {
+        sw_msg_nak(mail->msg, 1000);
+    } else {
+        sw_msg_ack(mail->msg);
+    }
+}
+
+/* --- fair share: held jobs, placed in turn --------------------------------- */
+
+static const sw_tier *tier_of(const dispatcher *d)
+{
+    return sw_config_tier(d->cfg, d->tier); /* reconfigure keeps a config that has it */
+}
+
+static lane *lane_of(dispatcher *d, const char *tenant)
+{
+    for (size_t i = 0; i < d->nlanes; i++) {
+        if (strcmp(d->lanes[i].tenant, tenant) == 0) {
+            return &d->lanes[i];
+        }
+    }
+    d->lanes = sw_realloc(d->lanes, (d->nlanes + 1) * sizeof(*d->lanes));
+    memset(&d->lanes[d->nlanes], 0, sizeof(*d->lanes));
+    d->lanes[d->nlanes].tenant = sw_strdup(tenant);
+    return &d->lanes[d->nlanes++];
+}
+
+static void held_free(held *h)
+{
+    sw_msg_release(&h->msg);
+    slipway__job__free_unpacked(h->job, NULL);
+    free(h);
+}
+
+/* Holds the job of mail in its tenant's lane (a redelivery of a job held or
+ * placed already is taken as the same job, never a second one). */
+static void hold(dispatcher *d, const sw_mail *mail)
+{
+    const Slipway__Job *in = (const Slipway__Job *)mail->pb;
+    lane *l = lane_of(d, in->tenant);
+
+    for (held *h = l->head; h != NULL; h = h->next) {
+        if (strcmp(h->job->build_id, in->build_id) == 0) {
+            /* redelivered while held: acks go by stream sequence, keep the newer */
+            sw_msg_release(&h->msg);
+            h->msg = sw_msg_retain(mail->msg);
+            h->touched_ms = sw_clock_mono_ms();
+            return;
+        }
+    }
+    for (placed *p = l->placed; p != NULL; p = p->next) {
+        if (strcmp(p->build_id, in->build_id) == 0) {
+            sw_msg_ack(mail->msg); /* placed already; its ack was lost */
+            return;
+        }
+    }
+    if (sw_dispatcher_pick(d->cfg, d->tier, in->region, 0) == NULL) {
+        if (refuse_region(d, in) < 0) {
+            sw_msg_nak(mail->msg, 1000);
+        } else {
+            sw_msg_ack(mail->msg);
+        }
+        return;
+    }
+    held *h = sw_calloc(1, sizeof(*h));
+    h->job = slipway__job__unpack(NULL, sw_msg_len(mail->msg), sw_msg_data(mail->msg));
+    if (h->job == NULL) { /* the runtime unpacked these very bytes */
+        abort();
+    }
+    h->msg = sw_msg_retain(mail->msg);
+    h->touched_ms = sw_clock_mono_ms();
+    if (l->tail != NULL) {
+        l->tail->next = h;
+    } else {
+        l->head = h;
+    }
+    l->tail = h;
+    l->nheld++;
+    d->nheld++;
+    sw_actor_wake(d->self);
+}
+
+/* The first held job of l for region, unlinked (NULL: none). */
+static held *take(dispatcher *d, lane *l, const char *region)
+{
+    for (held **pp = &l->head, *prev = NULL; *pp != NULL; prev = *pp, pp = &(*pp)->next) {
+        held *h = *pp;
+        if (strcmp(h->job->region, region) == 0) {
+            *pp = h->next;
+            if (l->tail == h) {
+                l->tail = prev;
+            }
+            h->next = NULL;
+            l->nheld--;
+            d->nheld--;
+            return h;
+        }
+    }
+    return NULL;
+}
+
+/* Back at the head of its lane (a placement that did not go). */
+static void put_back(dispatcher *d, lane *l, held *h)
+{
+    h->next = l->head;
+    l->head = h;
+    if (l->tail == NULL) {
+        l->tail = h;
+    }
+    l->nheld++;
+    d->nheld++;
+}
+
+static size_t ready_for(const lane *l, const char *region)
+{
+    size_t n = 0;
+    for (const held *h = l->head; h != NULL; h = h->next) {
+        n += strcmp(h->job->region, region) == 0;
+    }
+    return n;
+}
+
+/* How many jobs cluster's queue may hold that no builder has taken: the
+ * tier's lookahead, or for an autoscaled pool what its builders could run at
+ * most (the autoscaler grows the pool by that backlog). */
+static uint64_t lookahead_of(const sw_tier *tier, const sw_cluster *cluster)
+{
+    uint64_t n = tier->lookahead;
+    if (cluster->autoscale != NULL) {
+        uint64_t pool = (uint64_t)cluster->autoscale->max * cluster->autoscale->slots;
+        n = pool > n ? pool : n;
+    }
+    return n;
+}
+
+/* Places held jobs on cluster while its queue has room, one tenant at a time
+ * in turn. Returns false when a placement was refused (try again later). */
+static bool fill(dispatcher *d, const sw_tier *tier, const sw_cluster *cluster)
+{
+    sw_consumer_counts counts = {0};
+    char durable[96];
+    uint64_t want = tier->lookahead == 0 ? UINT64_MAX : lookahead_of(tier, cluster);
+
+    if (sw_bus_consumer_state(d->bus, SW_STREAM_JOBS,
+                              sw_durable_cluster(durable, sizeof(durable), cluster->name),
+                              &counts) < 0) {
+        sw_debug(sw_actor_name(d->self), "%s", sw_error_last());
+        return false;
+    }
+    sw_fair_lane *lanes = sw_calloc(d->nlanes + 1, sizeof(*lanes));
+    for (size_t i = 0; i < d->nlanes; i++) {
+        lanes[i].ready = ready_for(&d->lanes[i], cluster->region);
+        lanes[i].running = d->lanes[i].running;
+        lanes[i].max_running = tier->max_running;
+    }
+    bool ok = true;
+    for (uint64_t queued = counts.pending; queued < want; queued++) {
+        int i = sw_fair_next(lanes, d->nlanes, &d->cursor);
+        if (i < 0) {
+            break;
+        }
+        lane *l = &d->lanes[i];
+        held *h = take(d, l, cluster->region);
+        uint64_t seq = 0;
+        int error = place(d, h->job, cluster, &seq);
+        if (error < 0) {
+            put_back(d, l, h);
+            d->cursor = (size_t)i; /* its turn again */
+            ok = false;
+            break;
+        }
+        if (tier->max_running > 0) {
+            placed *p = sw_calloc(1, sizeof(*p));
+            snprintf(p->build_id, sizeof(p->build_id), "%s", h->job->build_id);
+            p->jobs_seq = seq;
+            p->next = l->placed;
+            l->placed = p;
+            l->running++;
+            lanes[i].running++;
+        }
+        sw_msg_ack(h->msg);
+        held_free(h);
+        lanes[i].ready--;
+    }
+    free(lanes);
+    return ok;
+}
+
+/* Forgets placed jobs JOBS no longer has (acked: the build ended, or removed
+ * by the scheduler): their tenants may run more. */
+static void check_placed(dispatcher *d)
+{
+    for (size_t i = 0; i < d->nlanes; i++) {
+        lane *l = &d->lanes[i];
+        for (placed **pp = &l->placed; *pp != NULL;) {
+            placed *p = *pp;
+            sw_msg *m = NULL;
+            int error = sw_bus_stream_get(d->bus, SW_STREAM_JOBS, p->jobs_seq, &m);
+            sw_msg_release(&m);
+            if (error == SW_ENOTFOUND) {
+                *pp = p->next;
+                free(p);
+                l->running--;
+                continue;
+            }
+            pp = &p->next;
+        }
+    }
+}
+
+/* Marks held SCHED messages in progress before their ack_wait runs out. */
+static void touch_held(dispatcher *d, int64_t now)
+{
+    for (size_t i = 0; i < d->nlanes; i++) {
+        for (held *h = d->lanes[i].head; h != NULL; h = h->next) {
+            if (now - h->touched_ms >= TOUCH_EVERY_MS) {
+                sw_msg_in_progress(h->msg);
+                h->touched_ms = now;
+            }
+        }
+    }
+}
+
+static bool any_placed(const dispatcher *d)
+{
+    for (size_t i = 0; i < d->nlanes; i++) {
+        if (d->lanes[i].placed != NULL) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static int64_t dispatcher_tick(sw_actor *self, void *state)
+{
+    dispatcher *d = state;
+    const sw_tier *tier = tier_of(d);
+    int64_t now = sw_clock_mono_ms();
+    (void)self;
+
+    if (!sw_bus_connected(d->bus)) {
+        return d->nheld > 0 || any_placed(d) ? 200 : -1;
+    }
+    if (now - d->touched_ms >= 1000) {
+        d->touched_ms = now;
+        touch_held(d, now);
+    }
+    if (now - d->checked_ms >= RUNNING_CHECK_MS && any_placed(d)) {
+        d->checked_ms = now;
+        check_placed(d);
+    }
+    if (d->nheld > 0 && now >= d->retry_at_ms) {
+        for (size_t i = 0; i < d->cfg->nclusters; i++) {
+            const sw_cluster *c = &d->cfg->clusters[i];
+            if (strcmp(c->tier, d->tier) == 0 && !fill(d, tier, c)) {
+                d->retry_at_ms = now + (d->jobs_full ? FULL_RETRY_MS : 1000);
+                break;
+            }
+        }
+    }
+    if (d->nheld > 0) {
+        return HOLD_TICK_MS;
+    }
+    return any_placed(d) ? RUNNING_CHECK_MS : -1;
+}
+
+static void on_job(dispatcher *d, const sw_mail *mail)
+{
+    const sw_tier *tier = tier_of(d);
+    if (tier->lookahead == 0 && d->nheld == 0) {
+        place_at_once(d, mail);
+    } else {
+        hold(d, mail); /* placed by the tick (with lookahead 0: all at once) */
+    }
 }
 
 static int dispatcher_init(sw_actor *self, void **state_out, void *arg)
@@ -160,7 +501,8 @@ static int dispatcher_init(sw_actor *self, void **state_out, void *arg)
     d->bus = sw_actor_bus(self);
     *state_out = d;
     error = sw_actor_pull(self, TAG_JOB, SW_STREAM_SCHED,
-                          sw_durable_dispatch(durable, sizeof(durable), d->tier), 8,
+                          sw_durable_dispatch(durable, sizeof(durable), d->tier),
+                          (int)sw_config_tier(ctx->cfg, ctx->target)->hold,
                           &slipway__job__descriptor);
     if (error < 0) {
         sw_config_release(&d->cfg);
@@ -195,19 +537,39 @@ static void dispatcher_handle(sw_actor *self, void *state, const sw_mail *mail)
     }
 }
 
+/* Held jobs go back to SCHED at once (nak) for the next dispatcher. */
 static void dispatcher_stop(sw_actor *self, void *state)
 {
     dispatcher *d = state;
-    if (d != NULL) {
-        sw_config_release(&d->cfg);
-        free(d);
+    (void)self;
+    if (d == NULL) {
+        return;
     }
+    for (size_t i = 0; i < d->nlanes; i++) {
+        lane *l = &d->lanes[i];
+        while (l->head != NULL) {
+            held *h = l->head;
+            l->head = h->next;
+            sw_msg_nak(h->msg, 0);
+            held_free(h);
+        }
+        while (l->placed != NULL) {
+            placed *p = l->placed;
+            l->placed = p->next;
+            free(p);
+        }
+        free(l->tenant);
+    }
+    free(d->lanes);
+    sw_config_release(&d->cfg);
+    free(d);
 }
 
 const sw_actor_impl sw_dispatcher_impl = {
     .kind = "dispatcher",
     .init = dispatcher_init,
     .handle = dispatcher_handle,
+    .tick = dispatcher_tick,
     .stop = dispatcher_stop,
     .reconfigure = dispatcher_reconfigure,
 };

@@ -10,6 +10,16 @@
  * Several clusters of a tier in one region share its jobs in turn. When JOBS
  * is at its bound (queues.jobs) a job is nak'ed back to SCHED and offered
  * again 2 s later: not lost, not acked, logged once per episode.
+ *
+ * Fair share (the tier's lookahead > 0, the default): jobs are held per
+ * tenant, their SCHED messages unacked and marked in progress, up to the
+ * tier's `hold`; a job is placed on a cluster only while the cluster's queue
+ * has fewer than lookahead jobs no builder has taken (JOBS consumer's
+ * num_pending, read by the tick), the tenant picked by round robin
+ * (fairshare.h) among those under max_running (their placed jobs, looked up
+ * in JOBS by sequence until gone). The SCHED message is acked after the job is
+ * in JOBS and PLACED recorded; a redelivery places the same msg-id again,
+ * which JOBS takes as a duplicate. Stop naks every held job back at once.
  */
 #ifndef SW_DISPATCHER_H
 #define SW_DISPATCHER_H

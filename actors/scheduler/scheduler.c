@@ -1,6 +1,7 @@
 /* scheduler.c - the scheduler actor (see scheduler.h). */
 #include "actors/scheduler/scheduler.h"
 
+#include "actors/scheduler/quota.h"
 #include "actors/scheduler/view.h"
 #include "runtime/buildstate.h"
 #include "runtime/claim.h"
@@ -42,6 +43,7 @@ typedef struct scheduler {
     bool sched_full;
     int64_t full_since_ms;  /* monotonic */
     uint64_t full_refused;  /* hand-ons refused in this episode */
+    int64_t quota_told_ms;  /* monotonic: the last round of Quota announcements */
 } scheduler;
 
 static const char *who(scheduler *s)
@@ -199,11 +201,17 @@ static void on_request(scheduler *s, const sw_mail *mail)
 static void on_event(scheduler *s, const sw_mail *mail)
 {
     const Slipway__BuildEvent *ev = (const Slipway__BuildEvent *)mail->pb;
+    const char *tenant = ev->tenant != NULL ? ev->tenant : "";
+    uint32_t waited = sw_view_waiting(s->view, tenant);
     int result = sw_view_apply(s->view, ev, sw_msg_stream_seq(mail->msg));
     if (result < 0) {
         sw_warn(who(s), "event #%llu not applied: %s",
                 (unsigned long long)sw_msg_stream_seq(mail->msg), sw_error_last());
         return;
+    }
+    uint32_t waiting = sw_view_waiting(s->view, tenant), max = sw_quota_max_queued(s->cfg, tenant);
+    if (waiting != waited && max > 0) {
+        sw_quota_announce(s->bus, tenant, waiting, max);
     }
     if (result == SW_APPLY_CHANGED && (ev->kind == SLIPWAY__EVENT_KIND__FINISHED ||
                                        ev->kind == SLIPWAY__EVENT_KIND__STARTED ||
@@ -543,6 +551,17 @@ static int64_t scheduler_tick(sw_actor *self, void *state)
             s->builders[i].seen_mono_ms = now;
         }
     }
+    if (now - s->quota_told_ms >= 1000) {
+        /* so a gateway that just started learns the counts too */
+        s->quota_told_ms = now;
+        for (size_t i = 0; i < s->cfg->ntenants; i++) {
+            const char *tenant = s->cfg->tenants[i].name;
+            uint32_t max = sw_quota_max_queued(s->cfg, tenant);
+            if (max > 0) {
+                sw_quota_announce(s->bus, tenant, sw_view_waiting(s->view, tenant), max);
+            }
+        }
+    }
     for (size_t i = 0; i < s->nbuilders; i++) {
         builder_seen *b = &s->builders[i];
         if (!b->lost && now - b->seen_mono_ms > lapse_ms(s)) {
@@ -643,6 +662,8 @@ static void api_project(scheduler *s, const sw_mail *mail, const Slipway__ApiReq
     info.repository = p->repository;
     info.default_ref = p->default_ref;
     info.forge = p->forge.type == SW_FORGE_NONE ? "" : (char *)sw_forge_name(p->forge.type);
+    info.queued = sw_view_waiting(s->view, p->tenant);
+    info.max_queued = sw_quota_max_queued(s->cfg, p->tenant);
     r.project = &info;
     reply(s, mail, &r);
 }

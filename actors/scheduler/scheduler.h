@@ -11,6 +11,10 @@
  * Writes:
  *   EVENTS    sw.events.<tenant>.<build>  CREATED, LOST (msg-id <build>.created, ...)
  *   SCHED     sw.sched.<tier>             Job (msg-id <build>.sched)
+ *   core      sw.quota.<tenant>           Quota: waiting builds against max_queued (quota.h)
+ *
+ * The project lookup (sw.api.project) also carries its tenant's waiting
+ * builds and max_queued, which `slipway submit` checks before it publishes.
  *
  * A request names a build deterministically (sw_wire_build_id), so a request
  * delivered twice makes one build. When SCHED is at its bound (queues.sched)

@@ -4,6 +4,7 @@
 #include "runtime/buildstate.h"
 #include "runtime/error.h"
 #include "runtime/lmdb.h"
+#include "runtime/mem.h"
 #include "runtime/wire.h"
 
 #include <stdlib.h>
@@ -18,12 +19,66 @@ struct sw_view {
     MDB_dbi meta;   /* "seq" -> uint64 */
     MDB_dbi lanes;  /* project \0 lane \0 order key -> "": builds not ended, per lane */
     uint64_t seq;
+    /* builds waiting (not started, not ended) per tenant: counted at open,
+     * kept by sw_view_apply; a tenant's entry stays once made */
+    struct waiting {
+        char *tenant;
+        uint32_t n;
+    } *waiting;
+    size_t nwaiting;
 };
 
 static int lmdb_error(int rc, const char *what)
 {
     return sw_error_set(SW_EIO, "scheduler view: %s: %s", what, mdb_strerror(rc));
 }
+
+/* Received, queued, placed or to be placed again: not started, not ended. */
+static bool is_waiting(int state)
+{
+    return state == SLIPWAY__BUILD_STATE__RECEIVED || state == SLIPWAY__BUILD_STATE__QUEUED ||
+           state == SLIPWAY__BUILD_STATE__DISPATCHED ||
+           state == SLIPWAY__BUILD_STATE__RESCHEDULING;
+}
+
+static uint32_t *waiting_of(sw_view *view, const char *tenant, bool make)
+{
+    for (size_t i = 0; i < view->nwaiting; i++) {
+        if (strcmp(view->waiting[i].tenant, tenant) == 0) {
+            return &view->waiting[i].n;
+        }
+    }
+    if (!make) {
+        return NULL;
+    }
+    view->waiting = sw_realloc(view->waiting, (view->nwaiting + 1) * sizeof(*view->waiting));
+    view->waiting[view->nwaiting].tenant = sw_strdup(tenant);
+    view->waiting[view->nwaiting].n = 0;
+    return &view->waiting[view->nwaiting++].n;
+}
+
+/* One pass over every record: the waiting builds per tenant. */
+static int count_waiting(sw_view *view, MDB_txn *txn)
+{
+    MDB_cursor *cur;
+    MDB_val key, val;
+    int rc;
+
+    if ((rc = mdb_cursor_open(txn, view->builds, &cur)) != 0) {
+        return lmdb_error(rc, "cursor");
+    }
+    for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+        Slipway__BuildRecord *rec = slipway__build_record__unpack(NULL, val.mv_size, val.mv_data);
+        if (rec != NULL && is_waiting(rec->state)) {
+            (*waiting_of(view, rec->tenant, true))++;
+        }
+        slipway__build_record__free_unpacked(rec, NULL);
+    }
+    mdb_cursor_close(cur);
+    return 0;
+}
+
 
 int sw_view_open(sw_view **out, const char *dir)
 {
@@ -53,6 +108,10 @@ int sw_view_open(sw_view **out, const char *dir)
     if (mdb_get(txn, view->meta, &key, &val) == 0 && val.mv_size == sizeof(uint64_t)) {
         memcpy(&view->seq, val.mv_data, sizeof(uint64_t));
     }
+    if ((error = count_waiting(view, txn)) < 0) {
+        mdb_txn_abort(txn);
+        goto fail;
+    }
     if ((rc = mdb_txn_commit(txn)) != 0) {
         error = lmdb_error(rc, "commit");
         goto fail;
@@ -74,6 +133,10 @@ void sw_view_destroy(sw_view **view_p)
         return;
     }
     mdb_env_close((*view_p)->env);
+    for (size_t i = 0; i < (*view_p)->nwaiting; i++) {
+        free((*view_p)->waiting[i].tenant);
+    }
+    free((*view_p)->waiting);
     free(*view_p);
     *view_p = NULL;
 }
@@ -81,6 +144,12 @@ void sw_view_destroy(sw_view **view_p)
 uint64_t sw_view_seq(sw_view *view)
 {
     return view->seq;
+}
+
+uint32_t sw_view_waiting(sw_view *view, const char *tenant)
+{
+    uint32_t *n = waiting_of(view, tenant, false);
+    return n != NULL ? *n : 0;
 }
 
 static void order_key(unsigned char *buf, int64_t created_ms, const char *id, size_t *len)
@@ -139,6 +208,7 @@ int sw_view_apply(sw_view *view, const Slipway__BuildEvent *ev, uint64_t seq)
     void *packed = NULL;
     size_t len;
     int rc, result;
+    bool was_waiting = false;
 
     if (seq != 0 && seq <= view->seq) {
         return SW_APPLY_IGNORED;
@@ -159,6 +229,7 @@ int sw_view_apply(sw_view *view, const Slipway__BuildEvent *ev, uint64_t seq)
             slipway__build_record__free_unpacked(stored, NULL);
         }
     }
+    was_waiting = is_waiting(rec.state);
     result = sw_build_apply(&rec, ev);
     if (result == SW_APPLY_CHANGED) {
         packed = sw_wire_pack(&rec.base, &len);
@@ -199,6 +270,15 @@ int sw_view_apply(sw_view *view, const Slipway__BuildEvent *ev, uint64_t seq)
     txn = NULL;
     if (seq != 0) {
         view->seq = seq;
+    }
+    if (result == SW_APPLY_CHANGED && was_waiting != is_waiting(rec.state) &&
+        rec.tenant != NULL && rec.tenant[0] != '\0') {
+        uint32_t *n = waiting_of(view, rec.tenant, true);
+        if (was_waiting) {
+            *n -= *n > 0 ? 1 : 0;
+        } else {
+            (*n)++;
+        }
     }
     /* an illegal event is consumed (its seq is recorded) but reported */
 done:

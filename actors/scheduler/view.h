@@ -25,6 +25,10 @@ void sw_view_destroy(sw_view **view_p);
 /* The last EVENTS sequence applied (0: none). */
 uint64_t sw_view_seq(sw_view *view);
 
+/* The builds of tenant that wait: received, queued, placed or to be placed
+ * again, not started and not ended (what max_queued bounds). */
+uint32_t sw_view_waiting(sw_view *view, const char *tenant);
+
 /* Applies an event read at stream sequence seq. Returns SW_APPLY_CHANGED,
  * SW_APPLY_IGNORED (stale, duplicate, or seq already applied) or an error. */
 int sw_view_apply(sw_view *view, const Slipway__BuildEvent *ev, uint64_t seq);

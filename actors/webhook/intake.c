@@ -63,7 +63,7 @@ typedef struct request {
 
 /* --- answers --------------------------------------------------------------- */
 
-/* retry_after_s: the Retry-After of a 503 (0: RETRY_AFTER_S). */
+/* retry_after_s: the Retry-After of a 503 or 429 (0: RETRY_AFTER_S). */
 static enum MHD_Result respond_timed(struct MHD_Connection *c, unsigned int status,
                                      const char *json, int64_t started_us,
                                      unsigned retry_after_s)
@@ -79,7 +79,7 @@ static enum MHD_Result respond_timed(struct MHD_Connection *c, unsigned int stat
         return MHD_NO;
     }
     MHD_add_response_header(r, "Content-Type", "application/json");
-    if (status == 503) {
+    if (status == 503 || status == 429) {
         char after[16];
         snprintf(after, sizeof(after), "%u", retry_after_s > 0 ? retry_after_s : RETRY_AFTER_S);
         MHD_add_response_header(r, "Retry-After", after);
@@ -473,7 +473,8 @@ static enum MHD_Result healthz(sw_intake *in, struct MHD_Connection *c)
 static enum MHD_Result metrics(sw_intake *in, struct MHD_Connection *c)
 {
     static const char *const answers[SW_INTAKE_NCOUNTERS] = {"accepted", "duplicate",
-                                                             "queue_full", "unavailable"};
+                                                             "queue_full", "unavailable",
+                                                             "over_quota"};
     char text[1024];
     int n = snprintf(text, sizeof(text),
                      "# HELP slipway_webhook_deliveries_total Deliveries that asked for a "

@@ -43,6 +43,7 @@ typedef enum {
     SW_INTAKE_DUPLICATE,   /* 202: accepted before, nothing new */
     SW_INTAKE_QUEUE_FULL,  /* 503: REQUESTS is at its bound; nothing stored */
     SW_INTAKE_UNAVAILABLE, /* 503: NATS unreachable, silent or refusing */
+    SW_INTAKE_OVER_QUOTA,  /* 429: the tenant has its plan's max_queued waiting; nothing stored */
     SW_INTAKE_NCOUNTERS
 } sw_intake_counter;
 /* Called on an HTTP thread; the callee owns one reference to d and must

@@ -13,6 +13,7 @@
 #include "actors/actors.h"
 #include "actors/webhook/deliveries.h"
 #include "actors/webhook/intake.h"
+#include "actors/webhook/quotas.h"
 #include "actors/webhook/webserver.h"
 #include "runtime/clock.h"
 #include "runtime/error.h"
@@ -25,7 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { MAIL_DELIVERY = 1, MAIL_ACK };
+enum { MAIL_DELIVERY = 1, MAIL_ACK, MAIL_QUOTA };
 
 #define PRUNE_EVERY_MS (10 * 60 * 1000)
 #define PRUNE_BATCH 10000
@@ -45,6 +46,7 @@ typedef struct webhook {
     sw_deliveries *record;
     sw_publisher *pub;
     pending *pending;
+    sw_quotas *quotas; /* max_queued, as the scheduler last said */
     int64_t next_prune_ms;
     /* an episode of a full REQUESTS: from the first refusal to the next accept */
     bool full;
@@ -163,6 +165,28 @@ static void answer_full(webhook *w, sw_delivery *d, const char *why)
     free(json);
 }
 
+/* 429 for a delivery of a tenant that has its plan's max_queued builds
+ * waiting: nothing stored, nothing remembered, so the forge's retry (after
+ * Retry-After, full_retry_after) is taken as new. */
+static void answer_over_quota(webhook *w, sw_delivery *d, uint32_t queued, uint32_t max)
+{
+    unsigned after = (unsigned)((w->cfg->webhook_full_retry_after_ms + 999) / 1000);
+    char after_s[16], msg[512];
+
+    sw_intake_count(w->intake, SW_INTAKE_OVER_QUOTA);
+    snprintf(after_s, sizeof(after_s), "%u", after);
+    snprintf(msg, sizeof(msg),
+             "tenant %s has %u builds waiting, its plan's max_queued is %u; the delivery was "
+             "not taken: send it again in %u s",
+             d->project->tenant, queued, max, after);
+    sw_info(sw_actor_name(w->self), "%s %s: 429: over quota (%u of %u waiting)",
+            d->project->name, d->request_id, queued, max);
+    char *json = sw_delivery_json("error", "reason", "over_quota", "error", msg, "request_id",
+                                  d->request_id, "retry_after", after_s, NULL);
+    sw_delivery_answer_retry(d, 429, json, after);
+    free(json);
+}
+
 static void answer_accepted(webhook *w, sw_delivery *d, const char *build_id, bool duplicate)
 {
     char ms[32];
@@ -227,6 +251,11 @@ static void on_delivery_mail(webhook *w, delivery_mail *m)
         answer_accepted(w, d, build_id, true);
         return;
     }
+    uint32_t queued = 0, max = 0;
+    if (sw_quotas_over(w->quotas, d->project->tenant, sw_clock_mono_ms(), &queued, &max)) {
+        answer_over_quota(w, d, queued, max);
+        return;
+    }
     if (publish(w, d) < 0) {
         answer_error_detail(w, d, 503,
                             "the build queue cannot be reached now; the delivery was not taken, "
@@ -279,6 +308,9 @@ static void on_ack_mail(webhook *w, const ack_mail *m)
              * request id still keeps a redelivery to one build. */
             sw_warn(sw_actor_name(w->self), "%s", sw_error_last());
         }
+        if (!m->duplicate) {
+            sw_quotas_accepted(w->quotas, found->d->project->tenant);
+        }
         answer_accepted(w, found->d, found->build_id, m->duplicate);
     }
     sw_delivery_unref(found->d);
@@ -296,6 +328,11 @@ static void handle(sw_actor *self, void *state, const sw_mail *mail)
     case MAIL_ACK:
         on_ack_mail(w, mail->payload);
         break;
+    case MAIL_QUOTA: {
+        const Slipway__Quota *q = (const Slipway__Quota *)mail->pb;
+        sw_quotas_note(w->quotas, q->tenant, q->queued, q->max_queued, sw_clock_mono_ms());
+        break;
+    }
     default:
         break;
     }
@@ -367,7 +404,10 @@ static int init(sw_actor *self, void **state_out, void *arg)
 
     w->self = self;
     w->cfg = sw_config_retain(ctx->cfg);
-    if ((error = sw_deliveries_open(&w->record, dir)) < 0 ||
+    w->quotas = sw_quotas_create();
+    if ((error = sw_actor_subscribe(self, MAIL_QUOTA, SW_QUOTA ".*", NULL,
+                                    &slipway__quota__descriptor)) < 0 ||
+        (error = sw_deliveries_open(&w->record, dir)) < 0 ||
         (error = sw_publisher_create(&w->pub, sw_actor_bus(self), on_ack, w)) < 0 ||
         (error = sw_intake_start(&w->intake, w->cfg, sw_actor_bus(self), on_delivery, w)) < 0 ||
         (w->cfg->web_listen != NULL &&
@@ -376,6 +416,7 @@ static int init(sw_actor *self, void **state_out, void *arg)
         sw_publisher_destroy(&w->pub);
         sw_deliveries_close(&w->record);
         sw_config_release(&w->cfg);
+        sw_quotas_destroy(&w->quotas);
         free(dir);
         free(w);
         return error;
@@ -406,6 +447,7 @@ static void stop(sw_actor *self, void *state)
     sw_publisher_destroy(&w->pub);
     sw_deliveries_close(&w->record);
     sw_config_release(&w->cfg);
+    sw_quotas_destroy(&w->quotas);
     free(w);
 }
 

@@ -2,7 +2,8 @@
  * webhook.h - the webhook gateway actor: forge deliveries in, one BuildRequest
  * per delivery out.
  *
- * Reads: HTTP on cfg->webhook_listen (actors/webhook/intake.h).
+ * Reads: HTTP on cfg->webhook_listen (actors/webhook/intake.h); core sw.quota.<tenant>
+ *        (Quota: a tenant at its max_queued gets 429, see quotas.h).
  * Writes: BuildRequest on sw.req.<tenant> (stream REQUESTS), Nats-Msg-Id and
  * request id "<forge>:<delivery id>".
  * Keeps: the delivery record (deliveries.h) under <data_dir>/webhook.

@@ -742,6 +742,7 @@ static char *write_config(sw_harness *h)
             "    cpu_millis: 1000\n"
             "    timeout: %s\n"
             "    log_limit: %s\n"
+            "%s"
             "webhook:\n"
             "  listen: 127.0.0.1:%d\n"
             "  max_body: %s\n"
@@ -756,7 +757,8 @@ static char *write_config(sw_harness *h)
             h->opts.heartbeat_interval,
             h->opts.heartbeat_lapse,
             h->opts.max_deliveries, h->opts.tier_memory, h->opts.tier_timeout,
-            h->opts.tier_log_limit ? h->opts.tier_log_limit : "100M", h->webhook_port,
+            h->opts.tier_log_limit ? h->opts.tier_log_limit : "100M",
+            h->opts.tier_extra ? h->opts.tier_extra : "", h->webhook_port,
             h->opts.webhook_max_body, docker_socket(), h->default_image);
     if (getenv("SLIPWAY_REGISTRY") != NULL && getenv("SLIPWAY_REGISTRY")[0] != '\0') {
         fprintf(f, "  registry: %s\n", getenv("SLIPWAY_REGISTRY"));

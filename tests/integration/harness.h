@@ -54,6 +54,8 @@ typedef struct sw_harness_options {
                                      * space-separated, e.g. "acme beta" */
     bool open_nats;                 /* nats-server without authorization (for the
                                      * before/after figures of bench_auth only) */
+    const char *tier_extra;         /* NULL: none; YAML lines added to tier free's entry,
+                                     * indented 4, e.g. "    max_queued: 3\n" */
 } sw_harness_options;
 
 /* Every project's webhook secret (GitHub's published test secret). */

@@ -20,6 +20,7 @@ enum {
     CLI_ENDED = 9,      /* cancel: the build had ended already (succeeded, failed, ...) */
     CLI_DRAIN_TIMEOUT = 10, /* drain --wait: --timeout passed and the builder still runs builds */
     CLI_DENIED = 11,    /* the credentials do not allow it (NATS refused, or Slipway) */
+    CLI_OVER_QUOTA = 12, /* submit: the tenant has its plan's max_queued builds waiting; nothing stored */
 };
 
 typedef struct cli {

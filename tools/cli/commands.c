@@ -182,7 +182,8 @@ static void submit_usage(FILE *out)
                  "\n"
                  "exit status: 0 the request is stored, 6 no such project, 7 NATS or Slipway\n"
                  "cannot be reached (or did not confirm in time), 8 the build queue is full:\n"
-                 "nothing was stored, try again later.\n");
+                 "nothing was stored, try again later, 12 the project's tenant has its plan's\n"
+                 "max_queued builds waiting: nothing was stored, try again when some started.\n");
 }
 
 int cli_submit(cli *c, int argc, char **argv)
@@ -226,6 +227,15 @@ int cli_submit(cli *c, int argc, char **argv)
     req.project = (char *)project;
     if ((status = cli_api(c, SW_API_PROJECT, &req, &reply)) != CLI_OK) {
         return status;
+    }
+    if (reply->project->max_queued > 0 && reply->project->queued >= reply->project->max_queued) {
+        fprintf(stderr,
+                "slipway: tenant %s has %u builds waiting, its plan's max_queued (tier %s) is "
+                "%u: the request was not stored; submit again once some have started\n",
+                reply->project->tenant, reply->project->queued, reply->project->tier,
+                reply->project->max_queued);
+        slipway__api_reply__free_unpacked(reply, NULL);
+        return CLI_OVER_QUOTA;
     }
     if (cli_request_id(request_id, sizeof(request_id)) < 0) {
         fprintf(stderr, "slipway: cannot read /dev/urandom\n");
