@@ -242,6 +242,15 @@ static int wait_connected(natsConnection *nc, const sw_bus_options *opts, int64_
     }
 }
 
+static int refused(const sw_bus_options *opts)
+{
+    return sw_error_set(SW_EDENIED,
+                        "NATS at %s refused the credentials of user '%s' (Authorization "
+                        "Violation): check the credentials file (--creds, nats.creds or "
+                        "SLIPWAY_CREDS)",
+                        opts->url, opts->user ? opts->user : "(none given)");
+}
+
 int sw_bus_connect(sw_bus **out, const sw_bus_options *opts)
 {
     natsOptions *o = NULL;
@@ -268,11 +277,7 @@ int sw_bus_connect(sw_bus **out, const sw_bus_options *opts)
             goto cleanup;
         }
         if (waited == SW_EDENIED) {
-            error = sw_error_set(SW_EDENIED,
-                                 "NATS at %s refused the credentials of user '%s' "
-                                 "(Authorization Violation): check the credentials file "
-                                 "(--creds, nats.creds or SLIPWAY_CREDS)",
-                                 opts->url, opts->user ? opts->user : "(none given)");
+            error = refused(opts);
             goto cleanup;
         }
         if (waited < 0) {
@@ -283,11 +288,7 @@ int sw_bus_connect(sw_bus **out, const sw_bus_options *opts)
         }
     } else if (s == NATS_CONNECTION_AUTH_FAILED ||
                strstr(sw_bus_last_detail(), "Authorization Violation") != NULL) {
-        error = sw_error_set(SW_EDENIED,
-                             "NATS at %s refused the credentials of user '%s' (Authorization "
-                             "Violation): check the credentials file (--creds, nats.creds or "
-                             "SLIPWAY_CREDS)",
-                             opts->url, opts->user ? opts->user : "(none given)");
+        error = refused(opts);
         goto cleanup;
     } else if (s != NATS_OK) {
         const char *detail = sw_bus_last_detail();

@@ -35,6 +35,7 @@ static const char *const scheduler_sub[] = {"_INBOX_scheduler.>", "sw.api.*", "s
                                             "sw.hb.>", NULL};
 
 static const char *const dispatcher_pub[] = {META, PULL("SCHED"), FOLLOW("EVENTS"),
+                                             "$JS.API.STREAM.MSG.GET.JOBS",
                                              "sw.jobs.*", "sw.events.>", NULL};
 static const char *const dispatcher_sub[] = {"_INBOX_dispatcher.>", "sw.hb.>", NULL};
 

@@ -40,6 +40,7 @@ static sw_bus *connect_bus(sw_harness *h)
 {
     sw_bus *bus = NULL;
     sw_bus_options o = {.url = sw_harness_nats_url(h), .name = "test", .connect_wait_ms = 5000};
+    sw_harness_as_operator(&o);
     ck_assert_msg(sw_bus_connect(&bus, &o) == 0, "%s", sw_error_last());
     return bus;
 }

@@ -305,6 +305,27 @@ static void handle_item(follower *f, item *it)
     }
 }
 
+/* NATS is away: says so the first time, and whether --nats-wait has passed
+ * since (*away_since, -1 until then), saying that too. */
+static bool gave_up(cli *c, const follower *f, int64_t *away_since, const char *wait_text)
+{
+    int64_t now = sw_clock_mono_ms();
+    if (*away_since < 0) {
+        *away_since = now;
+        fprintf(stderr, "slipway: lost NATS at %s; waiting up to %s for it\n", c->nats_url,
+                wait_text);
+        return false;
+    }
+    if (now - *away_since < c->nats_wait_ms) {
+        return false;
+    }
+    fprintf(stderr,
+            "slipway: no NATS at %s for %s; giving up (the build goes on: run "
+            "`slipway logs -f %s` again)\n",
+            c->nats_url, wait_text, f->rec.build_id);
+    return true;
+}
+
 static int follow(cli *c, follower *f)
 {
     sw_sub *logs = NULL, *events = NULL;
@@ -356,20 +377,9 @@ static int follow(cli *c, follower *f)
                 up = false; /* JetStream not answering yet: retry while the bound allows */
             }
         }
-        if (!up || !subscribed) {
-            int64_t now = sw_clock_mono_ms();
-            if (away_since < 0) {
-                away_since = now;
-                fprintf(stderr, "slipway: lost NATS at %s; waiting up to %s for it\n",
-                        c->nats_url, wait_text);
-            } else if (now - away_since >= c->nats_wait_ms) {
-                fprintf(stderr,
-                        "slipway: no NATS at %s for %s; giving up (the build goes on: run "
-                        "`slipway logs -f %s` again)\n",
-                        c->nats_url, wait_text, f->rec.build_id);
-                status = CLI_UNREACHABLE;
-                break;
-            }
+        if ((!up || !subscribed) && gave_up(c, f, &away_since, wait_text)) {
+            status = CLI_UNREACHABLE;
+            break;
         }
         item *it = pop(f, 100);
         if (it == NULL) {
@@ -499,15 +509,7 @@ static int follow_live(cli *c, follower *f)
             }
         }
         if (!up) {
-            if (away_since < 0) {
-                away_since = now;
-                fprintf(stderr, "slipway: lost NATS at %s; waiting up to %s for it\n",
-                        c->nats_url, wait_text);
-            } else if (now - away_since >= c->nats_wait_ms) {
-                fprintf(stderr,
-                        "slipway: no NATS at %s for %s; giving up (the build goes on: run "
-                        "`slipway logs -f %s` again)\n",
-                        c->nats_url, wait_text, f->rec.build_id);
+            if (gave_up(c, f, &away_since, wait_text)) {
                 status = CLI_UNREACHABLE;
                 break;
             }
