@@ -58,7 +58,7 @@ int cli_pools(cli *c, int argc, char **argv)
                (unsigned long long)p->running,
                p->leader[0] ? p->leader : "none (no autoscaler holds its lease yet)");
         if (p->last != NULL && p->last->action[0]) {
-            printf("  last: %s %s ago, from %u to %u: %s\n", p->last->action,
+            printf("  last: %s %s, from %u to %u: %s\n", p->last->action,
                    cli_age(age, sizeof(age), p->last->at_ms), p->last->from, p->last->to,
                    p->last->reason);
         }
