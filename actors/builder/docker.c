@@ -312,7 +312,9 @@ int sw_docker_run(sw_docker *d, const sw_sandbox_spec *spec, const sw_docker_ste
         goto cleanup;
     }
     r.t_created = sw_clock_mono_ms();
-    if (error == 0) {
+    /* a cancel (or the deadline) that came while the create was answered
+     * without a poll in between: the container is never started */
+    if (error == 0 && !step_poll(&r)) {
         path = sw_asprintf("/containers/%s/start", r.id);
         int status = call(&r, "POST", path, NULL, step_poll, START_TIMEOUT_MS, &answer);
         if (status != 204 && status != 304 && status != SW_ESTOPPED) {
