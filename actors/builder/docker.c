@@ -307,7 +307,10 @@ int sw_docker_run(sw_docker *d, const sw_sandbox_spec *spec, const sw_docker_ste
         goto cleanup;
     }
 
-    error = create_container(&r, step, body);
+    /* stopped already (a cancel before the step began): nothing is made, so
+     * nothing can be left behind by a create the engine finishes after we
+     * gave up on it */
+    error = step_poll(&r) ? SW_ESTOPPED : create_container(&r, step, body);
     if (error != 0 && !(error == SW_ESTOPPED && r.stop != SW_SANDBOX_KILLED_NONE)) {
         goto cleanup;
     }
