@@ -311,27 +311,21 @@ START_TEST(test_an_actor_with_wrong_credentials_does_not_start)
 }
 END_TEST
 
+static void add_case(Suite *s, const char *name, int timeout_s, const TTest *test)
+{
+    TCase *t = tcase_create(name);
+    tcase_set_timeout(t, timeout_s);
+    tcase_add_test(t, test);
+    suite_add_tcase(s, t);
+}
+
 static Suite *tenancy_suite(void)
 {
     Suite *s = suite_create("tenancy");
-    TCase *t;
-
-    t = tcase_create("own");
-    tcase_set_timeout(t, 180);
-    tcase_add_test(t, test_a_tenant_sees_its_own_builds_and_nothing_of_another);
-    suite_add_tcase(s, t);
-    t = tcase_create("server");
-    tcase_set_timeout(t, 120);
-    tcase_add_test(t, test_the_server_refuses_a_tenant_what_is_not_its_own);
-    suite_add_tcase(s, t);
-    t = tcase_create("roles");
-    tcase_set_timeout(t, 120);
-    tcase_add_test(t, test_each_role_is_held_to_its_own_subjects);
-    suite_add_tcase(s, t);
-    t = tcase_create("creds");
-    tcase_set_timeout(t, 120);
-    tcase_add_test(t, test_an_actor_with_wrong_credentials_does_not_start);
-    suite_add_tcase(s, t);
+    add_case(s, "own", 180, test_a_tenant_sees_its_own_builds_and_nothing_of_another);
+    add_case(s, "server", 120, test_the_server_refuses_a_tenant_what_is_not_its_own);
+    add_case(s, "roles", 120, test_each_role_is_held_to_its_own_subjects);
+    add_case(s, "creds", 120, test_an_actor_with_wrong_credentials_does_not_start);
     return s;
 }
 
