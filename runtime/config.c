@@ -7,6 +7,7 @@
 #include "runtime/config.h"
 #include "runtime/config_autoscale.h"
 #include "runtime/config_secret.h"
+#include "runtime/config_routing.h"
 #include "runtime/config_web.h"
 #include "runtime/mem.h"
 
@@ -430,8 +431,9 @@ static int read_projects(sw_config *cfg, const sw_yaml_doc *doc)
                                                                "project names: set 'image')");
             }
         }
+        p->region_pinned = p->region != NULL;
         if (p->region == NULL) {
-            p->region = sw_strdup("default");
+            p->region = sw_strdup(cfg->default_region);
         }
         if (sw_config_tenant(cfg, p->tenant) == NULL) {
             return sw_yaml_error(doc, sw_yaml_get(m, "tenant"), "no tenant named '%s'",
@@ -529,7 +531,7 @@ static int read_clusters(sw_config *cfg, const sw_yaml_doc *doc)
             return error;
         }
         if (c->region == NULL) {
-            c->region = sw_strdup("default");
+            c->region = sw_strdup(cfg->default_region);
         }
         if (c->executor == NULL) {
             c->executor = sw_strdup("shell");
@@ -718,7 +720,7 @@ static int read_top(sw_config *cfg, const sw_yaml_doc *doc)
                                        "retention", "webhook",  "notifier", "docker", "tiers",
                                        "tenants",  "projects", "clusters", "builders",
                                        "queues",   "drain_grace", "autoscale_lease", "web",
-                                       NULL};
+                                       "default_region", "regions", "routing", NULL};
     static const char *const nats_keys[] = {"url", "creds", NULL};
     static const char *const timeout_keys[] = {"heartbeat_interval", "heartbeat_lapse",
                                                "max_deliveries", NULL};
@@ -812,7 +814,8 @@ static int read_top(sw_config *cfg, const sw_yaml_doc *doc)
         return error;
     }
 
-    if ((error = read_tiers(cfg, doc)) < 0 || (error = read_tenants(cfg, doc)) < 0 ||
+    if ((error = sw_config_read_routing(cfg, doc)) < 0 ||
+        (error = read_tiers(cfg, doc)) < 0 || (error = read_tenants(cfg, doc)) < 0 ||
         (error = read_projects(cfg, doc)) < 0 || (error = read_clusters(cfg, doc)) < 0 ||
         (error = read_builders(cfg, doc)) < 0) {
         return error;
@@ -893,6 +896,7 @@ void sw_config_destroy(sw_config **cfg_p)
 static void config_free(sw_config *cfg)
 {
     sw_config_free_web(cfg);
+    sw_config_free_routing(cfg);
     free(cfg->inline_secrets);
     for (size_t i = 0; i < cfg->ntiers; i++) {
         free(cfg->tiers[i].name);

@@ -19,6 +19,8 @@
 #ifndef SW_CONFIG_H
 #define SW_CONFIG_H
 
+#include "runtime/regions.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -78,7 +80,8 @@ typedef struct sw_project {
     char *tenant;
     char *repository;   /* clone URL: what builders fetch, whatever a webhook says */
     char *default_ref;
-    char *region;
+    char *region;       /* `region:`, else the config's default_region */
+    bool region_pinned; /* `region:` was given: builds never go elsewhere */
     sw_forge_config forge; /* type SW_FORGE_NONE when the project has no forge */
     sw_secret *secrets;    /* `secrets:`, in file order; NULL when none */
     size_t nsecrets;
@@ -189,6 +192,12 @@ typedef struct sw_config {
     char *web_read_token;          /* sees every tenant's build pages; NULL: none */
     char *web_link_key;            /* signs the links in commit statuses; NULL: unsigned links */
     uint64_t web_link_ttl_ms;      /* how long a signed link is good for, default 7 days */
+    /* routing (runtime/config_routing.c) */
+    char *default_region;          /* of projects and clusters without region:, "default" */
+    sw_region_rule *region_rules;  /* `regions:` in file order (owned strings) */
+    size_t nregion_rules;
+    bool routing_learn;            /* place by the sources of recent builds (default true) */
+    uint32_t routing_half_life;    /* builds after which a build's sources count half (3) */
     /* secrets given inline (runtime/config_secret.c): ", "-joined keys; NULL: none */
     char *inline_secrets;
 } sw_config;
