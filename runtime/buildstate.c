@@ -110,6 +110,25 @@ static void set_str(char **field, const char *value)
     *field = sw_strdup(value);
 }
 
+/* Replaces the record's profile with a copy of src (NULL: none). */
+static void set_profile(Slipway__SourceProfile **field, const Slipway__SourceProfile *src)
+{
+    if (*field != NULL) {
+        slipway__source_profile__free_unpacked(*field, NULL);
+        *field = NULL;
+    }
+    if (src != NULL) {
+        size_t len = slipway__source_profile__get_packed_size(src);
+        uint8_t *data = sw_calloc(1, len ? len : 1);
+        slipway__source_profile__pack(src, data);
+        *field = slipway__source_profile__unpack(NULL, len, data);
+        free(data);
+        if (*field == NULL) { /* packed by us a moment ago */
+            abort();
+        }
+    }
+}
+
 static void fill_created(Slipway__BuildRecord *rec, const Slipway__BuildEvent *ev)
 {
     const Slipway__Job *job = ev->job;
@@ -176,6 +195,8 @@ int sw_build_apply(Slipway__BuildRecord *rec, const Slipway__BuildEvent *ev)
         }
         rec->state = SLIPWAY__BUILD_STATE__DISPATCHED;
         set_str(&rec->cluster, ev->cluster);
+        set_str(&rec->region, ev->region);
+        set_str(&rec->placement, ev->reason);
         return SW_APPLY_CHANGED;
 
     case SLIPWAY__EVENT_KIND__STARTED:
@@ -234,6 +255,9 @@ int sw_build_apply(Slipway__BuildRecord *rec, const Slipway__BuildEvent *ev)
             set_str(&rec->image, ev->image);
             set_str(&rec->digest, ev->digest);
         }
+        if (ev->profile != NULL) {
+            set_profile(&rec->profile, ev->profile);
+        }
         rec->finished_ms = ev->at_ms;
         return SW_APPLY_CHANGED;
 
@@ -264,6 +288,9 @@ void sw_build_record_clear(Slipway__BuildRecord *rec)
     set_str(&rec->retry_of, NULL);
     set_str(&rec->branch, NULL);
     set_str(&rec->tag, NULL);
+    set_str(&rec->region, NULL);
+    set_str(&rec->placement, NULL);
+    set_profile(&rec->profile, NULL);
     slipway__build_record__init(rec);
 }
 
@@ -290,6 +317,9 @@ void sw_build_record_copy(Slipway__BuildRecord *dst, const Slipway__BuildRecord 
     dst->retry_of = NULL;
     dst->branch = NULL;
     dst->tag = NULL;
+    dst->region = NULL;
+    dst->placement = NULL;
+    dst->profile = NULL;
     set_str(&dst->build_id, src->build_id);
     set_str(&dst->tenant, src->tenant);
     set_str(&dst->project, src->project);
@@ -309,4 +339,7 @@ void sw_build_record_copy(Slipway__BuildRecord *dst, const Slipway__BuildRecord 
     set_str(&dst->retry_of, src->retry_of);
     set_str(&dst->branch, src->branch);
     set_str(&dst->tag, src->tag);
+    set_str(&dst->region, src->region);
+    set_str(&dst->placement, src->placement);
+    set_profile(&dst->profile, src->profile);
 }

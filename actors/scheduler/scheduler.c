@@ -146,6 +146,8 @@ static void on_request(scheduler *s, const sw_mail *mail)
     job.project = project->name;
     job.tier = tier->name;
     job.region = project->region;
+    job.region_pinned = project->region_pinned;
+    job.branch = req->branch;
     job.clone_url = req->clone_url[0] ? req->clone_url : project->repository;
     job.ref = req->ref[0] ? req->ref : project->default_ref;
     job.sha = req->sha;
