@@ -2,6 +2,8 @@
 #include "actors/dispatcher/dispatcher.h"
 
 #include "actors/dispatcher/fairshare.h"
+#include "actors/dispatcher/route.h"
+#include "actors/dispatcher/routes.h"
 
 #include "runtime/clock.h"
 #include "runtime/error.h"
@@ -15,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { TAG_JOB = 1 };
+enum { TAG_JOB = 1, TAG_EVENT };
 
 /* JOBS full: a job goes back to SCHED (nak) and comes again after this */
 #define FULL_RETRY_MS 2000
@@ -30,8 +32,9 @@ enum { TAG_JOB = 1 };
 typedef struct held {
     struct held *next;
     sw_msg *msg;        /* retained */
-    Slipway__Job *job;  /* our own unpacked copy */
+    Slipway__Job *job;  /* our own unpacked copy, its region the one routed to */
     int64_t touched_ms; /* monotonic: received or last marked in progress */
+    char *why;          /* the route's reason, for PLACED */
 } held;
 
 /* A placed job still in JOBS (counted against its tenant's max_running). */
@@ -55,6 +58,7 @@ typedef struct dispatcher {
     const char *tier;
     sw_actor *self;
     sw_bus *bus;
+    sw_routes *routes;      /* what recent builds fetched, per project and branch */
     unsigned turn;
     /* an episode of a full JOBS: from the first refusal to the next placement */
     bool jobs_full;
@@ -150,7 +154,8 @@ static int refuse_region(dispatcher *d, const Slipway__Job *job)
 /* Puts job on cluster's queue (msg-id <build>.job: a second placement of a
  * build within JOBS' duplicate window is the same message) and records
  * PLACED. *seq_out gets its JOBS sequence. SW_EFULL: JOBS is at its bound. */
-static int place(dispatcher *d, Slipway__Job *job, const sw_cluster *cluster, uint64_t *seq_out)
+static int place(dispatcher *d, Slipway__Job *job, const sw_cluster *cluster, const char *why,
+                 uint64_t *seq_out)
 {
     Slipway__BuildEvent ev = SLIPWAY__BUILD_EVENT__INIT;
     char subject[160], msg_id[64];
@@ -159,15 +164,19 @@ static int place(dispatcher *d, Slipway__Job *job, const sw_cluster *cluster, ui
     ev.build_id = job->build_id;
     ev.tenant = job->tenant;
     ev.at_ms = sw_clock_wall_ms();
-    char *unpacked_cluster = job->cluster; /* whoever unpacked it frees it */
+    char *unpacked_cluster = job->cluster, *unpacked_region = job->region; /* theirs */
     job->cluster = (char *)cluster->name;
+    job->region = (char *)cluster->region;
     void *data = sw_wire_pack(&job->base, &len);
     job->cluster = unpacked_cluster;
+    job->region = unpacked_region;
     sw_subject(subject, sizeof(subject), "sw.jobs", cluster->name, NULL);
     snprintf(msg_id, sizeof(msg_id), "%s.job", job->build_id);
     ev.kind = SLIPWAY__EVENT_KIND__PLACED;
     ev.state = SLIPWAY__BUILD_STATE__DISPATCHED;
     ev.cluster = (char *)cluster->name;
+    ev.region = (char *)cluster->region;
+    ev.reason = (char *)why;
     int error = sw_bus_js_publish(d->bus, subject, data, len, msg_id, seq_out, NULL);
     free(data);
     if (error == 0 || error == SW_EFULL) {
@@ -183,16 +192,32 @@ static int place(dispatcher *d, Slipway__Job *job, const sw_cluster *cluster, ui
                 sw_error_last());
         return error;
     }
-    sw_debug(sw_actor_name(d->self), "build %s placed on cluster %s", job->build_id,
-             cluster->name);
+    sw_debug(sw_actor_name(d->self), "build %s placed on cluster %s: %s", job->build_id,
+             cluster->name, why);
     return 0;
+}
+
+/* Where job goes (route.h), by what its project's builds fetched. */
+static void route(dispatcher *d, const Slipway__Job *job, sw_route *out)
+{
+    Slipway__RouteMix *mix = NULL;
+    if (sw_routes_mix(d->routes, job->project, job->branch, &mix) < 0) {
+        sw_warn(sw_actor_name(d->self), "build %s: %s; routed as if nothing was learned",
+                job->build_id, sw_error_last());
+    }
+    sw_route_decide(d->cfg, d->tier, job, mix, out);
+    if (mix != NULL) {
+        slipway__route_mix__free_unpacked(mix, NULL);
+    }
 }
 
 /* lookahead 0 (`off`): every job is placed at once, in SCHED's order. */
 static void place_at_once(dispatcher *d, const sw_mail *mail)
 {
     Slipway__Job *job = (Slipway__Job *)mail->pb;
-    const sw_cluster *cluster = sw_dispatcher_pick(d->cfg, d->tier, job->region, d->turn++);
+    sw_route r;
+    route(d, job, &r);
+    const sw_cluster *cluster = sw_dispatcher_pick(d->cfg, d->tier, r.region, d->turn++);
     uint64_t seq = 0;
 
     if (cluster == NULL) {
@@ -203,7 +228,7 @@ static void place_at_once(dispatcher *d, const sw_mail *mail)
         }
         return;
     }
-    int error = place(d, job, cluster, &seq);
+    int error = place(d, job, cluster, r.reason, &seq);
     if (error == SW_EFULL) {
         d->turn--; /* the same cluster's turn next time */
         sw_msg_nak(mail->msg, FULL_RETRY_MS); /* not lost, not acked: it stays in SCHED */
@@ -238,6 +263,7 @@ static void held_free(held *h)
 {
     sw_msg_release(&h->msg);
     slipway__job__free_unpacked(h->job, NULL);
+    free(h->why);
     free(h);
 }
 
@@ -263,7 +289,9 @@ static void hold(dispatcher *d, const sw_mail *mail)
             return;
         }
     }
-    if (sw_dispatcher_pick(d->cfg, d->tier, in->region, 0) == NULL) {
+    sw_route r;
+    route(d, in, &r);
+    if (sw_dispatcher_pick(d->cfg, d->tier, r.region, 0) == NULL) {
         if (refuse_region(d, in) < 0) {
             sw_msg_nak(mail->msg, 1000);
         } else {
@@ -276,6 +304,14 @@ static void hold(dispatcher *d, const sw_mail *mail)
     if (h->job == NULL) { /* the runtime unpacked these very bytes */
         abort();
     }
+    if (strcmp(h->job->region, r.region) != 0) { /* take() and fill() go by it */
+        char *region = sw_strdup(r.region);
+        if (h->job->region != protobuf_c_empty_string) {
+            free(h->job->region);
+        }
+        h->job->region = region;
+    }
+    h->why = sw_strdup(r.reason);
     h->msg = sw_msg_retain(mail->msg);
     h->touched_ms = sw_clock_mono_ms();
     if (l->tail != NULL) {
@@ -371,7 +407,7 @@ static bool fill(dispatcher *d, const sw_tier *tier, const sw_cluster *cluster)
         lane *l = &d->lanes[i];
         held *h = take(d, l, cluster->region);
         uint64_t seq = 0;
-        int error = place(d, h->job, cluster, &seq);
+        int error = place(d, h->job, cluster, h->why, &seq);
         if (error < 0) {
             put_back(d, l, h);
             d->cursor = (size_t)i; /* its turn again */
@@ -483,11 +519,28 @@ static void on_job(dispatcher *d, const sw_mail *mail)
     }
 }
 
+/* A FINISHED event with a source profile teaches the routes (others only move
+ * the sequence on). */
+static void on_event(dispatcher *d, const sw_mail *mail)
+{
+    const Slipway__BuildEvent *ev = (const Slipway__BuildEvent *)mail->pb;
+    uint64_t seq = sw_msg_stream_seq(mail->msg);
+    int result = sw_routes_apply(d->routes, ev, seq, d->cfg->routing_half_life);
+    if (result < 0) {
+        sw_warn(sw_actor_name(d->self), "event #%llu not learned: %s", (unsigned long long)seq,
+                sw_error_last());
+    } else if (result > 0) {
+        sw_info(sw_actor_name(d->self), "learned the sources of build %s (%zu, project %s%s%s)",
+                ev->build_id, ev->profile->n_sources, ev->profile->project,
+                ev->profile->branch[0] ? ", branch " : "", ev->profile->branch);
+    }
+}
+
 static int dispatcher_init(sw_actor *self, void **state_out, void *arg)
 {
     const sw_actor_ctx *ctx = arg;
     dispatcher *d;
-    char durable[96];
+    char durable[96], dir[4096];
     int error;
 
     if (sw_config_tier(ctx->cfg, ctx->target) == NULL) {
@@ -499,12 +552,25 @@ static int dispatcher_init(sw_actor *self, void **state_out, void *arg)
     d->tier = ctx->target;
     d->self = self;
     d->bus = sw_actor_bus(self);
+    snprintf(dir, sizeof(dir), "%s/dispatcher-%s", d->cfg->data_dir, d->tier);
+    if ((error = sw_routes_open(&d->routes, dir)) < 0) {
+        sw_config_release(&d->cfg);
+        free(d);
+        return error;
+    }
+    sw_info(sw_actor_name(self), "routes at %s, learned up to event #%llu", dir,
+            (unsigned long long)sw_routes_seq(d->routes));
     *state_out = d;
-    error = sw_actor_pull(self, TAG_JOB, SW_STREAM_SCHED,
-                          sw_durable_dispatch(durable, sizeof(durable), d->tier),
-                          (int)sw_config_tier(ctx->cfg, ctx->target)->hold,
-                          &slipway__job__descriptor);
+    if ((error = sw_actor_follow(self, TAG_EVENT, SW_STREAM_EVENTS, "sw.events.>",
+                                 sw_routes_seq(d->routes) + 1,
+                                 &slipway__build_event__descriptor)) == 0) {
+        error = sw_actor_pull(self, TAG_JOB, SW_STREAM_SCHED,
+                              sw_durable_dispatch(durable, sizeof(durable), d->tier),
+                              (int)sw_config_tier(ctx->cfg, ctx->target)->hold,
+                              &slipway__job__descriptor);
+    }
     if (error < 0) {
+        sw_routes_destroy(&d->routes);
         sw_config_release(&d->cfg);
         free(d);
         *state_out = NULL;
@@ -534,6 +600,8 @@ static void dispatcher_handle(sw_actor *self, void *state, const sw_mail *mail)
 {
     if (mail->tag == TAG_JOB) {
         on_job(state, mail);
+    } else if (mail->tag == TAG_EVENT) {
+        on_event(state, mail);
     }
 }
 
@@ -561,6 +629,7 @@ static void dispatcher_stop(sw_actor *self, void *state)
         free(l->tenant);
     }
     free(d->lanes);
+    sw_routes_destroy(&d->routes);
     sw_config_release(&d->cfg);
     free(d);
 }
