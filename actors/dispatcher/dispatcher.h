@@ -3,6 +3,7 @@
  * tier on the queue of a cluster of that tier in the project's region.
  *
  * Reads:   SCHED  sw.sched.<tier>    Job (durable "dispatch-<tier>", pulled)
+ *          EVENTS sw.events.>        FINISHED with a source profile (followed)
  * Writes:  JOBS   sw.jobs.<cluster>  Job (msg-id <build>.job)
  *          EVENTS sw.events.<tenant>.<build>  PLACED, or FINISHED errored when
  *                 no cluster of the tier serves the region
@@ -20,6 +21,11 @@
  * in JOBS by sequence until gone). The SCHED message is acked after the job is
  * in JOBS and PLACED recorded; a redelivery places the same msg-id again,
  * which JOBS takes as a duplicate. Stop naks every held job back at once.
+ *
+ * Routing (route.h, routes.h): the region a job goes to is decided when it
+ * arrives, by its project's pin or by what its project's (or branch's) recent
+ * builds fetched, learned from the FINISHED events of EVENTS (followed from
+ * the sequence its store remembers); PLACED carries the region and why.
  */
 #ifndef SW_DISPATCHER_H
 #define SW_DISPATCHER_H

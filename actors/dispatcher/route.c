@@ -245,7 +245,7 @@ void sw_route_decide(const sw_config *cfg, const char *tier, const Slipway__Job 
     out->region = c->region;
     out->learned = true;
     snprintf(out->reason, sizeof(out->reason),
-             "region %s: %s of %s sources (%s) over %u builds, newest weighing most",
+             "region %s: %s of %s sources (%s) over %u build%s, newest weighing most",
              c->region, fmt_weight(a, sizeof(a), top->weight), fmt_weight(b, sizeof(b), total),
-             hosts, mix->learned);
+             hosts, mix->learned, mix->learned == 1 ? "" : "s");
 }

@@ -54,6 +54,8 @@ struct sw_harness {
     char *nats_dir;     /* slipway-admin nats-config's output */
     char *creds_buf;    /* sw_harness_creds's answer */
     char *repo_tenant[MAX_REPOS]; /* NULL: demo */
+    char *repo_region[MAX_REPOS]; /* NULL: "local" (see unpinned) */
+    bool unpinned[MAX_REPOS];     /* no region: at all */
     bool refusals_expected;       /* a test that provokes its roles' refusals */
     pid_t gitd_pid;
     int git_port;
@@ -595,7 +597,21 @@ void sw_harness_repo_tenant(sw_harness *h, const char *repo, const char *tenant)
     for (int i = 0; i < h->nrepos; i++) {
         if (strcmp(h->repos[i], repo) == 0) {
             free(h->repo_tenant[i]);
+        free(h->repo_region[i]);
             h->repo_tenant[i] = sw_strdup(tenant);
+            return;
+        }
+    }
+    ck_abort_msg("no repository '%s' in the harness", repo);
+}
+
+void sw_harness_repo_region(sw_harness *h, const char *repo, const char *region)
+{
+    for (int i = 0; i < h->nrepos; i++) {
+        if (strcmp(h->repos[i], repo) == 0) {
+            free(h->repo_region[i]);
+            h->repo_region[i] = region != NULL ? sw_strdup(region) : NULL;
+            h->unpinned[i] = region == NULL;
             return;
         }
     }
@@ -773,13 +789,15 @@ static char *write_config(sw_harness *h)
                 "    tenant: %s\n"
                 "    repository: git://127.0.0.1:%d/%s.git\n"
                 "    default_ref: main\n"
-                "    region: local\n"
+                "%s%s%s"
                 "    forge:\n"
                 "      type: %s\n"
                 "      repo: demo/%s\n"
                 "      secret: \"%s\"\n",
                 h->repos[i], h->repo_tenant[i] ? h->repo_tenant[i] : "demo", h->git_port,
-                h->repos[i], h->opts.forge, h->repos[i],
+                h->repos[i], h->unpinned[i] ? "" : "    region: ",
+                h->unpinned[i] ? "" : h->repo_region[i] ? h->repo_region[i] : "local",
+                h->unpinned[i] ? "" : "\n", h->opts.forge, h->repos[i],
                 h->opts.webhook_secret);
         if (h->opts.secret != NULL) {
             fprintf(f,
@@ -806,9 +824,11 @@ static char *write_config(sw_harness *h)
             "    tier: free\n"
             "    region: local\n"
             "    executor: %s\n"
-            "%s"
-            "builders:\n",
-            h->opts.executor, h->opts.cluster_extra ? h->opts.cluster_extra : "");
+            "%s%s"
+            "builders:\n%s",
+            h->opts.executor, h->opts.cluster_extra ? h->opts.cluster_extra : "",
+            h->opts.clusters_extra ? h->opts.clusters_extra : "",
+            h->opts.builders_extra ? h->opts.builders_extra : "");
     for (int i = 1; i <= h->opts.builders; i++) {
         fprintf(f,
                 "  - name: builder-%d\n"

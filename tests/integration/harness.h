@@ -56,6 +56,9 @@ typedef struct sw_harness_options {
                                      * before/after figures of bench_auth only) */
     const char *tier_extra;         /* NULL: none; YAML lines added to tier free's entry,
                                      * indented 4, e.g. "    max_queued: 3\n" */
+    const char *clusters_extra;     /* NULL: none; more entries of clusters: after local-free,
+                                     * indented 2, e.g. "  - name: far\n    tier: free\n" */
+    const char *builders_extra;     /* NULL: none; more entries of builders:, indented 2 */
 } sw_harness_options;
 
 /* Every project's webhook secret (GitHub's published test secret). */
@@ -103,6 +106,10 @@ const char *sw_harness_creds(const sw_harness *h, const char *who);
 /* Makes repo's project belong to tenant (default demo; one of opts.tenants).
  * Before sw_harness_start. */
 void sw_harness_repo_tenant(sw_harness *h, const char *repo, const char *tenant);
+
+/* The region: of repo's project (default "local", where local-free is); NULL:
+ * none, so the dispatcher routes its builds by what they fetch. */
+void sw_harness_repo_region(sw_harness *h, const char *repo, const char *region);
 
 /* destroy checks that nats-server never refused one of Slipway's role users;
  * a test that provokes such refusals on purpose says so. */
