@@ -613,6 +613,12 @@ static void api_builds(scheduler *s, const sw_mail *mail, const Slipway__ApiRequ
         reply_error(s, mail, SW_EIO, sw_error_last());
         return;
     }
+    for (size_t i = 0; i < n; i++) { /* `show` has them: a list stays small */
+        if (list[i]->profile != NULL) {
+            slipway__source_profile__free_unpacked(list[i]->profile, NULL);
+            list[i]->profile = NULL;
+        }
+    }
     r.builds = list;
     r.n_builds = n;
     reply(s, mail, &r);
