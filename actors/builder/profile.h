@@ -12,7 +12,7 @@
  *     defaults that feed them, RUN lines that name package managers, mirrors
  *     or URLs, ADD <url>;
  *   - files that name package sources: .npmrc, pip.conf, requirements*.txt,
- *     go.env, sources.list and sources.list.d/*.list.
+ *     go.env, sources.list and sources.list.d/NAME.list.
  * The executor adds what it saw (sw_profile_add with kind "pull").
  */
 #ifndef SW_PROFILE_H
