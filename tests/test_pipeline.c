@@ -54,6 +54,9 @@ START_TEST(test_run_and_commands)
     ck_assert_str_eq(p->steps[0].name, "build");
     ck_assert_str_eq(p->steps[0].image, "busybox");
     ck_assert_str_eq(p->steps[0].script, "echo hi\necho there\n");
+    ck_assert_int_eq(p->steps[0].image_line, 5);
+    ck_assert_int_eq(p->steps[1].image_line, 0);
+    ck_assert_int_eq(p->image_line, 0);
     ck_assert_uint_eq(p->steps[0].timeout_ms, 0);
     ck_assert_uint_eq(p->steps[0].memory_bytes, 0);
     ck_assert_int_eq(p->steps[0].line, 4);
@@ -68,6 +71,23 @@ START_TEST(test_run_and_commands)
     ck_assert_uint_eq(p->steps[1].memory_bytes, 128ull << 20);
     sw_pipeline_destroy(&p);
     ck_assert_ptr_null(p);
+    sw_pipeline_destroy(&p);
+}
+END_TEST
+
+/* The lines of image: keys, for the source profile's "file:line". */
+START_TEST(test_image_lines)
+{
+    sw_pipeline *p = parse_ok("steps:\n"
+                              "  - name: a\n"
+                              "    run: x\n"
+                              "    image:\n"
+                              "      golang:1.22\n"
+                              "image: busybox\n");
+    ck_assert_str_eq(p->image, "busybox");
+    ck_assert_int_eq(p->image_line, 6);
+    ck_assert_str_eq(p->steps[0].image, "golang:1.22");
+    ck_assert_int_eq(p->steps[0].image_line, 4); /* the key's line, not the value's */
     sw_pipeline_destroy(&p);
 }
 END_TEST
@@ -238,6 +258,7 @@ int main(void)
     Suite *s = suite_create("pipeline");
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, test_run_and_commands);
+    tcase_add_test(tc, test_image_lines);
     tcase_add_test(tc, test_minimal);
     tcase_add_test(tc, test_unknown_key);
     tcase_add_test(tc, test_steps_not_a_list);

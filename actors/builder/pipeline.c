@@ -255,6 +255,12 @@ static int read_network(const sw_yaml_doc *doc, const sw_yaml_node *node, char *
     return 0;
 }
 
+/* The line of an `image:` key (its value node), or 0 when there is none. */
+static int image_line(const sw_yaml_node *image)
+{
+    return image != NULL ? image->key_line : 0;
+}
+
 static int read_step(const sw_yaml_doc *doc, const sw_yaml_node *node, sw_pipeline_step *step)
 {
     static const char *const keys[] = {"name",    "image",  "run",     "commands", "build",
@@ -286,6 +292,7 @@ static int read_step(const sw_yaml_doc *doc, const sw_yaml_node *node, sw_pipeli
         (error = read_network(doc, sw_yaml_get(node, "network"), &step->network)) < 0) {
         return error;
     }
+    step->image_line = image_line(sw_yaml_get(node, "image"));
     run = sw_yaml_get(node, "run");
     commands = sw_yaml_get(node, "commands");
     build = sw_yaml_get(node, "build");
@@ -368,6 +375,7 @@ int sw_pipeline_parse(sw_pipeline **out, const char *text, size_t len, const cha
         (error = sw_yaml_string(doc, sw_yaml_get(doc->root, "image"), &p->image)) < 0) {
         goto cleanup;
     }
+    p->image_line = image_line(sw_yaml_get(doc->root, "image"));
     steps = sw_yaml_get(doc->root, "steps");
     if (steps == NULL) {
         error = sw_yaml_error(doc, doc->root, "the pipeline needs 'steps'");

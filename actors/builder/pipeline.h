@@ -62,11 +62,13 @@ typedef struct sw_pipeline_step {
     uint64_t timeout_ms;    /* 0 when not given */
     uint64_t memory_bytes;  /* 0 when not given */
     int line, col;          /* where the step starts in the file */
+    int image_line;         /* the line of its `image:` key; 0 when not given */
 } sw_pipeline_step;
 
 typedef struct sw_pipeline {
     uint64_t timeout_ms;    /* 0 when not given */
     char *image;            /* the steps' default image; NULL when not given */
+    int image_line;         /* the line of the `image:` key; 0 when not given */
     sw_pipeline_env *env;
     size_t nenv;
     sw_pipeline_step *steps;
