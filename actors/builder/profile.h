@@ -20,6 +20,7 @@
 
 #include "actors/builder/pipeline.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* A profile holds at most this many sources; more are counted in dropped. */
@@ -28,9 +29,9 @@
 typedef struct sw_source {
     char *host;  /* lower case, with its port when not the scheme's: "docker.io",
                   * "pypi.org", "127.0.0.1:5000" */
-    char *kind;  /* "image", "apt", "pip", "npm", "go", "url", "git", "pull" */
+    char *kind;  /* "image", "apt", "apk", "pip", "npm", "go", "url", "git", "pull" */
     char *what;  /* the reference as written (ARGs expanded): "python:3.12",
-                  * "https://pypi.org/simple" */
+                  * "https://pypi.org/simple"; a url's userinfo is left out */
     char *file;  /* relative to the checkout's root; "engine" for what the executor saw */
     unsigned line; /* 1-based; 0 when there is none */
 } sw_source;
@@ -46,8 +47,19 @@ typedef struct sw_profile {
 void sw_profile_add(sw_profile *p, const char *host, const char *kind, const char *what,
                     const char *file, unsigned line);
 
+/* Adds url's host as a source of kind, with the url (without its userinfo) as
+ * what. False, and nothing added, when url names no host: no scheme, file://,
+ * a variable left unexpanded. */
+bool sw_profile_add_url(sw_profile *p, const char *kind, const char *url, const char *file,
+                        unsigned line);
+
 /* Frees what p holds and empties it. */
 void sw_profile_clear(sw_profile *p);
+
+/* The host of a url ("https://user@PyPI.org:443/simple" is "pypi.org",
+ * "http://127.0.0.1:5000/x" "127.0.0.1:5000"): lower case, userinfo and the
+ * scheme's default port left out. Writes into buf; NULL when there is none. */
+const char *sw_profile_url_host(const char *url, char *buf, size_t n);
 
 /* Reads the checkout at root. pipeline: the parsed .slipway.yml, or NULL to
  * read root/.slipway.yml (absent: the Dockerfile-only case). Files that cannot
@@ -58,6 +70,14 @@ int sw_profile_scan(sw_profile *p, const char *root, const sw_pipeline *pipeline
  * step's (they override ARG defaults). */
 void sw_profile_dockerfile(sw_profile *p, const char *text, size_t len, const char *file,
                            const sw_pipeline_env *args, size_t nargs);
+
+/* As sw_profile_dockerfile, and what COPY takes from the build context into a
+ * package manager's place (COPY sources.list /etc/apt/, COPY .npmrc .) is read
+ * too: context is the build context's directory relative to root, the checkout,
+ * and nothing outside root is read. */
+void sw_profile_dockerfile_in(sw_profile *p, const char *text, size_t len, const char *file,
+                              const sw_pipeline_env *args, size_t nargs, const char *root,
+                              const char *context);
 
 /* The registry host of an image reference by Docker's rules: "python:3.12",
  * "library/python" and "index.docker.io/x" are "docker.io"; a first component
