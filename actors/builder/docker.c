@@ -43,6 +43,7 @@ typedef struct run_state {
     sw_docker_output *output;  /* once started */
     char id[128];              /* the container's id, or its name before we know the id */
     int created;
+    int pulled;                /* the image was pulled for the create */
     int64_t t_created, t_started, t_exited; /* for the debug log line */
 } run_state;
 
@@ -149,6 +150,7 @@ static int create_container(run_state *r, const sw_docker_step *step, json_t *bo
         if (status == 404 && attempt == 0) {
             free(answer);
             error = sw_docker_pull(r->d, step->image, step_poll, r);
+            r->pulled = error == 0;
             tick(r);
             if (error != 0) {
                 break;
@@ -339,6 +341,7 @@ int sw_docker_run(sw_docker *d, const sw_sandbox_spec *spec, const sw_docker_ste
     }
     r.t_exited = sw_clock_mono_ms();
     out->duration_ms = r.t_exited - r.started;
+    out->pulled = r.pulled;
     if (r.output != NULL) {
         sw_docker_output_finish(r.output, r.stop != SW_SANDBOX_KILLED_NONE);
     }

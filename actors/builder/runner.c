@@ -12,6 +12,7 @@
 
 #include "actors/builder/gitfetch.h"
 #include "actors/builder/pipeline.h"
+#include "actors/builder/profile_event.h"
 #include "actors/builder/sandbox.h"
 #include "actors/builder/steps.h"
 #include "runtime/clock.h"
@@ -116,6 +117,13 @@ int sw_run_job(const sw_run_spec *spec, const sw_run_sink *sink_in, sw_run_resul
         sw_steps_say(spec, sink, "no %s: building the repository's Dockerfile", PIPELINE_FILE);
         pipeline = sw_pipeline_dockerfile_only();
         rc = 0;
+    }
+    /* read before anything runs, whatever the pipeline's fate: routing learns from it */
+    sw_profile_scan(&out->profile, spec->workspace, rc == 0 ? pipeline : NULL);
+    if (out->profile.n > 0) {
+        char summary[512];
+        sw_steps_say(spec, sink, "sources: %s", sw_profile_summary(&out->profile, summary,
+                                                                   sizeof(summary)));
     }
     if (rc == SW_ENOTFOUND) {
         sw_steps_result(spec, out, SLIPWAY__BUILD_STATE__ERRORED, 0, "no %s in the repository at %s",

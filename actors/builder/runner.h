@@ -10,6 +10,7 @@
 
 #include "actors/builder/docker_api.h"
 #include "actors/builder/mask.h"
+#include "actors/builder/profile.h"
 #include "runtime/config.h"
 
 #include <stddef.h>
@@ -60,6 +61,7 @@ typedef struct sw_run_result {
     char sha[41];            /* the commit built, "" when the fetch failed */
     char image[320];         /* the image pushed ("registry/name:<sha>"), "" when none */
     char digest[80];         /* its digest, "sha256:..." */
+    sw_profile profile;      /* what the build fetches from (the caller clears it) */
 } sw_run_result;
 
 /* Runs the build described by spec, reporting through sink (any callback may be NULL)

@@ -72,6 +72,7 @@ typedef struct sw_sandbox_result {
                                   * "killed: timed out after 2s", "killed: cancelled" */
     char cgroup[256];            /* the step's cgroup (v1: its memory one), "" when none;
                                   * removed by the time sw_sandbox_run returns */
+    int pulled;                  /* docker: the engine lacked the step's image and pulled it */
 } sw_sandbox_result;
 
 /* Runs one step to its end and fills *out. Returns 0 when the step ran (whatever its

@@ -428,6 +428,10 @@ sw_step_outcome sw_steps_run(sw_step_run *r, unsigned index)
                                                "default (docker.default_image)", step->name);
             } else {
                 rc = sw_docker_run(spec->docker, &sb, &ds, &res);
+                char host[256];
+                if (res.pulled && sw_image_registry(ds.image, host, sizeof(host)) != NULL) {
+                    sw_profile_add(&r->out->profile, host, "pull", ds.image, "engine", 0);
+                }
             }
         }
         free((void *)sb.env);

@@ -2,6 +2,7 @@
 #include "actors/builder/worker.h"
 
 #include "actors/builder/outbox.h"
+#include "actors/builder/profile_event.h"
 #include "actors/builder/runner.h"
 #include "runtime/buildstate.h"
 #include "runtime/claim.h"
@@ -656,6 +657,7 @@ static void *worker_main(void *arg)
     ev.image = result.image;
     ev.digest = result.digest;
     ev.duration_ms = sw_clock_mono_ms() - started;
+    ev.profile = sw_profile_event(&result.profile, w->job->project, w->job->branch);
     /* decided: from here on only this attempt may publish for the build, and
      * publish retries until it is through (or the builder stops: then the
      * job's next delivery finds the final claim and tells the result again) */
@@ -670,6 +672,8 @@ static void *worker_main(void *arg)
     sw_info(w->who, "%s: %s", sw_state_name(result.state), result.reason);
 
 done:
+    sw_profile_event_free(&ev.profile);
+    sw_profile_clear(&result.profile);
     if (w->decided_elsewhere && sw_msg_ack_sync(w->msg, 5000) < 0) {
         /* the decider removes the job too; this is for a verdict whose removal failed */
         sw_debug(w->who, "ack of a decided build's job: %s", sw_error_last());

@@ -304,6 +304,33 @@ int cli_no_options(int argc, char **argv, const char *text, int nargs)
     return -1;
 }
 
+/* The hosts a build fetches from, one per line: "  HOST  KIND  WHAT  FILE:LINE". */
+static void print_sources(const Slipway__SourceProfile *p)
+{
+    size_t wh = 4, wk = 4, ww = 4;
+    if (p == NULL) {
+        return;
+    }
+    printf("sources: %zu%s\n", p->n_sources, p->dropped ? " (more were not kept)" : "");
+    for (size_t i = 0; i < p->n_sources; i++) {
+        const Slipway__Source *s = p->sources[i];
+        wh = strlen(s->host) > wh ? strlen(s->host) : wh;
+        wk = strlen(s->kind) > wk ? strlen(s->kind) : wk;
+        ww = strlen(s->what) > ww ? strlen(s->what) : ww;
+    }
+    ww = ww > 60 ? 60 : ww;
+    for (size_t i = 0; i < p->n_sources; i++) {
+        const Slipway__Source *s = p->sources[i];
+        if (s->line > 0) {
+            printf("  %-*s  %-*s  %-*s  %s:%u\n", (int)wh, s->host, (int)wk, s->kind, (int)ww,
+                   s->what, s->file, s->line);
+        } else {
+            printf("  %-*s  %-*s  %-*s  %s\n", (int)wh, s->host, (int)wk, s->kind, (int)ww,
+                   s->what, s->file);
+        }
+    }
+}
+
 int cli_show(cli *c, int argc, char **argv)
 {
     static const char text[] = "usage: slipway show BUILD\n\nPrints one build's record.\n";
@@ -327,6 +354,10 @@ int cli_show(cli *c, int argc, char **argv)
     printf("attempt: %u\n", r->attempt);
     printf("builder: %s\n", r->builder);
     printf("cluster: %s\n", r->cluster);
+    if (r->region[0]) {
+        printf("region: %s\n", r->region);
+        printf("placement: %s\n", r->placement);
+    }
     printf("step: %s\n", r->step);
     printf("exit_code: %d\n", r->exit_code);
     printf("reason: %s\n", r->reason);
@@ -348,6 +379,7 @@ int cli_show(cli *c, int argc, char **argv)
         printf("retry_of: %s\n", r->retry_of);
     }
     printf("request: %s\n", r->request_id);
+    print_sources(r->profile);
     slipway__build_record__free_unpacked(r, NULL);
     return CLI_OK;
 }
