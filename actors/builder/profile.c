@@ -155,7 +155,10 @@ const char *sw_profile_url_host(const char *url, char *buf, size_t n)
         }
         port_num = port_num * 10 + (unsigned)(port[i] - '0');
     }
-    if (port_num > 65535 || (port_len > 0 && port_num == default_port(url, scheme_len))) {
+    if (port_num > 65535) {
+        return NULL;
+    }
+    if (port_len > 0 && port_num == default_port(url, scheme_len)) {
         port_len = 0;
     }
     if (host_len + 1 + port_len + 1 > n) {
@@ -232,6 +235,9 @@ static char *join_clean(const char *dir, const char *name)
 static void add_build(sw_profile *p, const char *root, const sw_pipeline_build *b)
 {
     bool default_name = b->dockerfile == NULL || strcmp(b->dockerfile, "Dockerfile") == 0;
+    if ((b->context && b->context[0] == '/') || (b->dockerfile && b->dockerfile[0] == '/')) {
+        return; /* not inside the checkout (pipeline.c refuses it; a pipeline made by hand) */
+    }
     char *context = join_clean(b->context, "");
     char *rel = join_clean(context, b->dockerfile ? b->dockerfile : "Dockerfile");
     char *text = NULL;
@@ -303,11 +309,15 @@ static char **list_dir(walker *w, int fd, size_t *n_out)
             continue;
         }
         w->entries++;
-        names = sw_realloc(names, (n + 1) * sizeof(*names));
+        if ((n & (n - 1)) == 0) {
+            names = sw_realloc(names, (n ? 2 * n : 1) * sizeof(*names));
+        }
         names[n++] = sw_strdup(de->d_name);
     }
     closedir(dir);
-    qsort(names, n, sizeof(*names), by_name);
+    if (n > 1) {
+        qsort(names, n, sizeof(*names), by_name);
+    }
     *n_out = n;
     return names;
 }

@@ -35,6 +35,8 @@
 #include <string.h>
 #include <strings.h>
 
+#define MAX_STAGES 128 /* a Dockerfile is read up to its 129th FROM */
+
 typedef struct phys {
     size_t start, end; /* end: before the "\n" (and a "\r") */
 } phys;
@@ -56,22 +58,28 @@ typedef struct reader {
     sw_profile_vars global; /* ARGs before the first FROM, with a value */
     sw_profile_stage *stages;
     size_t nstages; /* the last one is the current stage */
+    bool nstages_over; /* a FROM past MAX_STAGES */
     const char *root, *context;
 } reader;
 
 /* An instruction: its text (continuations joined), and where its words are. */
 typedef struct instr {
     char *t;
-    size_t len;
+    size_t len, cap;
     sw_profile_seg *segs;
     size_t nsegs;
 } instr;
 
 static void put(instr *in, const char *s, size_t n, unsigned line)
 {
-    in->segs = sw_realloc(in->segs, (in->nsegs + 1) * sizeof(*in->segs));
+    if ((in->nsegs & (in->nsegs - 1)) == 0) {
+        in->segs = sw_realloc(in->segs, (in->nsegs ? 2 * in->nsegs : 1) * sizeof(*in->segs));
+    }
     in->segs[in->nsegs++] = (sw_profile_seg){.off = in->len, .line = line};
-    in->t = sw_realloc(in->t, in->len + n + 1);
+    if (in->len + n + 1 > in->cap) {
+        in->cap = 2 * (in->len + n + 1);
+        in->t = sw_realloc(in->t, in->cap);
+    }
     memcpy(in->t + in->len, s, n);
     in->len += n;
     in->t[in->len] = '\0';
@@ -302,7 +310,9 @@ static void from(reader *r, const instr *in, size_t rest)
     while (k < n && strncmp(w[k].text, "--", 2) == 0) {
         k++; /* --platform=... */
     }
-    if (k < n) {
+    if (k < n && r->nstages >= MAX_STAGES) {
+        r->nstages_over = true; /* the reading stops here */
+    } else if (k < n) {
         const char *image = w[k].text;
         const char *name = k + 2 < n && strcasecmp(w[k + 1].text, "as") == 0 ? w[k + 2].text
                                                                               : NULL;
@@ -702,7 +712,7 @@ static void copy(reader *r, instr *in, size_t rest, bool is_add, const marker *m
     if (nargs >= 2) {
         const char *dest = args[nargs - 1];
         size_t dl = strlen(dest), hd = 0;
-        bool dest_dir = nargs > 2 || dest[dl - 1] == '/' || strcmp(dest, ".") == 0 ||
+        bool dest_dir = nargs > 2 || (dl > 0 && dest[dl - 1] == '/') || strcmp(dest, ".") == 0 ||
                         strcmp(dest, "..") == 0;
         char *dest_path = in_image(st, dest);
         for (size_t i = 0; i + 1 < nargs; i++) {
@@ -888,7 +898,7 @@ static bool instruction(reader *r, size_t *next)
 #undef IS
     free(in.t);
     free(in.segs);
-    return go_on;
+    return go_on && !r->nstages_over;
 }
 
 /* The parser directives at the top; the index of the first line after them. */

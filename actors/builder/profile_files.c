@@ -174,7 +174,10 @@ static void read_pip_conf(line_iter *it, sw_profile_found_fn found, void *ud)
         const char *v = s;
         size_t vlen = n;
         if (!(indented && key[0] != '\0')) {
-            size_t klen = strcspn(s, "=:");
+            size_t klen = 0;
+            while (klen < n && s[klen] != '=' && s[klen] != ':') {
+                klen++;
+            }
             key[0] = '\0';
             if (s[0] == '[' || klen >= n) {
                 continue;

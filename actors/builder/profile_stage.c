@@ -20,6 +20,10 @@
 
 #define IMAGE_LISTS "image"
 
+/* Longest url a sed may make; past it the url is dropped (a sed that keeps
+ * inserting text, such as s/x* /.../g run again and again, would grow it without end). */
+#define SED_URL_MAX 2048
+
 static const char *const debian_apt[] = {"http://deb.debian.org/debian", NULL};
 static const char *const ubuntu_apt[] = {"http://archive.ubuntu.com/ubuntu",
                                          "http://security.ubuntu.com/ubuntu", NULL};
@@ -35,10 +39,18 @@ const char *sw_profile_vars_get(const sw_profile_vars *vars, const char *key, si
     return NULL;
 }
 
-void sw_profile_vars_add(sw_profile_vars *vars, const char *key, const char *value)
+bool sw_profile_vars_add(sw_profile_vars *vars, const char *key, const char *value)
 {
-    vars->v = sw_realloc(vars->v, (vars->n + 1) * sizeof(*vars->v));
+    size_t size = strlen(key) + strlen(value);
+    if (strlen(value) > SW_PROFILE_VALUE_MAX || vars->bytes + size > SW_PROFILE_VARS_BYTES) {
+        return false;
+    }
+    if ((vars->n & (vars->n - 1)) == 0) { /* 0, 1, 2, 4, ...: room for as many again */
+        vars->v = sw_realloc(vars->v, (vars->n ? 2 * vars->n : 1) * sizeof(*vars->v));
+    }
     vars->v[vars->n++] = (sw_profile_var){.key = sw_strdup(key), .value = sw_strdup(value)};
+    vars->bytes += size;
+    return true;
 }
 
 void sw_profile_vars_remove(sw_profile_vars *vars, const char *key)
@@ -46,6 +58,7 @@ void sw_profile_vars_remove(sw_profile_vars *vars, const char *key)
     size_t w = 0;
     for (size_t i = 0; i < vars->n; i++) {
         if (strcmp(vars->v[i].key, key) == 0) {
+            vars->bytes -= strlen(vars->v[i].key) + strlen(vars->v[i].value);
             free(vars->v[i].key);
             free(vars->v[i].value);
         } else {
@@ -276,57 +289,62 @@ void sw_profile_stage_write_unknown(sw_profile_stage *st, const char *path)
     forget(st, path, false, true, &key);
 }
 
-/* The replacement of sed's s command for one match: & and \1..\9, \n, \x. */
-static void put_replacement(char **out, size_t *n, const char *s, const regmatch_t *m,
-                            const char *repl)
+/* The url being made by a sed: it stops growing past SED_URL_MAX. */
+typedef struct edit {
+    char buf[SED_URL_MAX + 1];
+    size_t n;
+    bool too_long;
+} edit;
+
+static void put(edit *e, const char *s, size_t len)
 {
-    for (const char *r = repl; *r; r++) {
-        const char *add = r;
-        size_t len = 1;
+    if (e->too_long || e->n + len > SED_URL_MAX) {
+        e->too_long = true;
+        return;
+    }
+    memcpy(e->buf + e->n, s, len);
+    e->n += len;
+    e->buf[e->n] = '\0';
+}
+
+/* The replacement of sed's s command for one match: & and \1..\9, \n, \x. */
+static void put_replacement(edit *e, const char *s, const regmatch_t *m, const char *repl)
+{
+    for (const char *r = repl; *r && !e->too_long; r++) {
         if (*r == '&') {
-            add = s + m[0].rm_so;
-            len = (size_t)(m[0].rm_eo - m[0].rm_so);
+            put(e, s + m[0].rm_so, (size_t)(m[0].rm_eo - m[0].rm_so));
+        } else if (*r == '\\' && r[1] >= '1' && r[1] <= '9') {
+            int g = *++r - '0';
+            if (m[g].rm_so >= 0) {
+                put(e, s + m[g].rm_so, (size_t)(m[g].rm_eo - m[g].rm_so));
+            }
         } else if (*r == '\\' && r[1] != '\0') {
             r++;
-            if (*r >= '1' && *r <= '9' && m[*r - '0'].rm_so >= 0) {
-                add = s + m[*r - '0'].rm_so;
-                len = (size_t)(m[*r - '0'].rm_eo - m[*r - '0'].rm_so);
-            } else if (*r >= '1' && *r <= '9') {
-                len = 0;
-            } else {
-                add = *r == 'n' ? "\n" : r;
-            }
+            put(e, *r == 'n' ? "\n" : r, 1);
+        } else {
+            put(e, r, 1);
         }
-        *out = sw_realloc(*out, *n + len + 1);
-        memcpy(*out + *n, add, len);
-        *n += len;
-        (*out)[*n] = '\0';
     }
 }
 
-/* s with sed's s command applied; NULL when the pattern does not match. */
-static char *substitute(const regex_t *re, const char *s, const char *repl, bool global,
-                        long nth)
+/* s with sed's s command applied into *e; false when the pattern does not match. */
+static bool substitute(edit *e, const regex_t *re, const char *s, const char *repl, bool global,
+                       long nth)
 {
-    char *out = sw_strdup("");
-    size_t n = 0;
     long count = 0;
     bool changed = false;
     regmatch_t m[10];
     const char *p = s;
 
-    while (*p != '\0' || p == s) {
-        if (regexec(re, p, 10, m, p == s ? 0 : REG_NOTBOL) != 0) {
-            break;
-        }
+    e->n = 0;
+    e->too_long = false;
+    e->buf[0] = '\0';
+    while (!e->too_long && (*p != '\0' || p == s) &&
+           regexec(re, p, 10, m, p == s ? 0 : REG_NOTBOL) == 0) {
         count++;
-        size_t upto = (size_t)(count >= nth ? m[0].rm_so : m[0].rm_eo);
-        out = sw_realloc(out, n + upto + 1);
-        memcpy(out + n, p, upto);
-        n += upto;
-        out[n] = '\0';
+        put(e, p, (size_t)(count >= nth ? m[0].rm_so : m[0].rm_eo));
         if (count >= nth) {
-            put_replacement(&out, &n, p, m, repl);
+            put_replacement(e, p, m, repl);
             changed = true;
         }
         if (m[0].rm_eo == m[0].rm_so) { /* an empty match: step over one character */
@@ -334,9 +352,7 @@ static char *substitute(const regex_t *re, const char *s, const char *repl, bool
                 p += m[0].rm_eo;
                 break;
             }
-            out = sw_realloc(out, n + 2);
-            out[n++] = p[m[0].rm_eo];
-            out[n] = '\0';
+            put(e, p + m[0].rm_eo, 1);
             p += m[0].rm_eo + 1;
         } else {
             p += m[0].rm_eo;
@@ -345,29 +361,28 @@ static char *substitute(const regex_t *re, const char *s, const char *repl, bool
             break;
         }
     }
-    if (!changed) {
-        free(out);
-        return NULL;
-    }
-    size_t rest = strlen(p);
-    out = sw_realloc(out, n + rest + 1);
-    memcpy(out + n, p, rest + 1);
-    return out;
+    put(e, p, strlen(p));
+    return changed;
 }
 
-/* Applies the command to each url of list; whether one matched. */
+/* Applies the command to each url of list; whether one matched. A url grown
+ * past SED_URL_MAX is dropped. */
 static bool sed_list(sw_profile_vars *list, const regex_t *re, const char *repl, bool global,
                      long nth)
 {
+    sw_profile_vars out = {0};
+    edit *e = sw_calloc(1, sizeof(*e));
     bool matched = false;
     for (size_t i = 0; i < list->n; i++) {
-        char *url = substitute(re, list->v[i].value, repl, global, nth);
-        if (url != NULL) {
-            free(list->v[i].value);
-            list->v[i].value = url;
-            matched = true;
+        bool changed = substitute(e, re, list->v[i].value, repl, global, nth);
+        matched = matched || changed;
+        if (!e->too_long) {
+            sw_profile_vars_add(&out, list->v[i].key, changed ? e->buf : list->v[i].value);
         }
     }
+    free(e);
+    sw_profile_vars_clear(list);
+    *list = out;
     return matched;
 }
 

@@ -25,9 +25,16 @@ typedef struct sw_profile_var {
     char *key, *value;
 } sw_profile_var;
 
+/* Bounds on what a stage keeps, whatever the Dockerfile says: a value longer
+ * than SW_PROFILE_VALUE_MAX is not kept (a variable never set), nor one past
+ * SW_PROFILE_VARS_BYTES in a list. */
+#define SW_PROFILE_VALUE_MAX 4096
+#define SW_PROFILE_VARS_BYTES (64u << 10)
+
 typedef struct sw_profile_vars {
     sw_profile_var *v;
     size_t n;
+    size_t bytes; /* of its keys and values */
 } sw_profile_vars;
 
 typedef enum sw_profile_distro {
@@ -69,10 +76,11 @@ typedef struct sw_profile_df {
 
 /* The value of key[0..len), or NULL; the last one when there are several. */
 const char *sw_profile_vars_get(const sw_profile_vars *vars, const char *key, size_t len);
-/* Sets key to value (a copy), in place of any it had. */
+/* Sets key to value (a copy), in place of any it had (unset when value is past
+ * the bounds). */
 void sw_profile_vars_set(sw_profile_vars *vars, const char *key, const char *value);
-/* Adds key with value, keeping those it had. */
-void sw_profile_vars_add(sw_profile_vars *vars, const char *key, const char *value);
+/* Adds key with value, keeping those it had; false, and nothing added, past the bounds. */
+bool sw_profile_vars_add(sw_profile_vars *vars, const char *key, const char *value);
 /* Removes every value of key. */
 void sw_profile_vars_remove(sw_profile_vars *vars, const char *key);
 void sw_profile_vars_clear(sw_profile_vars *vars);

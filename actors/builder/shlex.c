@@ -56,7 +56,9 @@ static void acc_push(word_acc *a)
     if (!a->started) {
         return;
     }
-    a->out = sw_realloc(a->out, (a->nout + 1) * sizeof(*a->out));
+    if ((a->nout & (a->nout - 1)) == 0) { /* 0, 1, 2, 4, ...: room for as many again */
+        a->out = sw_realloc(a->out, (a->nout ? 2 * a->nout : 1) * sizeof(*a->out));
+    }
     a->out[a->nout++] = (sw_shlex_word){.text = sb_take(&a->cur), .off = a->off,
                                         .quoted = a->quoted};
     a->started = false;
