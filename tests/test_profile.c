@@ -131,6 +131,25 @@ START_TEST(test_add_dedupes_and_caps)
     ck_assert_uint_eq(p.v[SW_PROFILE_MAX - 1].line, SW_PROFILE_MAX);
     sw_profile_clear(&p);
     ck_assert_uint_eq(p.dropped, 0);
+
+    /* a long url is cut, on a character's boundary, so the event stays small */
+    char *url = malloc(3000);
+    memcpy(url, "https://pypi.org/", 17);
+    for (size_t i = 17; i < 2998; i += 2) {
+        url[i] = (char)0xC3; /* é, two bytes */
+        url[i + 1] = (char)0xA9;
+    }
+    url[2999] = '\0';
+    url[2998] = 'x';
+    sw_profile_add(&p, "pypi.org", "url", url, "Dockerfile", 1);
+    ck_assert_uint_le(strlen(p.v[0].what), SW_PROFILE_FIELD_MAX);
+    ck_assert_uint_ge(strlen(p.v[0].what), SW_PROFILE_FIELD_MAX - 4);
+    ck_assert(strncmp(p.v[0].what, url, 17) == 0);
+    const char *end = p.v[0].what + strlen(p.v[0].what) - 3;
+    ck_assert_str_eq(end, "...");
+    ck_assert_int_ne((unsigned char)end[-1], 0xC3); /* not half a character */
+    free(url);
+    sw_profile_clear(&p);
 }
 END_TEST
 

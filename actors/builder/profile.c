@@ -32,6 +32,21 @@
 #define WALK_MAX_ENTRIES 20000 /* entries looked at in all */
 #define PIPELINE_FILE ".slipway.yml"
 
+/* A copy of at most SW_PROFILE_FIELD_MAX bytes ("..." at the end when cut, on a
+ * UTF-8 boundary): a profile's fields stay small enough for its FINISHED event. */
+static char *bounded(const char *text)
+{
+    size_t n = strlen(text);
+    if (n <= SW_PROFILE_FIELD_MAX) {
+        return sw_strdup(text);
+    }
+    n = SW_PROFILE_FIELD_MAX - 3;
+    while (n > 0 && ((unsigned char)text[n] & 0xC0) == 0x80) {
+        n--;
+    }
+    return sw_asprintf("%.*s...", (int)n, text);
+}
+
 void sw_profile_add(sw_profile *p, const char *host, const char *kind, const char *what,
                     const char *file, unsigned line)
 {
@@ -51,8 +66,9 @@ void sw_profile_add(sw_profile *p, const char *host, const char *kind, const cha
     if (p->n == 0 || (p->n >= 8 && (p->n & (p->n - 1)) == 0)) {
         p->v = sw_realloc(p->v, (p->n ? 2 * p->n : 8) * sizeof(*p->v));
     }
-    p->v[p->n++] = (sw_source){.host = sw_strdup(host), .kind = sw_strdup(kind),
-                               .what = sw_strdup(what), .file = sw_strdup(file), .line = line};
+    p->v[p->n++] = (sw_source){.host = bounded(host), .kind = bounded(kind),
+                               .what = bounded(what ? what : ""), .file = bounded(file),
+                               .line = line};
 }
 
 void sw_profile_clear(sw_profile *p)

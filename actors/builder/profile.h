@@ -25,6 +25,9 @@
 
 /* A profile holds at most this many sources; more are counted in dropped. */
 #define SW_PROFILE_MAX 256
+/* Each of a source's strings is cut to this many bytes (256 sources of four
+ * such fields stay far below NATS's 1 MiB payload for the FINISHED event). */
+#define SW_PROFILE_FIELD_MAX 512
 
 typedef struct sw_source {
     char *host;  /* lower case, with its port when not the scheme's: "docker.io",
