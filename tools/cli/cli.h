@@ -75,6 +75,7 @@ int cli_projects(cli *c, int argc, char **argv); /* projects.c */
 int cli_drain(cli *c, int argc, char **argv);
 int cli_undrain(cli *c, int argc, char **argv);
 int cli_pools(cli *c, int argc, char **argv);   /* pools.c */
+int cli_sources(cli *c, int argc, char **argv); /* sources.c */
 
 /* "up", "holding", "draining", "drained" or "silent" (not heard from within the lapse). */
 const char *cli_builder_state(const Slipway__BuilderInfo *b);

@@ -34,6 +34,8 @@ static void usage(FILE *out)
             "                                              stop a builder taking jobs\n"
             "  undrain BUILDER                             let it take jobs again\n"
             "  pools                                       autoscaled pools: size, pressure, why\n"
+            "  sources [--project P] [--config FILE] [PATH]\n"
+            "                                              what a checkout's builds fetch, by region\n"
             "\n"
             "options:\n"
             "  --nats URL      NATS server (default: $SLIPWAY_NATS or nats://127.0.0.1:4222)\n"
@@ -170,6 +172,8 @@ int main(int argc, char **argv)
         status = cli_undrain(&c, cargc, cargv);
     } else if (strcmp(cmd, "pools") == 0) {
         status = cli_pools(&c, cargc, cargv);
+    } else if (strcmp(cmd, "sources") == 0) {
+        status = cli_sources(&c, cargc, cargv);
     } else if (strcmp(cmd, "help") == 0) {
         usage(stdout);
         status = CLI_OK;
