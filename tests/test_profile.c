@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 typedef struct want {
@@ -960,6 +961,122 @@ START_TEST(test_walk_entry_bound)
 }
 END_TEST
 
+/* --- slipway sources ---------------------------------------------------------------------- */
+
+/* Runs the built `slipway ARGS...` (no shell); its exit status, stdout into *out. */
+static int slipway(char **out, const char *const *args)
+{
+    const char *build = getenv("SLIPWAY_BUILD_DIR");
+    ck_assert_msg(build != NULL, "SLIPWAY_BUILD_DIR is not set (run through meson test)");
+    char *bin = sw_asprintf("%s/tools/slipway", build);
+    char *argv[16] = {bin};
+    size_t n = 1, len = 0;
+    int fds[2], status;
+
+    for (; args[n - 1] != NULL && n < 15; n++) {
+        argv[n] = (char *)args[n - 1];
+    }
+    ck_assert_int_eq(pipe(fds), 0);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        dup2(fds[1], 1);
+        close(fds[0]);
+        close(fds[1]);
+        execv(bin, argv);
+        _exit(127);
+    }
+    close(fds[1]);
+    *out = sw_calloc(1, 1);
+    for (;;) {
+        char buf[4096];
+        ssize_t got = read(fds[0], buf, sizeof(buf));
+        if (got <= 0) {
+            break;
+        }
+        *out = sw_realloc(*out, len + (size_t)got + 1);
+        memcpy(*out + len, buf, (size_t)got);
+        len += (size_t)got;
+        (*out)[len] = '\0';
+    }
+    close(fds[0]);
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    free(bin);
+    ck_assert(WIFEXITED(status));
+    return WEXITSTATUS(status);
+}
+
+START_TEST(test_cli_sources)
+{
+    char *root = fixture("dockerfile-only"), *out = NULL;
+    /* the shipped table: docker.io, proxy.golang.org and gcr.io are overseas */
+    ck_assert_int_eq(slipway(&out, (const char *const[]){"sources", root, NULL}), 0);
+    ck_assert_str_eq(out,
+                     "docker.io         overseas  image  golang:1.22                        "
+                     "Dockerfile:1\n"
+                     "proxy.golang.org  overseas  go     https://proxy.golang.org           "
+                     "Dockerfile:2\n"
+                     "gcr.io            overseas  image  gcr.io/distroless/static-debian12  "
+                     "Dockerfile:3\n"
+                     "test.pypi.org     -         pip    https://test.pypi.org/simple/      "
+                     "requirements-dev.txt:1\n"
+                     "overseas 3, unknown 1: most sources: overseas\n");
+    free(out);
+
+    /* a config's regions: come first */
+    char *tmp = sw_test_tmpdir("sw-profile-cli");
+    char *config = sw_asprintf("%s/slipway.yaml", tmp);
+    char *data = sw_asprintf("data_dir: %s\n"
+                             "regions:\n"
+                             "  lab: [\"*.pypi.org\", gcr.io]\n"
+                             "tiers: [{name: free}]\n"
+                             "tenants: [{name: acme, tier: free}]\n"
+                             "projects: [{name: web, tenant: acme, repository: /r}]\n"
+                             "clusters: [{name: local, tier: free}]\n",
+                             tmp);
+    sw_test_write_file(config, data);
+    ck_assert_int_eq(
+        slipway(&out, (const char *const[]){"sources", "--config", config, root, NULL}), 0);
+    ck_assert_msg(strstr(out, "gcr.io            lab       image") != NULL, "%s", out);
+    ck_assert_msg(strstr(out, "\nlab 2, overseas 2: most sources: lab and overseas (a tie)\n"),
+                  "%s", out);
+    free(out);
+
+    /* an empty checkout */
+    ck_assert_int_eq(slipway(&out, (const char *const[]){"sources", tmp, NULL}), 0);
+    ck_assert_str_eq(out, "no sources found\n");
+    free(out);
+
+    /* bad usage: not a directory, two paths, PATH with --project, an unreadable config */
+    ck_assert_int_eq(slipway(&out, (const char *const[]){"sources", config, NULL}), 2);
+    ck_assert_str_eq(out, "");
+    free(out);
+    ck_assert_int_eq(slipway(&out, (const char *const[]){"sources", root, root, NULL}), 2);
+    free(out);
+    ck_assert_int_eq(
+        slipway(&out, (const char *const[]){"sources", "--project", "web", root, NULL}), 2);
+    free(out);
+    ck_assert_int_eq(
+        slipway(&out, (const char *const[]){"sources", "--config", root, root, NULL}), 2);
+    free(out);
+    ck_assert_int_eq(slipway(&out, (const char *const[]){"sources", "--help", NULL}), 0);
+    ck_assert(strncmp(out, "usage: slipway sources", 22) == 0);
+    free(out);
+
+    /* --project asks the scheduler: none there */
+    ck_assert_int_eq(slipway(&out, (const char *const[]){"--nats", "nats://127.0.0.1:1",
+                                                         "sources", "--project", "web", NULL}),
+                     7);
+    free(out);
+
+    sw_test_rmtree(tmp);
+    free(tmp);
+    free(config);
+    free(data);
+    free(root);
+}
+END_TEST
+
 static Suite *profile_suite(void)
 {
     Suite *s = suite_create("profile");
@@ -998,6 +1115,11 @@ static Suite *profile_suite(void)
     tcase_add_test(tc, test_paths_that_leave_the_checkout);
     tcase_add_test(tc, test_walk_bounds);
     tcase_add_test(tc, test_walk_entry_bound);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("cli");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_cli_sources);
     suite_add_tcase(s, tc);
     return s;
 }
