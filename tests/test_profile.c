@@ -151,6 +151,15 @@ START_TEST(test_add_dedupes_and_caps)
     ck_assert_int_ne((unsigned char)end[-1], 0xC3); /* not half a character */
     free(url);
     sw_profile_clear(&p);
+
+    /* a file named past the bound is the same source each time it is added */
+    char *file = sw_calloc(1, 2 * SW_PROFILE_FIELD_MAX + 1);
+    memset(file, 'd', 2 * SW_PROFILE_FIELD_MAX);
+    sw_profile_add(&p, "pypi.org", "pip", "https://pypi.org/simple", file, 1);
+    sw_profile_add(&p, "pypi.org", "pip", "https://pypi.org/simple", file, 1);
+    ck_assert_uint_eq(p.n, 1);
+    free(file);
+    sw_profile_clear(&p);
 }
 END_TEST
 

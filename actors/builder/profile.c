@@ -51,24 +51,31 @@ void sw_profile_add(sw_profile *p, const char *host, const char *kind, const cha
                     const char *file, unsigned line)
 {
     assert(p != NULL && host != NULL && kind != NULL);
-    file = file ? file : "";
+    /* compared as kept: a field cut short is the same source as before */
+    sw_source s = {.host = bounded(host), .kind = bounded(kind), .file = bounded(file ? file : ""),
+                   .line = line};
     for (size_t i = 0; i < p->n; i++) {
-        const sw_source *s = &p->v[i];
-        if (s->line == line && strcmp(s->host, host) == 0 && strcmp(s->kind, kind) == 0 &&
-            strcmp(s->file, file) == 0) {
-            return;
+        const sw_source *o = &p->v[i];
+        if (o->line == line && strcmp(o->host, s.host) == 0 && strcmp(o->kind, s.kind) == 0 &&
+            strcmp(o->file, s.file) == 0) {
+            goto drop;
         }
     }
     if (p->n >= SW_PROFILE_MAX) {
         p->dropped++;
-        return;
+        goto drop;
     }
     if (p->n == 0 || (p->n >= 8 && (p->n & (p->n - 1)) == 0)) {
         p->v = sw_realloc(p->v, (p->n ? 2 * p->n : 8) * sizeof(*p->v));
     }
-    p->v[p->n++] = (sw_source){.host = bounded(host), .kind = bounded(kind),
-                               .what = bounded(what ? what : ""), .file = bounded(file),
-                               .line = line};
+    s.what = bounded(what ? what : "");
+    p->v[p->n++] = s;
+    return;
+
+drop:
+    free(s.host);
+    free(s.kind);
+    free(s.file);
 }
 
 void sw_profile_clear(sw_profile *p)
