@@ -853,8 +853,16 @@ START_TEST(test_bad_files)
     }
     write_at(root, "go.env", "GOPROXY=https://goproxy.cn\n");
 
+    sw_error_set(SW_EINVALID, ".slipway.yml:1:8: the caller's own error");
     ck_assert_int_eq(sw_profile_scan(&p, root, NULL), 0);
     expect(&p, WANT({"goproxy.cn", "go", "https://goproxy.cn", "go.env", 1}));
+    sw_profile_clear(&p);
+    /* the scan's own failures (the .slipway.yml, the files) leave the caller's error be */
+    ck_assert_str_eq(sw_error_last(), ".slipway.yml:1:8: the caller's own error");
+    ck_assert_int_eq(sw_error_last_code(), SW_EINVALID);
+    sw_error_clear();
+    ck_assert_int_eq(sw_profile_scan(&p, root, NULL), 0);
+    ck_assert_int_eq(sw_error_last_code(), 0);
     sw_profile_clear(&p);
 
     /* no checkout at all */

@@ -393,8 +393,12 @@ int sw_profile_scan(sw_profile *p, const char *root, const sw_pipeline *pipeline
     sw_pipeline *own = NULL;
     walker w = {.p = p};
     int rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    /* what the files said is no error of the caller's: its last error is left as it was */
+    int saved_code = sw_error_last_code();
+    char *saved = saved_code != 0 ? sw_strdup(sw_error_last()) : NULL;
 
     if (rootfd < 0) {
+        free(saved);
         return sw_error_set(errno == ENOENT || errno == ENOTDIR ? SW_ENOTFOUND : SW_EIO,
                             "cannot read the checkout %s: %s", root, strerror(errno));
     }
@@ -416,6 +420,11 @@ int sw_profile_scan(sw_profile *p, const char *root, const sw_pipeline *pipeline
     walk_dir(&w, rootfd, "", 0);
     close(rootfd);
     sw_pipeline_destroy(&own);
-    sw_error_clear();
+    if (saved != NULL) {
+        sw_error_set(saved_code, "%s", saved);
+    } else {
+        sw_error_clear();
+    }
+    free(saved);
     return 0;
 }
