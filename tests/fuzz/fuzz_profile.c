@@ -4,7 +4,7 @@
  * image reference and a url.
  *
  * Input: the first byte picks the reader (its low 3 bits: 0 the Dockerfile, with
- * two build args, 1-7 a file type; run-fuzz-profile.sh seeds each fixture under
+ * two build args, 1-7 a file type; run-fuzz.sh seeds each fixture under
  * all 8), the rest is the text, passed by its length (a copy of exactly that many
  * bytes: ASan sees a read past it). The first line is also given to
  * sw_image_registry and sw_profile_url_host.

@@ -247,6 +247,85 @@ START_TEST(test_dockerfile_is_built_pushed_and_runs)
 }
 END_TEST
 
+/* Whether one line of text holds a, b and c. */
+static bool line_has(const char *text, const char *a, const char *b, const char *c)
+{
+    for (const char *line = text; line != NULL && *line;) {
+        const char *end = strchr(line, '\n');
+        size_t n = end ? (size_t)(end - line) : strlen(line);
+        char *copy = strndup(line, n);
+        bool all = strstr(copy, a) && strstr(copy, b) && strstr(copy, c);
+        free(copy);
+        if (all) {
+            return true;
+        }
+        line = end ? end + 1 : NULL;
+    }
+    return false;
+}
+
+/* A step image the engine lacks is pulled, and the build's profile says so
+ * (kind pull, file engine) beside what its files name. */
+START_TEST(test_a_pulled_step_image_is_in_the_profile)
+{
+    const char *registry = getenv("SLIPWAY_REGISTRY");
+    ck_assert_msg(registry != NULL && registry[0] != '\0',
+                  "SLIPWAY_REGISTRY is not set: run through tools/test, which starts a registry");
+    sw_harness_options o = {0};
+    sw_harness *h = docker_harness(&o);
+    char dockerfile[256];
+    snprintf(dockerfile, sizeof(dockerfile), "FROM %s\nCOPY hello.txt /hello.txt\n",
+             sw_test_busybox_image());
+    const sw_harness_file files[] = {
+        {".slipway.yml", "steps:\n  - name: image\n    build:\n      tags: [pullme]\n"},
+        {"Dockerfile", dockerfile},
+        {"hello.txt", "hello\n"},
+        {NULL, NULL},
+    };
+    sw_harness_repo_branch(h, "base", "main", files);
+    char *image = sw_asprintf("%s/demo/base:pullme", registry);
+    char *pipeline = sw_asprintf("steps:\n  - name: use\n    image: %s\n"
+                                 "    run: cat /hello.txt\n",
+                                 image);
+    sw_harness_repo_pipeline(h, "user", pipeline);
+    sw_harness_start(h, NULL);
+
+    char *id = sw_harness_submit(h, "base", NULL);
+    char *state = sw_harness_await_final(h, id, 180000);
+    ck_assert_msg(strcmp(state, "succeeded") == 0, "%s: %s", state, log_of(h, id));
+    free(state);
+    /* gone from the engine: the next build's step makes it pull */
+    sw_docker *d = NULL;
+    ck_assert_msg(sw_docker_open(&d, NULL) == 0, "%s", sw_error_last());
+    ck_assert_int_eq(sw_image_remove(d, image), 0);
+    char *used = sw_harness_submit(h, "user", NULL);
+    state = sw_harness_await_final(h, used, 180000);
+    ck_assert_msg(strcmp(state, "succeeded") == 0, "%s: %s", state, log_of(h, used));
+
+    sw_harness_result res;
+    sw_harness_cli(h, &res, 10000, "show", used, NULL);
+    ck_assert_msg(res.status == 0, "%s", res.err);
+    ck_assert_msg(line_has(res.out, " pull ", image, " engine"), "show lacks the pull:\n%s",
+                  res.out);
+    ck_assert_msg(line_has(res.out, " image ", image, " .slipway.yml:3"),
+                  "show lacks the step image:\n%s", res.out);
+    sw_harness_result_finish(&res);
+    /* the first build named its base image in its Dockerfile */
+    sw_harness_cli(h, &res, 10000, "show", id, NULL);
+    ck_assert_msg(strstr(res.out, "Dockerfile:1") != NULL, "%s", res.out);
+    sw_harness_result_finish(&res);
+
+    (void)sw_image_remove(d, image);
+    sw_docker_close(&d);
+    free(state);
+    free(used);
+    free(id);
+    free(pipeline);
+    free(image);
+    sw_harness_destroy(&h);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("containers");
@@ -257,6 +336,7 @@ int main(void)
     tcase_add_test(tc, test_step_past_its_timeout_is_timed_out);
     tcase_add_test(tc, test_secret_never_in_the_log);
     tcase_add_test(tc, test_dockerfile_is_built_pushed_and_runs);
+    tcase_add_test(tc, test_a_pulled_step_image_is_in_the_profile);
     suite_add_tcase(s, tc);
     return sw_test_run(s);
 }
