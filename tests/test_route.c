@@ -240,6 +240,12 @@ START_TEST(test_decay_is_by_half_life)
     ck_assert_uint_eq(mix.n_hosts, 1);
     ck_assert(fabs(mix.hosts[0]->weight - 2.0) < 1e-9);
     ck_assert(fabs(mix.builds - (0.5 + 1 / sqrt(2.0) + 1)) < 1e-9);
+    /* a build with no sources into a mix with no hosts (UBSan: no qsort of NULL) */
+    Slipway__RouteMix empty = SLIPWAY__ROUTE_MIX__INIT;
+    ck_assert(sw_route_learn(&empty, "e", &p.msg, 2));
+    ck_assert_uint_eq(empty.n_hosts, 0);
+    ck_assert(sw_route_learn(&empty, "f", NULL, 2));
+    mix_clear(&empty);
     /* the same build told twice is learned once */
     ck_assert(!sw_route_learn(&mix, "c", &p.msg, 2));
     ck_assert(!sw_route_learn(&mix, "", &p.msg, 2));
