@@ -31,6 +31,7 @@
 #include <string.h>
 
 #define RECONNECT_WAIT_MS 250
+#define MAX_SERVERS 16
 #define CONNECT_TRY_MS 2000
 #define PING_INTERVAL_MS 5000
 #define DEFAULT_REQUEST_TIMEOUT_MS 5000
@@ -147,6 +148,35 @@ static void on_async_error(natsConnection *nc, natsSubscription *sub, natsStatus
            subject ? subject : "", natsStatus_GetText(err));
 }
 
+/* url: one URL, or several separated by commas (blanks around each are
+ * dropped): cnats connects to any of them and reconnects to the others (and to
+ * those the cluster announces). */
+static natsStatus set_servers(natsOptions *o, const char *url)
+{
+    char *copy = sw_strdup(url);
+    const char *servers[MAX_SERVERS];
+    int n = 0;
+    natsStatus s;
+
+    for (char *tok = copy, *end; tok != NULL && n < MAX_SERVERS; tok = end) {
+        if ((end = strchr(tok, ',')) != NULL) {
+            *end++ = '\0';
+        }
+        tok += strspn(tok, " \t");
+        size_t len = strlen(tok);
+        while (len > 0 && (tok[len - 1] == ' ' || tok[len - 1] == '\t')) {
+            tok[--len] = '\0';
+        }
+        if (len > 0) {
+            servers[n++] = tok;
+        }
+    }
+    s = n <= 1 ? natsOptions_SetURL(o, n == 1 ? servers[0] : url)
+               : natsOptions_SetServers(o, servers, n);
+    free(copy);
+    return s;
+}
+
 static int make_options(natsOptions **out, const sw_bus_options *opts)
 {
     natsOptions *o = NULL;
@@ -158,7 +188,7 @@ static int make_options(natsOptions **out, const sw_bus_options *opts)
     }
     s = natsOptions_Create(&o);
     if (s == NATS_OK) {
-        s = natsOptions_SetURL(o, opts->url);
+        s = set_servers(o, opts->url);
     }
     if (s == NATS_OK && opts->name != NULL) {
         s = natsOptions_SetName(o, opts->name);

@@ -13,6 +13,7 @@
 #include "bus/internal.h"
 
 #include "runtime/error.h"
+#include "runtime/log.h"
 
 #include <limits.h>
 #include <string.h>
@@ -46,11 +47,28 @@ int sw_bus_stream_ensure(sw_bus *bus, const sw_stream_config *cfg)
 
     s = js_AddStream(&si, bus->js, &sc, NULL, &jerr);
     if (s == NATS_ERR && jerr == JSStreamNameExistErr) {
+        int64_t had = sc.Replicas;
+        jerr = 0;
+        if (js_GetStreamInfo(&si, bus->js, cfg->name, NULL, &jerr) == NATS_OK) {
+            had = si->Config->Replicas > 0 ? si->Config->Replicas : 1;
+        }
+        jsStreamInfo_Destroy(si);
+        si = NULL;
         jerr = 0;
         s = js_UpdateStream(&si, bus->js, &sc, NULL, &jerr);
+        if (s != NATS_OK && had != sc.Replicas) {
+            return sw_bus_fail(s, jerr, "stream %s has %lld replicas, the configuration asks "
+                               "for %lld, and the server refused the change (a server "
+                               "outside a cluster keeps one)", cfg->name, (long long)had,
+                               (long long)sc.Replicas);
+        }
         if (s != NATS_OK) {
             return sw_bus_fail(s, jerr, "cannot update stream %s to the configured settings",
                                cfg->name);
+        }
+        if (had != sc.Replicas) {
+            sw_info("bus", "stream %s had %lld replicas, now %lld", cfg->name, (long long)had,
+                    (long long)sc.Replicas);
         }
     } else if (s != NATS_OK) {
         return sw_bus_fail(s, jerr, "cannot create stream %s", cfg->name);

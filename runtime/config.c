@@ -714,6 +714,67 @@ static int read_queues(sw_config *cfg, const sw_yaml_doc *doc, const sw_yaml_nod
     return 0;
 }
 
+/* nats.url: one URL, several separated by commas, or a list of them; kept as
+ * one comma-separated string (what sw_bus_options.url takes). Each URL is cut
+ * of surrounding blanks; an empty one, or one with a blank inside, is refused. */
+static int read_nats_url(sw_config *cfg, const sw_yaml_doc *doc, const sw_yaml_node *nats)
+{
+    const sw_yaml_node *node = sw_yaml_get(nats, "url");
+    const sw_yaml_node *const *items = &node;
+    size_t nitems = 1, len = 0;
+    char *joined = NULL;
+    int error = 0;
+
+    if (node == NULL) {
+        cfg->nats_url = sw_strdup("nats://127.0.0.1:4222");
+        return 0;
+    }
+    if (node->type == SW_YAML_SEQ) {
+        if (node->nitems == 0) {
+            return sw_yaml_error(doc, node, "nats.url is an empty list");
+        }
+        items = (const sw_yaml_node *const *)node->items;
+        nitems = node->nitems;
+    }
+    for (size_t i = 0; i < nitems && error == 0; i++) {
+        char *text = NULL;
+        if ((error = sw_yaml_string(doc, items[i], &text)) < 0) {
+            break;
+        }
+        for (char *tok = text, *end; error == 0 && tok != NULL; tok = end) {
+            if ((end = strchr(tok, ',')) != NULL) {
+                *end++ = '\0';
+            }
+            while (*tok == ' ' || *tok == '\t') {
+                tok++;
+            }
+            size_t n = strlen(tok);
+            while (n > 0 && (tok[n - 1] == ' ' || tok[n - 1] == '\t')) {
+                tok[--n] = '\0';
+            }
+            if (n == 0) {
+                error = sw_yaml_error(doc, items[i], "nats.url names an empty URL");
+            } else if (strpbrk(tok, " \t") != NULL) {
+                error = sw_yaml_error(doc, items[i], "nats.url: '%s' has a blank inside", tok);
+            } else {
+                joined = sw_realloc(joined, len + n + 2);
+                if (len > 0) {
+                    joined[len++] = ',';
+                }
+                memcpy(joined + len, tok, n + 1);
+                len += n;
+            }
+        }
+        free(text);
+    }
+    if (error < 0) {
+        free(joined);
+        return error;
+    }
+    cfg->nats_url = joined;
+    return 0;
+}
+
 static int read_top(sw_config *cfg, const sw_yaml_doc *doc)
 {
     static const char *const keys[] = {"nats",     "data_dir", "work_dir", "timeouts",
@@ -721,7 +782,7 @@ static int read_top(sw_config *cfg, const sw_yaml_doc *doc)
                                        "tenants",  "projects", "clusters", "builders",
                                        "queues",   "drain_grace", "autoscale_lease", "web",
                                        "default_region", "regions", "routing", NULL};
-    static const char *const nats_keys[] = {"url", "creds", NULL};
+    static const char *const nats_keys[] = {"url", "creds", "replicas", NULL};
     static const char *const timeout_keys[] = {"heartbeat_interval", "heartbeat_lapse",
                                                "max_deliveries", NULL};
     static const char *const retention_keys[] = {"logs_max_age", "logs_max_bytes",
@@ -739,15 +800,21 @@ static int read_top(sw_config *cfg, const sw_yaml_doc *doc)
     }
     nats = sw_yaml_get(doc->root, "nats");
     if ((error = sw_yaml_check_keys(doc, nats, nats_keys)) < 0 ||
-        (error = read_string(doc, nats, "url", 0, &cfg->nats_url)) < 0 ||
+        (error = read_nats_url(cfg, doc, nats)) < 0 ||
         (error = read_string(doc, nats, "creds", 0, &cfg->nats_creds)) < 0 ||
         (error = read_string(doc, doc->root, "data_dir", 1, &cfg->data_dir)) < 0 ||
         (error = read_string(doc, doc->root, "work_dir", 0, &cfg->work_dir)) < 0) {
         return error;
     }
-    if (cfg->nats_url == NULL) {
-        cfg->nats_url = sw_strdup("nats://127.0.0.1:4222");
+    v = 1;
+    if ((error = sw_yaml_uint(doc, sw_yaml_get(nats, "replicas"), 5, &v)) < 0) {
+        return error;
     }
+    if (v < 1) {
+        return sw_yaml_error(doc, sw_yaml_get(nats, "replicas"),
+                             "nats.replicas must be 1 to 5 (JetStream keeps at most 5 copies)");
+    }
+    cfg->nats_replicas = (uint32_t)v;
     if (cfg->work_dir == NULL) {
         if (asprintf(&cfg->work_dir, "%s/work", cfg->data_dir) < 0) {
             abort();

@@ -145,7 +145,8 @@ typedef struct sw_builder_config {
 typedef struct sw_config {
     unsigned long refs_;           /* private: sw_config_retain / sw_config_release */
     char *path;
-    char *nats_url;
+    char *nats_url;                /* `nats.url`: one URL or several, comma-separated */
+    uint32_t nats_replicas;        /* `nats.replicas`: copies of each stream (1..5, default 1) */
     char *nats_creds;              /* `nats.creds`: a credentials file or a directory of them
                                     * (runtime/creds.h); NULL: none (a server without auth) */
     char *data_dir;

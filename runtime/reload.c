@@ -106,6 +106,9 @@ static void keep_start_settings(sw_reload *r, sw_config *next, const sw_config *
              "timeouts.heartbeat_lapse");
     keep_u64(r, &deliveries, running->max_deliveries, "timeouts.max_deliveries");
     next->max_deliveries = (uint32_t)deliveries;
+    uint64_t replicas = next->nats_replicas;
+    keep_u64(r, &replicas, running->nats_replicas, "nats.replicas");
+    next->nats_replicas = (uint32_t)replicas;
     keep_u64(r, &next->logs_max_age_ms, running->logs_max_age_ms, "retention.logs_max_age");
     keep_u64(r, &next->logs_max_bytes, running->logs_max_bytes, "retention.logs_max_bytes");
     keep_u64(r, &next->logs_build_max_chunks, running->logs_build_max_chunks,

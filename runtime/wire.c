@@ -176,9 +176,11 @@ int sw_wire_setup_streams(sw_bus *bus, const sw_config *cfg)
     int error;
 
     for (size_t i = 0; i < sizeof(streams) / sizeof(streams[0]); i++) {
-        if ((error = sw_bus_stream_ensure(bus, &streams[i])) < 0 &&
-            (strcmp(streams[i].name, SW_STREAM_LOGS) != 0 ||
-             (error = remake_logs(bus, &streams[i])) < 0)) {
+        /* nats.replicas copies of every stream; consumers (replicas 0) inherit it */
+        sw_stream_config sc = streams[i];
+        sc.replicas = cfg->nats_replicas > 1 ? (int)cfg->nats_replicas : 1;
+        if ((error = sw_bus_stream_ensure(bus, &sc)) < 0 &&
+            (strcmp(sc.name, SW_STREAM_LOGS) != 0 || (error = remake_logs(bus, &sc)) < 0)) {
             return error;
         }
     }

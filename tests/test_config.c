@@ -157,6 +157,64 @@ START_TEST(test_defaults_of_entries)
 }
 END_TEST
 
+/* The rest of a minimal file, after a nats: block. */
+#define MINIMAL_REST                                                                          \
+    "data_dir: /d\n"                                                                          \
+    "tiers:\n"                                                                                \
+    "  - name: free\n"                                                                        \
+    "tenants:\n"                                                                              \
+    "  - name: acme\n"                                                                        \
+    "    tier: free\n"                                                                        \
+    "clusters:\n"                                                                             \
+    "  - name: c1\n"                                                                          \
+    "    tier: free\n"
+
+START_TEST(test_nats_url_as_a_list)
+{
+    sw_config *cfg = parse_ok("nats:\n"
+                              "  url: [nats://127.0.0.1:4222, nats://127.0.0.1:4223,"
+                              " nats://127.0.0.1:4224]\n"
+                              "  replicas: 3\n" MINIMAL_REST);
+    ck_assert_str_eq(cfg->nats_url,
+                     "nats://127.0.0.1:4222,nats://127.0.0.1:4223,nats://127.0.0.1:4224");
+    ck_assert_uint_eq(cfg->nats_replicas, 3);
+    sw_config_destroy(&cfg);
+
+    cfg = parse_ok("nats:\n"
+                   "  url:\n"
+                   "    - nats://a:4222\n"
+                   "    - nats://b:4222\n" MINIMAL_REST);
+    ck_assert_str_eq(cfg->nats_url, "nats://a:4222,nats://b:4222");
+    ck_assert_uint_eq(cfg->nats_replicas, 1);
+    sw_config_destroy(&cfg);
+}
+END_TEST
+
+START_TEST(test_nats_url_as_a_comma_separated_string)
+{
+    sw_config *cfg = parse_ok("nats:\n"
+                              "  url: \"nats://a:4222 , nats://b:4223,nats://c:4224\"\n"
+                              MINIMAL_REST);
+    ck_assert_str_eq(cfg->nats_url, "nats://a:4222,nats://b:4223,nats://c:4224");
+    sw_config_destroy(&cfg);
+}
+END_TEST
+
+START_TEST(test_bad_nats_url_and_replicas)
+{
+    assert_invalid_at("nats:\n  url: []\n" MINIMAL_REST, 2, 8, "empty list");
+    assert_invalid_at("nats:\n  url: \"nats://a:4222,,nats://b:4222\"\n" MINIMAL_REST, 2, 8,
+                      "empty URL");
+    assert_invalid_at("nats:\n  url: \"nats://a:4222,\"\n" MINIMAL_REST, 2, 8, "empty URL");
+    assert_invalid_at("nats:\n  url: \"nats://a :4222\"\n" MINIMAL_REST, 2, 8, "blank inside");
+    assert_invalid_at("nats:\n  url:\n    - nats://a:4222\n    - {host: b}\n" MINIMAL_REST, 4, 7,
+                      "");
+    assert_invalid_at("nats:\n  replicas: 0\n" MINIMAL_REST, 2, 13, "1 to 5");
+    assert_invalid_at("nats:\n  replicas: 6\n" MINIMAL_REST, 2, 13, "");
+    assert_invalid_at("nats:\n  replicas: three\n" MINIMAL_REST, 2, 13, "");
+}
+END_TEST
+
 START_TEST(test_defaults_of_a_minimal_file)
 {
     sw_config *cfg = parse_ok("data_dir: /d\n"
@@ -170,6 +228,7 @@ START_TEST(test_defaults_of_a_minimal_file)
                               "  - name: c1\n"
                               "    tier: free\n");
     ck_assert_str_eq(cfg->nats_url, "nats://127.0.0.1:4222");
+    ck_assert_uint_eq(cfg->nats_replicas, 1);
     ck_assert_str_eq(cfg->work_dir, "/w");
     ck_assert_uint_eq(cfg->heartbeat_interval_ms, 1000);
     ck_assert_uint_eq(cfg->heartbeat_lapse_ms, 10000);
@@ -1071,6 +1130,8 @@ int main(void)
     tcase_add_test(good, test_good_config_values);
     tcase_add_test(good, test_defaults_of_entries);
     tcase_add_test(good, test_defaults_of_a_minimal_file);
+    tcase_add_test(good, test_nats_url_as_a_list);
+    tcase_add_test(good, test_nats_url_as_a_comma_separated_string);
     tcase_add_test(good, test_lookups_by_name);
     tcase_add_test(good, test_base_is_valid);
     tcase_add_test(good, test_load_reads_a_file);
@@ -1112,6 +1173,7 @@ int main(void)
     tcase_add_test(bad, test_bad_autoscale);
     tcase_add_test(bad, test_autoscale_exec_needs_its_commands);
     tcase_add_test(bad, test_autoscale_bad_name_prefix);
+    tcase_add_test(bad, test_bad_nats_url_and_replicas);
     suite_add_tcase(s, bad);
     TCase *reload = tcase_create("reload");
     tcase_add_test(reload, test_references_keep_a_config_until_the_last_goes);
