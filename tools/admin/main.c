@@ -34,6 +34,15 @@ static const char usage_text[] =
     "      --rotate USER     give USER a new password (a role such as builder,\n"
     "                        operator, or tenant:NAME); repeatable\n"
     "      --bcrypt-cost N   bcrypt work factor, 4..31 (default 11)\n"
+    "      --conf FILE       write the server config there (default:\n"
+    "                        DIR/nats-server.conf); one per node of a cluster\n"
+    "\n"
+    "one node of a cluster (tools/cluster runs three; run once per node, same -o):\n"
+    "      --server-name N   server_name: (clustered JetStream needs one per node)\n"
+    "      --cluster-name N  cluster.name, the same on every node\n"
+    "      --cluster-listen H:P  cluster.listen: where this node takes routes\n"
+    "      --routes URLS     cluster.routes: comma-separated nats://H:P of the\n"
+    "                        nodes' cluster addresses (its own may be among them)\n"
     "  -h, --help            this text\n"
     "\n"
     "exit status: 0 written, 1 the config or a file could not be read or written,\n"
@@ -49,6 +58,11 @@ int main(int argc, char **argv)
         {"store", required_argument, NULL, 's'},
         {"rotate", required_argument, NULL, 'r'},
         {"bcrypt-cost", required_argument, NULL, 'b'},
+        {"conf", required_argument, NULL, 'f'},
+        {"server-name", required_argument, NULL, 'n'},
+        {"cluster-name", required_argument, NULL, 'C'},
+        {"cluster-listen", required_argument, NULL, 'L'},
+        {"routes", required_argument, NULL, 'R'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -98,6 +112,21 @@ int main(int argc, char **argv)
                 fprintf(stderr, "slipway-admin: --bcrypt-cost takes 4..31\n");
                 return 2;
             }
+            break;
+        case 'f':
+            o.conf_path = optarg;
+            break;
+        case 'n':
+            o.server_name = optarg;
+            break;
+        case 'C':
+            o.cluster_name = optarg;
+            break;
+        case 'L':
+            o.cluster_listen = optarg;
+            break;
+        case 'R':
+            o.routes = optarg;
             break;
         case 'h':
             fputs(usage_text, stdout);

@@ -224,6 +224,39 @@ static void listen_of(char *out, size_t n, const char *url)
     snprintf(out, n, "%.*s", (int)len, s);
 }
 
+/* server_name and the cluster block of one node, when asked for. */
+static void write_cluster(FILE *f, const sw_natsconf_options *o)
+{
+    if (o->server_name != NULL) {
+        fprintf(f, "server_name: \"%s\"\n", o->server_name);
+    }
+    if (o->cluster_name == NULL && o->cluster_listen == NULL && o->routes == NULL) {
+        return;
+    }
+    fprintf(f, "cluster {\n");
+    if (o->cluster_name != NULL) {
+        fprintf(f, "  name: \"%s\"\n", o->cluster_name);
+    }
+    if (o->cluster_listen != NULL) {
+        fprintf(f, "  listen: \"%s\"\n", o->cluster_listen);
+    }
+    if (o->routes != NULL) {
+        const char *sep = "";
+        fprintf(f, "  routes: [");
+        for (const char *r = o->routes; *r != '\0';) {
+            r += strspn(r, " ,");
+            size_t len = strcspn(r, " ,");
+            if (len > 0) {
+                fprintf(f, "%s\"%.*s\"", sep, (int)len, r);
+                sep = ", ";
+            }
+            r += len;
+        }
+        fprintf(f, "]\n");
+    }
+    fprintf(f, "}\n");
+}
+
 int sw_natsconf_write(const sw_config *cfg, const sw_natsconf_options *o)
 {
     char path[4200], tmp[4300], listen[256], store[4200];
@@ -233,7 +266,11 @@ int sw_natsconf_write(const sw_config *cfg, const sw_natsconf_options *o)
     if ((error = sw_fs_mkdir_p(o->out_dir)) < 0) {
         return error;
     }
-    snprintf(path, sizeof(path), "%s/nats-server.conf", o->out_dir);
+    if (o->conf_path != NULL) {
+        snprintf(path, sizeof(path), "%s", o->conf_path);
+    } else {
+        snprintf(path, sizeof(path), "%s/nats-server.conf", o->out_dir);
+    }
     snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0 || (f = fdopen(fd, "w")) == NULL) {
@@ -261,7 +298,9 @@ int sw_natsconf_write(const sw_config *cfg, const sw_natsconf_options *o)
     if (o->http != NULL) {
         fprintf(f, "http: \"%s\"\n", o->http);
     }
-    fprintf(f, "jetstream {store_dir: \"%s\"}\n\naccounts {\n", store);
+    fprintf(f, "jetstream {store_dir: \"%s\"}\n", store);
+    write_cluster(f, o);
+    fprintf(f, "\naccounts {\n");
     error = write_service(f, cfg, o);
     if (error == 0) {
         error = write_tenants(f, cfg, o);

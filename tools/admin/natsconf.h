@@ -22,6 +22,12 @@ typedef struct sw_natsconf_options {
     const char *listen;      /* host:port for `listen:`; NULL: from nats.url */
     const char *store_dir;   /* JetStream store; NULL: <out_dir>/jetstream */
     const char *http;        /* host:port of the monitoring port; NULL: none */
+    const char *conf_path;   /* the server config; NULL: <out_dir>/nats-server.conf */
+    /* one node of a cluster (all NULL: a single server, no cluster block) */
+    const char *server_name;    /* `server_name:` (JetStream in a cluster needs one) */
+    const char *cluster_name;   /* cluster.name */
+    const char *cluster_listen; /* cluster.listen, host:port of the routes */
+    const char *routes;         /* cluster.routes, comma-separated nats://host:port */
     int bcrypt_cost;         /* 4..31; 0: 11 */
     const char *const *rotate; /* user names ("builder", "operator", "tenant:acme") */
     size_t nrotate;
