@@ -42,6 +42,8 @@
 #define MAX_ARGS 32
 #define MAX_REPOS 16
 #define MAX_MORE 4
+#define SW_HARNESS_MAX_NODES 3
+#define CLUSTER_TIMEOUT_MS 30000
 #define CLI_TIMEOUT_MS 30000
 #define READY_TIMEOUT_MS 60000
 #define STOP_TIMEOUT_MS 20000
@@ -50,6 +52,9 @@ struct sw_harness {
     char *dir;
     char *build_dir;
     sw_natsd *natsd;
+    sw_natsd *nodes[SW_HARNESS_MAX_NODES]; /* a cluster: nodes[0] is natsd */
+    int http_ports[SW_HARNESS_MAX_NODES];
+    int nnodes;
     char *nats_url;
     char *nats_dir;     /* slipway-admin nats-config's output */
     char *creds_buf;    /* sw_harness_creds's answer */
@@ -525,6 +530,77 @@ static void set_options(sw_harness *h, const sw_harness_options *opts)
 
 static void write_nats_config(sw_harness *h);
 
+/* opts.nats_nodes servers n1..nN, each with a config slipway-admin wrote for
+ * it (the same accounts and users; its own store, monitoring port, cluster
+ * address, routes to all). Sets nodes, natsd (n1) and nats_url (the list). */
+static int start_cluster(sw_harness *h)
+{
+    int route_ports[SW_HARNESS_MAX_NODES];
+    char routes[512] = "";
+    size_t len = 0;
+    int rc = 0;
+
+    ck_assert_msg(h->opts.nats_nodes <= SW_HARNESS_MAX_NODES && !h->opts.open_nats,
+                  "nats_nodes: at most %d, with authorization", SW_HARNESS_MAX_NODES);
+    for (int i = 0; i < h->opts.nats_nodes; i++) {
+        route_ports[i] = sw_test_free_port();
+        h->http_ports[i] = sw_test_free_port();
+        len += (size_t)snprintf(routes + len, sizeof(routes) - len, "%snats://127.0.0.1:%d",
+                                i ? "," : "", route_ports[i]);
+    }
+    for (int i = 0; i < h->opts.nats_nodes && rc == 0; i++) {
+        char *cmd = sw_asprintf("'%s/tools/slipway-admin' nats-config -c '%s/nats-plan.yaml' "
+                                "-o '%s' --bcrypt-cost 4 --conf '%s/n%d.conf' "
+                                "--store '%s/n%d-js' --http 127.0.0.1:%d --server-name n%d "
+                                "--cluster-name sw-test --cluster-listen 127.0.0.1:%d "
+                                "--routes %s >>'%s/nats-config.log' 2>&1",
+                                h->build_dir, h->dir, h->nats_dir, h->nats_dir, i + 1,
+                                h->dir, i + 1, h->http_ports[i], i + 1, route_ports[i], routes,
+                                h->dir);
+        ck_assert_msg(system(cmd) == 0, "slipway-admin nats-config for n%d failed", i + 1);
+        free(cmd);
+        char *conf = sw_asprintf("%s/n%d.conf", h->nats_dir, i + 1);
+        rc = sw_natsd_start_conf(&h->nodes[i], conf);
+        free(conf);
+        if (rc == 0) {
+            h->nnodes = i + 1;
+        }
+    }
+    h->natsd = h->nodes[0];
+    h->nats_url = sw_strdup("");
+    for (int i = 0; i < h->nnodes; i++) {
+        char *next = sw_asprintf("%s%s%s", h->nats_url, i ? "," : "", sw_natsd_url(h->nodes[i]));
+        free(h->nats_url);
+        h->nats_url = next;
+    }
+    return rc;
+}
+
+/* Waits until every node's /jsz names a JetStream meta leader of them all. */
+static void await_meta_leader(sw_harness *h)
+{
+    long long deadline = sw_harness_now_ms() + CLUSTER_TIMEOUT_MS;
+    char size[32];
+    char *jsz = NULL;
+
+    snprintf(size, sizeof(size), "\"cluster_size\": %d", h->nnodes);
+    for (int i = 0; i < h->nnodes; i++) {
+        for (;;) {
+            free(jsz);
+            jsz = NULL;
+            if (sw_natsd_monitor(h->http_ports[i], "/jsz", &jsz) == 0 &&
+                strstr(jsz, "\"leader\": \"n") != NULL && strstr(jsz, size) != NULL) {
+                break;
+            }
+            ck_assert_msg(sw_harness_now_ms() < deadline,
+                          "no JetStream meta leader of %d seen by n%d within %d ms: %s",
+                          h->nnodes, i + 1, CLUSTER_TIMEOUT_MS, jsz ? jsz : sw_error_last());
+            usleep(50 * 1000);
+        }
+    }
+    free(jsz);
+}
+
 sw_harness *sw_harness_create(const sw_harness_options *opts)
 {
     sw_harness *h = calloc(1, sizeof(*h));
@@ -550,7 +626,9 @@ sw_harness *sw_harness_create(const sw_harness_options *opts)
     ck_assert_int_eq(setenv("TMPDIR", h->dir, 1), 0);
     write_nats_config(h);
     char *conf = sw_asprintf("%s/nats-server.conf", h->nats_dir);
-    int rc = h->opts.open_nats ? sw_natsd_start(&h->natsd) : sw_natsd_start_conf(&h->natsd, conf);
+    int rc = h->opts.nats_nodes > 1 ? start_cluster(h)
+             : h->opts.open_nats    ? sw_natsd_start(&h->natsd)
+                                    : sw_natsd_start_conf(&h->natsd, conf);
     free(conf);
     if (saved_tmpdir != NULL) {
         setenv("TMPDIR", saved_tmpdir, 1);
@@ -559,7 +637,13 @@ sw_harness *sw_harness_create(const sw_harness_options *opts)
     }
     free(saved_tmpdir);
     ck_assert_msg(rc == 0, "nats-server did not start: %s", sw_error_last());
-    h->nats_url = sw_strdup(sw_natsd_url(h->natsd));
+    if (h->nnodes == 0) {
+        h->nodes[0] = h->natsd;
+        h->nnodes = 1;
+        h->nats_url = sw_strdup(sw_natsd_url(h->natsd));
+    } else {
+        await_meta_leader(h);
+    }
     sw_creds op;
     ck_assert_msg(sw_creds_load(&op, sw_harness_creds(h, "operator")) == 0, "%s",
                   sw_error_last());
@@ -741,9 +825,22 @@ static char *write_config(sw_harness *h)
     char *path = sw_asprintf("%s/slipway.yaml", h->dir);
     FILE *f = fopen(path, "w");
     ck_assert_msg(f != NULL, "cannot write %s", path);
+    /* a cluster's URLs as a YAML list: [nats://..., nats://..., ...] */
+    char *url = sw_strdup(h->nnodes > 1 ? "[" : "");
+    for (const char *u = h->nats_url; *u != '\0'; u++) {
+        char *next = sw_asprintf("%s%s", url, *u == ',' ? ", " : (char[]){*u, '\0'});
+        free(url);
+        url = next;
+    }
+    if (h->nnodes > 1) {
+        char *next = sw_asprintf("%s]", url);
+        free(url);
+        url = next;
+    }
     fprintf(f,
             "nats:\n"
             "  url: %s\n"
+            "  replicas: %d\n"
             "  %s: %s/service\n"
             "data_dir: %s/data\n"
             "work_dir: %s/work\n"
@@ -769,13 +866,15 @@ static char *write_config(sw_harness *h)
             "docker:\n"
             "  socket: %s\n"
             "  default_image: %s\n",
-            h->nats_url, h->opts.open_nats ? "# creds" : "creds", h->nats_dir, h->dir, h->dir,
+            url, h->nnodes > 1 ? h->nnodes : 1, h->opts.open_nats ? "# creds" : "creds",
+            h->nats_dir, h->dir, h->dir,
             h->opts.heartbeat_interval,
             h->opts.heartbeat_lapse,
             h->opts.max_deliveries, h->opts.tier_memory, h->opts.tier_timeout,
             h->opts.tier_log_limit ? h->opts.tier_log_limit : "100M",
             h->opts.tier_extra ? h->opts.tier_extra : "", h->webhook_port,
             h->opts.webhook_max_body, docker_socket(), h->default_image);
+    free(url);
     if (getenv("SLIPWAY_REGISTRY") != NULL && getenv("SLIPWAY_REGISTRY")[0] != '\0') {
         fprintf(f, "  registry: %s\n", getenv("SLIPWAY_REGISTRY"));
     }
@@ -848,6 +947,31 @@ const char *sw_harness_webhook_url(const sw_harness *h)
 void sw_harness_nats_stop(sw_harness *h)
 {
     sw_natsd_stop(h->natsd);
+}
+
+int sw_harness_nats_nodes(const sw_harness *h)
+{
+    return h->nnodes;
+}
+
+int sw_harness_nats_http_port(const sw_harness *h, int node)
+{
+    ck_assert_msg(node >= 0 && node < h->nnodes && h->http_ports[node] != 0,
+                  "no monitoring port for node %d", node);
+    return h->http_ports[node];
+}
+
+void sw_harness_nats_kill_node(sw_harness *h, int node)
+{
+    ck_assert(node >= 0 && node < h->nnodes);
+    sw_natsd_kill(h->nodes[node]);
+}
+
+void sw_harness_nats_restart_node(sw_harness *h, int node)
+{
+    ck_assert(node >= 0 && node < h->nnodes);
+    ck_assert_msg(sw_natsd_restart(h->nodes[node]) == 0, "n%d did not restart: %s", node + 1,
+                  sw_error_last());
 }
 
 void sw_harness_nats_restart(sw_harness *h)
@@ -1159,9 +1283,9 @@ void sw_harness_rewrite_config(sw_harness *h, const sw_harness_options *opts)
 
 /* The first line of nats-server's log where it refused one of Slipway's own
  * users (a role's permissions that miss a subject its actor uses); NULL. */
-static char *service_refusal(const sw_harness *h)
+static char *node_refusal(const sw_natsd *n)
 {
-    char *log = sw_test_read_file(sw_natsd_log(h->natsd), NULL), *found = NULL;
+    char *log = n ? sw_test_read_file(sw_natsd_log(n), NULL) : NULL, *found = NULL;
     size_t nroles;
     const sw_role *roles = sw_roles(&nroles);
     for (char *line = log; line != NULL && *line != '\0' && found == NULL;) {
@@ -1180,6 +1304,16 @@ static char *service_refusal(const sw_harness *h)
         line = end ? end + 1 : NULL;
     }
     free(log);
+    return found;
+}
+
+/* The same over every node of a cluster. */
+static char *service_refusal(const sw_harness *h)
+{
+    char *found = node_refusal(h->natsd);
+    for (int i = 1; found == NULL && i < h->nnodes; i++) {
+        found = node_refusal(h->nodes[i]);
+    }
     return found;
 }
 
@@ -1219,6 +1353,9 @@ void sw_harness_destroy(sw_harness **h_p)
         stop_group(h->gitd_pid, SIGTERM, 5000);
     }
     char *refused = h->refusals_expected ? NULL : service_refusal(h);
+    for (int i = 1; i < h->nnodes; i++) {
+        sw_natsd_destroy(&h->nodes[i]);
+    }
     sw_natsd_destroy(&h->natsd);
     free(h->webhook_url);
     const char *keep = getenv("SLIPWAY_KEEP_TMP");

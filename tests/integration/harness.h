@@ -59,6 +59,10 @@ typedef struct sw_harness_options {
     const char *clusters_extra;     /* NULL: none; more entries of clusters: after local-free,
                                      * indented 2, e.g. "  - name: far\n    tier: free\n" */
     const char *builders_extra;     /* NULL: none; more entries of builders:, indented 2 */
+    int nats_nodes;                 /* 0 or 1: one nats-server; 3: three (n1..n3) routed
+                                     * into one cluster, each with JetStream and a
+                                     * monitoring port; nats.url lists all three and
+                                     * nats.replicas is 3 */
 } sw_harness_options;
 
 /* Every project's webhook secret (GitHub's published test secret). */
@@ -126,6 +130,14 @@ const char *sw_harness_webhook_url(const sw_harness *h);
  * the harness's nats-server. */
 void sw_harness_nats_stop(sw_harness *h);
 void sw_harness_nats_restart(sw_harness *h);
+
+/* A cluster's nodes (opts.nats_nodes): how many there are (1 without one),
+ * node i's monitoring port (0..n-1), a kill -9 of node i and its restart
+ * (same ports and store). */
+int sw_harness_nats_nodes(const sw_harness *h);
+int sw_harness_nats_http_port(const sw_harness *h, int node);
+void sw_harness_nats_kill_node(sw_harness *h, int node);
+void sw_harness_nats_restart_node(sw_harness *h, int node);
 
 /* The sha branch points at in repository repo (owned). */
 char *sw_harness_repo_sha(sw_harness *h, const char *repo, const char *branch);

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -210,6 +211,76 @@ void sw_natsd_stop(sw_natsd *n)
         sleep_ms(POLL_MS);
     }
     n->pid = 0;
+}
+
+void sw_natsd_kill(sw_natsd *n)
+{
+    if (n == NULL || n->pid == 0) {
+        return;
+    }
+    kill(n->pid, SIGKILL);
+    while (waitpid(n->pid, NULL, 0) < 0 && errno == EINTR) {
+    }
+    n->pid = 0;
+}
+
+int sw_natsd_monitor(int http_port, const char *path, char **body_out)
+{
+    struct sockaddr_in addr;
+    struct timeval tv = {5, 0};
+    char *reply = NULL;
+    size_t len = 0, cap = 0;
+    char req[512];
+    int fd, n;
+
+    *body_out = NULL;
+    if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0) {
+        return sw_error_set(SW_EIO, "socket: %s", strerror(errno));
+    }
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    memset(&addr, 0, sizeof(addr));
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons((uint16_t)http_port);
+    if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0) {
+        close(fd);
+        return sw_error_set(SW_EIO, "monitoring port %d: %s", http_port, strerror(errno));
+    }
+    n = snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n", path);
+    if (write(fd, req, (size_t)n) != n) {
+        close(fd);
+        return sw_error_set(SW_EIO, "monitoring port %d: cannot send", http_port);
+    }
+    for (;;) {
+        if (cap - len < 4097) {
+            cap = cap ? cap * 2 : 65536;
+            if ((reply = realloc(reply, cap)) == NULL) {
+                abort();
+            }
+        }
+        ssize_t r = read(fd, reply + len, cap - len - 1);
+        if (r <= 0) {
+            break;
+        }
+        len += (size_t)r;
+    }
+    close(fd);
+    if (reply == NULL) {
+        return sw_error_set(SW_EIO, "monitoring port %d: no answer to %s", http_port, path);
+    }
+    reply[len] = '\0';
+    char *body = strstr(reply, "\r\n\r\n");
+    if (strncmp(reply, "HTTP/1.", 7) != 0 || strncmp(reply + 8, " 200", 4) != 0 || body == NULL) {
+        sw_error_set(SW_EIO, "monitoring port %d: %s answered %.40s", http_port, path, reply);
+        free(reply);
+        return -1;
+    }
+    *body_out = strdup(body + 4);
+    free(reply);
+    if (*body_out == NULL) {
+        abort();
+    }
+    return 0;
 }
 
 int sw_natsd_restart(sw_natsd *n)

@@ -40,6 +40,14 @@ const char *sw_natsd_log(const sw_natsd *n);
 /* Stops the server (SIGTERM, then SIGKILL after 5 s) and waits for it; keeps its data. */
 void sw_natsd_stop(sw_natsd *n);
 
+/* Kills the server at once (SIGKILL, as a crash) and waits for it; keeps its data. */
+void sw_natsd_kill(sw_natsd *n);
+
+/* GET path (e.g. "/jsz") on the monitoring port 127.0.0.1:http_port (a
+ * server started with `http:` in its conf). *body_out, the reply's body, is
+ * the caller's (free). -1 with sw_error_last() when it does not answer 200. */
+int sw_natsd_monitor(int http_port, const char *path, char **body_out);
+
 /* Starts a stopped server again on the same port and store directory. */
 int sw_natsd_restart(sw_natsd *n);
 
