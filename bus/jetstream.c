@@ -46,6 +46,12 @@ int sw_bus_stream_ensure(sw_bus *bus, const sw_stream_config *cfg)
     sc.DiscardNewPerSubject = cfg->discard_new && cfg->discard_new_per_subject;
 
     s = js_AddStream(&si, bus->js, &sc, NULL, &jerr);
+    if (s == NATS_ERR && jerr == JSStreamReplicasNotSupportedErr) {
+        /* a single server checks this before whether the stream exists */
+        return sw_bus_fail(s, jerr, "stream %s: the configuration asks for %lld replicas "
+                           "(nats.replicas) and the server, not part of a cluster, keeps one",
+                           cfg->name, (long long)sc.Replicas);
+    }
     if (s == NATS_ERR && jerr == JSStreamNameExistErr) {
         int64_t had = sc.Replicas;
         jerr = 0;
@@ -58,9 +64,8 @@ int sw_bus_stream_ensure(sw_bus *bus, const sw_stream_config *cfg)
         s = js_UpdateStream(&si, bus->js, &sc, NULL, &jerr);
         if (s != NATS_OK && had != sc.Replicas) {
             return sw_bus_fail(s, jerr, "stream %s has %lld replicas, the configuration asks "
-                               "for %lld, and the server refused the change (a server "
-                               "outside a cluster keeps one)", cfg->name, (long long)had,
-                               (long long)sc.Replicas);
+                               "for %lld (nats.replicas), and the server refused the change",
+                               cfg->name, (long long)had, (long long)sc.Replicas);
         }
         if (s != NATS_OK) {
             return sw_bus_fail(s, jerr, "cannot update stream %s to the configured settings",

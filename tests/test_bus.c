@@ -212,6 +212,25 @@ START_TEST(test_stream_and_consumer_ensure_are_idempotent)
 }
 END_TEST
 
+/* One server is no cluster: a stream made with one replica cannot be given
+ * three, and ensure says so, naming the setting. */
+START_TEST(test_stream_replicas_a_single_server_cannot_give_are_named)
+{
+    static const char *const subjects[] = {"jobs.>"};
+    sw_stream_config sc = {.name = "JOBS", .subjects = subjects, .nsubjects = 1,
+                           .retention = SW_RETAIN_WORKQUEUE};
+
+    ck_assert_msg(sw_bus_stream_ensure(bus, &sc) == 0, "%s", sw_error_last());
+    sc.replicas = 3;
+    ck_assert_int_lt(sw_bus_stream_ensure(bus, &sc), 0);
+    ck_assert_msg(strstr(sw_error_last(), "stream JOBS: the configuration asks for 3 replicas "
+                                          "(nats.replicas)") != NULL,
+                  "%s", sw_error_last());
+    sc.replicas = 1; /* as it was: fine again */
+    ck_assert_msg(sw_bus_stream_ensure(bus, &sc) == 0, "%s", sw_error_last());
+}
+END_TEST
+
 START_TEST(test_js_publish_same_msg_id_is_duplicate)
 {
     uint64_t seq = 0, count = 0;
@@ -847,6 +866,7 @@ int main(void)
     tcase_add_test(tc, test_connect_failure_is_fast_and_says_why);
     tcase_add_test(tc, test_connected_and_flush);
     tcase_add_test(tc, test_stream_and_consumer_ensure_are_idempotent);
+    tcase_add_test(tc, test_stream_replicas_a_single_server_cannot_give_are_named);
     tcase_add_test(tc, test_js_publish_same_msg_id_is_duplicate);
     tcase_add_test(tc, test_publisher_never_used_is_destroyed_cleanly);
     tcase_add_test(tc, test_publisher_acks_each_message_once);

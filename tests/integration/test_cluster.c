@@ -97,6 +97,39 @@ START_TEST(test_build_runs_on_a_cluster_with_r3_streams)
 }
 END_TEST
 
+/* A stream made with one replica is given three in place when the
+ * configuration asks for them (as after nats.replicas went from 1 to 3). */
+START_TEST(test_an_r1_stream_becomes_r3)
+{
+    sw_harness_options o = {.nats_nodes = 3};
+    sw_harness *h = sw_harness_create(&o);
+    static const char *const subjects[] = {"t.>"};
+    sw_stream_config sc = {.name = "T", .subjects = subjects, .nsubjects = 1,
+                           .retention = SW_RETAIN_LIMITS};
+    sw_bus_options bo = {.url = sw_harness_nats_url(h), .name = "test", .connect_wait_ms = 5000};
+    sw_bus *bus = NULL;
+    char *jsz = NULL;
+
+    sw_harness_as_operator(&bo);
+    ck_assert_msg(sw_bus_connect(&bus, &bo) == 0, "%s", sw_error_last());
+    ck_assert_msg(sw_bus_stream_ensure(bus, &sc) == 0, "%s", sw_error_last());
+    ck_assert_msg(sw_bus_js_publish(bus, "t.one", "x", 1, NULL, NULL, NULL) == 0, "%s",
+                  sw_error_last());
+    sc.replicas = 3;
+    ck_assert_msg(sw_bus_stream_ensure(bus, &sc) == 0, "%s", sw_error_last());
+    uint64_t count = 0;
+    ck_assert_int_eq(sw_bus_stream_count(bus, "T", &count), 0);
+    ck_assert_uint_eq(count, 1);
+    ck_assert_int_eq(sw_natsd_monitor(sw_harness_nats_http_port(h, 0),
+                                      "/jsz?accounts=true&streams=true&config=true", &jsz),
+                     0);
+    ck_assert_int_eq(replicas_of(jsz, "T"), 3);
+    free(jsz);
+    sw_bus_destroy(&bus);
+    sw_harness_destroy(&h);
+}
+END_TEST
+
 /* kill -9 the node leading JOBS while builds run: the others elect a new
  * leader, slipwayd reconnects to one of them, and every build ends exactly once. */
 START_TEST(test_builds_end_once_when_the_jobs_leader_is_killed)
@@ -156,6 +189,7 @@ static Suite *cluster_suite(void)
     TCase *tc = tcase_create("r3");
     tcase_set_timeout(tc, 180);
     tcase_add_test(tc, test_build_runs_on_a_cluster_with_r3_streams);
+    tcase_add_test(tc, test_an_r1_stream_becomes_r3);
     suite_add_tcase(s, tc);
     tc = tcase_create("leader_killed");
     tcase_set_timeout(tc, 240);
