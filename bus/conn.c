@@ -31,7 +31,6 @@
 #include <string.h>
 
 #define RECONNECT_WAIT_MS 250
-#define MAX_SERVERS 16
 #define CONNECT_TRY_MS 2000
 #define PING_INTERVAL_MS 5000
 #define DEFAULT_REQUEST_TIMEOUT_MS 5000
@@ -154,11 +153,14 @@ static void on_async_error(natsConnection *nc, natsSubscription *sub, natsStatus
 static natsStatus set_servers(natsOptions *o, const char *url)
 {
     char *copy = sw_strdup(url);
-    const char *servers[MAX_SERVERS];
-    int n = 0;
+    int n = 0, max = 1;
     natsStatus s;
 
-    for (char *tok = copy, *end; tok != NULL && n < MAX_SERVERS; tok = end) {
+    for (const char *c = url; *c != '\0'; c++) {
+        max += *c == ',';
+    }
+    const char **servers = sw_calloc((size_t)max, sizeof(*servers));
+    for (char *tok = copy, *end; tok != NULL && n < max; tok = end) {
         if ((end = strchr(tok, ',')) != NULL) {
             *end++ = '\0';
         }
@@ -173,6 +175,7 @@ static natsStatus set_servers(natsOptions *o, const char *url)
     }
     s = n <= 1 ? natsOptions_SetURL(o, n == 1 ? servers[0] : url)
                : natsOptions_SetServers(o, servers, n);
+    free(servers);
     free(copy);
     return s;
 }

@@ -139,8 +139,6 @@ START_TEST(test_builds_end_once_when_the_jobs_leader_is_killed)
     sw_harness *h = sw_harness_create(&o);
     sw_harness_repo_pipeline(h, "slow", slow_pipeline);
     sw_harness_start(h, NULL);
-    sw_witness *w = sw_witness_create(sw_harness_nats_url(h));
-
     char *ids[NBUILDS];
     for (int i = 0; i < NBUILDS; i++) {
         ids[i] = sw_harness_submit(h, "slow", NULL);
@@ -173,12 +171,14 @@ START_TEST(test_builds_end_once_when_the_jobs_leader_is_killed)
     }
     fprintf(stderr, "cluster: %d builds ended %lld ms after the kill\n", NBUILDS,
             sw_harness_now_ms() - t0);
+    /* Exactly once: one FINISHED event of each build in EVENTS, read by
+     * sequence after the fact (a live follower of EVENTS connected to the
+     * killed node can itself miss events while its consumer is remade). */
     for (int i = 0; i < NBUILDS; i++) {
-        ck_assert_int_eq(sw_witness_finished(w, ids[i], 2000), 1);
+        ck_assert_int_eq(sw_witness_finished_in_events(h, ids[i]), 1);
         free(ids[i]);
     }
     sw_harness_nats_restart_node(h, victim);
-    sw_witness_destroy(&w);
     sw_harness_destroy(&h);
 }
 END_TEST
