@@ -191,7 +191,15 @@ int sw_build_apply(Slipway__BuildRecord *rec, const Slipway__BuildEvent *ev)
     switch (ev->kind) {
     case SLIPWAY__EVENT_KIND__PLACED:
         if (rec->state != SLIPWAY__BUILD_STATE__QUEUED) {
-            return SW_APPLY_IGNORED; /* the builder's start overtook it */
+            /* the builder's start overtook it (the job is in JOBS before PLACED
+             * is told): the state stays, where and why it was placed are kept */
+            if ((rec->region != NULL && rec->region[0] != '\0') || ev->region == NULL ||
+                ev->region[0] == '\0') {
+                return SW_APPLY_IGNORED;
+            }
+            set_str(&rec->region, ev->region);
+            set_str(&rec->placement, ev->reason);
+            return SW_APPLY_CHANGED;
         }
         rec->state = SLIPWAY__BUILD_STATE__DISPATCHED;
         set_str(&rec->cluster, ev->cluster);

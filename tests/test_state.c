@@ -301,6 +301,17 @@ START_TEST(test_placed_after_started_is_ignored)
     ck_assert_int_eq(apply_started(&rec, 1, "b1"), SW_APPLY_CHANGED);
     ck_assert_int_eq(apply_kind(&rec, SLIPWAY__EVENT_KIND__PLACED, 0), SW_APPLY_IGNORED);
     ck_assert_int_eq(rec.state, SLIPWAY__BUILD_STATE__RUNNING);
+    /* ... but where and why it was placed are kept, once, the cluster the builder's */
+    Slipway__BuildEvent placed = event(SLIPWAY__EVENT_KIND__PLACED, 0);
+    placed.cluster = "other";
+    placed.region = "overseas";
+    placed.reason = "region overseas: 3 of 3 sources";
+    ck_assert_int_eq(sw_build_apply(&rec, &placed), SW_APPLY_CHANGED);
+    ck_assert_int_eq(rec.state, SLIPWAY__BUILD_STATE__RUNNING);
+    ck_assert_str_eq(rec.cluster, "eu-free");
+    ck_assert_str_eq(rec.region, "overseas");
+    ck_assert_str_eq(rec.placement, "region overseas: 3 of 3 sources");
+    ck_assert_int_eq(sw_build_apply(&rec, &placed), SW_APPLY_IGNORED);
     sw_build_record_clear(&rec);
 }
 END_TEST
