@@ -18,8 +18,9 @@
  * seen exactly one FINISHED for each, counted by msg-id), CPU per build of
  * slipwayd itself (utime+stime from /proc/<pid>/stat) and of its children
  * (cutime+cstime: the sandboxes it reaped) over the same window, and host
- * cores busy (/proc/stat; includes nats-server, the bench and anything else
- * running on the host). Exits non-zero when a build failed, ran twice or did
+ * cores busy (/proc/stat), and how much of that was not this bench's
+ * processes (nats-server, git daemon, slipwayd and what they reaped, and the
+ * bench itself): other load on the host, which disturbs the figures. Exits non-zero when a build failed, ran twice or did
  * not end, or a delivery was refused.
  *
  *   SLIPWAY_BUILD_DIR=$PWD/build SLIPWAY_SOURCE_DIR=$PWD \
@@ -40,6 +41,7 @@
 
 #include <check.h>
 #include <curl/curl.h>
+#include <dirent.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -84,14 +86,16 @@ typedef struct bench {
 /* CPU clock ticks of a process and of the children it reaped, and the host's. */
 typedef struct cpu_sample {
     int64_t wall_ms;
-    unsigned long long self, children; /* utime+stime, cutime+cstime */
+    unsigned long long self, children; /* slipwayd's utime+stime, cutime+cstime */
+    unsigned long long ours;           /* this bench and every process it started, with
+                                        * what they reaped (nats-server, git daemon, ...) */
     unsigned long long host_busy;      /* all cores: everything but idle and iowait */
 } cpu_sample;
 
 typedef struct figures {
     row r;
     double seconds, builds_per_s;
-    double self_ms, children_ms, cores_busy;
+    double self_ms, children_ms, cores_busy, cores_others;
     int succeeded, not_succeeded, not_ended;
     int miscounted; /* builds the witness did not see exactly one FINISHED of */
 } figures;
@@ -163,11 +167,41 @@ static unsigned long long host_busy_ticks(void)
     return v[0] + v[1] + v[2] + v[5] + v[6] + v[7];
 }
 
+/* The ticks of this process and of its children (the harness's nats-server,
+ * git daemon and slipwayd), each with the children it reaped. */
+static unsigned long long our_ticks(void)
+{
+    unsigned long long total, self, children;
+    DIR *d = opendir("/proc");
+    struct dirent *e;
+    ck_assert_msg(d != NULL, "cannot list /proc");
+    process_ticks((int)getpid(), &self, &children);
+    total = self;
+    while ((e = readdir(d)) != NULL) {
+        char path[300];
+        int pid = atoi(e->d_name), ppid = 0;
+        if (pid <= 0) {
+            continue;
+        }
+        snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+        char *text = sw_test_read_file(path, NULL);
+        const char *p = text ? strrchr(text, ')') : NULL;
+        if (p != NULL && sscanf(p + 1, " %*c %d", &ppid) == 1 && ppid == (int)getpid()) {
+            process_ticks(pid, &self, &children);
+            total += self + children;
+        }
+        free(text);
+    }
+    closedir(d);
+    return total;
+}
+
 static cpu_sample sample(int pid)
 {
     cpu_sample s;
     s.wall_ms = sw_clock_wall_ms();
     process_ticks(pid, &s.self, &s.children);
+    s.ours = our_ticks();
     s.host_busy = host_busy_ticks();
     return s;
 }
@@ -366,8 +400,12 @@ static figures run_row(row r)
     f.builds_per_s = f.seconds > 0 ? r.webhooks / f.seconds : 0;
     f.self_ms = (double)(after.self - before.self) * 1000.0 / (double)tck / r.webhooks;
     f.children_ms = (double)(after.children - before.children) * 1000.0 / (double)tck / r.webhooks;
-    f.cores_busy = (double)(after.host_busy - before.host_busy) / (double)tck /
-                   ((double)(after.wall_ms - before.wall_ms) / 1000.0);
+    double window_s = (double)(after.wall_ms - before.wall_ms) / 1000.0;
+    f.cores_busy = (double)(after.host_busy - before.host_busy) / (double)tck / window_s;
+    f.cores_others = f.cores_busy - (double)(after.ours - before.ours) / (double)tck / window_s;
+    if (f.cores_others < 0) {
+        f.cores_others = 0; /* ticks are counted at different moments: noise */
+    }
     f.not_ended = b.n - ended;
 
     /* every build's result, and the witness's count of its FINISHED events */
@@ -399,7 +437,9 @@ static figures run_row(row r)
     printf("  throughput:  %.1f builds/s (%d builds, first webhook -> last FINISHED %.2f s)\n",
            f.builds_per_s, r.webhooks, f.seconds);
     printf("  CPU/build:   slipwayd %.1f ms, its children %.1f ms\n", f.self_ms, f.children_ms);
-    printf("  host:        %.2f cores busy of %ld\n", f.cores_busy, sysconf(_SC_NPROCESSORS_ONLN));
+    printf("  host:        %.2f cores busy of %ld, of which %.2f not this bench's processes%s\n",
+           f.cores_busy, sysconf(_SC_NPROCESSORS_ONLN), f.cores_others,
+           f.cores_others > 0.1 ? " (the figures are disturbed)" : "");
 
     sw_sub_destroy(&b.events);
     sw_bus_destroy(&b.bus);
@@ -418,13 +458,14 @@ START_TEST(bench_rows)
         f[i] = run_row(opt.rows[i]);
         bad += f[i].not_succeeded + f[i].miscounted;
     }
-    printf("\n%-10s %8s %9s %14s %14s %11s\n", "builders", "webhooks", "builds/s",
-           "slipwayd ms/b", "children ms/b", "cores busy");
+    printf("\n%-10s %8s %9s %14s %14s %11s %7s\n", "builders", "webhooks", "builds/s",
+           "slipwayd ms/b", "children ms/b", "cores busy", "others");
     for (int i = 0; i < opt.nrows; i++) {
         char shape[32];
         snprintf(shape, sizeof(shape), "%d x %d", f[i].r.builders, f[i].r.slots);
-        printf("%-10s %8d %9.1f %14.1f %14.1f %11.2f\n", shape, f[i].r.webhooks,
-               f[i].builds_per_s, f[i].self_ms, f[i].children_ms, f[i].cores_busy);
+        printf("%-10s %8d %9.1f %14.1f %14.1f %11.2f %7.2f\n", shape, f[i].r.webhooks,
+               f[i].builds_per_s, f[i].self_ms, f[i].children_ms, f[i].cores_busy,
+               f[i].cores_others);
     }
     ck_assert_msg(bad == 0, "%d builds did not succeed exactly once", bad);
 }
