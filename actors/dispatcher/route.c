@@ -83,7 +83,9 @@ bool sw_route_learn(Slipway__RouteMix *mix, const char *build_id,
             host_of(mix, host)->weight += 1;
         }
     }
-    qsort(mix->hosts, mix->n_hosts, sizeof(*mix->hosts), heavier_first);
+    if (mix->n_hosts > 1) { /* qsort's base may not be NULL, as it is with no hosts */
+        qsort(mix->hosts, mix->n_hosts, sizeof(*mix->hosts), heavier_first);
+    }
     while (mix->n_hosts > 0 && (mix->n_hosts > SW_ROUTE_MAX_HOSTS ||
                                 mix->hosts[mix->n_hosts - 1]->weight < MIN_WEIGHT)) {
         slipway__route_host__free_unpacked(mix->hosts[--mix->n_hosts], NULL);
