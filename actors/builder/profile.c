@@ -359,12 +359,14 @@ int sw_profile_scan(sw_profile *p, const char *root, const sw_pipeline *pipeline
 {
     sw_pipeline *own = NULL;
     walker w = {.p = p};
+    int caller_code = sw_error_last_code();
     int rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
     if (rootfd < 0) {
         return sw_error_set(errno == ENOENT || errno == ENOTDIR ? SW_ENOTFOUND : SW_EIO,
                             "cannot read the checkout %s: %s", root, strerror(errno));
     }
+    char *caller_error = caller_code < 0 ? sw_strdup(sw_error_last()) : NULL;
     if (pipeline == NULL) {
         char *text = NULL;
         size_t len = 0;
@@ -383,6 +385,12 @@ int sw_profile_scan(sw_profile *p, const char *root, const sw_pipeline *pipeline
     walk_dir(&w, rootfd, "", 0);
     close(rootfd);
     sw_pipeline_destroy(&own);
-    sw_error_clear();
+    /* what it skipped is no error of the caller's, whose own last error stays */
+    if (caller_code < 0) {
+        sw_error_set(caller_code, "%s", caller_error);
+    } else {
+        sw_error_clear();
+    }
+    free(caller_error);
     return 0;
 }

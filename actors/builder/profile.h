@@ -63,7 +63,8 @@ const char *sw_profile_url_host(const char *url, char *buf, size_t n);
 
 /* Reads the checkout at root. pipeline: the parsed .slipway.yml, or NULL to
  * read root/.slipway.yml (absent: the Dockerfile-only case). Files that cannot
- * be read or parsed are skipped (a profile is advice, never a build error). */
+ * be read or parsed are skipped (a profile is advice, never a build error), and
+ * sw_error_last() is left as it was before the call. */
 int sw_profile_scan(sw_profile *p, const char *root, const sw_pipeline *pipeline);
 
 /* One Dockerfile's text, named file in the sources; args are the build
