@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/pidfd.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -895,7 +896,7 @@ int sw_sandbox_run(const sw_sandbox_spec *spec, sw_sandbox_result *out)
     step_cgroup scg;
     char *bwrap = NULL, *init = NULL, *ws = NULL;
     int out_pipe[2] = {-1, -1}, err_pipe[2] = {-1, -1}, status_pipe[2] = {-1, -1};
-    int null_fd = -1, status = 0, have_cgroup = 0;
+    int null_fd = -1, pidfd = -1, status = 0, have_cgroup = 0;
     out_stream *streams = NULL;
     uint64_t rlimit_as = 0;
     pid_t pid = -1;
@@ -963,6 +964,9 @@ int sw_sandbox_run(const sw_sandbox_spec *spec, sw_sandbox_result *out)
     close(status_pipe[1]);
     close(null_fd);
     out_pipe[1] = err_pipe[1] = status_pipe[1] = null_fd = -1;
+    /* readable once the init has exited, so the loop below need not wait out a
+     * period for it after the step's output ended (-1 before Linux 5.3: it does) */
+    pidfd = pidfd_open(pid, 0);
 
     int fail[2];
     ssize_t got;
@@ -1016,6 +1020,10 @@ int sw_sandbox_run(const sw_sandbox_spec *spec, sw_sandbox_result *out)
                 exited_at = now;
                 out->duration_ms = now - started;
                 pid = -1;
+                if (pidfd >= 0) {
+                    close(pidfd);
+                    pidfd = -1;
+                }
                 /* the step is over: nothing of it may linger and hold the pipes */
                 if (have_cgroup) {
                     step_cgroup_kill(&scg, 0);
@@ -1035,8 +1043,8 @@ int sw_sandbox_run(const sw_sandbox_spec *spec, sw_sandbox_result *out)
             last_tick = now;
         }
 
-        struct pollfd pfd[2];
-        int nfds = 0, map[2];
+        struct pollfd pfd[3];
+        int nfds = 0, map[3];
         for (int i = 0; i < 2; i++) {
             if (streams[i].fd >= 0) {
                 pfd[nfds].fd = streams[i].fd;
@@ -1044,6 +1052,12 @@ int sw_sandbox_run(const sw_sandbox_spec *spec, sw_sandbox_result *out)
                 pfd[nfds].revents = 0;
                 map[nfds++] = i;
             }
+        }
+        if (pidfd >= 0) {
+            pfd[nfds].fd = pidfd;
+            pfd[nfds].events = POLLIN;
+            pfd[nfds].revents = 0;
+            map[nfds++] = -1; /* waitpid at the top of the loop */
         }
         int wait_ms = POLL_MS;
         if (!exited && out->killed_by == SW_SANDBOX_KILLED_NONE && deadline - now < wait_ms) {
@@ -1060,7 +1074,7 @@ int sw_sandbox_run(const sw_sandbox_spec *spec, sw_sandbox_result *out)
             goto cleanup;
         }
         for (int i = 0; i < nfds && ready > 0; i++) {
-            if (pfd[i].revents != 0) {
+            if (pfd[i].revents != 0 && map[i] >= 0) {
                 read_stream(spec, &streams[map[i]]);
             }
         }
@@ -1110,6 +1124,9 @@ cleanup:
     }
     if (null_fd >= 0) {
         close(null_fd);
+    }
+    if (pidfd >= 0) {
+        close(pidfd);
     }
     if (have_cgroup) {
         step_cgroup_remove(&scg);
