@@ -1,5 +1,6 @@
 /* test_sandbox.c - the shell executor: output lines, exit codes, isolation, limits,
- * timeouts, cancel, and nothing left behind. */
+ * timeouts, cancel, nothing left behind, and steps started by slipway-sandbox-init
+ * (never a fork of this process, none of its fds). */
 #include "actors/builder/sandbox.h"
 #include "runtime/clock.h"
 #include "runtime/error.h"
@@ -13,6 +14,7 @@
 #include <sys/socket.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -360,6 +362,194 @@ START_TEST(test_leftover_step_cgroup_is_taken_over)
 }
 END_TEST
 
+/* Children of this process seen on ticks, by the base name of their program. */
+typedef struct watched {
+    captured c; /* first: spec.line gets the same ud */
+    int init_seen, other_seen;
+    char other[PATH_MAX];
+} watched;
+
+static void watch_children(void *ud)
+{
+    watched *w = ud;
+    DIR *d = opendir("/proc");
+    struct dirent *e;
+    sw_capture_tick(&w->c);
+    ck_assert_ptr_nonnull(d);
+    while ((e = readdir(d)) != NULL) {
+        char path[PATH_MAX], exe[PATH_MAX], stat[512];
+        int ppid = 0;
+        snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
+        FILE *f = fopen(path, "r");
+        if (f == NULL) {
+            continue;
+        }
+        size_t n = fread(stat, 1, sizeof(stat) - 1, f);
+        fclose(f);
+        stat[n] = '\0';
+        const char *p = strrchr(stat, ')');
+        if (p == NULL || sscanf(p + 1, " %*c %d", &ppid) != 1 || ppid != (int)getpid()) {
+            continue;
+        }
+        snprintf(path, sizeof(path), "/proc/%s/exe", e->d_name);
+        ssize_t len = readlink(path, exe, sizeof(exe) - 1);
+        if (len <= 0) {
+            continue; /* it has just gone */
+        }
+        exe[len] = '\0';
+        const char *base = strrchr(exe, '/') ? strrchr(exe, '/') + 1 : exe;
+        if (strcmp(base, "slipway-sandbox-init") == 0) {
+            w->init_seen++;
+        } else {
+            w->other_seen++;
+            memcpy(w->other, exe, (size_t)len + 1);
+        }
+    }
+    closedir(d);
+}
+
+START_TEST(test_step_is_not_a_fork_of_this_process)
+{
+    /* posix_spawn of slipway-sandbox-init: the only child this process ever has
+     * is that program, never a copy of itself */
+    watched w;
+    memset(&w, 0, sizeof(w));
+    sw_sandbox_spec spec = spec_for("sleep 0.5; echo done", &w.c);
+    spec.ud = &w;
+    spec.tick = watch_children;
+    sw_sandbox_result res;
+    ck_assert_int_eq(sw_sandbox_run(&spec, &res), 0);
+    ck_assert_int_eq(res.exit_code, 0);
+    ck_assert_int_ge(sw_capture_find(&w.c, 0, "done"), 0);
+    ck_assert_int_gt(w.init_seen, 0);
+    ck_assert_msg(w.other_seen == 0, "a child of ours ran %s", w.other);
+    assert_nothing_left(&res);
+    sw_capture_free(&w.c);
+}
+END_TEST
+
+START_TEST(test_no_fd_of_ours_reaches_the_step)
+{
+    /* not close-on-exec, as a library on another thread might open one */
+    int leaky = open("/dev/null", O_RDONLY);
+    ck_assert_int_ge(leaky, 0);
+    captured c = {0};
+    sw_sandbox_spec spec = spec_for("ls /proc/$$/fd", &c);
+    sw_sandbox_result res;
+    ck_assert_int_eq(sw_sandbox_run(&spec, &res), 0);
+    close(leaky);
+    ck_assert_int_eq(res.exit_code, 0);
+    ck_assert_uint_eq(c.n, 3);
+    ck_assert_str_eq(c.text[0], "0");
+    ck_assert_str_eq(c.text[1], "1");
+    ck_assert_str_eq(c.text[2], "2");
+    sw_capture_free(&c);
+}
+END_TEST
+
+START_TEST(test_missing_init_says_what_to_do)
+{
+    const char *was = getenv("SLIPWAY_SANDBOX_INIT");
+    char *saved = was ? strdup(was) : NULL;
+    captured c = {0};
+    sw_sandbox_spec spec = spec_for("echo never", &c);
+    sw_sandbox_result res;
+    setenv("SLIPWAY_SANDBOX_INIT", "/nonexistent/slipway-sandbox-init", 1);
+    int rc = sw_sandbox_run(&spec, &res);
+    if (saved != NULL) {
+        setenv("SLIPWAY_SANDBOX_INIT", saved, 1);
+    } else {
+        unsetenv("SLIPWAY_SANDBOX_INIT");
+    }
+    free(saved);
+    ck_assert_int_eq(rc, SW_ENOTFOUND);
+    ck_assert_msg(strstr(sw_error_last(), "SLIPWAY_SANDBOX_INIT=/nonexistent/slipway-sandbox-init") !=
+                      NULL &&
+                      strstr(sw_error_last(), "No such file") != NULL,
+                  "%s", sw_error_last());
+    ck_assert_uint_eq(c.n, 0);
+    assert_nothing_left(&res);
+}
+END_TEST
+
+/* Runs slipway-sandbox-init with argv[1..] (NULL-terminated), its status pipe
+ * on fd 3; fills report (zeroes when nothing was written) and returns its
+ * exit status. */
+static int run_init(int report[2], const char *const *args)
+{
+    const char *init = getenv("SLIPWAY_SANDBOX_INIT");
+    ck_assert_msg(init != NULL, "SLIPWAY_SANDBOX_INIT is not set (run through meson test)");
+    const char *argv[16] = {init};
+    for (int i = 0; args[i] != NULL; i++) {
+        argv[i + 1] = args[i];
+    }
+    int fds[2], status;
+    ck_assert_int_eq(pipe2(fds, O_CLOEXEC), 0);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        if (dup2(fds[1], 3) < 0) {
+            _exit(126);
+        }
+        execv(init, (char *const *)argv);
+        _exit(126);
+    }
+    close(fds[1]);
+    report[0] = report[1] = 0;
+    ssize_t got = read(fds[0], report, 2 * sizeof(int));
+    ck_assert(got == 0 || got == 2 * sizeof(int));
+    close(fds[0]);
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+START_TEST(test_init_refuses_what_is_not_its_protocol)
+{
+    char parent[32], marker[PATH_MAX + 16];
+    int report[2];
+    snprintf(parent, sizeof(parent), "%ld", (long)getpid());
+    snprintf(marker, sizeof(marker), "%s/ran", workspace);
+
+    /* no "--", no program after it, a limit that is no number */
+    const char *no_sep[] = {parent, "0", "/bin/touch", marker, NULL};
+    ck_assert_int_eq(run_init(report, no_sep), 127);
+    ck_assert_int_eq(report[0], 1); /* SW_SANDBOX_INIT_FAIL_ARGS */
+    ck_assert_int_eq(report[1], EINVAL);
+    const char *nothing_after[] = {parent, "0", "--", NULL};
+    ck_assert_int_eq(run_init(report, nothing_after), 127);
+    ck_assert_int_eq(report[0], 1);
+    const char *bad_limit[] = {parent, "64M", "--", "/bin/touch", marker, NULL};
+    ck_assert_int_eq(run_init(report, bad_limit), 127);
+    ck_assert_int_eq(report[0], 1);
+
+    /* a cgroup it cannot join */
+    const char *no_cgroup[] = {parent, "0", "/nonexistent/cgroup.procs", "--", "/bin/touch",
+                               marker, NULL};
+    ck_assert_int_eq(run_init(report, no_cgroup), 127);
+    ck_assert_int_eq(report[0], 2); /* SW_SANDBOX_INIT_FAIL_CGROUP */
+    ck_assert_int_eq(report[1], ENOENT);
+
+    /* a program it cannot execute */
+    const char *no_program[] = {parent, "0", "--", "/nonexistent/bwrap", NULL};
+    ck_assert_int_eq(run_init(report, no_program), 127);
+    ck_assert_int_eq(report[0], 5); /* SW_SANDBOX_INIT_FAIL_EXEC */
+    ck_assert_int_eq(report[1], ENOENT);
+
+    /* started by someone other than the parent it names: it runs nothing */
+    const char *other_parent[] = {"1", "0", "--", "/bin/touch", marker, NULL};
+    ck_assert_int_eq(run_init(report, other_parent), 127);
+    ck_assert_int_eq(report[0], 0);
+    ck_assert_int_ne(access(marker, F_OK), 0);
+
+    /* and as it should be: it runs the program and exits as it did */
+    const char *good[] = {parent, "0", "--", "/bin/sh", "-c", "touch \"$0\"; exit 7", marker,
+                          NULL};
+    ck_assert_int_eq(run_init(report, good), 7);
+    ck_assert_int_eq(report[0], 0);
+    ck_assert_int_eq(access(marker, F_OK), 0);
+}
+END_TEST
+
 START_TEST(test_formatting)
 {
     char buf[64];
@@ -393,6 +583,10 @@ int main(void)
     tcase_add_test(tc, test_cancel);
     tcase_add_test(tc, test_no_cgroup_left_in_parent);
     tcase_add_test(tc, test_leftover_step_cgroup_is_taken_over);
+    tcase_add_test(tc, test_step_is_not_a_fork_of_this_process);
+    tcase_add_test(tc, test_no_fd_of_ours_reaches_the_step);
+    tcase_add_test(tc, test_missing_init_says_what_to_do);
+    tcase_add_test(tc, test_init_refuses_what_is_not_its_protocol);
     tcase_add_test(tc, test_formatting);
     suite_add_tcase(s, tc);
     return sw_test_run(s);

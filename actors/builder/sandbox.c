@@ -2,6 +2,7 @@
  * sandbox.c - the shell executor: bubblewrap plus a per-step cgroup (see sandbox.h).
  */
 #include "actors/builder/sandbox.h"
+#include "actors/builder/sandbox_init.h"
 
 #include "runtime/clock.h"
 #include "runtime/error.h"
@@ -16,14 +17,14 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
+#include <sys/pidfd.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -680,7 +681,7 @@ static void read_stream(const sw_sandbox_spec *spec, out_stream *os)
     }
 }
 
-/* ---- the child ------------------------------------------------------------------- */
+/* ---- the start ------------------------------------------------------------------- */
 
 static char *find_bwrap(void)
 {
@@ -763,128 +764,106 @@ static void build_argv(argv_builder *a, const char *bwrap, const char *ws,
     arg(a, spec->script);
 }
 
-/* Async-signal-safe decimal. */
-static size_t format_pid(char *buf, pid_t pid)
+/* slipway-sandbox-init (owned): $SLIPWAY_SANDBOX_INIT when set, else the one
+ * beside this program (/proc/self/exe: a build dir's tools/, or the bin dir of
+ * an install that put both there), else the installed one in SW_LIBEXECDIR.
+ * NULL, with the error set, when there is none. */
+static char *find_init(void)
 {
-    char tmp[24];
-    size_t n = 0, len = 0;
-    do {
-        tmp[n++] = (char)('0' + pid % 10);
-        pid /= 10;
-    } while (pid > 0);
-    while (n > 0) {
-        buf[len++] = tmp[--n];
+    const char *named = getenv(SW_SANDBOX_INIT_ENV);
+    char self[PATH_MAX], *beside = NULL, *installed = NULL;
+    ssize_t n;
+
+    if (named != NULL && named[0] != '\0') {
+        if (access(named, X_OK) == 0) {
+            return sw_strdup(named);
+        }
+        sw_error_set(SW_ENOTFOUND, "%s=%s (the program that starts every step): %s",
+                     SW_SANDBOX_INIT_ENV, named, strerror(errno));
+        return NULL;
     }
-    buf[len] = '\0';
-    return len;
+    if ((n = readlink("/proc/self/exe", self, sizeof(self) - 1)) > 0) {
+        self[n] = '\0';
+        char *slash = strrchr(self, '/');
+        if (slash != NULL) {
+            *slash = '\0';
+            beside = sw_asprintf("%s/%s", self, SW_SANDBOX_INIT_NAME);
+            if (access(beside, X_OK) == 0) {
+                return beside;
+            }
+        }
+    }
+    installed = sw_asprintf("%s/%s", SW_LIBEXECDIR, SW_SANDBOX_INIT_NAME);
+    if (access(installed, X_OK) == 0) {
+        free(beside);
+        return installed;
+    }
+    sw_error_set(SW_ENOTFOUND,
+                 "%s (the program that starts every step) is neither at %s nor at %s: build "
+                 "it (ninja -C build), install it (meson install), or name it in $%s",
+                 SW_SANDBOX_INIT_NAME, beside ? beside : "(beside this program)", installed,
+                 SW_SANDBOX_INIT_ENV);
+    free(beside);
+    free(installed);
+    return NULL;
 }
 
-/* In the forked child: only async-signal-safe calls from here on. Joins the cgroup,
- * sets up stdio, then forks bwrap and stays above it as its reaper, exiting with its
- * status. A failure before bwrap's exec is reported (step, errno) on status_fd. */
-static void child(char *const argv[], int out_fd, int err_fd, int null_fd, int status_fd,
-                  char procs_paths[CG_COUNT][PATH_MAX], uint64_t rlimit_as, pid_t parent)
+/* posix_spawn's dup2s go to fds 0-3: a source among those could be overwritten
+ * before it is copied, so it moves up first (still close-on-exec). */
+static int lift_fd(int *fd)
+{
+    if (*fd > SW_SANDBOX_INIT_STATUS_FD) {
+        return 0;
+    }
+    int high = fcntl(*fd, F_DUPFD_CLOEXEC, SW_SANDBOX_INIT_STATUS_FD + 1);
+    if (high < 0) {
+        return -1;
+    }
+    close(*fd);
+    *fd = high;
+    return 0;
+}
+
+/* Starts argv (slipway-sandbox-init and its arguments) without forking this
+ * process: posix_spawn, in a process group of its own, every signal at its
+ * default and none blocked, with null_fd, out_fd, err_fd and status_fd as its
+ * fds 0-3 and no other fd (each of ours is close-on-exec; the rest are closed
+ * in the child before the exec). 0 and *pid, or an errno value. */
+static int spawn_init(pid_t *pid, char *const argv[], int null_fd, int out_fd, int err_fd,
+                      int status_fd)
 {
     static char *const envp[] = {"PATH=" SANDBOX_PATH, NULL};
-    int fail[2] = {0, 0};
-    sigset_t all;
-    struct sigaction dfl;
-    char pidbuf[24];
-    size_t pidlen;
+    posix_spawn_file_actions_t actions;
+    posix_spawnattr_t attr;
+    sigset_t all, none;
+    int rc;
 
-    memset(&dfl, 0, sizeof(dfl));
-    dfl.sa_handler = SIG_DFL;
-    for (int sig = 1; sig < NSIG; sig++) {
-        if (sig != SIGKILL && sig != SIGSTOP) {
-            sigaction(sig, &dfl, NULL);
-        }
+    sigfillset(&all);
+    sigemptyset(&none);
+    if ((rc = posix_spawn_file_actions_init(&actions)) != 0) {
+        return rc;
     }
-    sigemptyset(&all);
-    sigprocmask(SIG_SETMASK, &all, NULL);
-    setpgid(0, 0);
-    /* A builder host that dies (even SIGKILL) takes its steps with it: the job runs
-     * again elsewhere, and an orphaned step must not go on beside it. bwrap's
-     * --die-with-parent then ends the sandbox when this reaper dies. */
-    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent) {
-        _exit(127);
+    if ((rc = posix_spawnattr_init(&attr)) != 0) {
+        posix_spawn_file_actions_destroy(&actions);
+        return rc;
     }
-
-    pidlen = format_pid(pidbuf, getpid());
-    for (int i = 0; i < CG_COUNT; i++) {
-        if (procs_paths[i][0] == '\0') {
-            continue;
-        }
-        int fd = open(procs_paths[i], O_WRONLY | O_CLOEXEC);
-        if (fd < 0 || write(fd, pidbuf, pidlen) != (ssize_t)pidlen) {
-            fail[0] = 1;
-            goto failed;
-        }
-        close(fd);
+    if ((rc = posix_spawn_file_actions_adddup2(&actions, null_fd, 0)) == 0 &&
+        (rc = posix_spawn_file_actions_adddup2(&actions, out_fd, 1)) == 0 &&
+        (rc = posix_spawn_file_actions_adddup2(&actions, err_fd, 2)) == 0 &&
+        (rc = posix_spawn_file_actions_adddup2(&actions, status_fd,
+                                               SW_SANDBOX_INIT_STATUS_FD)) == 0 &&
+        (rc = posix_spawn_file_actions_addclosefrom_np(&actions,
+                                                       SW_SANDBOX_INIT_STATUS_FD + 1)) == 0 &&
+        (rc = posix_spawnattr_setsigdefault(&attr, &all)) == 0 &&
+        (rc = posix_spawnattr_setsigmask(&attr, &none)) == 0 &&
+        (rc = posix_spawnattr_setpgroup(&attr, 0)) == 0 &&
+        (rc = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK |
+                                                  POSIX_SPAWN_SETPGROUP)) == 0) {
+        rc = posix_spawn(pid, argv[0], &actions, &attr, argv, envp);
     }
-    if (rlimit_as > 0) {
-        struct rlimit rl = {rlimit_as, rlimit_as};
-        if (setrlimit(RLIMIT_AS, &rl) != 0) {
-            fail[0] = 2;
-            goto failed;
-        }
-    }
-    if (dup2(null_fd, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0) {
-        fail[0] = 3;
-        goto failed;
-    }
-    /* everything else (including fds other threads opened without O_CLOEXEC) closes on exec */
-    if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
-        struct rlimit rl;
-        rlim_t max = getrlimit(RLIMIT_NOFILE, &rl) == 0 ? rl.rlim_cur : 1024;
-        for (int fd = 3; fd < (int)max; fd++) {
-            fcntl(fd, F_SETFD, FD_CLOEXEC);
-        }
-    }
-    /* Stay as a tiny reaper above bwrap: bwrap's outer process exits as soon as it learns
-     * the exit code, orphaning the namespace's init; as a subreaper we collect it instead
-     * of leaving it to the host's pid 1. */
-    if (prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) {
-        fail[0] = 4;
-        goto failed;
-    }
-    pid_t bw = fork();
-    if (bw < 0) {
-        fail[0] = 4;
-        goto failed;
-    }
-    if (bw == 0) {
-        execve(argv[0], argv, envp);
-        fail[0] = 4;
-        goto failed;
-    }
-    close(status_fd); /* the parent's "exec happened" signal is bwrap's exec */
-    close(0);
-    close(1);
-    close(2);
-    int st, bw_status = 0;
-    for (;;) {
-        pid_t w = waitpid(-1, &st, 0);
-        if (w < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            break;
-        }
-        if (w == bw) {
-            bw_status = st;
-        }
-    }
-    if (WIFSIGNALED(bw_status)) {
-        kill(getpid(), WTERMSIG(bw_status));
-    }
-    _exit(WIFEXITED(bw_status) ? WEXITSTATUS(bw_status) : 127);
-
-failed:
-    fail[1] = errno;
-    if (write(status_fd, fail, sizeof(fail)) < 0) {
-        /* nothing more to do */
-    }
-    _exit(127);
+    posix_spawnattr_destroy(&attr);
+    posix_spawn_file_actions_destroy(&actions);
+    return rc;
 }
 
 /* ---- the run --------------------------------------------------------------------- */
@@ -905,14 +884,19 @@ static void kill_tree(pid_t pid, const step_cgroup *scg, int have_cgroup)
 
 int sw_sandbox_run(const sw_sandbox_spec *spec, sw_sandbox_result *out)
 {
-    static const char *const fail_what[] = {"", "join the step's cgroup", "set RLIMIT_AS",
-                                            "set up stdio", "execute bwrap"};
+    static const char *const fail_what[] = {
+        "",
+        "read its arguments",
+        "join the step's cgroup",
+        "set RLIMIT_AS",
+        "become bwrap's reaper",
+        "execute bwrap",
+    };
     argv_builder argv = {0};
     step_cgroup scg;
-    char procs_paths[CG_COUNT][PATH_MAX];
-    char *bwrap = NULL, *ws = NULL;
+    char *bwrap = NULL, *init = NULL, *ws = NULL;
     int out_pipe[2] = {-1, -1}, err_pipe[2] = {-1, -1}, status_pipe[2] = {-1, -1};
-    int null_fd = -1, status = 0, have_cgroup = 0;
+    int null_fd = -1, pidfd = -1, status = 0, have_cgroup = 0;
     out_stream *streams = NULL;
     uint64_t rlimit_as = 0;
     pid_t pid = -1;
@@ -920,10 +904,13 @@ int sw_sandbox_run(const sw_sandbox_spec *spec, sw_sandbox_result *out)
 
     memset(out, 0, sizeof(*out));
     memset(&scg, 0, sizeof(scg));
-    memset(procs_paths, 0, sizeof(procs_paths));
 
     if ((bwrap = find_bwrap()) == NULL) {
         error = sw_error_set(SW_ENOTFOUND, "bwrap (bubblewrap) is not installed or not in PATH");
+        goto cleanup;
+    }
+    if ((init = find_init()) == NULL) {
+        error = sw_error_last_code();
         goto cleanup;
     }
     if ((ws = realpath(spec->workspace, NULL)) == NULL) {
@@ -932,11 +919,6 @@ int sw_sandbox_run(const sw_sandbox_spec *spec, sw_sandbox_result *out)
     }
     if (step_cgroup_create(&scg, spec) == 0) {
         have_cgroup = 1;
-        for (int i = 0; i < CG_COUNT; i++) {
-            if (scg.dir[i] != NULL) {
-                snprintf(procs_paths[i], PATH_MAX, "%s/cgroup.procs", scg.dir[i]);
-            }
-        }
         snprintf(out->cgroup, sizeof(out->cgroup), "%s", scg.primary);
     } else if (sw_sandbox_cgroup_mode_get() != SW_SANDBOX_CGROUP_NONE) {
         error = sw_error_last_code() < 0 ? sw_error_last_code() : SW_EIO;
@@ -945,31 +927,46 @@ int sw_sandbox_run(const sw_sandbox_spec *spec, sw_sandbox_result *out)
         pthread_once(&fallback_warn_once, warn_fallback);
         rlimit_as = spec->memory_bytes;
     }
+
+    /* slipway-sandbox-init PARENT_PID RLIMIT_AS [CGROUP_PROCS ...] -- BWRAP ARGS... */
+    char number[32];
+    arg(&argv, init);
+    snprintf(number, sizeof(number), "%ld", (long)getpid());
+    arg(&argv, number);
+    snprintf(number, sizeof(number), "%llu", (unsigned long long)rlimit_as);
+    arg(&argv, number);
+    for (int i = 0; have_cgroup && i < CG_COUNT; i++) {
+        if (scg.dir[i] != NULL) {
+            char *procs = sw_asprintf("%s/cgroup.procs", scg.dir[i]);
+            arg(&argv, procs);
+            free(procs);
+        }
+    }
+    arg(&argv, "--");
     build_argv(&argv, bwrap, ws, spec);
 
     if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0 ||
         pipe2(status_pipe, O_CLOEXEC) != 0 ||
-        (null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0) {
+        (null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0 || lift_fd(&out_pipe[1]) != 0 ||
+        lift_fd(&err_pipe[1]) != 0 || lift_fd(&status_pipe[1]) != 0 || lift_fd(&null_fd) != 0) {
         error = sw_error_set(SW_EIO, "cannot make pipes: %s", strerror(errno));
         goto cleanup;
     }
     int64_t started = sw_clock_mono_ms();
-    pid_t self = getpid();
-    pid = fork();
-    if (pid < 0) {
-        error = sw_error_set(SW_EIO, "cannot fork: %s", strerror(errno));
+    int rc = spawn_init(&pid, argv.v, null_fd, out_pipe[1], err_pipe[1], status_pipe[1]);
+    if (rc != 0) {
+        pid = -1;
+        error = sw_error_set(SW_EIO, "cannot start %s: %s", init, strerror(rc));
         goto cleanup;
     }
-    if (pid == 0) {
-        child(argv.v, out_pipe[1], err_pipe[1], null_fd, status_pipe[1], procs_paths, rlimit_as,
-              self);
-    }
-    setpgid(pid, pid); /* also done by the child; whichever comes first */
     close(out_pipe[1]);
     close(err_pipe[1]);
     close(status_pipe[1]);
     close(null_fd);
     out_pipe[1] = err_pipe[1] = status_pipe[1] = null_fd = -1;
+    /* readable once the init has exited, so the loop below need not wait out a
+     * period for it after the step's output ended (-1 before Linux 5.3: it does) */
+    pidfd = pidfd_open(pid, 0);
 
     int fail[2];
     ssize_t got;
@@ -979,9 +976,10 @@ int sw_sandbox_run(const sw_sandbox_spec *spec, sw_sandbox_result *out)
     if (got == (ssize_t)sizeof(fail)) {
         waitpid(pid, &status, 0);
         pid = -1;
-        error = sw_error_set(SW_EIO, "the step could not start: cannot %s: %s",
-                             fail_what[fail[0] >= 1 && fail[0] <= 4 ? fail[0] : 4],
-                             strerror(fail[1]));
+        int step = fail[0] >= 1 && fail[0] <= SW_SANDBOX_INIT_FAIL_EXEC ? fail[0]
+                                                                        : SW_SANDBOX_INIT_FAIL_EXEC;
+        error = sw_error_set(SW_EIO, "the step could not start: %s could not %s: %s",
+                             SW_SANDBOX_INIT_NAME, fail_what[step], strerror(fail[1]));
         goto cleanup;
     }
 
@@ -1022,6 +1020,10 @@ int sw_sandbox_run(const sw_sandbox_spec *spec, sw_sandbox_result *out)
                 exited_at = now;
                 out->duration_ms = now - started;
                 pid = -1;
+                if (pidfd >= 0) {
+                    close(pidfd);
+                    pidfd = -1;
+                }
                 /* the step is over: nothing of it may linger and hold the pipes */
                 if (have_cgroup) {
                     step_cgroup_kill(&scg, 0);
@@ -1041,8 +1043,8 @@ int sw_sandbox_run(const sw_sandbox_spec *spec, sw_sandbox_result *out)
             last_tick = now;
         }
 
-        struct pollfd pfd[2];
-        int nfds = 0, map[2];
+        struct pollfd pfd[3];
+        int nfds = 0, map[3];
         for (int i = 0; i < 2; i++) {
             if (streams[i].fd >= 0) {
                 pfd[nfds].fd = streams[i].fd;
@@ -1050,6 +1052,12 @@ int sw_sandbox_run(const sw_sandbox_spec *spec, sw_sandbox_result *out)
                 pfd[nfds].revents = 0;
                 map[nfds++] = i;
             }
+        }
+        if (pidfd >= 0) {
+            pfd[nfds].fd = pidfd;
+            pfd[nfds].events = POLLIN;
+            pfd[nfds].revents = 0;
+            map[nfds++] = -1; /* waitpid at the top of the loop */
         }
         int wait_ms = POLL_MS;
         if (!exited && out->killed_by == SW_SANDBOX_KILLED_NONE && deadline - now < wait_ms) {
@@ -1066,7 +1074,7 @@ int sw_sandbox_run(const sw_sandbox_spec *spec, sw_sandbox_result *out)
             goto cleanup;
         }
         for (int i = 0; i < nfds && ready > 0; i++) {
-            if (pfd[i].revents != 0) {
+            if (pfd[i].revents != 0 && map[i] >= 0) {
                 read_stream(spec, &streams[map[i]]);
             }
         }
@@ -1117,11 +1125,15 @@ cleanup:
     if (null_fd >= 0) {
         close(null_fd);
     }
+    if (pidfd >= 0) {
+        close(pidfd);
+    }
     if (have_cgroup) {
         step_cgroup_remove(&scg);
     }
     argv_free(&argv);
     free(bwrap);
+    free(init);
     free(ws);
     return error;
 }

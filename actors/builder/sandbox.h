@@ -8,9 +8,12 @@
  * only, down), IPC and UTS namespaces; the environment is cleared and rebuilt.
  * Limits come from a cgroup made for the step under the cgroup this process is in
  * (v1: <memory cg>/slipway/step-<pid>-<n>, same under pids and cpu; v2:
- * <our cg>/slipway/step-<pid>-<n>); the forked child joins it before it execs bwrap,
- * so nothing of the step ever runs outside. When no controller is writable, memory
- * falls back to RLIMIT_AS (pids are then unlimited) and a warning is logged once.
+ * <our cg>/slipway/step-<pid>-<n>); the step's first process joins it before it
+ * starts bwrap, so nothing of the step ever runs outside. That process is
+ * slipway-sandbox-init, started with posix_spawn (see sandbox_init.h): this
+ * process never forks for a step, and none of its fds reach one. When no
+ * controller is writable, memory falls back to RLIMIT_AS (pids are then
+ * unlimited) and a warning is logged once.
  * Output is read with poll() and handed over line by line. A timeout or a cancel
  * kills the whole tree (bwrap's process group and every pid in the cgroup); the
  * cgroup is emptied and removed and the child reaped before sw_sandbox_run returns.
@@ -76,8 +79,9 @@ typedef struct sw_sandbox_result {
 } sw_sandbox_result;
 
 /* Runs one step to its end and fills *out. Returns 0 when the step ran (whatever its
- * result), negative when it could not be started (no bwrap, no workspace, fork or
- * cgroup failure), with the reason in sw_error_last(). Blocks; thread-safe. */
+ * result), negative when it could not be started (no bwrap, no slipway-sandbox-init,
+ * no workspace, spawn or cgroup failure), with the reason in sw_error_last().
+ * Blocks; thread-safe. */
 int sw_sandbox_run(const sw_sandbox_spec *spec, sw_sandbox_result *out);
 
 /* Sets out->reason from out->killed_by and out->exit_code, the same words for

@@ -1,0 +1,572 @@
+/*
+ * bench_throughput.c - figures, not a test: how many builds a second one
+ * slipwayd gets through, and what each costs in CPU, when builds arrive as
+ * signed GitHub push webhooks all at once.
+ *
+ * For each row (builders x slots, webhooks): the harness starts nats-server,
+ * git daemon and one slipwayd with every actor, B builders of S slots in one
+ * cluster (shell executor, pressure thresholds off unless --pressure), and a
+ * project whose pipeline is one step, `true`. A warm-up of 2 x B x S
+ * deliveries runs first (git mirrors, first builds), not counted. Then W
+ * deliveries, each a new X-GitHub-Delivery, are sent at once over
+ * --connections concurrent HTTP connections (curl multi); every one must be
+ * answered 202. The bench follows EVENTS on a connection of its own and waits
+ * (bounded by --timeout) for every build's FINISHED.
+ *
+ * Prints per row: builds/s (first webhook sent -> last FINISHED), the result
+ * of every build by state (each must be succeeded, and the witness must have
+ * seen exactly one FINISHED for each, counted by msg-id), CPU per build of
+ * slipwayd itself (utime+stime from /proc/<pid>/stat) and of its children
+ * (cutime+cstime: the sandboxes it reaped) over the same window, and host
+ * cores busy (/proc/stat), and how much of that was not this bench's
+ * processes (nats-server, git daemon, slipwayd and what they reaped, and the
+ * bench itself): other load on the host, which disturbs the figures. Exits non-zero when a build failed, ran twice or did
+ * not end, or a delivery was refused.
+ *
+ *   SLIPWAY_BUILD_DIR=$PWD/build SLIPWAY_SOURCE_DIR=$PWD \
+ *       build/tests/integration/bench_throughput [--builders B --slots S --webhooks W]
+ */
+#include "harness.h"
+#include "support.h"
+#include "witness.h"
+
+#include "actors/webhook/signature.h"
+#include "bus/bus.h"
+#include "runtime/buildstate.h"
+#include "runtime/clock.h"
+#include "runtime/error.h"
+#include "runtime/mem.h"
+#include "runtime/wire.h"
+#include "slipway.pb-c.h"
+
+#include <check.h>
+#include <curl/curl.h>
+#include <dirent.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define TENANT "demo" /* the harness's tenant */
+#define PROJECT "noop"
+#define PIPELINE "steps:\n  - name: noop\n    run: \"true\"\n"
+#define MAX_ROWS 2
+#define MAX_WEBHOOKS 2000 /* the witness holds 4096 FINISHED events */
+
+typedef struct row {
+    int builders, slots, webhooks;
+} row;
+
+static struct {
+    row rows[MAX_ROWS];
+    int nrows;
+    int connections, timeout_s;
+    bool pressure;
+} opt = {{{2, 1, 200}, {4, 8, 400}}, 2, 16, 600, false};
+
+typedef struct build {
+    char delivery[64];
+    char id[13];
+    int64_t finished; /* wall ms of its first FINISHED; 0: not yet */
+    int state;
+} build;
+
+/* What the EVENTS follower saw, under lock: it runs on the bus's thread. */
+typedef struct bench {
+    pthread_mutex_t lock;
+    sw_bus *bus;
+    sw_sub *events;
+    build *builds;
+    int n, finished;
+    int64_t last_finished;
+} bench;
+
+/* CPU clock ticks of a process and of the children it reaped, and the host's. */
+typedef struct cpu_sample {
+    int64_t wall_ms;
+    unsigned long long self, children; /* slipwayd's utime+stime, cutime+cstime */
+    unsigned long long ours;           /* this bench and every process it started, with
+                                        * what they reaped (nats-server, git daemon, ...) */
+    unsigned long long host_busy;      /* all cores: everything but idle and iowait */
+} cpu_sample;
+
+typedef struct figures {
+    row r;
+    double seconds, builds_per_s;
+    double self_ms, children_ms, cores_busy, cores_others;
+    int succeeded, not_succeeded, not_ended;
+    int miscounted; /* builds the witness did not see exactly one FINISHED of */
+} figures;
+
+static build *find(bench *b, const char *id)
+{
+    for (int i = 0; i < b->n; i++) {
+        if (strcmp(b->builds[i].id, id) == 0) {
+            return &b->builds[i];
+        }
+    }
+    return NULL;
+}
+
+static void on_event(sw_msg *msg, void *closure)
+{
+    bench *b = closure;
+    Slipway__BuildEvent *ev =
+        slipway__build_event__unpack(NULL, sw_msg_len(msg), sw_msg_data(msg));
+    sw_msg_release(&msg);
+    if (ev == NULL) {
+        return;
+    }
+    pthread_mutex_lock(&b->lock);
+    build *x = find(b, ev->build_id);
+    if (x != NULL && ev->kind == SLIPWAY__EVENT_KIND__FINISHED && x->finished == 0) {
+        x->finished = ev->at_ms;
+        x->state = ev->state;
+        b->finished++;
+        if (ev->at_ms > b->last_finished) {
+            b->last_finished = ev->at_ms;
+        }
+    }
+    pthread_mutex_unlock(&b->lock);
+    slipway__build_event__free_unpacked(ev, NULL);
+}
+
+/* utime+stime and cutime+cstime (fields 14-17) of /proc/<pid>/stat. */
+static void process_ticks(int pid, unsigned long long *self, unsigned long long *children)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+    char *text = sw_test_read_file(path, NULL);
+    ck_assert_msg(text != NULL, "cannot read %s", path);
+    /* the command name may hold spaces and parentheses: fields count from its last ')' */
+    const char *p = strrchr(text, ')');
+    ck_assert_msg(p != NULL, "%s: no ')' in '%s'", path, text);
+    unsigned long long utime, stime;
+    long long cutime, cstime;
+    int n = sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %lld %lld",
+                   &utime, &stime, &cutime, &cstime);
+    ck_assert_msg(n == 4, "%s: cannot read the CPU times from '%s'", path, text);
+    *self = utime + stime;
+    *children = (unsigned long long)(cutime + cstime);
+    free(text);
+}
+
+/* The host's busy ticks over all cores, from the first line of /proc/stat. */
+static unsigned long long host_busy_ticks(void)
+{
+    char *text = sw_test_read_file("/proc/stat", NULL);
+    unsigned long long v[8] = {0};
+    ck_assert_msg(text != NULL, "cannot read /proc/stat");
+    int n = sscanf(text, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2],
+                   &v[3], &v[4], &v[5], &v[6], &v[7]);
+    ck_assert_msg(n >= 4, "/proc/stat: cannot read its cpu line");
+    free(text);
+    /* user nice system idle iowait irq softirq steal */
+    return v[0] + v[1] + v[2] + v[5] + v[6] + v[7];
+}
+
+/* The ticks of this process and of its children (the harness's nats-server,
+ * git daemon and slipwayd), each with the children it reaped. */
+static unsigned long long our_ticks(void)
+{
+    unsigned long long total, self, children;
+    DIR *d = opendir("/proc");
+    struct dirent *e;
+    ck_assert_msg(d != NULL, "cannot list /proc");
+    process_ticks((int)getpid(), &self, &children);
+    total = self;
+    while ((e = readdir(d)) != NULL) {
+        char path[300];
+        int pid = atoi(e->d_name), ppid = 0;
+        if (pid <= 0) {
+            continue;
+        }
+        snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+        char *text = sw_test_read_file(path, NULL);
+        const char *p = text ? strrchr(text, ')') : NULL;
+        if (p != NULL && sscanf(p + 1, " %*c %d", &ppid) == 1 && ppid == (int)getpid()) {
+            process_ticks(pid, &self, &children);
+            total += self + children;
+        }
+        free(text);
+    }
+    closedir(d);
+    return total;
+}
+
+static cpu_sample sample(int pid)
+{
+    cpu_sample s;
+    s.wall_ms = sw_clock_wall_ms();
+    process_ticks(pid, &s.self, &s.children);
+    s.ours = our_ticks();
+    s.host_busy = host_busy_ticks();
+    return s;
+}
+
+static void bench_connect(bench *b, sw_harness *h)
+{
+    sw_bus_options o = {.url = sw_harness_nats_url(h), .name = "bench-throughput",
+                        .connect_wait_ms = 5000};
+    sw_harness_as_operator(&o);
+    ck_assert_msg(sw_bus_connect(&b->bus, &o) == 0, "bench cannot connect: %s", sw_error_last());
+    ck_assert_msg(sw_bus_follow(&b->events, b->bus, SW_STREAM_EVENTS, "sw.events." TENANT ".>", 1,
+                                on_event, b) == 0,
+                  "bench cannot follow EVENTS: %s", sw_error_last());
+}
+
+/* ---- the deliveries ------------------------------------------------------------- */
+
+typedef struct delivery {
+    CURL *easy;
+    struct curl_slist *headers;
+    char *body;
+    long status;
+    char answer[256];
+    size_t len;
+} delivery;
+
+static size_t on_answer(char *data, size_t size, size_t n, void *arg)
+{
+    delivery *d = arg;
+    size_t len = size * n, room = sizeof(d->answer) - 1 - d->len;
+    memcpy(d->answer + d->len, data, len < room ? len : room);
+    d->len += len < room ? len : room;
+    d->answer[d->len] = '\0';
+    return len;
+}
+
+/* A signed GitHub push of sha to the project, as test_fairshare's deliver_push. */
+static void delivery_init(delivery *d, const char *url, const char *sha, const char *id)
+{
+    char sig[72], line[160];
+    memset(d, 0, sizeof(*d));
+    d->body = sw_asprintf(
+        "{\"ref\":\"refs/heads/main\",\"before\":\"%040d\",\"after\":\"%s\","
+        "\"created\":false,\"deleted\":false,"
+        "\"repository\":{\"full_name\":\"demo/" PROJECT "\"},\"pusher\":{\"name\":\"bench\"},"
+        "\"head_commit\":{\"id\":\"%s\",\"message\":\"bench\",\"author\":{\"name\":\"B\"}},"
+        "\"commits\":[]}",
+        0, sha, sha);
+    sw_signature_make(sig, SW_HARNESS_SECRET, d->body, strlen(d->body), 1);
+    d->headers = curl_slist_append(d->headers, "Content-Type: application/json");
+    d->headers = curl_slist_append(d->headers, "X-GitHub-Event: push");
+    d->headers = curl_slist_append(d->headers, "Expect:");
+    snprintf(line, sizeof(line), "X-Hub-Signature-256: %s", sig);
+    d->headers = curl_slist_append(d->headers, line);
+    snprintf(line, sizeof(line), "X-GitHub-Delivery: %s", id);
+    d->headers = curl_slist_append(d->headers, line);
+    d->easy = curl_easy_init();
+    ck_assert_ptr_nonnull(d->easy);
+    curl_easy_setopt(d->easy, CURLOPT_URL, url);
+    curl_easy_setopt(d->easy, CURLOPT_HTTPHEADER, d->headers);
+    curl_easy_setopt(d->easy, CURLOPT_POSTFIELDS, d->body);
+    curl_easy_setopt(d->easy, CURLOPT_WRITEFUNCTION, on_answer);
+    curl_easy_setopt(d->easy, CURLOPT_WRITEDATA, d);
+    curl_easy_setopt(d->easy, CURLOPT_PRIVATE, d);
+    curl_easy_setopt(d->easy, CURLOPT_TIMEOUT_MS, 60000L);
+}
+
+static void delivery_finish(delivery *d)
+{
+    curl_easy_cleanup(d->easy);
+    curl_slist_free_all(d->headers);
+    free(d->body);
+}
+
+/* Sends builds[from..to) as deliveries at once over opt.connections connections
+ * and waits (each at most 60 s) for every answer; fails unless all were 202. */
+static void deliver_all(sw_harness *h, build *builds, int from, int to)
+{
+    char *url = sw_asprintf("%s/hooks/github/" PROJECT, sw_harness_webhook_url(h));
+    char *sha = sw_harness_repo_sha(h, PROJECT, "main");
+    int n = to - from, refused = 0;
+    delivery *ds = sw_calloc((size_t)n, sizeof(*ds));
+    CURLM *multi = curl_multi_init();
+    ck_assert_ptr_nonnull(multi);
+    curl_multi_setopt(multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)opt.connections);
+    for (int i = 0; i < n; i++) {
+        delivery_init(&ds[i], url, sha, builds[from + i].delivery);
+        ck_assert_int_eq(curl_multi_add_handle(multi, ds[i].easy), CURLM_OK);
+    }
+    int running = 1;
+    while (running > 0) {
+        ck_assert_int_eq(curl_multi_perform(multi, &running), CURLM_OK);
+        if (running > 0) {
+            ck_assert_int_eq(curl_multi_poll(multi, NULL, 0, 100, NULL), CURLM_OK);
+        }
+        CURLMsg *m;
+        int left;
+        while ((m = curl_multi_info_read(multi, &left)) != NULL) {
+            delivery *d;
+            if (m->msg != CURLMSG_DONE) {
+                continue;
+            }
+            curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&d);
+            if (m->data.result == CURLE_OK) {
+                curl_easy_getinfo(m->easy_handle, CURLINFO_RESPONSE_CODE, &d->status);
+            } else {
+                snprintf(d->answer, sizeof(d->answer), "%s", curl_easy_strerror(m->data.result));
+            }
+        }
+    }
+    for (int i = 0; i < n; i++) {
+        if (ds[i].status != 202 && refused++ < 5) {
+            printf("  delivery %s: HTTP %ld %s\n", builds[from + i].delivery, ds[i].status,
+                   ds[i].answer);
+        }
+        curl_multi_remove_handle(multi, ds[i].easy);
+        delivery_finish(&ds[i]);
+    }
+    curl_multi_cleanup(multi);
+    free(ds);
+    free(sha);
+    free(url);
+    ck_assert_msg(refused == 0, "%d of %d deliveries were not answered 202", refused, n);
+}
+
+/* Waits (polling, at most timeout_ms) until `want` builds have ended; returns
+ * how many had. */
+static int await_finished(bench *b, int want, int timeout_ms)
+{
+    long long deadline = sw_harness_now_ms() + timeout_ms;
+    for (;;) {
+        pthread_mutex_lock(&b->lock);
+        int finished = b->finished;
+        pthread_mutex_unlock(&b->lock);
+        if (finished >= want || sw_harness_now_ms() >= deadline) {
+            return finished;
+        }
+        usleep(10 * 1000);
+    }
+}
+
+/* ---- one row ---------------------------------------------------------------------- */
+
+static figures run_row(row r)
+{
+    char cluster[128];
+    figures f;
+    memset(&f, 0, sizeof(f));
+    f.r = r;
+    snprintf(cluster, sizeof(cluster), "%s",
+             opt.pressure ? "" : "    pressure: {cpu: off, memory: off, io: off}\n");
+    sw_harness_options hopts = {.builders = r.builders, .slots = r.slots,
+                                .cluster_extra = cluster};
+    sw_harness *h = sw_harness_create(&hopts);
+    sw_harness_repo_pipeline(h, PROJECT, PIPELINE);
+    sw_harness_start(h, NULL);
+    sw_witness *w = sw_witness_create(sw_harness_nats_url(h));
+
+    int warm = 2 * r.builders * r.slots;
+    bench b;
+    memset(&b, 0, sizeof(b));
+    pthread_mutex_init(&b.lock, NULL);
+    b.n = warm + r.webhooks;
+    b.builds = sw_calloc((size_t)b.n, sizeof(*b.builds));
+    long long run = (long long)sw_clock_wall_ms();
+    for (int i = 0; i < b.n; i++) {
+        char request_id[96];
+        snprintf(b.builds[i].delivery, sizeof(b.builds[i].delivery), "bench-%lld-%d-%d", run,
+                 (int)getpid(), i);
+        snprintf(request_id, sizeof(request_id), "github:%s", b.builds[i].delivery);
+        sw_wire_build_id(b.builds[i].id, TENANT, request_id);
+    }
+    bench_connect(&b, h);
+    printf("\nbench_throughput: %d builder(s) x %d slot(s), %d webhooks (warm-up %d), "
+           "pressure %s; harness %s\n",
+           r.builders, r.slots, r.webhooks, warm, opt.pressure ? "on" : "off",
+           sw_harness_dir(h));
+
+    deliver_all(h, b.builds, 0, warm);
+    int ended = await_finished(&b, warm, 120000);
+    ck_assert_msg(ended >= warm, "the warm-up's %d builds did not end in 120 s (%d did)", warm,
+                  ended);
+
+    int pid = sw_harness_slipwayd_pid(h);
+    cpu_sample before = sample(pid);
+    deliver_all(h, b.builds, warm, b.n);
+    int64_t sent = sw_clock_wall_ms() - before.wall_ms;
+    ended = await_finished(&b, b.n, opt.timeout_s * 1000);
+    cpu_sample after = sample(pid);
+
+    pthread_mutex_lock(&b.lock);
+    int64_t last = b.last_finished;
+    pthread_mutex_unlock(&b.lock);
+    long tck = sysconf(_SC_CLK_TCK);
+    f.seconds = (double)(last - before.wall_ms) / 1000.0;
+    f.builds_per_s = f.seconds > 0 ? r.webhooks / f.seconds : 0;
+    f.self_ms = (double)(after.self - before.self) * 1000.0 / (double)tck / r.webhooks;
+    f.children_ms = (double)(after.children - before.children) * 1000.0 / (double)tck / r.webhooks;
+    double window_s = (double)(after.wall_ms - before.wall_ms) / 1000.0;
+    f.cores_busy = (double)(after.host_busy - before.host_busy) / (double)tck / window_s;
+    f.cores_others = f.cores_busy - (double)(after.ours - before.ours) / (double)tck / window_s;
+    if (f.cores_others < 0) {
+        f.cores_others = 0; /* ticks are counted at different moments: noise */
+    }
+    f.not_ended = b.n - ended;
+
+    /* every build's result, and the witness's count of its FINISHED events */
+    for (int i = warm; i < b.n; i++) {
+        build *x = &b.builds[i];
+        int finished = sw_witness_finished(w, x->id, i == warm ? 5000 : 0);
+        pthread_mutex_lock(&b.lock);
+        int64_t at = x->finished;
+        int state = x->state;
+        pthread_mutex_unlock(&b.lock);
+        if (at != 0 && state == SLIPWAY__BUILD_STATE__SUCCEEDED) {
+            f.succeeded++;
+        } else {
+            f.not_succeeded++;
+            if (f.not_succeeded <= 10) {
+                printf("  %s (delivery %s): %s\n", x->id, x->delivery,
+                       at ? sw_state_name(state) : "never ended");
+            }
+        }
+        if (finished != 1 && at != 0) {
+            f.miscounted++;
+            printf("  %s: the witness saw %d FINISHED events\n", x->id, finished);
+        }
+    }
+    printf("  deliveries sent (all answered 202) in %lld ms\n", (long long)sent);
+    printf("  builds:      %d succeeded, %d not (of which never ended: %d); the witness saw "
+           "one FINISHED of each but %d\n",
+           f.succeeded, f.not_succeeded, f.not_ended, f.miscounted);
+    printf("  throughput:  %.1f builds/s (%d builds, first webhook -> last FINISHED %.2f s)\n",
+           f.builds_per_s, r.webhooks, f.seconds);
+    printf("  CPU/build:   slipwayd %.1f ms, its children %.1f ms\n", f.self_ms, f.children_ms);
+    printf("  host:        %.2f cores busy of %ld, of which %.2f not this bench's processes%s\n",
+           f.cores_busy, sysconf(_SC_NPROCESSORS_ONLN), f.cores_others,
+           f.cores_others > 0.1 ? " (the figures are disturbed)" : "");
+
+    sw_sub_destroy(&b.events);
+    sw_bus_destroy(&b.bus);
+    free(b.builds);
+    pthread_mutex_destroy(&b.lock);
+    sw_witness_destroy(&w);
+    sw_harness_destroy(&h);
+    return f;
+}
+
+START_TEST(bench_rows)
+{
+    figures f[MAX_ROWS];
+    int bad = 0;
+    for (int i = 0; i < opt.nrows; i++) {
+        f[i] = run_row(opt.rows[i]);
+        bad += f[i].not_succeeded + f[i].miscounted;
+    }
+    printf("\n%-10s %8s %9s %14s %14s %11s %7s\n", "builders", "webhooks", "builds/s",
+           "slipwayd ms/b", "children ms/b", "cores busy", "others");
+    for (int i = 0; i < opt.nrows; i++) {
+        char shape[32];
+        snprintf(shape, sizeof(shape), "%d x %d", f[i].r.builders, f[i].r.slots);
+        printf("%-10s %8d %9.1f %14.1f %14.1f %11.2f %7.2f\n", shape, f[i].r.webhooks,
+               f[i].builds_per_s, f[i].self_ms, f[i].children_ms, f[i].cores_busy,
+               f[i].cores_others);
+    }
+    ck_assert_msg(bad == 0, "%d builds did not succeed exactly once", bad);
+}
+END_TEST
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: bench_throughput [--builders B] [--slots S] [--webhooks W]\n"
+            "                        [--connections N] [--timeout SECONDS] [--pressure]\n"
+            "\n"
+            "Figures, not a test: one slipwayd with every actor, B builders x S slots\n"
+            "(shell executor), a pipeline of one step `true`; W signed GitHub push\n"
+            "webhooks sent at once. Prints builds/s, every build's result, CPU per build\n"
+            "of slipwayd and of its children, and host cores busy. Without --builders,\n"
+            "--slots or --webhooks it runs both rows: 2 x 1 with 200, 4 x 8 with 400.\n"
+            "Exits non-zero when a build did not succeed exactly once.\n"
+            "\n"
+            "  --builders B        builders in the cluster (default 2)\n"
+            "  --slots S           slots of each (default 1)\n"
+            "  --webhooks W        deliveries (default 200; at most %d)\n"
+            "  --connections N     concurrent HTTP connections that send them (default 16)\n"
+            "  --timeout SECONDS   for every build to end (default 600)\n"
+            "  --pressure          keep the cluster's pressure thresholds (default: off)\n"
+            "\n"
+            "Needs SLIPWAY_BUILD_DIR (and SLIPWAY_SOURCE_DIR) as meson test sets them;\n"
+            "SLIPWAY_KEEP_TMP=1 keeps the harness's dir (the logs).\n",
+            MAX_WEBHOOKS);
+}
+
+/* A positive number of at most max, or -1. */
+static int positive(const char *s, int max)
+{
+    char *end;
+    long v = strtol(s, &end, 10);
+    return *s != '\0' && *end == '\0' && v > 0 && v <= max ? (int)v : -1;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"builders", required_argument, NULL, 'b'},
+        {"slots", required_argument, NULL, 's'},
+        {"webhooks", required_argument, NULL, 'w'},
+        {"connections", required_argument, NULL, 'c'},
+        {"timeout", required_argument, NULL, 't'},
+        {"pressure", no_argument, NULL, 'p'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    row one = {2, 1, 200};
+    bool single = false;
+    int o;
+    while ((o = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        switch (o) {
+        case 'b':
+            one.builders = positive(optarg, 64);
+            single = true;
+            break;
+        case 's':
+            one.slots = positive(optarg, 64);
+            single = true;
+            break;
+        case 'w':
+            one.webhooks = positive(optarg, MAX_WEBHOOKS);
+            single = true;
+            break;
+        case 'c':
+            opt.connections = positive(optarg, 1024);
+            break;
+        case 't':
+            opt.timeout_s = positive(optarg, 86400);
+            break;
+        case 'p':
+            opt.pressure = true;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (optind != argc || one.builders < 0 || one.slots < 0 || one.webhooks < 0 ||
+        opt.connections < 0 || opt.timeout_s < 0) {
+        usage(stderr);
+        return 2;
+    }
+    if (single) {
+        opt.rows[0] = one;
+        opt.nrows = 1;
+    }
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    Suite *s = suite_create("bench_throughput");
+    TCase *tc = tcase_create("rows");
+    tcase_set_timeout(tc, opt.nrows * (opt.timeout_s + 300));
+    tcase_add_test(tc, bench_rows);
+    suite_add_tcase(s, tc);
+    int rc = sw_test_run(s);
+    curl_global_cleanup();
+    return rc;
+}
