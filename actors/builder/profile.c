@@ -307,7 +307,9 @@ static char **list_dir(walker *w, int fd, size_t *n_out)
         names[n++] = sw_strdup(de->d_name);
     }
     closedir(dir);
-    qsort(names, n, sizeof(*names), by_name);
+    if (n > 0) { /* an empty directory (a `clone: false` workspace): names is NULL */
+        qsort(names, n, sizeof(*names), by_name);
+    }
     *n_out = n;
     return names;
 }
