@@ -671,6 +671,22 @@ cleanup:
     return error;
 }
 
+bool sw_gitfetch_has(const sw_gitfetch_resolved *g, const char *path)
+{
+    git_commit *commit = NULL;
+    git_tree *tree = NULL;
+    git_tree_entry *entry = NULL;
+    bool has = git_commit_lookup(&commit, sw_mirror_repo(g->m), &g->r.commit) == 0 &&
+               git_commit_tree(&tree, commit) == 0 &&
+               git_tree_entry_bypath(&entry, tree, path) == 0 &&
+               git_tree_entry_type(entry) == GIT_OBJECT_BLOB;
+    git_error_clear();
+    git_tree_entry_free(entry);
+    git_tree_free(tree);
+    git_commit_free(commit);
+    return has;
+}
+
 int sw_gitfetch_checkout(sw_gitfetch_resolved *g, git_repository *dest, const git_oid *baseline)
 {
     fetch_ctx *c = &g->c;

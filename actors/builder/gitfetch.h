@@ -21,6 +21,7 @@
 #define SW_GITFETCH_H
 
 #include <git2.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -96,6 +97,9 @@ const char *sw_gitfetch_url(const sw_gitfetch_resolved *g);
  * when it is a symbolic link, a directory or larger than max bytes. */
 int sw_gitfetch_read(const sw_gitfetch_resolved *g, const char *path, size_t max, char **out,
                      size_t *len);
+
+/* Whether the commit's tree has a file (or a link) at path. */
+bool sw_gitfetch_has(const sw_gitfetch_resolved *g, const char *path);
 
 /* Checks the commit out into dest's working tree (forced, HEAD detached at it), after
  * giving dest the mirror's packs it does not hold yet (sw_mirror_copy_into) and storing

@@ -48,7 +48,8 @@ int64_t sw_mirror_wait_ms(const sw_mirror *m);
  * changes once written, so one of the same name is the same); if dest still lacks
  * commit or tip (objects that another tool wrote loose), a pack of their history is
  * built from the mirror instead and *repacked set to 1. stop(ud) is asked between
- * files: non-zero stops (SW_ESTOPPED). Needs no lock: it reads only complete packs and objects by id. */
+ * files: non-zero stops (SW_ESTOPPED). Needs no lock: it reads only complete packs and
+ * objects by id. */
 int sw_mirror_copy_into(sw_mirror *m, git_repository *dest, const git_oid *commit,
                         const git_oid *tip, const git_oid *tip_commit, int *repacked,
                         int (*stop)(void *ud), void *ud);
