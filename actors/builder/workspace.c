@@ -7,6 +7,7 @@
 #include "actors/builder/gitfetch.h"
 #include "runtime/error.h"
 #include "runtime/fs.h"
+#include "runtime/log.h"
 #include "runtime/mem.h"
 
 #include <dirent.h>
@@ -449,10 +450,26 @@ static void clean_dir(cleaner *c, size_t len)
 
 /* --- open, remake, keep ----------------------------------------------------------------- */
 
+/* Removes what earlier remakes moved aside (best effort: they may still resist). */
+static void remove_aside(const sw_workspace *ws)
+{
+    char path[PATH_MAX];
+    DIR *d = opendir(ws->dir);
+    struct dirent *e;
+    while (d != NULL && (e = readdir(d)) != NULL) {
+        if (strncmp(e->d_name, "src.gone-", 9) == 0 &&
+            join(path, sizeof(path), ws->dir, e->d_name)) {
+            sw_fs_rmtree(path);
+        }
+    }
+    if (d != NULL) {
+        closedir(d);
+    }
+}
+
 /* src/ as a fresh repository, for why. */
 static int make_fresh(sw_workspace *ws, const char *why)
 {
-    int error;
     snprintf(ws->why, sizeof(ws->why), "%s", why);
     ws->reused = false;
     ws->removed = 0;
@@ -460,8 +477,17 @@ static int make_fresh(sw_workspace *ws, const char *why)
     ws->repo = NULL;
     unlink(ws->state_path);
     unlink(ws->index_path);
-    if ((error = sw_fs_rmtree(ws->src)) < 0) {
-        return sw_error_set(error, "cannot remove the old workspace: %s", sw_error_last());
+    if (sw_fs_rmtree(ws->src) < 0) {
+        /* what a step left that this user cannot remove (a container's root-owned files
+         * when the builder is not root): moved aside, for the sweep to try again, so the
+         * project's builds go on */
+        char aside[PATH_MAX];
+        snprintf(aside, sizeof(aside), "%s.gone-%lld", ws->src, (long long)time(NULL));
+        sw_warn("workspace", "%s; moving it aside to %s", sw_error_last(), aside);
+        if (rename(ws->src, aside) != 0) {
+            return sw_error_set(SW_EIO, "cannot remove nor move the old workspace %s: %s",
+                                ws->src, strerror(errno));
+        }
     }
     if (mkdir(ws->src, 0700) != 0) {
         return sw_error_set(SW_EIO, "cannot make workspace %s: %s", ws->src, strerror(errno));
@@ -542,6 +568,7 @@ int sw_workspace_open(sw_workspace **out, const char *dir, const char *url, bool
         error = sw_error_set(SW_EIO, "cannot make workspace %s: %s", dir, strerror(errno));
         goto fail;
     }
+    remove_aside(ws);
     rc = state_read(&st, ws->state_path);
     /* from here until sw_workspace_keep, src/ is not one the next build may trust */
     if (unlink(ws->state_path) != 0 && errno != ENOENT) {

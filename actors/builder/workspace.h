@@ -32,7 +32,10 @@
  *  - the checkout (sw_gitfetch_checkout, from the commit held) then writes only what
  *    differs between that commit and the new one, and what the walk removed.
  * Anything unexpected on the way (no state, another url, no .git, an index that does
- * not read, a pack changed or gone) makes src/ anew: removed, and a fresh repository.
+ * not read, a pack changed or gone, a file the clean cannot remove) makes src/ anew:
+ * removed, and a fresh repository. What resists removal (a container's root-owned
+ * files when the builder is not root) is moved aside to src.gone-<time>, which later
+ * opens try to remove again, so the project's builds go on.
  */
 #ifndef SW_WORKSPACE_H
 #define SW_WORKSPACE_H
