@@ -555,6 +555,10 @@ START_TEST(test_sweep_bounds)
     char busy[700], path[800];
     unsigned removed = 0;
 
+    /* nothing to sweep yet (a builder's first start) */
+    ck_assert_int_eq(sw_workspace_sweep(ws_dir, -1, 2, &bounds, NULL, &removed), 0);
+    ck_assert_uint_eq(removed, 0);
+
     /* root here is ws_dir, a directory of its own */
     fake_workspace("demo", "fresh", 0, 10);
     fake_workspace("demo", "stale", 0, 7200);

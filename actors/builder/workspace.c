@@ -479,15 +479,20 @@ static int make_fresh(sw_workspace *ws, const char *why)
     unlink(ws->index_path);
     if (sw_fs_rmtree(ws->src) < 0) {
         /* what a step left that this user cannot remove (a container's root-owned files
-         * when the builder is not root): moved aside, for the sweep to try again, so the
-         * project's builds go on */
-        char aside[PATH_MAX];
-        snprintf(aside, sizeof(aside), "%s.gone-%lld", ws->src, (long long)time(NULL));
-        sw_warn("workspace", "%s; moving it aside to %s", sw_error_last(), aside);
-        if (rename(ws->src, aside) != 0) {
+         * when the builder is not root): moved aside, for later opens to try again, so
+         * the project's builds go on */
+        char aside[PATH_MAX], said[512];
+        int moved = -1;
+        snprintf(said, sizeof(said), "%s", sw_error_last());
+        for (int n = 0; n < 100 && moved != 0; n++) {
+            snprintf(aside, sizeof(aside), "%s.gone-%lld-%d", ws->src, (long long)time(NULL), n);
+            moved = rename(ws->src, aside);
+        }
+        if (moved != 0) {
             return sw_error_set(SW_EIO, "cannot remove nor move the old workspace %s: %s",
                                 ws->src, strerror(errno));
         }
+        sw_warn("workspace", "%s; moved it aside to %s", said, aside);
     }
     if (mkdir(ws->src, 0700) != 0) {
         return sw_error_set(SW_EIO, "cannot make workspace %s: %s", ws->src, strerror(errno));
@@ -817,7 +822,9 @@ int sw_workspace_sweep(const char *root, int slot, unsigned slots,
 
     each_dir(&s, root, sweep_tenant);
     /* past max_per_slot, the least recently used go; the one in use always stays */
-    qsort(s.list, s.n, sizeof(*s.list), newest_first);
+    if (s.n > 0) {
+        qsort(s.list, s.n, sizeof(*s.list), newest_first);
+    }
     for (size_t i = 0; i < s.n; i++) {
         if (s.list[i].in_use) {
             count[s.list[i].slot]++;

@@ -34,7 +34,7 @@
  * Anything unexpected on the way (no state, another url, no .git, an index that does
  * not read, a pack changed or gone, a file the clean cannot remove) makes src/ anew:
  * removed, and a fresh repository. What resists removal (a container's root-owned
- * files when the builder is not root) is moved aside to src.gone-<time>, which later
+ * files when the builder is not root) is moved aside to src.gone-<time>-<n>, which later
  * opens try to remove again, so the project's builds go on.
  */
 #ifndef SW_WORKSPACE_H
