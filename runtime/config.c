@@ -687,6 +687,29 @@ static int read_docker(sw_config *cfg, const sw_yaml_doc *doc, const sw_yaml_nod
     return 0;
 }
 
+/* workspaces: how long a builder keeps a project's workspace unused, and how many
+ * projects' workspaces one slot keeps (actors/builder/workspace.h). */
+static int read_workspaces(sw_config *cfg, const sw_yaml_doc *doc, const sw_yaml_node *ws)
+{
+    static const char *const keys[] = {"keep_unused", "max_per_slot", NULL};
+    uint64_t max = 8;
+    int error;
+
+    cfg->workspace_keep_unused_ms = 24ull * 3600 * 1000;
+    if ((error = sw_yaml_check_keys(doc, ws, keys)) < 0 ||
+        (error = sw_yaml_duration_ms(doc, sw_yaml_get(ws, "keep_unused"),
+                                     &cfg->workspace_keep_unused_ms)) < 0 ||
+        (error = sw_yaml_uint(doc, sw_yaml_get(ws, "max_per_slot"), 10000, &max)) < 0) {
+        return error;
+    }
+    if (max < 1) {
+        return sw_yaml_error(doc, sw_yaml_get(ws, "max_per_slot"),
+                             "workspaces.max_per_slot must be at least 1 (the build's own)");
+    }
+    cfg->workspace_max_per_slot = (uint32_t)max;
+    return 0;
+}
+
 /* queues: the bounds of the work-queue streams; a publish past one is refused. */
 static int read_queues(sw_config *cfg, const sw_yaml_doc *doc, const sw_yaml_node *queues)
 {
@@ -781,7 +804,8 @@ static int read_top(sw_config *cfg, const sw_yaml_doc *doc)
                                        "retention", "webhook",  "notifier", "docker", "tiers",
                                        "tenants",  "projects", "clusters", "builders",
                                        "queues",   "drain_grace", "autoscale_lease", "web",
-                                       "default_region", "regions", "routing", NULL};
+                                       "default_region", "regions", "routing", "workspaces",
+                                       NULL};
     static const char *const nats_keys[] = {"url", "creds", "replicas", NULL};
     static const char *const timeout_keys[] = {"heartbeat_interval", "heartbeat_lapse",
                                                "max_deliveries", NULL};
@@ -874,6 +898,7 @@ static int read_top(sw_config *cfg, const sw_yaml_doc *doc)
     }
 
     if ((error = read_queues(cfg, doc, sw_yaml_get(doc->root, "queues"))) < 0 ||
+        (error = read_workspaces(cfg, doc, sw_yaml_get(doc->root, "workspaces"))) < 0 ||
         (error = read_docker(cfg, doc, sw_yaml_get(doc->root, "docker"))) < 0 ||
         (error = read_webhook(cfg, doc, sw_yaml_get(doc->root, "webhook"))) < 0 ||
         (error = sw_config_read_web(cfg, doc, sw_yaml_get(doc->root, "web"))) < 0 ||

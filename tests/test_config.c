@@ -537,6 +537,27 @@ START_TEST(test_webhook_and_notifier_defaults)
 }
 END_TEST
 
+START_TEST(test_workspace_bounds)
+{
+    sw_config *cfg = parse_ok(BASE);
+    ck_assert_uint_eq(cfg->workspace_keep_unused_ms, 24ull * 3600 * 1000);
+    ck_assert_uint_eq(cfg->workspace_max_per_slot, 8);
+    sw_config_destroy(&cfg);
+    cfg = parse_ok(BASE "workspaces:\n"
+                        "  keep_unused: 3h\n"
+                        "  max_per_slot: 2\n");
+    ck_assert_uint_eq(cfg->workspace_keep_unused_ms, 3ull * 3600 * 1000);
+    ck_assert_uint_eq(cfg->workspace_max_per_slot, 2);
+    sw_config_destroy(&cfg);
+    assert_invalid_at(BASE "workspaces:\n"
+                           "  max_per_slot: 0\n",
+                      11, 17, "workspaces.max_per_slot must be at least 1");
+    assert_invalid_at(BASE "workspaces:\n"
+                           "  keep: 1h\n",
+                      11, 3, "unknown key 'keep'");
+}
+END_TEST
+
 START_TEST(test_queue_bounds_and_full_retry_after)
 {
     sw_config *cfg = parse_ok(BASE);
@@ -1138,6 +1159,7 @@ int main(void)
     tcase_add_test(good, test_forge_webhook_and_notifier_values);
     tcase_add_test(good, test_webhook_and_notifier_defaults);
     tcase_add_test(good, test_queue_bounds_and_full_retry_after);
+    tcase_add_test(good, test_workspace_bounds);
     tcase_add_test(good, test_forge_names);
     tcase_add_test(good, test_docker_settings_and_image_names);
     tcase_add_test(good, test_project_secrets);

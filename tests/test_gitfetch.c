@@ -686,6 +686,84 @@ START_TEST(test_mirror_lock_wait_stops)
 }
 END_TEST
 
+/* Each file of dir/.git/objects/pack with its inode, "<inode>:<name> ...". */
+static void pack_inodes(char *out, size_t size, const char *dir)
+{
+    capture_line(out, size, "cd %s/.git/objects/pack && stat -c '%%i:%%n' * | tr '\\n' ' '", dir);
+}
+
+/* In two calls: the commit is resolved in the mirror, its files read from there with
+ * nothing checked out, then checked out into a repository made by the caller; a second
+ * commit checked out into the same repository brings only the mirror's new pack and
+ * writes only the file that changed. */
+START_TEST(test_resolve_read_then_checkout)
+{
+    sw_gitfetch_stats st = {0};
+    sw_gitfetch_opts opts = {.mirror_dir = cache, .stats = &st};
+    sw_gitfetch_resolved *g = NULL;
+    git_repository *repo = NULL;
+    char *text = NULL, before[2048], after[2048], new_sha[41];
+    size_t len = 0;
+
+    run("cd %s/work && mkdir -p dir && echo in > dir/in.txt && ln -s file.txt link && "
+        "git add -A && git commit -q -m links && git push -q ../src.git main",
+        root);
+    ck_assert_msg(sw_gitfetch_resolve(&g, origin, "main", NULL, &opts) == 0, "%s",
+                  sw_error_last());
+    ck_assert_int_eq(st.mirror_created, 1);
+    ck_assert_int_eq(sw_gitfetch_read(g, "file.txt", 100, &text, &len), 0);
+    ck_assert_str_eq(text, "two\n");
+    ck_assert_uint_eq(len, 4);
+    free(text);
+    ck_assert_int_eq(sw_gitfetch_read(g, "dir/in.txt", 100, &text, &len), 0);
+    ck_assert_str_eq(text, "in\n");
+    free(text);
+    ck_assert_int_eq(sw_gitfetch_read(g, ".slipway.yml", 100, &text, &len), SW_ENOTFOUND);
+    ck_assert_ptr_null(text);
+    ck_assert_int_eq(sw_gitfetch_read(g, "link", 100, &text, &len), SW_EINVALID);
+    ck_assert_msg(strstr(sw_error_last(), "symbolic link") != NULL, "%s", sw_error_last());
+    ck_assert_int_eq(sw_gitfetch_read(g, "dir", 100, &text, &len), SW_EINVALID);
+    ck_assert_int_eq(sw_gitfetch_read(g, "file.txt", 3, &text, &len), SW_EINVALID);
+    ck_assert_msg(strstr(sw_error_last(), "larger than 3 bytes") != NULL, "%s",
+                  sw_error_last());
+
+    char *dest = new_dest();
+    ck_assert_int_eq(count_entries(dest), -1); /* nothing checked out yet */
+    ck_assert_int_eq(sw_gitfetch_init_repo(&repo, dest, sw_gitfetch_url(g)), 0);
+    ck_assert_msg(sw_gitfetch_checkout(g, repo, NULL) == 0, "%s", sw_error_last());
+    ck_assert_uint_eq(st.checkout_files, 3); /* file.txt, dir/in.txt, link */
+    assert_content(dest, "two");
+    pack_inodes(before, sizeof(before), dest);
+    git_oid first;
+    git_oid_cpy(&first, sw_gitfetch_commit(g));
+    sw_gitfetch_destroy(&g);
+    ck_assert_ptr_null(g);
+
+    push_new_file(new_sha, "added.txt");
+    ck_assert_msg(sw_gitfetch_resolve(&g, origin, "main", NULL, &opts) == 0, "%s",
+                  sw_error_last());
+    ck_assert_str_eq(sw_gitfetch_sha(g), new_sha);
+    ck_assert_msg(sw_gitfetch_checkout(g, repo, &first) == 0, "%s", sw_error_last());
+    ck_assert_uint_eq(st.checkout_files, 1); /* added.txt only */
+    ck_assert_int_eq(st.repacked, 0);
+    pack_inodes(after, sizeof(after), dest);
+    /* the first pack kept its files (same inodes: not copied again), one more came */
+    int kept = 0;
+    for (char *tok = strtok(before, " "); tok != NULL; tok = strtok(NULL, " ")) {
+        ck_assert_msg(strstr(after, tok) != NULL, "%s not in %s", tok, after);
+        kept++;
+    }
+    ck_assert_int_eq(kept, 2);
+    run("test $(ls %s/.git/objects/pack | wc -l) -eq 4", dest);
+    run("git -C %s fsck --no-dangling --no-progress >/dev/null 2>&1 && test -f %s/added.txt && "
+        "test \"$(git -C %s rev-parse HEAD)\" = %s",
+        dest, dest, dest, new_sha);
+    git_repository_free(repo);
+    sw_gitfetch_destroy(&g);
+    free(dest);
+}
+END_TEST
+
 static void assert_not_in_tree(const char *dir, const char *secret)
 {
     char cmd[1200];
@@ -804,6 +882,7 @@ int main(void)
     tcase_add_test(tc, test_mirror_lock_serializes);
     tcase_add_test(tc, test_mirror_lock_wait_stops);
     tcase_add_test(tc, test_token_on_request);
+    tcase_add_test(tc, test_resolve_read_then_checkout);
     suite_add_tcase(s, tc);
     int status = sw_test_run(s);
     git_libgit2_shutdown();

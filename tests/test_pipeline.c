@@ -99,7 +99,38 @@ START_TEST(test_minimal)
     ck_assert_uint_eq(p->nenv, 0);
     ck_assert_uint_eq(p->nsteps, 1);
     ck_assert_str_eq(p->steps[0].script, "true");
+    /* the checkout keys' defaults: the commit checked out, untracked files cleaned */
+    ck_assert_int_eq(p->clone, 1);
+    ck_assert_int_eq(p->clean, SW_PIPELINE_CLEAN_UNTRACKED);
+    ck_assert_uint_eq(p->depth, 0);
     sw_pipeline_destroy(&p);
+}
+END_TEST
+
+START_TEST(test_checkout_keys)
+{
+    sw_pipeline *p = parse_ok("clone: false\nclean: fresh\ndepth: 1\n"
+                              "steps:\n- name: only\n  run: true\n");
+    ck_assert_int_eq(p->clone, 0);
+    ck_assert_int_eq(p->clean, SW_PIPELINE_CLEAN_FRESH);
+    ck_assert_uint_eq(p->depth, 1);
+    sw_pipeline_destroy(&p);
+    p = parse_ok("clone: true\nclean: untracked\nsteps:\n- name: only\n  run: true\n");
+    ck_assert_int_eq(p->clone, 1);
+    ck_assert_int_eq(p->clean, SW_PIPELINE_CLEAN_UNTRACKED);
+    sw_pipeline_destroy(&p);
+    p = sw_pipeline_dockerfile_only();
+    ck_assert_int_eq(p->clone, 1); /* it builds the checkout */
+    sw_pipeline_destroy(&p);
+
+    parse_bad("clean: always\nsteps:\n- name: a\n  run: x\n", ".slipway.yml:1:8:",
+              "'clean' is untracked (the default) or fresh, not 'always'");
+    parse_bad("clone: maybe\nsteps:\n- name: a\n  run: x\n", ".slipway.yml:1:8:",
+              "true or false");
+    parse_bad("depth: 0\nsteps:\n- name: a\n  run: x\n", ".slipway.yml:1:8:",
+              "'depth' must be at least 1");
+    parse_bad("depth: -1\nsteps:\n- name: a\n  run: x\n", ".slipway.yml:1:8:",
+              "whole number");
 }
 END_TEST
 
@@ -260,6 +291,7 @@ int main(void)
     tcase_add_test(tc, test_run_and_commands);
     tcase_add_test(tc, test_image_lines);
     tcase_add_test(tc, test_minimal);
+    tcase_add_test(tc, test_checkout_keys);
     tcase_add_test(tc, test_unknown_key);
     tcase_add_test(tc, test_steps_not_a_list);
     tcase_add_test(tc, test_missing_name);

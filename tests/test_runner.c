@@ -89,7 +89,7 @@ static void dump(const events *e)
 }
 
 static char *root;
-static char origin[512], workspace[512];
+static char origin[512], workspace[512], mirrors[512];
 static char head_sha[41];
 
 static void setup(void)
@@ -97,7 +97,8 @@ static void setup(void)
     root = sw_test_tmpdir("sw-runner");
     snprintf(origin, sizeof(origin), "%s/src.git", root);
     /* a parent that does not exist yet: the runner makes it */
-    snprintf(workspace, sizeof(workspace), "%s/ws/build-1", root);
+    snprintf(workspace, sizeof(workspace), "%s/ws/demo/app/0", root);
+    snprintf(mirrors, sizeof(mirrors), "%s/mirrors", root);
     setenv("GIT_AUTHOR_NAME", "t", 1);
     setenv("GIT_AUTHOR_EMAIL", "t@example.org", 1);
     setenv("GIT_COMMITTER_NAME", "t", 1);
@@ -143,6 +144,7 @@ static sw_run_spec spec_default(void)
     spec.clone_url = origin;
     spec.ref = "main";
     spec.workspace = workspace;
+    spec.mirror_dir = mirrors;
     spec.memory_bytes = 256ull << 20;
     spec.pids = 128;
     spec.timeout_ms = 60000;
@@ -153,8 +155,9 @@ static int run_build(const sw_run_spec *spec, events *e, sw_run_result *res)
 {
     sw_run_sink sink = {e, on_line, on_tick, on_started, on_finished};
     int rc = sw_run_job(spec, &sink, res);
-    ck_assert_msg(access(spec->workspace, F_OK) != 0, "workspace %s left behind",
-                  spec->workspace);
+    /* kept for the next build, or made for this one if it failed early */
+    ck_assert_msg(res->sha[0] == '\0' || access(spec->workspace, F_OK) == 0,
+                  "workspace %s is gone", spec->workspace);
     return rc;
 }
 
@@ -343,21 +346,18 @@ START_TEST(test_cancel_before_steps)
 }
 END_TEST
 
-START_TEST(test_existing_workspace_refused)
+START_TEST(test_no_mirror_refused)
 {
     make_repo("steps:\n  - name: a\n    run: echo a\n");
-    char parent[600];
-    snprintf(parent, sizeof(parent), "%s/ws", root);
-    ck_assert_int_eq(mkdir(parent, 0755), 0);
-    ck_assert_int_eq(mkdir(workspace, 0755), 0);
     sw_run_spec spec = spec_default();
+    spec.mirror_dir = NULL;
     sw_run_result res;
     events e = {0};
     sw_run_sink sink = {&e, on_line, on_tick, on_started, on_finished};
-    ck_assert_int_eq(sw_run_job(&spec, &sink, &res), SW_EEXISTS);
+    ck_assert_int_eq(sw_run_job(&spec, &sink, &res), SW_EINVALID);
     ck_assert_int_eq(res.state, SLIPWAY__BUILD_STATE__ERRORED);
-    /* not ours: left alone */
-    ck_assert_int_eq(access(workspace, F_OK), 0);
+    ck_assert_msg(strstr(res.reason, "mirror") != NULL, "%s", res.reason);
+    ck_assert_int_eq(access(workspace, F_OK), -1); /* nothing made */
     events_free(&e);
 }
 END_TEST
@@ -377,7 +377,7 @@ int main(void)
     tcase_add_test(tc, test_build_timeout);
     tcase_add_test(tc, test_out_of_memory);
     tcase_add_test(tc, test_cancel_before_steps);
-    tcase_add_test(tc, test_existing_workspace_refused);
+    tcase_add_test(tc, test_no_mirror_refused);
     suite_add_tcase(s, tc);
     int status = sw_test_run(s);
     git_libgit2_shutdown();

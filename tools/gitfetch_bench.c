@@ -1,8 +1,9 @@
 /*
  * slipway-gitfetch-bench - measures a builder's fetch of one commit (sw_gitfetch_ext,
- * fetch and checkout into a fresh workspace, as the runner calls it) three ways:
+ * fetch and checkout into a fresh workspace, as a project's first build on a slot
+ * makes it; slipway-workspace-bench measures the builds after) three ways:
  *   cold:   through a mirror cache made fresh for each run (a builder's first build)
- *   warm:   through one mirror cache, primed once before the runs (every later build)
+ *   warm:   through one mirror cache, primed once before the runs
  *   direct: with no cache at all (Slipway before the mirror cache)
  * and prints, for each, the median and p90 (nearest rank) of the whole call in ms,
  * the medians of its fetch and checkout parts, and the objects received per run.

@@ -4,6 +4,7 @@
 #include "actors/builder/docker.h"
 #include "actors/builder/pressure.h"
 #include "actors/builder/worker.h"
+#include "actors/builder/workspace.h"
 #include "runtime/buildstate.h"
 #include "runtime/clock.h"
 #include "runtime/error.h"
@@ -14,6 +15,8 @@
 #include "runtime/wire.h"
 #include "slipway.pb-c.h"
 
+#include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -273,9 +276,11 @@ static void on_job(builder *b, const sw_mail *mail)
         sw_msg_nak(mail->msg, 0);
         return;
     }
+    uint32_t index = 0;
     for (uint32_t i = 0; i < b->bc->slots; i++) {
         if (b->jobs[i].worker == NULL) {
-            slot = &b->jobs[i];
+            slot = &b->jobs[i]; /* the lowest free one: its workspaces are the job's */
+            index = i;
             break;
         }
     }
@@ -293,6 +298,8 @@ static void on_job(builder *b, const sw_mail *mail)
         .builder = b->bc->name,
         .cluster = b->cluster->name,
         .work_dir = b->work_dir,
+        .slot = index,
+        .slots = b->bc->slots,
         .cfg = b->cfg,
         .docker = b->docker,
         .mirror_dir = b->mirror_dir,
@@ -310,8 +317,8 @@ static void on_job(builder *b, const sw_mail *mail)
         return;
     }
     slot->msg = sw_msg_retain(mail->msg);
-    sw_info(sw_actor_name(b->self), "running build %s (delivery %u)", job->build_id,
-            spec.attempt);
+    sw_info(sw_actor_name(b->self), "running build %s (delivery %u) in slot %u", job->build_id,
+            spec.attempt, index);
     for (size_t i = 0; i < RECENT_CANCELS; i++) {
         recent_cancel *rc = &b->recent[i];
         if (rc->at_mono_ms != 0 && sw_clock_mono_ms() - rc->at_mono_ms < RECENT_MS &&
@@ -462,6 +469,48 @@ static void keep_builder_config(builder *b, const sw_builder_config *bc)
     b->bc = &b->own;
 }
 
+/* At start, nothing runs: what an earlier run of this builder left in its work_dir
+ * goes (outboxes, the workspaces of builds before they were kept), but ws/, the kept
+ * workspaces, which are swept by the configuration's bounds (workspace.h). */
+static int tidy_work_dir(builder *b)
+{
+    const char *me = sw_actor_name(b->self);
+    char root[4200], path[4500];
+    sw_workspace_bounds bounds = {(int64_t)b->cfg->workspace_keep_unused_ms,
+                                  b->cfg->workspace_max_per_slot};
+    unsigned removed = 0;
+    struct dirent *e;
+    DIR *d;
+    int error;
+
+    if ((error = sw_fs_mkdir_p(b->work_dir)) < 0) {
+        return error;
+    }
+    if ((d = opendir(b->work_dir)) == NULL) {
+        return sw_error_set(SW_EIO, "cannot read %s: %s", b->work_dir, strerror(errno));
+    }
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 ||
+            strcmp(e->d_name, "ws") == 0) {
+            continue;
+        }
+        snprintf(path, sizeof(path), "%s/%s", b->work_dir, e->d_name);
+        if (sw_fs_rmtree(path) < 0) {
+            sw_warn(me, "left by an earlier run, not removed: %s", sw_error_last());
+        }
+    }
+    closedir(d);
+    snprintf(root, sizeof(root), "%s/ws", b->work_dir);
+    if (sw_workspace_sweep(root, -1, b->bc->slots, &bounds, NULL, &removed) < 0) {
+        sw_warn(me, "a workspace not removed: %s", sw_error_last());
+    }
+    if (removed > 0) {
+        sw_info(me, "removed %u workspaces (unused, unfinished, or of a slot it no longer has)",
+                removed);
+    }
+    return 0;
+}
+
 static int builder_init(sw_actor *self, void **state_out, void *arg)
 {
     const sw_actor_ctx *ctx = arg;
@@ -486,8 +535,7 @@ static int builder_init(sw_actor *self, void **state_out, void *arg)
     snprintf(b->work_dir, sizeof(b->work_dir), "%s/%s", ctx->cfg->work_dir, bc->name);
     /* git mirrors are shared by the builders of this host (they lock each mirror) */
     snprintf(b->mirror_dir, sizeof(b->mirror_dir), "%s/.mirrors", ctx->cfg->work_dir);
-    /* workspaces left by a builder that died are of no use to anyone */
-    if ((error = sw_fs_rmtree(b->work_dir)) < 0 || (error = sw_fs_mkdir_p(b->work_dir)) < 0) {
+    if ((error = tidy_work_dir(b)) < 0) {
         goto fail;
     }
     if (strcmp(b->cluster->executor, "docker") == 0) {

@@ -28,6 +28,12 @@
  * whose last build ends is drained; told to exit, it then asks its host
  * process to stop (runtime/host.h), which drains any other builder it hosts.
  *
+ * A job runs in the lowest free slot, and in that slot's workspace of its project
+ * (<work_dir>/<builder>/ws/<tenant>/<project>/<slot>, workspace.h), kept for the
+ * project's next build on the slot. At start the builder's work_dir loses what an
+ * earlier run left but ws/, whose workspaces are swept by the config's
+ * `workspaces:` bounds (and those of slots it no longer has).
+ *
  * The attempt is the message's delivery count; every event and log chunk of the
  * job carries it, and only the current attempt counts (buildstate.h). On stop
  * running builds are killed and their jobs handed back (nak) to run elsewhere.

@@ -27,6 +27,7 @@
 #include "runtime/error.h"
 #include "runtime/mem.h"
 
+#include <assert.h>
 #include <git2.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -421,20 +422,25 @@ cleanup:
     return error;
 }
 
-/* A repository at dest whose origin names the url (without its password). */
-static int init_dest(git_repository **out, fetch_ctx *c, const char *dest)
+int sw_gitfetch_init_repo(git_repository **out, const char *dir, const char *shown_url)
 {
     git_remote *origin = NULL;
     git_remote_create_options opts = GIT_REMOTE_CREATE_OPTIONS_INIT;
 
-    if (git_repository_init(out, dest, 0) < 0) {
-        return sw_error_set(SW_EIO, "cannot create a repository at %s: %s", dest, git_message());
+    pthread_once(&init_once, init_libgit2);
+    *out = NULL;
+    if (git_repository_init(out, dir, 0) < 0) {
+        return sw_error_set(SW_EIO, "cannot create a repository at %s: %s", dir, git_message());
     }
     opts.repository = *out;
     opts.name = "origin";
     opts.flags = GIT_REMOTE_CREATE_SKIP_INSTEADOF;
-    if (git_remote_create_with_opts(&origin, c->shown, &opts) < 0) {
-        return sw_error_set(SW_EINVALID, "bad repository url '%s': %s", c->shown, git_message());
+    if (git_remote_create_with_opts(&origin, shown_url, &opts) < 0) {
+        int error = sw_error_set(SW_EINVALID, "bad repository url '%s': %s", shown_url,
+                                 git_message());
+        git_repository_free(*out);
+        *out = NULL;
+        return error;
     }
     git_remote_free(origin);
     return 0;
@@ -465,19 +471,46 @@ static int copy_from_mirror(fetch_ctx *c, git_repository *dest, sw_mirror *m, co
     return error;
 }
 
-static int checkout(git_repository *repo, const git_oid *id, const char *dest)
+static void on_checkout_progress(const char *path, size_t completed, size_t total, void *payload)
 {
-    git_commit *commit = NULL;
+    (void)path;
+    (void)completed;
+    *(unsigned *)payload = (unsigned)total;
+}
+
+/* Checks id out into repo's working tree, forced, from baseline (the commit the tree holds
+ * now; NULL: an empty tree), and detaches HEAD at it. *written: the files it wrote or
+ * removed. */
+static int checkout(git_repository *repo, const git_oid *id, const git_oid *baseline,
+                    unsigned *written)
+{
+    git_commit *commit = NULL, *base = NULL;
+    git_tree *base_tree = NULL;
     git_checkout_options opts = GIT_CHECKOUT_OPTIONS_INIT;
+    const char *dest = git_repository_workdir(repo);
     int error = 0;
 
+    *written = 0;
     opts.checkout_strategy = GIT_CHECKOUT_FORCE;
+    opts.progress_cb = on_checkout_progress;
+    opts.progress_payload = written;
+    if (baseline != NULL &&
+        (git_commit_lookup(&base, repo, baseline) < 0 || git_commit_tree(&base_tree, base) < 0)) {
+        error = sw_error_set(SW_EIO, "the commit %s checked out in %s cannot be read: %s",
+                             git_oid_tostr_s(baseline), dest, git_message());
+        goto cleanup;
+    }
+    opts.baseline = base_tree;
     if (git_commit_lookup(&commit, repo, id) < 0 ||
         git_checkout_tree(repo, (const git_object *)commit, &opts) < 0 ||
         git_repository_set_head_detached(repo, id) < 0) {
         error = sw_error_set(SW_EIO, "cannot check out %s into %s: %s", git_oid_tostr_s(id), dest,
                              git_message());
     }
+
+cleanup:
+    git_tree_free(base_tree);
+    git_commit_free(base);
     git_commit_free(commit);
     return error;
 }
@@ -487,87 +520,241 @@ static int fetch_direct(fetch_ctx *c, const char *ref, const char *sha, const ch
 {
     git_repository *repo = NULL;
     resolved r;
+    unsigned written;
     int64_t t0 = sw_clock_mono_ms();
     int error;
 
-    if ((error = init_dest(&repo, c, dest)) == 0 &&
+    if ((error = sw_gitfetch_init_repo(&repo, dest, c->shown)) == 0 &&
         (error = resolve(&r, c, repo, 0, ref, sha)) == 0) {
         c->stats.fetch_ms = sw_clock_mono_ms() - t0;
         t0 = sw_clock_mono_ms();
-        error = checkout(repo, &r.commit, dest);
+        error = checkout(repo, &r.commit, NULL, &written);
         c->stats.checkout_ms = sw_clock_mono_ms() - t0;
+        c->stats.checkout_files = written;
         git_oid_cpy(out, &r.commit);
     }
     git_repository_free(repo);
     return error;
 }
 
-static int fetch_mirrored(fetch_ctx *c, const char *ref, const char *sha, const char *dest,
-                          git_oid *out)
-{
-    sw_mirror *m = NULL;
-    git_repository *repo = NULL;
+/* --- a commit resolved in the mirror ------------------------------------------- */
+
+struct sw_gitfetch_resolved {
+    fetch_ctx c;
+    sw_mirror *m; /* unlocked: read by object id only */
     resolved r;
+    char sha[41];
+};
+
+/* Errors pass up unchanged, but never with the token in them (libgit2's included). */
+static int scrub(const fetch_ctx *c, int error)
+{
+    const sw_gitfetch_opts *o = c->opts;
+    if (error < 0 && o != NULL && o->token != NULL && o->token[0] != '\0' &&
+        strstr(sw_error_last(), o->token) != NULL) {
+        error = sw_error_set(error, "fetching %s failed (the message held the token)", c->shown);
+    }
+    if (o != NULL && o->stats != NULL) {
+        *o->stats = c->stats;
+    }
+    return error;
+}
+
+int sw_gitfetch_resolve(sw_gitfetch_resolved **out, const char *url, const char *ref,
+                        const char *sha, const sw_gitfetch_opts *opts)
+{
+    sw_gitfetch_resolved *g = sw_calloc(1, sizeof(*g));
+    fetch_ctx *c = &g->c;
     int64_t t0;
     int error;
 
-    error = sw_mirror_open(&m, c->opts->mirror_dir, c->url, c->shown, should_stop, c);
+    assert(opts != NULL && opts->mirror_dir != NULL && opts->mirror_dir[0] != '\0');
+    pthread_once(&init_once, init_libgit2);
+    *out = NULL;
+    c->opts = opts;
+    c->url = url;
+    c->shown = shown_url(url);
+    error = sw_mirror_open(&g->m, opts->mirror_dir, c->url, c->shown, should_stop, c);
     if (error < 0) {
-        return c->stopped ? stopped_error(c) : error;
+        error = c->stopped ? stopped_error(c) : error;
+        goto cleanup;
     }
-    c->stats.lock_wait_ms = sw_mirror_wait_ms(m);
-    c->stats.mirror_created = sw_mirror_created(m);
+    c->stats.lock_wait_ms = sw_mirror_wait_ms(g->m);
+    c->stats.mirror_created = sw_mirror_created(g->m);
     t0 = sw_clock_mono_ms();
-    error = resolve(&r, c, sw_mirror_repo(m), 1, ref, sha);
+    error = resolve(&g->r, c, sw_mirror_repo(g->m), 1, ref, sha);
     c->stats.fetch_ms = sw_clock_mono_ms() - t0;
     if (error < 0) {
-        if (sw_mirror_created(m) && c->stats.received_objects == 0) {
-            sw_mirror_discard(m); /* e.g. a url that cannot be reached: no empty mirror */
+        if (sw_mirror_created(g->m) && c->stats.received_objects == 0) {
+            sw_mirror_discard(g->m); /* e.g. a url that cannot be reached: no empty mirror */
         }
         goto cleanup;
     }
-    sw_mirror_unlock(m);
-
-    t0 = sw_clock_mono_ms();
-    if ((error = init_dest(&repo, c, dest)) == 0 &&
-        (error = copy_from_mirror(c, repo, m, &r)) == 0 &&
-        (error = checkout(repo, &r.commit, dest)) == 0) {
-        git_oid_cpy(out, &r.commit);
-    }
-    c->stats.checkout_ms = sw_clock_mono_ms() - t0;
+    sw_mirror_unlock(g->m);
+    git_oid_tostr(g->sha, sizeof(g->sha), &g->r.commit);
 
 cleanup:
+    error = scrub(c, error);
+    if (error < 0) {
+        sw_gitfetch_destroy(&g);
+    }
+    *out = g;
+    return error;
+}
+
+const char *sw_gitfetch_sha(const sw_gitfetch_resolved *g)
+{
+    return g->sha;
+}
+
+const git_oid *sw_gitfetch_commit(const sw_gitfetch_resolved *g)
+{
+    return &g->r.commit;
+}
+
+const char *sw_gitfetch_url(const sw_gitfetch_resolved *g)
+{
+    return g->c.shown;
+}
+
+int sw_gitfetch_read(const sw_gitfetch_resolved *g, const char *path, size_t max, char **out,
+                     size_t *len)
+{
+    git_repository *repo = sw_mirror_repo(g->m);
+    git_commit *commit = NULL;
+    git_tree *tree = NULL;
+    git_tree_entry *entry = NULL;
+    git_blob *blob = NULL;
+    int error = -1, rc;
+
+    *out = NULL;
+    *len = 0;
+    if (git_commit_lookup(&commit, repo, &g->r.commit) < 0 || git_commit_tree(&tree, commit) < 0) {
+        error = sw_error_set(SW_EIO, "cannot read commit %s of %s: %s", g->sha, g->c.shown,
+                             git_message());
+        goto cleanup;
+    }
+    if ((rc = git_tree_entry_bypath(&entry, tree, path)) == GIT_ENOTFOUND) {
+        error = sw_error_set(SW_ENOTFOUND, "%s: no such file at %s", path, g->sha);
+        goto cleanup;
+    } else if (rc < 0) {
+        error = sw_error_set(SW_EIO, "cannot read %s at %s: %s", path, g->sha, git_message());
+        goto cleanup;
+    }
+    if (git_tree_entry_filemode(entry) == GIT_FILEMODE_LINK) {
+        error = sw_error_set(SW_EINVALID, "%s is a symbolic link at %s; it must be a file", path,
+                             g->sha);
+        goto cleanup;
+    }
+    if (git_tree_entry_type(entry) != GIT_OBJECT_BLOB) {
+        error = sw_error_set(SW_EINVALID, "%s is not a file at %s", path, g->sha);
+        goto cleanup;
+    }
+    if (git_blob_lookup(&blob, repo, git_tree_entry_id(entry)) < 0) {
+        error = sw_error_set(SW_EIO, "cannot read %s at %s: %s", path, g->sha, git_message());
+        goto cleanup;
+    }
+    if ((uint64_t)git_blob_rawsize(blob) > max) {
+        error = sw_error_set(SW_EINVALID, "%s: larger than %zu bytes", path, max);
+        goto cleanup;
+    }
+    *len = (size_t)git_blob_rawsize(blob);
+    *out = sw_calloc(1, *len + 1);
+    memcpy(*out, git_blob_rawcontent(blob), *len);
+    error = 0;
+
+cleanup:
+    git_blob_free(blob);
+    git_tree_entry_free(entry);
+    git_tree_free(tree);
+    git_commit_free(commit);
+    return error;
+}
+
+bool sw_gitfetch_has(const sw_gitfetch_resolved *g, const char *path)
+{
+    git_commit *commit = NULL;
+    git_tree *tree = NULL;
+    git_tree_entry *entry = NULL;
+    bool has = git_commit_lookup(&commit, sw_mirror_repo(g->m), &g->r.commit) == 0 &&
+               git_commit_tree(&tree, commit) == 0 &&
+               git_tree_entry_bypath(&entry, tree, path) == 0 &&
+               git_tree_entry_type(entry) == GIT_OBJECT_BLOB;
+    git_error_clear();
+    git_tree_entry_free(entry);
+    git_tree_free(tree);
+    git_commit_free(commit);
+    return has;
+}
+
+int sw_gitfetch_checkout(sw_gitfetch_resolved *g, git_repository *dest, const git_oid *baseline)
+{
+    fetch_ctx *c = &g->c;
+    unsigned written = 0;
+    int64_t t0 = sw_clock_mono_ms();
+    int error;
+
+    c->stats.repacked = 0;
+    if ((error = copy_from_mirror(c, dest, g->m, &g->r)) == 0) {
+        error = checkout(dest, &g->r.commit, baseline, &written);
+    }
+    c->stats.checkout_ms = sw_clock_mono_ms() - t0;
+    c->stats.checkout_files = written;
+    return scrub(c, error);
+}
+
+void sw_gitfetch_destroy(sw_gitfetch_resolved **g_p)
+{
+    sw_gitfetch_resolved *g;
+    if (g_p == NULL || (g = *g_p) == NULL) {
+        return;
+    }
+    sw_mirror_destroy(&g->m);
+    free(g->c.shown);
+    free(g);
+    *g_p = NULL;
+}
+
+/* --- one call: a fresh dest ------------------------------------------------------ */
+
+static int fetch_mirrored(const char *url, const char *ref, const char *sha, const char *dest,
+                          const sw_gitfetch_opts *opts, git_oid *out)
+{
+    sw_gitfetch_resolved *g = NULL;
+    git_repository *repo = NULL;
+    int error;
+
+    if ((error = sw_gitfetch_resolve(&g, url, ref, sha, opts)) < 0) {
+        return error;
+    }
+    if ((error = sw_gitfetch_init_repo(&repo, dest, g->c.shown)) == 0 &&
+        (error = sw_gitfetch_checkout(g, repo, NULL)) == 0) {
+        git_oid_cpy(out, &g->r.commit);
+    }
+    error = scrub(&g->c, error);
     git_repository_free(repo);
-    sw_mirror_destroy(&m);
+    sw_gitfetch_destroy(&g);
     return error;
 }
 
 int sw_gitfetch_ext(const char *url, const char *ref, const char *sha, const char *dest,
                     const sw_gitfetch_opts *opts, char sha_out[41])
 {
-    fetch_ctx c = {.opts = opts, .url = url, .shown = shown_url(url)};
     git_oid id;
     int error;
 
     pthread_once(&init_once, init_libgit2);
     sha_out[0] = '\0';
     if (opts != NULL && opts->mirror_dir != NULL && opts->mirror_dir[0] != '\0') {
-        error = fetch_mirrored(&c, ref, sha, dest, &id);
+        error = fetch_mirrored(url, ref, sha, dest, opts, &id);
     } else {
-        error = fetch_direct(&c, ref, sha, dest, &id);
+        fetch_ctx c = {.opts = opts, .url = url, .shown = shown_url(url)};
+        error = scrub(&c, fetch_direct(&c, ref, sha, dest, &id));
+        free(c.shown);
     }
     if (error == 0) {
         git_oid_tostr(sha_out, 41, &id);
     }
-    /* the token is never in a message of ours; make sure of libgit2's too */
-    if (error < 0 && opts != NULL && opts->token != NULL && opts->token[0] != '\0' &&
-        strstr(sw_error_last(), opts->token) != NULL) {
-        error = sw_error_set(error, "fetching %s failed (the message held the token)", c.shown);
-    }
-    if (opts != NULL && opts->stats != NULL) {
-        *opts->stats = c.stats;
-    }
-    free(c.shown);
     return error;
 }
 

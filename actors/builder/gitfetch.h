@@ -9,10 +9,20 @@
  * bare mirror of the url first (only what the mirror lacks), the commit is resolved
  * there, then copied with its history into dest's own .git (no alternates: dest can
  * be mounted alone) and checked out. See mirror.h for the cache's layout and locking.
+ *
+ * In two calls (what the runner does): sw_gitfetch_resolve fetches into the mirror and
+ * finds the commit, whose files can then be read from the mirror (sw_gitfetch_read: the
+ * pipeline, before anything is checked out) and which sw_gitfetch_checkout checks out
+ * into a repository the caller made: a fresh one, or a workspace kept from an earlier
+ * build (workspace.h), which then gets only the mirror's packs it lacks and has only
+ * the files that differ from its baseline written.
  */
 #ifndef SW_GITFETCH_H
 #define SW_GITFETCH_H
 
+#include <git2.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* What one fetch did (all zero when nothing was fetched). */
@@ -23,6 +33,7 @@ typedef struct sw_gitfetch_stats {
     int64_t lock_wait_ms;      /* waited for another fetch of the same mirror */
     int64_t fetch_ms;          /* from the url: connect, negotiate, download (lock held) */
     int64_t checkout_ms;       /* into dest: objects from the mirror, working tree */
+    unsigned checkout_files;   /* files the checkout wrote or removed */
     int repacked;              /* the mirror's packs lacked the commit (objects another
                                 * tool wrote loose): its history was packed anew */
 } sw_gitfetch_stats;
@@ -63,5 +74,45 @@ int sw_gitfetch(const char *url, const char *ref, const char *sha, const char *d
 /* As sw_gitfetch, with the options above (opts may be NULL: no cache, no credentials). */
 int sw_gitfetch_ext(const char *url, const char *ref, const char *sha, const char *dest,
                     const sw_gitfetch_opts *opts, char sha_out[41]);
+
+/* A commit resolved in the mirror cache, opened for reading and checking out. */
+typedef struct sw_gitfetch_resolved sw_gitfetch_resolved;
+
+/* Fetches ref (and sha) from url into the mirror under opts->mirror_dir (required) and
+ * finds the commit, by the rules and with the errors of sw_gitfetch; touches no working
+ * tree. opts is borrowed until sw_gitfetch_destroy (its stats are filled after this call
+ * and after each checkout). *out is the caller's. */
+int sw_gitfetch_resolve(sw_gitfetch_resolved **out, const char *url, const char *ref,
+                        const char *sha, const sw_gitfetch_opts *opts);
+
+/* The commit: 40 hex digits, and as an id. Borrowed. */
+const char *sw_gitfetch_sha(const sw_gitfetch_resolved *g);
+const git_oid *sw_gitfetch_commit(const sw_gitfetch_resolved *g);
+
+/* The url without its password: what a workspace's origin names. Borrowed. */
+const char *sw_gitfetch_url(const sw_gitfetch_resolved *g);
+
+/* The file at path in the commit's tree, read from the mirror: *out (the caller's,
+ * NUL-terminated) and *len. SW_ENOTFOUND when the tree has no such entry, SW_EINVALID
+ * when it is a symbolic link, a directory or larger than max bytes. */
+int sw_gitfetch_read(const sw_gitfetch_resolved *g, const char *path, size_t max, char **out,
+                     size_t *len);
+
+/* Whether the commit's tree has a file (or a link) at path. */
+bool sw_gitfetch_has(const sw_gitfetch_resolved *g, const char *path);
+
+/* Checks the commit out into dest's working tree (forced, HEAD detached at it), after
+ * giving dest the mirror's packs it does not hold yet (sw_mirror_copy_into) and storing
+ * the ref as a fetch would have. baseline is the commit dest's index and working tree
+ * hold (a kept workspace), NULL for an empty one: only files that differ from it are
+ * written. dest is borrowed. */
+int sw_gitfetch_checkout(sw_gitfetch_resolved *g, git_repository *dest, const git_oid *baseline);
+
+/* Frees; accepts NULL, nulls the pointer. */
+void sw_gitfetch_destroy(sw_gitfetch_resolved **g_p);
+
+/* A new repository at dir (made if missing) whose remote "origin" names shown_url
+ * (a url without its password). *out is the caller's. */
+int sw_gitfetch_init_repo(git_repository **out, const char *dir, const char *shown_url);
 
 #endif

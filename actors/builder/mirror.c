@@ -15,7 +15,9 @@
  * costs more than the fetch it saves on a small repository), and no file shared with a
  * mirror that later builds read (a hard link would let a build write into it). The
  * workspace then holds every object the mirror has: the same repository's other
- * branches and pull requests, unreferenced.
+ * branches and pull requests, unreferenced. A workspace kept between builds
+ * (workspace.h) holds the packs of its earlier checkouts under their own names: only
+ * the mirror's newer packs are copied into it.
  */
 #include "actors/builder/mirror.h"
 
@@ -327,10 +329,11 @@ cleanup:
     return error;
 }
 
-/* Copies each complete pack of the mirror (its .idx and its .pack) into packdir. */
+/* Copies each complete pack of the mirror (its .idx and its .pack) into packdir, but
+ * those packdir holds already. */
 static int copy_packs(const sw_mirror *m, const char *packdir, const stopper *st)
 {
-    char dir[4200], from[4500], to[4500];
+    char dir[4200], from[4500], to[4500], idx[4500];
     DIR *d;
     struct dirent *e;
     int error = 0;
@@ -353,6 +356,10 @@ static int copy_packs(const sw_mirror *m, const char *packdir, const stopper *st
         snprintf(to, sizeof(to), "%s/%.*s.pack", packdir, (int)(len - 4), e->d_name);
         if (access(from, R_OK) != 0) {
             continue; /* being written by a fetch (its index comes first): not ours */
+        }
+        snprintf(idx, sizeof(idx), "%s/%s", packdir, e->d_name);
+        if (access(to, F_OK) == 0 && access(idx, F_OK) == 0) {
+            continue; /* a kept workspace has it from an earlier build (packs never change) */
         }
         if ((error = copy_file(from, to)) == 0) {
             snprintf(from, sizeof(from), "%s/%s", dir, e->d_name);

@@ -41,13 +41,15 @@ int sw_mirror_created(const sw_mirror *m);
 /* How long sw_mirror_open waited for the lock. */
 int64_t sw_mirror_wait_ms(const sw_mirror *m);
 
-/* Gives dest (a fresh repository) the objects of commit and of tip (an annotated tag or
- * a commit that descends from commit; NULL when none; tip_commit what it peels to).
- * The mirror's packs are copied whole (plain copies: dest shares no file with the
- * mirror, which may be mounted nowhere); if dest still lacks commit or tip (objects
- * that another tool wrote loose), a pack of their history is built from the mirror
- * instead and *repacked set to 1. stop(ud) is asked between files: non-zero stops
- * (SW_ESTOPPED). Needs no lock: it reads only complete packs and objects by id. */
+/* Gives dest the objects of commit and of tip (an annotated tag or a commit that
+ * descends from commit; NULL when none; tip_commit what it peels to). The mirror's
+ * packs that dest does not hold under the same name are copied whole (plain copies:
+ * dest shares no file with the mirror, which may be mounted nowhere; a pack never
+ * changes once written, so one of the same name is the same); if dest still lacks
+ * commit or tip (objects that another tool wrote loose), a pack of their history is
+ * built from the mirror instead and *repacked set to 1. stop(ud) is asked between
+ * files: non-zero stops (SW_ESTOPPED). Needs no lock: it reads only complete packs and
+ * objects by id. */
 int sw_mirror_copy_into(sw_mirror *m, git_repository *dest, const git_oid *commit,
                         const git_oid *tip, const git_oid *tip_commit, int *repacked,
                         int (*stop)(void *ud), void *ud);

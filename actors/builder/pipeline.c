@@ -16,7 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_FILE_BYTES (1u << 20)
 #define MAX_NAME_LEN 100
 
 static void env_free(sw_pipeline_env *env, size_t n)
@@ -343,9 +342,44 @@ static int read_step(const sw_yaml_doc *doc, const sw_yaml_node *node, sw_pipeli
     return 0;
 }
 
+/* clone:, clean: and depth:, the keys about the checkout. */
+static int read_checkout(const sw_yaml_doc *doc, sw_pipeline *p)
+{
+    const sw_yaml_node *clean = sw_yaml_get(doc->root, "clean");
+    const sw_yaml_node *depth = sw_yaml_get(doc->root, "depth");
+    uint64_t n = 0;
+    int error;
+
+    p->clone = 1;
+    if ((error = sw_yaml_bool(doc, sw_yaml_get(doc->root, "clone"), &p->clone)) < 0) {
+        return error;
+    }
+    if (clean != NULL) {
+        if (clean->type == SW_YAML_SCALAR && strcmp(clean->value, "untracked") == 0) {
+            p->clean = SW_PIPELINE_CLEAN_UNTRACKED;
+        } else if (clean->type == SW_YAML_SCALAR && strcmp(clean->value, "fresh") == 0) {
+            p->clean = SW_PIPELINE_CLEAN_FRESH;
+        } else {
+            return sw_yaml_error(doc, clean, "'clean' is untracked (the default) or fresh, not "
+                                             "'%s'", clean->type == SW_YAML_SCALAR ? clean->value
+                                                                                  : "a collection");
+        }
+    }
+    if ((error = sw_yaml_uint(doc, depth, UINT32_MAX, &n)) < 0) {
+        return error;
+    }
+    if (depth != NULL && n == 0) {
+        return sw_yaml_error(doc, depth, "'depth' must be at least 1 (leave it out for the "
+                                         "whole history)");
+    }
+    p->depth = (uint32_t)n;
+    return 0;
+}
+
 int sw_pipeline_parse(sw_pipeline **out, const char *text, size_t len, const char *name)
 {
-    static const char *const keys[] = {"timeout", "image", "env", "steps", NULL};
+    static const char *const keys[] = {"timeout", "image", "env", "steps", "clone", "clean",
+                                       "depth", NULL};
     sw_yaml_doc *doc = NULL;
     sw_pipeline *p = NULL;
     const sw_yaml_node *steps;
@@ -376,6 +410,9 @@ int sw_pipeline_parse(sw_pipeline **out, const char *text, size_t len, const cha
         goto cleanup;
     }
     p->image_line = image_line(sw_yaml_get(doc->root, "image"));
+    if ((error = read_checkout(doc, p)) < 0) {
+        goto cleanup;
+    }
     steps = sw_yaml_get(doc->root, "steps");
     if (steps == NULL) {
         error = sw_yaml_error(doc, doc->root, "the pipeline needs 'steps'");
@@ -428,14 +465,14 @@ int sw_pipeline_load_named(sw_pipeline **out, const char *path, const char *name
         }
         return sw_error_set(SW_EIO, "cannot read %s: %s", name, strerror(errno));
     }
-    buf = sw_calloc(1, MAX_FILE_BYTES + 1);
-    len = fread(buf, 1, MAX_FILE_BYTES + 1, f);
+    buf = sw_calloc(1, SW_PIPELINE_MAX_BYTES + 1);
+    len = fread(buf, 1, SW_PIPELINE_MAX_BYTES + 1, f);
     if (ferror(f)) {
         error = sw_error_set(SW_EIO, "cannot read %s: %s", name, strerror(errno));
         goto cleanup;
     }
-    if (len > MAX_FILE_BYTES) {
-        error = sw_error_set(SW_EINVALID, "%s: larger than %u bytes", name, MAX_FILE_BYTES);
+    if (len > SW_PIPELINE_MAX_BYTES) {
+        error = sw_error_set(SW_EINVALID, "%s: larger than %u bytes", name, SW_PIPELINE_MAX_BYTES);
         goto cleanup;
     }
     error = sw_pipeline_parse(out, buf, len, name);
@@ -449,6 +486,7 @@ cleanup:
 sw_pipeline *sw_pipeline_dockerfile_only(void)
 {
     sw_pipeline *p = sw_calloc(1, sizeof(*p));
+    p->clone = 1;
     p->steps = sw_calloc(1, sizeof(*p->steps));
     p->nsteps = 1;
     p->steps[0].name = sw_strdup("image");

@@ -4,6 +4,13 @@
  *     timeout: 10m            # optional, the whole build
  *     image: slipway/busybox  # optional, the steps' image (docker executor)
  *     env: {KEY: value}       # optional, for all steps
+ *     clone: true             # optional: false checks nothing out, the steps get an
+ *                             # empty workspace (the pipeline is read from the commit)
+ *     clean: untracked        # optional: what goes between builds: untracked (default:
+ *                             # every untracked and ignored file; unchanged tracked files
+ *                             # are not written again) or fresh (the whole workspace)
+ *     depth: 1                # optional, >= 1: a shallow checkout where libgit2 can make
+ *                             # one (1.7); accepted and ignored before that (runner.c)
  *     steps:                  # required, 1..64
  *       - name: build         # required, unique
  *         image: busybox      # optional (docker executor; the shell executor ignores it)
@@ -34,6 +41,7 @@
 #include <stdint.h>
 
 #define SW_PIPELINE_MAX_STEPS 64
+#define SW_PIPELINE_MAX_BYTES (1u << 20) /* the largest pipeline file read */
 
 typedef struct sw_pipeline_env {
     char *key;
@@ -65,8 +73,17 @@ typedef struct sw_pipeline_step {
     int image_line;         /* the line of its `image:` key; 0 when not given */
 } sw_pipeline_step;
 
+/* `clean:`: what of a project's workspace is removed between its builds. */
+typedef enum sw_pipeline_clean {
+    SW_PIPELINE_CLEAN_UNTRACKED = 0, /* all but the tracked files (the default) */
+    SW_PIPELINE_CLEAN_FRESH,         /* everything: the workspace is made anew */
+} sw_pipeline_clean;
+
 typedef struct sw_pipeline {
     uint64_t timeout_ms;    /* 0 when not given */
+    int clone;              /* 1 (default): the commit is checked out; 0: an empty workspace */
+    sw_pipeline_clean clean;
+    uint32_t depth;         /* 0 when not given: the whole history */
     char *image;            /* the steps' default image; NULL when not given */
     int image_line;         /* the line of the `image:` key; 0 when not given */
     sw_pipeline_env *env;

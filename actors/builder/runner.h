@@ -1,6 +1,7 @@
 /*
- * runner.h - one build, start to end: fresh workspace, fetch, read .slipway.yml,
- * run the steps in the sandbox, report, remove the workspace.
+ * runner.h - one build, start to end: fetch into the mirror, read .slipway.yml from the
+ * commit, bring the project's kept workspace to the commit (workspace.h), run the steps
+ * in the sandbox, report. The workspace stays for the project's next build.
  *
  * Called on a worker thread by the builder actor; blocks for the whole build and
  * talks back only through the sink's callbacks, all on that same thread.
@@ -30,7 +31,9 @@ typedef struct sw_run_sink {
 
 typedef struct sw_run_spec {
     const char *build_id, *clone_url, *ref, *sha;
-    const char *workspace;   /* created fresh by the runner (must not exist), removed at the end */
+    const char *workspace;   /* this slot's workspace of the project (workspace.h: made when
+                              * missing, kept at the end); the steps run in its src/, or
+                              * in its empty/ with `clone: false` */
     uint64_t memory_bytes;   /* tier limits; 0 = none */
     uint32_t pids;
     uint32_t cpu_millis;
@@ -50,7 +53,8 @@ typedef struct sw_run_spec {
     size_t nsecrets;
     const sw_mask *mask;       /* masks them in every line; NULL: nothing to mask */
 
-    const char *mirror_dir;    /* the builder's git mirror cache; NULL: none */
+    const char *mirror_dir;    /* the builder's git mirror cache (required: the pipeline is
+                                * read from the commit there before any checkout) */
     const char *git_token;     /* for https repositories that ask; NULL: none */
 } sw_run_spec;
 
@@ -62,12 +66,19 @@ typedef struct sw_run_result {
     char image[320];         /* the image pushed ("registry/name:<sha>"), "" when none */
     char digest[80];         /* its digest, "sha256:..." */
     sw_profile profile;      /* what the build fetches from (the caller clears it) */
+    /* the checkout, as the runner timed it (all 0 when there was none) */
+    int64_t fetch_ms;        /* into the mirror, lock wait included */
+    int64_t checkout_ms;     /* the workspace: its clean, the packs it lacked, the files */
+    int workspace_reused;    /* 1: the workspace of an earlier build; 0: made anew */
+    unsigned files_written;  /* by the checkout (written or removed) */
+    unsigned files_removed;  /* by the clean (untracked, ignored, changed by a step) */
 } sw_run_result;
 
 /* Runs the build described by spec, reporting through sink (any callback may be NULL)
  * and filling *out. Returns 0 when the run happened, whatever the build's result;
- * negative only for the engine's own failures (the workspace already exists or cannot
- * be made, the sandbox cannot start), with out->state ERRORED and out->reason set. */
+ * negative only for the engine's own failures (no mirror cache given, the workspace
+ * cannot be made, the sandbox cannot start), with out->state ERRORED and out->reason
+ * set. */
 int sw_run_job(const sw_run_spec *spec, const sw_run_sink *sink, sw_run_result *out);
 
 #endif

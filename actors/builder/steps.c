@@ -292,7 +292,7 @@ static int build_image(const sw_step_run *r, const sw_pipeline_step *step, filte
     int rc;
 
     /* a symlink in the repository must not take the context out of the workspace */
-    if ((rc = sw_context_resolve(&context, spec->workspace, b->context)) < 0) {
+    if ((rc = sw_context_resolve(&context, r->workdir, b->context)) < 0) {
         return rc;
     }
 
@@ -395,7 +395,7 @@ sw_step_outcome sw_steps_run(sw_step_run *r, unsigned index)
     } else {
         sw_sandbox_spec sb = {0};
         sb.script = step->script;
-        sb.workspace = spec->workspace;
+        sb.workspace = r->workdir;
         sb.env = step_env(r, step, &sb.nenv);
         sb.memory_bytes = min_limit(step->memory_bytes, spec->memory_bytes);
         sb.pids = spec->pids;

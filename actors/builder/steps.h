@@ -16,6 +16,7 @@ typedef struct sw_step_run {
     const sw_run_spec *spec;
     const sw_run_sink *sink;
     const sw_pipeline *pipeline;
+    const char *workdir;        /* where the steps run: the checkout, or an empty directory */
     sw_run_result *out;         /* out->sha is the commit; the step writes its result */
     int64_t deadline;           /* sw_clock_mono_ms() of the build's end; INT64_MAX: none */
     uint64_t build_timeout_ms;

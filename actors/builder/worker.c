@@ -4,6 +4,7 @@
 #include "actors/builder/outbox.h"
 #include "actors/builder/profile_event.h"
 #include "actors/builder/runner.h"
+#include "actors/builder/workspace.h"
 #include "runtime/buildstate.h"
 #include "runtime/claim.h"
 #include "runtime/clock.h"
@@ -31,6 +32,7 @@ struct sw_worker {
     sw_actor *actor;
     int done_tag;
     char *builder, *cluster, *work_dir;
+    unsigned slot, slots;
     const sw_config *cfg;   /* retained: the config the build started with, to its end */
     sw_docker *docker;
     const char *mirror_dir;
@@ -541,6 +543,33 @@ static int decide(sw_worker *w, const sw_run_result *result)
 
 /* --- the thread ------------------------------------------------------------ */
 
+/* The slot's workspace of the build's project into buf, after the sweep of the slot's
+ * workspaces of other projects. False when there is no path for it (the message set). */
+static bool slot_workspace(sw_worker *w, char *buf, size_t size)
+{
+    char root[4200];
+    unsigned removed = 0;
+    snprintf(root, sizeof(root), "%s/ws", w->work_dir);
+    if (sw_workspace_path(buf, size, root, w->job->tenant, w->job->project, w->slot) < 0) {
+        return false;
+    }
+    if (w->cfg != NULL) {
+        sw_workspace_bounds bounds = {(int64_t)w->cfg->workspace_keep_unused_ms,
+                                      w->cfg->workspace_max_per_slot};
+        if (sw_workspace_sweep(root, (int)w->slot, w->slots, &bounds, buf, &removed) < 0) {
+            sw_warn(w->who, "slot %u: an unused workspace not removed: %s", w->slot,
+                    sw_error_last());
+        }
+        if (removed > 0) {
+            sw_info(w->who, "slot %u: removed %u workspaces of other projects (unused for %llu "
+                    "min, or past %u a slot)", w->slot, removed,
+                    (unsigned long long)w->cfg->workspace_keep_unused_ms / 60000,
+                    w->cfg->workspace_max_per_slot);
+        }
+    }
+    return true;
+}
+
 static void *worker_main(void *arg)
 {
     sw_worker *w = arg;
@@ -572,8 +601,10 @@ static void *worker_main(void *arg)
     system_line(w, "build %s attempt %u on builder %s (cluster %s)", w->job->build_id,
                 (unsigned)w->attempt, w->builder, w->cluster);
 
-    snprintf(workspace, sizeof(workspace), "%s/%s-%u", w->work_dir, w->job->build_id,
-             (unsigned)w->attempt);
+    char no_workspace[256] = "";
+    if (!slot_workspace(w, workspace, sizeof(workspace))) {
+        snprintf(no_workspace, sizeof(no_workspace), "%s", sw_error_last());
+    }
     /* Secrets and tokens come from this builder's own configuration, never
      * from the job: they do not travel over NATS. */
     const sw_project *project = w->cfg ? sw_config_project(w->cfg, w->job->project) : NULL;
@@ -616,7 +647,12 @@ static void *worker_main(void *arg)
         .step_started = sink_step_started,
         .step_finished = sink_step_finished,
     };
-    if (sw_run_job(&spec, &sink, &result) < 0) {
+    if (no_workspace[0] != '\0') {
+        result.state = SLIPWAY__BUILD_STATE__ERRORED;
+        snprintf(result.reason, sizeof(result.reason), "internal error: %s", no_workspace);
+        system_line(w, "build errored: %s", result.reason);
+        sw_err(w->who, "%s", result.reason);
+    } else if (sw_run_job(&spec, &sink, &result) < 0) {
         sw_err(w->who, "runner: %s", result.reason);
     }
     sw_mask_destroy(&mask);
@@ -694,6 +730,8 @@ int sw_worker_start(sw_worker **out, const sw_worker_spec *spec)
     w->builder = sw_strdup(spec->builder);
     w->cluster = sw_strdup(spec->cluster);
     w->work_dir = sw_strdup(spec->work_dir);
+    w->slot = spec->slot;
+    w->slots = spec->slots;
     w->cfg = sw_config_retain(spec->cfg);
     w->docker = spec->docker;
     w->mirror_dir = spec->mirror_dir;

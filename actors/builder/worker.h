@@ -21,6 +21,12 @@
  * and says so once in the builder's own log. Publishes are retried for as long
  * as the attempt owns the build: through a NATS outage and while LOGS is full,
  * where the worker (and so the step's output) waits.
+ *
+ * Its build runs in the slot's workspace of the project (workspace.h), kept for
+ * the project's next build on that slot. Before it runs, the worker removes the
+ * slot's workspaces of other projects that the configuration's `workspaces:`
+ * bounds do not keep (unused for keep_unused, or past max_per_slot), saying so in
+ * the builder's log, never in the build's (they are other projects').
  */
 #ifndef SW_WORKER_H
 #define SW_WORKER_H
@@ -41,7 +47,10 @@ typedef struct sw_worker_spec {
     int done_tag;
     const char *builder;
     const char *cluster;
-    const char *work_dir;   /* workspaces go below it */
+    const char *work_dir;   /* workspaces go below it: ws/<tenant>/<project>/<slot> */
+    unsigned slot;          /* the builder's slot the job runs in (0..slots-1): it has the
+                             * slot's workspaces to itself while it runs */
+    unsigned slots;         /* the builder's */
     const sw_config *cfg;   /* the project's secrets, image name, git token; the registry;
                              * the worker retains it until sw_worker_destroy */
     sw_docker *docker;      /* the docker executor's engine; NULL: the shell executor */

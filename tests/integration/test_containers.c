@@ -73,6 +73,40 @@ START_TEST(test_two_steps_share_the_workspace)
 }
 END_TEST
 
+/* What a container writes into the kept workspace (as the container's root) is gone
+ * when the project's next build comes (left.txt, out, .cache, and the changed
+ * .slipway.yml, written again); its own checkout is reused. */
+START_TEST(test_next_build_finds_nothing_a_container_left)
+{
+    sw_harness_options o = {.slots = 1};
+    sw_harness *h = docker_harness(&o);
+    sw_harness_repo_pipeline(h, "app",
+                             "steps:\n"
+                             "  - name: leave\n"
+                             "    run: |\n"
+                             "      for f in left.txt out/deep/x .cache; do\n"
+                             "        if [ -e $f ]; then echo \"LEFT $f\"; exit 1; fi\n"
+                             "      done\n"
+                             "      echo x > left.txt; mkdir -p out/deep .cache\n"
+                             "      echo y > out/deep/x; echo z > .slipway.yml\n");
+    sw_harness_start(h, NULL);
+    for (int i = 0; i < 2; i++) {
+        char *id = sw_harness_submit(h, "app", NULL);
+        char *state = sw_harness_await_final(h, id, 120000);
+        char *log = log_of(h, id);
+        ck_assert_msg(strcmp(state, "succeeded") == 0, "build %d %s: %s", i + 1, state, log);
+        ck_assert_msg(strstr(log, i == 0 ? "in a new workspace" : "in the kept workspace: 1 "
+                                                                  "files written, 4 removed") !=
+                          NULL,
+                      "build %d: %s", i + 1, log);
+        free(log);
+        free(state);
+        free(id);
+    }
+    sw_harness_destroy(&h);
+}
+END_TEST
+
 START_TEST(test_memory_limit_is_an_oom)
 {
     sw_harness_options o = {.tier_memory = "64M"};
@@ -332,6 +366,7 @@ int main(void)
     TCase *tc = tcase_create("containers");
     tcase_set_timeout(tc, 600);
     tcase_add_test(tc, test_two_steps_share_the_workspace);
+    tcase_add_test(tc, test_next_build_finds_nothing_a_container_left);
     tcase_add_test(tc, test_memory_limit_is_an_oom);
     tcase_add_test(tc, test_step_past_its_timeout_is_timed_out);
     tcase_add_test(tc, test_secret_never_in_the_log);

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #define BUILD_TIMEOUT_MS 90000
 #define CLI_TIMEOUT_MS 30000
@@ -442,6 +443,53 @@ START_TEST(test_slipwayd_stops_cleanly_on_sigterm)
 }
 END_TEST
 
+/* Each build checks that the one before left nothing, then leaves a file. */
+static const char *const leaving_pipeline =
+    "steps:\n"
+    "  - name: check\n"
+    "    run: |\n"
+    "      test ! -e left.txt || { echo 'LEFT by the build before'; exit 1; }\n"
+    "      echo left > left.txt\n";
+
+/* Builds app and returns its log (owned), which must say `says`. */
+static char *build_saying(sw_harness *h, const char *says)
+{
+    char *id = sw_harness_submit(h, "app", NULL);
+    sw_harness_result res;
+    follow_to_end(h, id, &res);
+    ck_assert_msg(res.status == 0, "logs -f %s exited %d:\n%s", id, res.status, res.out);
+    assert_state(h, id, "succeeded");
+    ck_assert_msg(strstr(res.out, says) != NULL, "no '%s' in:\n%s", says, res.out);
+    char *out = res.out;
+    res.out = NULL;
+    sw_harness_result_finish(&res);
+    free(id);
+    return out;
+}
+
+/* The builder keeps a project's workspace on its slot: the second build reuses it
+ * (and what the first left is gone), and so does a build after slipwayd restarted. */
+START_TEST(test_workspace_is_kept_between_builds)
+{
+    sw_harness_options o = {.slots = 1};
+    sw_harness *h = sw_harness_create(&o);
+    sw_harness_repo_pipeline(h, "app", leaving_pipeline);
+    sw_harness_start(h, NULL);
+
+    free(build_saying(h, "in a new workspace (no workspace yet)"));
+    free(build_saying(h, "in the kept workspace: 0 files written, 1 removed"));
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/work/builder-1/ws/demo/app/0/src/.slipway.yml",
+             sw_harness_dir(h));
+    ck_assert_msg(access(path, F_OK) == 0, "no %s", path);
+
+    ck_assert_int_eq(sw_harness_stop(h), 0);
+    sw_harness_start(h, NULL);
+    free(build_saying(h, "in the kept workspace: 0 files written, 1 removed"));
+    sw_harness_destroy(&h);
+}
+END_TEST
+
 static Suite *e2e_suite(void)
 {
     Suite *s = suite_create("e2e");
@@ -459,6 +507,7 @@ static Suite *e2e_suite(void)
         {"slots", test_builder_never_takes_more_jobs_than_its_slots},
         {"not_found", test_unknown_project_and_build_are_not_found},
         {"sigterm", test_slipwayd_stops_cleanly_on_sigterm},
+        {"workspace", test_workspace_is_kept_between_builds},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         TCase *tc = tcase_create(cases[i].name);

@@ -87,17 +87,13 @@ static bool await_builder_log(sw_harness *h, const char *name, const char *needl
     }
 }
 
-static bool await_gone(const char *path, int timeout_ms)
+/* Waits until no step of builder `name` runs any more: a shell step's bwrap names its
+ * workspace, under the builder's work_dir, on its command line. */
+static bool await_no_step_of(sw_harness *h, const char *name, int timeout_ms)
 {
-    struct stat st;
-    long long deadline = sw_harness_now_ms() + timeout_ms;
-    while (stat(path, &st) == 0) {
-        if (sw_harness_now_ms() >= deadline) {
-            return false;
-        }
-        usleep(20 * 1000);
-    }
-    return true;
+    char marker[4096];
+    snprintf(marker, sizeof(marker), "%s/work/%s/ws/", sw_harness_dir(h), name);
+    return sw_harness_await_no_processes(marker, timeout_ms);
 }
 
 /* No line of attempt `stale` comes after the first line of attempt `later`. */
@@ -132,16 +128,14 @@ START_TEST(test_frozen_builder_wakes_up_superseded)
                   "attempt 2 is not on builder-2:\n%s", sw_harness_proc_output(follow));
 
     /* it wakes up: it must find itself superseded and stop its step at once */
-    char workspace[4096];
-    snprintf(workspace, sizeof(workspace), "%s/work/builder-1/%s-1", sw_harness_dir(h), id);
     sw_harness_signal(h, b1, SIGCONT);
     long long woke = sw_harness_now_ms();
     ck_assert_msg(await_builder_log(h, "builder-1", "attempt 1 superseded by attempt 2 on builder-2",
                                     5000),
                   "the woken builder does not say it was superseded");
     long long said = sw_harness_now_ms() - woke;
-    ck_assert_msg(await_gone(workspace, 5000),
-                  "the superseded attempt's step still runs (workspace %s is there)", workspace);
+    ck_assert_msg(await_no_step_of(h, "builder-1", 5000),
+                  "the superseded attempt's step still runs on builder-1");
     printf("faults: woken builder said superseded %lld ms after SIGCONT, its step gone after "
            "%lld ms\n", said, sw_harness_now_ms() - woke);
 
@@ -309,10 +303,9 @@ START_TEST(test_result_made_during_an_outage_arrives_after_it)
 
     sw_harness_nats_stop(h);
     long long stopped = sw_harness_now_ms();
-    /* the build ends while NATS is away: its workspace goes with its end */
-    char workspace[4096];
-    snprintf(workspace, sizeof(workspace), "%s/work/builder-1/%s-1", sw_harness_dir(h), id);
-    ck_assert_msg(await_gone(workspace, 30000), "the build did not end during the outage");
+    /* the build ends while NATS is away: its step goes with its end */
+    ck_assert_msg(await_no_step_of(h, "builder-1", 30000),
+                  "the build did not end during the outage");
     long long left = outage_s() * 1000LL - (sw_harness_now_ms() - stopped);
     if (left > 0) {
         usleep((useconds_t)left * 1000); /* the outage itself: what the test is about */
