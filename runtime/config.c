@@ -536,9 +536,11 @@ static int read_clusters(sw_config *cfg, const sw_yaml_doc *doc)
         if (c->executor == NULL) {
             c->executor = sw_strdup("shell");
         }
-        if (strcmp(c->executor, "shell") != 0 && strcmp(c->executor, "docker") != 0) {
+        if (strcmp(c->executor, "shell") != 0 && strcmp(c->executor, "docker") != 0 &&
+            strcmp(c->executor, "simulate") != 0) {
             return sw_yaml_error(doc, sw_yaml_get(m, "executor"),
-                                 "unknown executor '%s' (shell or docker)", c->executor);
+                                 "unknown executor '%s' (shell, docker, or simulate: builds "
+                                 "that run nothing, for measuring)", c->executor);
         }
         if (sw_config_tier(cfg, c->tier) == NULL) {
             return sw_yaml_error(doc, sw_yaml_get(m, "tier"), "no tier named '%s'", c->tier);

@@ -131,7 +131,7 @@ typedef struct sw_cluster {
     char *name;
     char *tier;
     char *region;
-    char *executor;     /* "shell" (bubblewrap) or "docker" (containers) */
+    char *executor;     /* "shell" (bubblewrap), "docker" (containers), "simulate" (nothing) */
     sw_pressure_limits pressure;
     sw_autoscale *autoscale; /* NULL: only the builders listed under `builders:` */
 } sw_cluster;

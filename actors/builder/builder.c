@@ -302,6 +302,7 @@ static void on_job(builder *b, const sw_mail *mail)
         .slots = b->bc->slots,
         .cfg = b->cfg,
         .docker = b->docker,
+        .simulate = strcmp(b->cluster->executor, "simulate") == 0,
         .mirror_dir = b->mirror_dir,
         .job = job,
         .attempt = (uint32_t)sw_msg_delivered(mail->msg),

@@ -4,6 +4,7 @@
 #include "actors/builder/outbox.h"
 #include "actors/builder/profile_event.h"
 #include "actors/builder/runner.h"
+#include "actors/builder/simulate.h"
 #include "actors/builder/workspace.h"
 #include "runtime/buildstate.h"
 #include "runtime/claim.h"
@@ -35,6 +36,7 @@ struct sw_worker {
     unsigned slot, slots;
     const sw_config *cfg;   /* retained: the config the build started with, to its end */
     sw_docker *docker;
+    bool simulate;
     const char *mirror_dir;
     Slipway__Job *job;
     sw_msg *msg;            /* the job's message (borrowed from the builder) */
@@ -602,7 +604,8 @@ static void *worker_main(void *arg)
                 (unsigned)w->attempt, w->builder, w->cluster);
 
     char no_workspace[256] = "";
-    if (!slot_workspace(w, workspace, sizeof(workspace))) {
+    workspace[0] = '\0';
+    if (!w->simulate && !slot_workspace(w, workspace, sizeof(workspace))) {
         snprintf(no_workspace, sizeof(no_workspace), "%s", sw_error_last());
     }
     /* Secrets and tokens come from this builder's own configuration, never
@@ -652,6 +655,8 @@ static void *worker_main(void *arg)
         snprintf(result.reason, sizeof(result.reason), "internal error: %s", no_workspace);
         system_line(w, "build errored: %s", result.reason);
         sw_err(w->who, "%s", result.reason);
+    } else if (w->simulate) {
+        sw_simulate_run(&spec, &sink, &result);
     } else if (sw_run_job(&spec, &sink, &result) < 0) {
         sw_err(w->who, "runner: %s", result.reason);
     }
@@ -734,6 +739,7 @@ int sw_worker_start(sw_worker **out, const sw_worker_spec *spec)
     w->slots = spec->slots;
     w->cfg = sw_config_retain(spec->cfg);
     w->docker = spec->docker;
+    w->simulate = spec->simulate;
     w->mirror_dir = spec->mirror_dir;
     w->attempt = spec->attempt;
     w->msg = spec->msg;

@@ -54,6 +54,7 @@ typedef struct sw_worker_spec {
     const sw_config *cfg;   /* the project's secrets, image name, git token; the registry;
                              * the worker retains it until sw_worker_destroy */
     sw_docker *docker;      /* the docker executor's engine; NULL: the shell executor */
+    bool simulate;          /* the simulate executor (simulate.h): nothing fetched or run */
     const char *mirror_dir; /* the builder's git mirrors */
     const Slipway__Job *job; /* copied */
     uint32_t attempt;        /* JetStream's delivery count; the claim may raise it */
