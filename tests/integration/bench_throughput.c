@@ -64,12 +64,14 @@ static struct {
     int nrows;
     int connections, timeout_s;
     bool pressure;
-} opt = {{{2, 1, 200}, {4, 8, 400}}, 2, 16, 600, false};
+    const char *executor;
+} opt = {{{2, 1, 200}, {4, 8, 400}}, 2, 16, 600, false, "shell"};
 
 typedef struct build {
     char delivery[64];
     char id[13];
     int64_t finished; /* wall ms of its first FINISHED; 0: not yet */
+    int64_t created, placed, started; /* wall ms of its first such event; 0: not yet */
     int state;
 } build;
 
@@ -121,6 +123,14 @@ static void on_event(sw_msg *msg, void *closure)
     }
     pthread_mutex_lock(&b->lock);
     build *x = find(b, ev->build_id);
+    int64_t *stage = x == NULL                                      ? NULL
+                     : ev->kind == SLIPWAY__EVENT_KIND__CREATED ? &x->created
+                     : ev->kind == SLIPWAY__EVENT_KIND__PLACED  ? &x->placed
+                     : ev->kind == SLIPWAY__EVENT_KIND__STARTED ? &x->started
+                                                                : NULL;
+    if (stage != NULL && *stage == 0) {
+        *stage = ev->at_ms;
+    }
     if (x != NULL && ev->kind == SLIPWAY__EVENT_KIND__FINISHED && x->finished == 0) {
         x->finished = ev->at_ms;
         x->state = ev->state;
@@ -343,6 +353,60 @@ static int await_finished(bench *b, int want, int timeout_ms)
     }
 }
 
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* When the counted builds' stage happened: how its moments spread (first -> last,
+ * from the first webhook) and, for the waits, p50/p99/max of to - from. */
+static void print_stages(bench *b, int from, int64_t t0)
+{
+    static const char *const names[] = {"created", "placed", "started", "finished"};
+    int n = b->n - from;
+    int64_t *v = sw_calloc((size_t)n, sizeof(*v));
+    pthread_mutex_lock(&b->lock);
+    for (int k = 0; k < 4; k++) {
+        int m = 0;
+        for (int i = from; i < b->n; i++) {
+            build *x = &b->builds[i];
+            int64_t at = k == 0 ? x->created : k == 1 ? x->placed : k == 2 ? x->started
+                                                                           : x->finished;
+            if (at != 0) {
+                v[m++] = at - t0;
+            }
+        }
+        qsort(v, (size_t)m, sizeof(*v), cmp_i64);
+        if (m > 0) {
+            printf("  %-9s %d builds from %lld to %lld ms (%.0f/s)\n", names[k], m,
+                   (long long)v[0], (long long)v[m - 1],
+                   v[m - 1] > v[0] ? m * 1000.0 / (double)(v[m - 1] - v[0]) : 0.0);
+        }
+    }
+    static const char *const waits[] = {"request->created", "created->placed",
+                                        "placed->started", "created->started (queue)"};
+    for (int k = 0; k < 4; k++) {
+        int m = 0;
+        for (int i = from; i < b->n; i++) {
+            build *x = &b->builds[i];
+            int64_t a = k == 0 ? t0 : k == 1 || k == 3 ? x->created : x->placed;
+            int64_t z = k == 0 ? x->created : k == 1 ? x->placed : x->started;
+            if (a != 0 && z != 0) {
+                v[m++] = z - a;
+            }
+        }
+        qsort(v, (size_t)m, sizeof(*v), cmp_i64);
+        if (m > 0) {
+            printf("  %-25s p50 %lld ms, p99 %lld ms, max %lld ms\n", waits[k],
+                   (long long)v[m / 2], (long long)v[(m * 99) / 100], (long long)v[m - 1]);
+        }
+    }
+    pthread_mutex_unlock(&b->lock);
+    free(v);
+}
+
 /* ---- one row ---------------------------------------------------------------------- */
 
 static figures run_row(row r)
@@ -354,7 +418,7 @@ static figures run_row(row r)
     snprintf(cluster, sizeof(cluster), "%s",
              opt.pressure ? "" : "    pressure: {cpu: off, memory: off, io: off}\n");
     sw_harness_options hopts = {.builders = r.builders, .slots = r.slots,
-                                .cluster_extra = cluster};
+                                .cluster_extra = cluster, .executor = opt.executor};
     sw_harness *h = sw_harness_create(&hopts);
     sw_harness_repo_pipeline(h, PROJECT, PIPELINE);
     sw_harness_start(h, NULL);
@@ -436,6 +500,7 @@ static figures run_row(row r)
            f.succeeded, f.not_succeeded, f.not_ended, f.miscounted);
     printf("  throughput:  %.1f builds/s (%d builds, first webhook -> last FINISHED %.2f s)\n",
            f.builds_per_s, r.webhooks, f.seconds);
+    print_stages(&b, warm, before.wall_ms);
     printf("  CPU/build:   slipwayd %.1f ms, its children %.1f ms\n", f.self_ms, f.children_ms);
     printf("  host:        %.2f cores busy of %ld, of which %.2f not this bench's processes%s\n",
            f.cores_busy, sysconf(_SC_NPROCESSORS_ONLN), f.cores_others,
@@ -476,6 +541,7 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: bench_throughput [--builders B] [--slots S] [--webhooks W]\n"
             "                        [--connections N] [--timeout SECONDS] [--pressure]\n"
+            "                        [--executor E]\n"
             "\n"
             "Figures, not a test: one slipwayd with every actor, B builders x S slots\n"
             "(shell executor), a pipeline of one step `true`; W signed GitHub push\n"
@@ -490,6 +556,8 @@ static void usage(FILE *out)
             "  --connections N     concurrent HTTP connections that send them (default 16)\n"
             "  --timeout SECONDS   for every build to end (default 600)\n"
             "  --pressure          keep the cluster's pressure thresholds (default: off)\n"
+            "  --executor E        the cluster's: shell (default), docker, or simulate (builds\n"
+            "                      that run nothing: the control plane by itself)\n"
             "\n"
             "Needs SLIPWAY_BUILD_DIR (and SLIPWAY_SOURCE_DIR) as meson test sets them;\n"
             "SLIPWAY_KEEP_TMP=1 keeps the harness's dir (the logs).\n",
@@ -513,6 +581,7 @@ int main(int argc, char **argv)
         {"connections", required_argument, NULL, 'c'},
         {"timeout", required_argument, NULL, 't'},
         {"pressure", no_argument, NULL, 'p'},
+        {"executor", required_argument, NULL, 'e'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -541,6 +610,9 @@ int main(int argc, char **argv)
             break;
         case 'p':
             opt.pressure = true;
+            break;
+        case 'e':
+            opt.executor = optarg;
             break;
         case 'h':
             usage(stdout);
