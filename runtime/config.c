@@ -9,10 +9,10 @@
 #include "runtime/config_secret.h"
 #include "runtime/config_routing.h"
 #include "runtime/config_web.h"
-#include "runtime/mem.h"
+#include "runtime/core/mem.h"
 
-#include "runtime/error.h"
-#include "runtime/yaml.h"
+#include "runtime/core/error.h"
+#include "runtime/core/yaml.h"
 
 #include <assert.h>
 #include <stdio.h>

@@ -3,7 +3,7 @@
  * moby's own regexp translation); what is refused. */
 #include "actors/builder/context_tar.h"
 #include "actors/builder/dockerignore.h"
-#include "runtime/error.h"
+#include "runtime/core/error.h"
 #include "support.h"
 
 #include <archive.h>

@@ -4,8 +4,8 @@
 #include "actors/builder/gitfetch.h"
 #include "actors/builder/mirror.h"
 #include "recorder.h"
-#include "runtime/clock.h"
-#include "runtime/error.h"
+#include "runtime/core/clock.h"
+#include "runtime/core/error.h"
 #include "support.h"
 
 #include <arpa/inet.h>

@@ -8,8 +8,8 @@
  * file and line, in the order the profile keeps them.
  */
 #include "actors/builder/profile.h"
-#include "runtime/error.h"
-#include "runtime/mem.h"
+#include "runtime/core/error.h"
+#include "runtime/core/mem.h"
 
 #include "support.h"
 

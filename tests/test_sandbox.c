@@ -2,8 +2,8 @@
  * timeouts, cancel, nothing left behind, and steps started by slipway-sandbox-init
  * (never a fork of this process, none of its fds). */
 #include "actors/builder/sandbox.h"
-#include "runtime/clock.h"
-#include "runtime/error.h"
+#include "runtime/core/clock.h"
+#include "runtime/core/error.h"
 #include "slipway.pb-c.h"
 #include "capture.h"
 #include "support.h"

@@ -4,7 +4,7 @@
  * one, `clone: false`, `clean: fresh`, `depth:`, and the sweep of unused workspaces. */
 #include "actors/builder/runner.h"
 #include "actors/builder/workspace.h"
-#include "runtime/error.h"
+#include "runtime/core/error.h"
 #include "slipway.pb-c.h"
 #include "support.h"
 

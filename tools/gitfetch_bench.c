@@ -14,10 +14,10 @@
  * directory that it removes.
  */
 #include "actors/builder/gitfetch.h"
-#include "runtime/clock.h"
-#include "runtime/error.h"
-#include "runtime/fs.h"
-#include "runtime/mem.h"
+#include "runtime/core/clock.h"
+#include "runtime/core/error.h"
+#include "runtime/core/fs.h"
+#include "runtime/core/mem.h"
 
 #include <getopt.h>
 #include <git2.h>

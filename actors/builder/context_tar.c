@@ -2,8 +2,8 @@
 #include "actors/builder/context_tar.h"
 
 #include "actors/builder/dockerignore.h"
-#include "runtime/error.h"
-#include "runtime/mem.h"
+#include "runtime/core/error.h"
+#include "runtime/core/mem.h"
 
 #include <archive.h>
 #include <archive_entry.h>

@@ -12,10 +12,10 @@
 #include "actors/builder/docker_config.h"
 #include "actors/builder/docker_output.h"
 #include "actors/builder/docker_pull.h"
-#include "runtime/clock.h"
-#include "runtime/error.h"
-#include "runtime/log.h"
-#include "runtime/mem.h"
+#include "runtime/core/clock.h"
+#include "runtime/core/error.h"
+#include "runtime/core/log.h"
+#include "runtime/core/mem.h"
 
 #include <errno.h>
 #include <jansson.h>

@@ -1,9 +1,9 @@
 /* docker_api.c - the Docker Engine API over its unix socket (see docker_api.h). */
 #include "actors/builder/docker_api.h"
 
-#include "runtime/clock.h"
-#include "runtime/error.h"
-#include "runtime/mem.h"
+#include "runtime/core/clock.h"
+#include "runtime/core/error.h"
+#include "runtime/core/mem.h"
 
 #include <curl/curl.h>
 #include <jansson.h>

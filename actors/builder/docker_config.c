@@ -1,8 +1,8 @@
 /* docker_config.c - a step's container configuration (see docker_config.h). */
 #include "actors/builder/docker_config.h"
 
-#include "runtime/error.h"
-#include "runtime/mem.h"
+#include "runtime/core/error.h"
+#include "runtime/core/mem.h"
 
 #include <stdio.h>
 #include <stdlib.h>

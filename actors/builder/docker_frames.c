@@ -1,7 +1,7 @@
 /* docker_frames.c - the engine's multiplexed output stream into lines (see docker_frames.h). */
 #include "actors/builder/docker_frames.h"
 
-#include "runtime/error.h"
+#include "runtime/core/error.h"
 #include "slipway.pb-c.h"
 
 #include <string.h>

@@ -2,9 +2,9 @@
 #include "actors/builder/docker_output.h"
 
 #include "actors/builder/docker_frames.h"
-#include "runtime/error.h"
-#include "runtime/log.h"
-#include "runtime/mem.h"
+#include "runtime/core/error.h"
+#include "runtime/core/log.h"
+#include "runtime/core/mem.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,9 +1,9 @@
 /* docker_pull.c - pulling an image onto the Docker engine (see docker_pull.h). */
 #include "actors/builder/docker_pull.h"
 
-#include "runtime/error.h"
-#include "runtime/log.h"
-#include "runtime/mem.h"
+#include "runtime/core/error.h"
+#include "runtime/core/log.h"
+#include "runtime/core/mem.h"
 
 #include <jansson.h>
 #include <stdio.h>

@@ -2,8 +2,8 @@
  * (see dockerignore.h). */
 #include "actors/builder/dockerignore.h"
 
-#include "runtime/error.h"
-#include "runtime/mem.h"
+#include "runtime/core/error.h"
+#include "runtime/core/mem.h"
 
 #include <stdint.h>
 #include <stdlib.h>

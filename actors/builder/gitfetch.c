@@ -23,9 +23,9 @@
 #include "actors/builder/gitfetch.h"
 
 #include "actors/builder/mirror.h"
-#include "runtime/clock.h"
-#include "runtime/error.h"
-#include "runtime/mem.h"
+#include "runtime/core/clock.h"
+#include "runtime/core/error.h"
+#include "runtime/core/mem.h"
 
 #include <assert.h>
 #include <git2.h>

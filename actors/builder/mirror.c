@@ -21,10 +21,10 @@
  */
 #include "actors/builder/mirror.h"
 
-#include "runtime/clock.h"
-#include "runtime/error.h"
-#include "runtime/fs.h"
-#include "runtime/mem.h"
+#include "runtime/core/clock.h"
+#include "runtime/core/error.h"
+#include "runtime/core/fs.h"
+#include "runtime/core/mem.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -15,8 +15,8 @@
 #include "actors/builder/profile.h"
 
 #include "actors/builder/profile_files.h"
-#include "runtime/error.h"
-#include "runtime/mem.h"
+#include "runtime/core/error.h"
+#include "runtime/core/mem.h"
 
 #include <assert.h>
 #include <ctype.h>

@@ -27,7 +27,7 @@
 #include "actors/builder/profile_files.h"
 #include "actors/builder/profile_run.h"
 #include "actors/builder/shlex.h"
-#include "runtime/mem.h"
+#include "runtime/core/mem.h"
 
 #include <ctype.h>
 #include <stdint.h>

@@ -1,7 +1,7 @@
 /* profile_event.c - a source profile for the FINISHED event (see profile_event.h). */
 #include "actors/builder/profile_event.h"
 
-#include "runtime/mem.h"
+#include "runtime/core/mem.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -6,8 +6,8 @@
  */
 #include "actors/builder/profile_files.h"
 
-#include "runtime/error.h"
-#include "runtime/mem.h"
+#include "runtime/core/error.h"
+#include "runtime/core/mem.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -10,7 +10,7 @@
 #include "actors/builder/profile_run.h"
 
 #include "actors/builder/shlex.h"
-#include "runtime/mem.h"
+#include "runtime/core/mem.h"
 
 #include <ctype.h>
 #include <stdlib.h>

@@ -10,7 +10,7 @@
 #include "actors/builder/profile_stage.h"
 
 #include "actors/builder/profile_files.h"
-#include "runtime/mem.h"
+#include "runtime/core/mem.h"
 
 #include <ctype.h>
 #include <regex.h>

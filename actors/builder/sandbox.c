@@ -4,10 +4,10 @@
 #include "actors/builder/sandbox.h"
 #include "actors/builder/sandbox_init.h"
 
-#include "runtime/clock.h"
-#include "runtime/error.h"
-#include "runtime/log.h"
-#include "runtime/mem.h"
+#include "runtime/core/clock.h"
+#include "runtime/core/error.h"
+#include "runtime/core/log.h"
+#include "runtime/core/mem.h"
 #include "slipway.pb-c.h"
 
 #include <dirent.h>

@@ -7,7 +7,7 @@
  */
 #include "actors/builder/shlex.h"
 
-#include "runtime/mem.h"
+#include "runtime/core/mem.h"
 
 #include <ctype.h>
 #include <stdint.h>

@@ -11,9 +11,9 @@
 #include "actors/builder/docker.h"
 #include "actors/builder/image.h"
 #include "actors/builder/sandbox.h"
-#include "runtime/clock.h"
-#include "runtime/error.h"
-#include "runtime/mem.h"
+#include "runtime/core/clock.h"
+#include "runtime/core/error.h"
+#include "runtime/core/mem.h"
 #include "slipway.pb-c.h"
 
 #include <ctype.h>

@@ -5,10 +5,10 @@
 #include "actors/builder/workspace.h"
 
 #include "actors/builder/gitfetch.h"
-#include "runtime/error.h"
-#include "runtime/fs.h"
-#include "runtime/log.h"
-#include "runtime/mem.h"
+#include "runtime/core/error.h"
+#include "runtime/core/fs.h"
+#include "runtime/core/log.h"
+#include "runtime/core/mem.h"
 
 #include <dirent.h>
 #include <errno.h>

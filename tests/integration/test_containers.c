@@ -7,8 +7,8 @@
 
 #include "actors/builder/docker.h"
 #include "actors/builder/image.h"
-#include "runtime/error.h"
-#include "runtime/mem.h"
+#include "runtime/core/error.h"
+#include "runtime/core/mem.h"
 
 #include "busybox.h"
 #include "support.h"

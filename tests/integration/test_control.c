@@ -15,7 +15,7 @@
 
 #include "actors/builder/docker_api.h"
 #include "bus/bus.h"
-#include "runtime/error.h"
+#include "runtime/core/error.h"
 #include "runtime/wire.h"
 #include "slipway.pb-c.h"
 

@@ -2,7 +2,7 @@
 #include "busybox.h"
 
 #include "actors/builder/docker_api.h"
-#include "runtime/error.h"
+#include "runtime/core/error.h"
 
 #include <archive.h>
 #include <archive_entry.h>

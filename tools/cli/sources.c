@@ -7,9 +7,9 @@
 #include "actors/builder/gitfetch.h"
 #include "actors/builder/profile.h"
 #include "runtime/config.h"
-#include "runtime/error.h"
-#include "runtime/fs.h"
-#include "runtime/mem.h"
+#include "runtime/core/error.h"
+#include "runtime/core/fs.h"
+#include "runtime/core/mem.h"
 #include "runtime/regions.h"
 #include "runtime/wire.h"
 

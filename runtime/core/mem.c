@@ -1,5 +1,5 @@
 /* mem.c - allocation that aborts when memory runs out (see mem.h). */
-#include "runtime/mem.h"
+#include "runtime/core/mem.h"
 
 #include <stdarg.h>
 #include <stdio.h>

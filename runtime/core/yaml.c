@@ -1,10 +1,10 @@
 /*
  * yaml.c - libyaml events folded into a tree of nodes with positions (see yaml.h).
  */
-#include "runtime/yaml.h"
+#include "runtime/core/yaml.h"
 
-#include "runtime/error.h"
-#include "runtime/mem.h"
+#include "runtime/core/error.h"
+#include "runtime/core/mem.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -1,5 +1,5 @@
 /* clock.c - time helpers (see clock.h). */
-#include "runtime/clock.h"
+#include "runtime/core/clock.h"
 
 #include <time.h>
 

@@ -1,5 +1,5 @@
 /* log.c - the process log (see log.h). */
-#include "runtime/log.h"
+#include "runtime/core/log.h"
 
 #include <pthread.h>
 #include <stdarg.h>

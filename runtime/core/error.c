@@ -1,5 +1,5 @@
 /* error.c - per-thread last error (see error.h). */
-#include "runtime/error.h"
+#include "runtime/core/error.h"
 
 #include <stdarg.h>
 #include <stdio.h>

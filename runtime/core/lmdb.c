@@ -1,8 +1,8 @@
 /* lmdb.c - opening an actor's LMDB store (see lmdb.h). */
-#include "runtime/lmdb.h"
+#include "runtime/core/lmdb.h"
 
-#include "runtime/error.h"
-#include "runtime/fs.h"
+#include "runtime/core/error.h"
+#include "runtime/core/fs.h"
 
 int sw_lmdb_open(MDB_env **env_out, const char *what, const char *dir, size_t map_size,
                  const char *const *names, MDB_dbi *dbis)

@@ -1,7 +1,7 @@
 /* fs.c - file-system helpers (see fs.h). */
-#include "runtime/fs.h"
+#include "runtime/core/fs.h"
 
-#include "runtime/error.h"
+#include "runtime/core/error.h"
 
 #include <errno.h>
 #include <ftw.h>
