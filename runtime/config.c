@@ -688,7 +688,7 @@ static int read_docker(sw_config *cfg, const sw_yaml_doc *doc, const sw_yaml_nod
 }
 
 /* workspaces: how long a builder keeps a project's workspace unused, and how many
- * projects' workspaces one slot keeps (actors/builder/workspace.h). */
+ * projects' workspaces one slot keeps (actors/builder/git/workspace.h). */
 static int read_workspaces(sw_config *cfg, const sw_yaml_doc *doc, const sw_yaml_node *ws)
 {
     static const char *const keys[] = {"keep_unused", "max_per_slot", NULL};

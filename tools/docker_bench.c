@@ -9,8 +9,8 @@
  * IMAGE defaults to slipway-test/busybox:latest (the tests build it). It prints
  * figures and asserts nothing.
  */
-#include "actors/builder/docker.h"
-#include "actors/builder/sandbox.h"
+#include "actors/builder/exec/docker.h"
+#include "actors/builder/exec/sandbox.h"
 #include "runtime/core/clock.h"
 #include "runtime/core/error.h"
 #include "runtime/core/mem.h"

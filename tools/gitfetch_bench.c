@@ -13,7 +13,7 @@
  * It prints figures and asserts nothing. Everything it writes is under a temporary
  * directory that it removes.
  */
-#include "actors/builder/gitfetch.h"
+#include "actors/builder/git/gitfetch.h"
 #include "runtime/core/clock.h"
 #include "runtime/core/error.h"
 #include "runtime/core/fs.h"

@@ -10,7 +10,7 @@
  * process copies its page tables, one that spawns a small program does not.
  * It prints figures and asserts nothing.
  */
-#include "actors/builder/sandbox.h"
+#include "actors/builder/exec/sandbox.h"
 #include "runtime/core/clock.h"
 #include "runtime/core/error.h"
 #include "runtime/core/mem.h"

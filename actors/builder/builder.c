@@ -1,10 +1,10 @@
 /* builder.c - the builder actor (see builder.h). */
 #include "actors/builder/builder.h"
 
-#include "actors/builder/docker.h"
+#include "actors/builder/exec/docker.h"
 #include "actors/builder/pressure.h"
 #include "actors/builder/worker.h"
-#include "actors/builder/workspace.h"
+#include "actors/builder/git/workspace.h"
 #include "runtime/buildstate.h"
 #include "runtime/core/clock.h"
 #include "runtime/core/error.h"

@@ -16,12 +16,12 @@
  */
 #include "actors/builder/runner.h"
 
-#include "actors/builder/gitfetch.h"
+#include "actors/builder/git/gitfetch.h"
 #include "actors/builder/pipeline.h"
-#include "actors/builder/profile_event.h"
-#include "actors/builder/sandbox.h"
+#include "actors/builder/profile/profile_event.h"
+#include "actors/builder/exec/sandbox.h"
 #include "actors/builder/steps.h"
-#include "actors/builder/workspace.h"
+#include "actors/builder/git/workspace.h"
 #include "runtime/core/clock.h"
 #include "runtime/core/error.h"
 #include "runtime/core/fs.h"

@@ -2,9 +2,9 @@
 #include "actors/builder/worker.h"
 
 #include "actors/builder/outbox.h"
-#include "actors/builder/profile_event.h"
+#include "actors/builder/profile/profile_event.h"
 #include "actors/builder/runner.h"
-#include "actors/builder/workspace.h"
+#include "actors/builder/git/workspace.h"
 #include "runtime/buildstate.h"
 #include "runtime/claim.h"
 #include "runtime/core/clock.h"

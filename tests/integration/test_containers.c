@@ -5,8 +5,8 @@
  */
 #include "harness.h"
 
-#include "actors/builder/docker.h"
-#include "actors/builder/image.h"
+#include "actors/builder/exec/docker.h"
+#include "actors/builder/image/image.h"
 #include "runtime/core/error.h"
 #include "runtime/core/mem.h"
 

@@ -1,7 +1,7 @@
 /* busybox.c - the test image slipway-test/busybox (see busybox.h). */
 #include "busybox.h"
 
-#include "actors/builder/docker_api.h"
+#include "actors/builder/exec/docker_api.h"
 #include "runtime/core/error.h"
 
 #include <archive.h>

@@ -4,8 +4,8 @@
  */
 #include "tools/cli/cli.h"
 
-#include "actors/builder/gitfetch.h"
-#include "actors/builder/profile.h"
+#include "actors/builder/git/gitfetch.h"
+#include "actors/builder/profile/profile.h"
 #include "runtime/config.h"
 #include "runtime/core/error.h"
 #include "runtime/core/fs.h"
