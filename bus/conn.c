@@ -18,10 +18,10 @@
  */
 #include "bus/internal.h"
 
-#include "runtime/clock.h"
-#include "runtime/error.h"
-#include "runtime/log.h"
-#include "runtime/mem.h"
+#include "runtime/core/clock.h"
+#include "runtime/core/error.h"
+#include "runtime/core/log.h"
+#include "runtime/core/mem.h"
 
 #include <limits.h>
 #include <pthread.h>

@@ -12,8 +12,8 @@
  */
 #include "bus/internal.h"
 
-#include "runtime/error.h"
-#include "runtime/log.h"
+#include "runtime/core/error.h"
+#include "runtime/core/log.h"
 
 #include <limits.h>
 #include <string.h>

@@ -12,8 +12,8 @@
  */
 #include "bus/internal.h"
 
-#include "runtime/error.h"
-#include "runtime/mem.h"
+#include "runtime/core/error.h"
+#include "runtime/core/mem.h"
 
 #include <stdlib.h>
 

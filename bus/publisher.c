@@ -9,8 +9,8 @@
  * its reference there; done is called under the lock and never after destroy.
  */
 #include "bus/internal.h"
-#include "runtime/error.h"
-#include "runtime/mem.h"
+#include "runtime/core/error.h"
+#include "runtime/core/mem.h"
 
 #include <limits.h>
 #include <stdlib.h>

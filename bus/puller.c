@@ -29,9 +29,9 @@
  */
 #include "bus/internal.h"
 
-#include "runtime/error.h"
-#include "runtime/log.h"
-#include "runtime/mem.h"
+#include "runtime/core/error.h"
+#include "runtime/core/log.h"
+#include "runtime/core/mem.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -3,7 +3,7 @@
  */
 #include "bus/internal.h"
 
-#include "runtime/error.h"
+#include "runtime/core/error.h"
 
 #include <stdarg.h>
 #include <stdio.h>

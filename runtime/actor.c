@@ -1,10 +1,10 @@
 /* actor.c - the actor host (see actor.h). */
 #include "runtime/actor.h"
-#include "runtime/mem.h"
+#include "runtime/core/mem.h"
 
-#include "runtime/clock.h"
-#include "runtime/error.h"
-#include "runtime/log.h"
+#include "runtime/core/clock.h"
+#include "runtime/core/error.h"
+#include "runtime/core/log.h"
 
 #include <errno.h>
 #include <pthread.h>

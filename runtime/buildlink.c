@@ -1,7 +1,7 @@
 /* buildlink.c - signed, expiring build links (see buildlink.h). */
 #include "runtime/buildlink.h"
 
-#include "runtime/mem.h"
+#include "runtime/core/mem.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>

@@ -1,8 +1,8 @@
 /* buildstate.c - a build's life as a fold over its events (see buildstate.h). */
 #include "runtime/buildstate.h"
 
-#include "runtime/error.h"
-#include "runtime/mem.h"
+#include "runtime/core/error.h"
+#include "runtime/core/mem.h"
 
 #include <stdio.h>
 #include <stdlib.h>

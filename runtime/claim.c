@@ -1,7 +1,7 @@
 /* claim.c - the fence on a build's attempts (see claim.h). */
 #include "runtime/claim.h"
 
-#include "runtime/error.h"
+#include "runtime/core/error.h"
 #include "runtime/wire.h"
 
 #include <stdbool.h>

@@ -9,10 +9,10 @@
 #include "runtime/config_secret.h"
 #include "runtime/config_routing.h"
 #include "runtime/config_web.h"
-#include "runtime/mem.h"
+#include "runtime/core/mem.h"
 
-#include "runtime/error.h"
-#include "runtime/yaml.h"
+#include "runtime/core/error.h"
+#include "runtime/core/yaml.h"
 
 #include <assert.h>
 #include <stdio.h>
@@ -690,7 +690,7 @@ static int read_docker(sw_config *cfg, const sw_yaml_doc *doc, const sw_yaml_nod
 }
 
 /* workspaces: how long a builder keeps a project's workspace unused, and how many
- * projects' workspaces one slot keeps (actors/builder/workspace.h). */
+ * projects' workspaces one slot keeps (actors/builder/git/workspace.h). */
 static int read_workspaces(sw_config *cfg, const sw_yaml_doc *doc, const sw_yaml_node *ws)
 {
     static const char *const keys[] = {"keep_unused", "max_per_slot", NULL};

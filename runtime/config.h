@@ -151,7 +151,7 @@ typedef struct sw_config {
                                     * (runtime/creds.h); NULL: none (a server without auth) */
     char *data_dir;
     char *work_dir;
-    /* workspaces: a builder's kept workspaces (actors/builder/workspace.h) */
+    /* workspaces: a builder's kept workspaces (actors/builder/git/workspace.h) */
     uint64_t workspace_keep_unused_ms; /* a project's unused this long is removed (1 day) */
     uint32_t workspace_max_per_slot;   /* projects' workspaces one slot keeps (8) */
     uint64_t heartbeat_interval_ms;

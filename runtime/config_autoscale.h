@@ -6,7 +6,7 @@
 #define SW_CONFIG_AUTOSCALE_H
 
 #include "runtime/config.h"
-#include "runtime/yaml.h"
+#include "runtime/core/yaml.h"
 
 /* Reads node (NULL: *out stays NULL) for the cluster named cluster. */
 int sw_config_read_autoscale(const sw_yaml_doc *doc, const sw_yaml_node *node,

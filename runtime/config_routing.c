@@ -1,7 +1,7 @@
 /* config_routing.c - `default_region:`, `regions:` and `routing:` (see config_routing.h). */
 #include "runtime/config_routing.h"
 
-#include "runtime/mem.h"
+#include "runtime/core/mem.h"
 
 #include <ctype.h>
 #include <stdlib.h>

@@ -13,7 +13,7 @@
 #define SW_CONFIG_ROUTING_H
 
 #include "runtime/config.h"
-#include "runtime/yaml.h"
+#include "runtime/core/yaml.h"
 
 /* Reads the three (before projects and clusters, which take default_region). */
 int sw_config_read_routing(sw_config *cfg, const sw_yaml_doc *doc);

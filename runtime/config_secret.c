@@ -6,8 +6,8 @@
 #include "runtime/config_secret.h"
 
 #include "runtime/config.h"
-#include "runtime/error.h"
-#include "runtime/mem.h"
+#include "runtime/core/error.h"
+#include "runtime/core/mem.h"
 #include "runtime/secretref.h"
 
 #include <errno.h>

@@ -9,7 +9,7 @@
 #ifndef SW_CONFIG_SECRET_H
 #define SW_CONFIG_SECRET_H
 
-#include "runtime/yaml.h"
+#include "runtime/core/yaml.h"
 
 /* Reads the scalar node (NULL: *out untouched, 0) as a secret: inline, or
  * resolved from its reference. key names it in errors, which are positioned

@@ -10,7 +10,7 @@
 #include "runtime/config_web.h"
 
 #include "runtime/config_secret.h"
-#include "runtime/mem.h"
+#include "runtime/core/mem.h"
 
 #include <stdlib.h>
 #include <string.h>

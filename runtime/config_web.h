@@ -7,7 +7,7 @@
 #define SW_CONFIG_WEB_H
 
 #include "runtime/config.h"
-#include "runtime/yaml.h"
+#include "runtime/core/yaml.h"
 
 /* Reads `web:` (node may be NULL) into cfg; after the webhook settings, whose
  * default public_url it moves to web.listen when that is set. */

@@ -1,9 +1,9 @@
 /* creds.c - NATS credentials files (see creds.h). */
 #include "runtime/creds.h"
 
-#include "runtime/error.h"
-#include "runtime/log.h"
-#include "runtime/mem.h"
+#include "runtime/core/error.h"
+#include "runtime/core/log.h"
+#include "runtime/core/mem.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,7 +1,7 @@
 /* host.c - an actor asks its host process to stop (see host.h). */
 #include "runtime/host.h"
 
-#include "runtime/log.h"
+#include "runtime/core/log.h"
 
 #include <pthread.h>
 #include <unistd.h>

@@ -1,7 +1,7 @@
 /* reload.c - what a reloaded slipway.yaml changes (see reload.h). */
 #include "runtime/reload.h"
 
-#include "runtime/mem.h"
+#include "runtime/core/mem.h"
 
 #include <stdarg.h>
 #include <stdbool.h>

@@ -1,8 +1,8 @@
 /* secretref.c - file: and env: references for secrets (see secretref.h). */
 #include "runtime/secretref.h"
 
-#include "runtime/error.h"
-#include "runtime/mem.h"
+#include "runtime/core/error.h"
+#include "runtime/core/mem.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -1,9 +1,9 @@
 /* wire.c - protobuf messages on the bus (see wire.h). */
 #include "runtime/wire.h"
 
-#include "runtime/error.h"
-#include "runtime/log.h"
-#include "runtime/mem.h"
+#include "runtime/core/error.h"
+#include "runtime/core/log.h"
+#include "runtime/core/mem.h"
 
 #include <openssl/evp.h>
 #include <stdio.h>

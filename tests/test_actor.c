@@ -1,7 +1,7 @@
 /* test_actor.c - the actor host without NATS: init, mail, ticks, wake, stop, payload ownership. */
 #include "runtime/actor.h"
-#include "runtime/clock.h"
-#include "runtime/error.h"
+#include "runtime/core/clock.h"
+#include "runtime/core/error.h"
 #include "support.h"
 
 #include <check.h>

@@ -5,8 +5,8 @@
  */
 #include "actors/builder/pressure.h"
 #include "runtime/config.h"
-#include "runtime/error.h"
-#include "runtime/mem.h"
+#include "runtime/core/error.h"
+#include "runtime/core/mem.h"
 
 #include "support.h"
 

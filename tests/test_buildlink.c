@@ -5,7 +5,7 @@
  */
 #include "actors/notifier/status.h"
 #include "runtime/buildlink.h"
-#include "runtime/mem.h"
+#include "runtime/core/mem.h"
 
 #include "support.h"
 

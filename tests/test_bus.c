@@ -2,8 +2,8 @@
  * pullers and their slots, acks, ordered follow, request/reply, subscriptions,
  * and surviving a server restart. Each test gets a fresh server (tests/support/natsd.h). */
 #include "bus/bus.h"
-#include "runtime/clock.h"
-#include "runtime/error.h"
+#include "runtime/core/clock.h"
+#include "runtime/core/error.h"
 #include "natsd.h"
 #include "support.h"
 

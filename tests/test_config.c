@@ -1,6 +1,6 @@
 /* test_config.c - slipway.yaml: values, defaults, look-ups, and errors at file:line:col. */
 #include "runtime/config.h"
-#include "runtime/error.h"
+#include "runtime/core/error.h"
 #include "runtime/reload.h"
 
 #include "support.h"

@@ -1,9 +1,9 @@
 /* test_context_tar.c - the build context tar and its .dockerignore: which members,
  * with which modes, owners and mtimes; Docker's pattern semantics (checked against
  * moby's own regexp translation); what is refused. */
-#include "actors/builder/context_tar.h"
-#include "actors/builder/dockerignore.h"
-#include "runtime/error.h"
+#include "actors/builder/image/context_tar.h"
+#include "actors/builder/image/dockerignore.h"
+#include "runtime/core/error.h"
 #include "support.h"
 
 #include <archive.h>

@@ -1,7 +1,7 @@
 /* test_deliveries.c - the gateway's delivery record: remembered across a
  * reopen, first time kept, pruned oldest first and only when old. */
 #include "actors/webhook/deliveries.h"
-#include "runtime/error.h"
+#include "runtime/core/error.h"
 
 #include "support.h"
 

@@ -1,7 +1,7 @@
 /* test_delivery.c - the delivery an HTTP thread and the webhook actor share:
  * the first answer counts, a wait without one ends in 503, answers are JSON. */
 #include "actors/webhook/delivery.h"
-#include "runtime/clock.h"
+#include "runtime/core/clock.h"
 
 #include "support.h"
 

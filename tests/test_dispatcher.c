@@ -1,7 +1,7 @@
 /* test_dispatcher.c - which cluster a job of a tier in a region goes to (sw_dispatcher_pick). */
 #include "actors/dispatcher/dispatcher.h"
 #include "runtime/config.h"
-#include "runtime/error.h"
+#include "runtime/core/error.h"
 #include "support.h"
 
 #include <check.h>

@@ -6,12 +6,12 @@
  * container left behind. The real engine must be reachable
  * ($SLIPWAY_DOCKER_SOCKET or /var/run/docker.sock): the suite fails, it does not
  * skip, without it. */
-#include "actors/builder/docker.h"
-#include "actors/builder/docker_config.h"
-#include "actors/builder/docker_frames.h"
-#include "actors/builder/docker_output.h"
-#include "runtime/clock.h"
-#include "runtime/error.h"
+#include "actors/builder/exec/docker.h"
+#include "actors/builder/exec/docker_config.h"
+#include "actors/builder/exec/docker_frames.h"
+#include "actors/builder/exec/docker_output.h"
+#include "runtime/core/clock.h"
+#include "runtime/core/error.h"
 #include "slipway.pb-c.h"
 #include "busybox.h"
 #include "capture.h"

@@ -1,11 +1,11 @@
 /* test_gitfetch.c - fetching one commit by branch, tag, sha, pull ref and remote HEAD,
  * from a path and from a real `git daemon`, straight and through a builder's mirror
  * cache; the errors; the mirror's reuse, locking and repair; https credentials. */
-#include "actors/builder/gitfetch.h"
-#include "actors/builder/mirror.h"
+#include "actors/builder/git/gitfetch.h"
+#include "actors/builder/git/mirror.h"
 #include "recorder.h"
-#include "runtime/clock.h"
-#include "runtime/error.h"
+#include "runtime/core/clock.h"
+#include "runtime/core/error.h"
 #include "support.h"
 
 #include <arpa/inet.h>

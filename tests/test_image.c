@@ -7,9 +7,9 @@
  * Needs the engine ($SLIPWAY_DOCKER_SOCKET, else /var/run/docker.sock) and a
  * registry ($SLIPWAY_REGISTRY, else 127.0.0.1:5000) that the engine may use over
  * HTTP; each test fails with a clear message when one of them cannot be reached. */
-#include "actors/builder/image.h"
-#include "runtime/clock.h"
-#include "runtime/error.h"
+#include "actors/builder/image/image.h"
+#include "runtime/core/clock.h"
+#include "runtime/core/error.h"
 #include "slipway.pb-c.h"
 #include "support.h"
 

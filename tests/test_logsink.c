@@ -1,7 +1,7 @@
 /* test_logsink.c - the log archive: chunks keyed by (build, attempt, seq), read back in
  * order; written in batches; a superseded attempt's late chunks fenced off. */
 #include "actors/logsink/archive.h"
-#include "runtime/error.h"
+#include "runtime/core/error.h"
 #include "runtime/wire.h"
 
 #include "support.h"

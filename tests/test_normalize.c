@@ -2,7 +2,7 @@
  * the published fixtures against their hand-read expectations, the actions that
  * start no build, [skip ci], and bodies that are refused. */
 #include "actors/webhook/normalize.h"
-#include "runtime/error.h"
+#include "runtime/core/error.h"
 
 #include "support.h"
 

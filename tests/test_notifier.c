@@ -10,8 +10,8 @@
 #include "actors/notifier/notifier.h"
 #include "actors/notifier/record.h"
 #include "runtime/buildstate.h"
-#include "runtime/clock.h"
-#include "runtime/error.h"
+#include "runtime/core/clock.h"
+#include "runtime/core/error.h"
 #include "runtime/wire.h"
 
 #include "natsd.h"

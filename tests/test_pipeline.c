@@ -1,6 +1,6 @@
 /* test_pipeline.c - .slipway.yml: good files, and bad ones that name file:line:col. */
 #include "actors/builder/pipeline.h"
-#include "runtime/error.h"
+#include "runtime/core/error.h"
 #include "support.h"
 
 #include <check.h>

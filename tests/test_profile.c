@@ -7,9 +7,9 @@
  * Every expected list is written from reading its fixture: host, kind, what,
  * file and line, in the order the profile keeps them.
  */
-#include "actors/builder/profile.h"
-#include "runtime/error.h"
-#include "runtime/mem.h"
+#include "actors/builder/profile/profile.h"
+#include "runtime/core/error.h"
+#include "runtime/core/mem.h"
 
 #include "support.h"
 

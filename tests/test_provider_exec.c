@@ -6,10 +6,10 @@
  * and a timeout that leaves nothing running.
  */
 #include "actors/autoscaler/provider.h"
-#include "runtime/clock.h"
+#include "runtime/core/clock.h"
 #include "runtime/config.h"
-#include "runtime/error.h"
-#include "runtime/mem.h"
+#include "runtime/core/error.h"
+#include "runtime/core/mem.h"
 
 #include "support.h"
 

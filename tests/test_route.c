@@ -3,7 +3,7 @@
 #include "actors/dispatcher/route.h"
 #include "actors/dispatcher/routes.h"
 #include "runtime/config.h"
-#include "runtime/error.h"
+#include "runtime/core/error.h"
 #include "runtime/regions.h"
 #include "support.h"
 

@@ -1,6 +1,6 @@
 /* test_runner.c - whole builds: fetch, pipeline, steps, results, and the log they leave. */
 #include "actors/builder/runner.h"
-#include "runtime/error.h"
+#include "runtime/core/error.h"
 #include "slipway.pb-c.h"
 #include "support.h"
 

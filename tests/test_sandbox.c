@@ -1,9 +1,9 @@
 /* test_sandbox.c - the shell executor: output lines, exit codes, isolation, limits,
  * timeouts, cancel, nothing left behind, and steps started by slipway-sandbox-init
  * (never a fork of this process, none of its fds). */
-#include "actors/builder/sandbox.h"
-#include "runtime/clock.h"
-#include "runtime/error.h"
+#include "actors/builder/exec/sandbox.h"
+#include "runtime/core/clock.h"
+#include "runtime/core/error.h"
 #include "slipway.pb-c.h"
 #include "capture.h"
 #include "support.h"

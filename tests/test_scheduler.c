@@ -1,7 +1,7 @@
 /* test_scheduler.c - the scheduler's LMDB view: a fold of EVENTS that remembers its sequence. */
 #include "actors/scheduler/view.h"
 #include "runtime/buildstate.h"
-#include "runtime/error.h"
+#include "runtime/core/error.h"
 #include "runtime/wire.h"
 
 #include "support.h"

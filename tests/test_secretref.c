@@ -4,8 +4,8 @@
  * config that holds secrets inline.
  */
 #include "runtime/config.h"
-#include "runtime/error.h"
-#include "runtime/mem.h"
+#include "runtime/core/error.h"
+#include "runtime/core/mem.h"
 #include "runtime/secretref.h"
 
 #include "support.h"

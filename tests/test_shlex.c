@@ -1,7 +1,7 @@
 /* test_shlex.c - shell text into commands and words: quotes, variables, operators,
  * redirections and here-documents, and a Dockerfile's argument words. */
-#include "actors/builder/shlex.h"
-#include "runtime/mem.h"
+#include "actors/builder/profile/shlex.h"
+#include "runtime/core/mem.h"
 
 #include "support.h"
 

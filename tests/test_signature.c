@@ -1,7 +1,7 @@
 /* test_signature.c - webhook signatures: GitHub's published vector, each
  * forge's header form, and every way a signature can be wrong. */
 #include "actors/webhook/signature.h"
-#include "runtime/error.h"
+#include "runtime/core/error.h"
 
 #include "support.h"
 

@@ -1,6 +1,6 @@
 /* test_state.c - a build's life as a fold over its events (runtime/buildstate.h). */
 #include "runtime/buildstate.h"
-#include "runtime/error.h"
+#include "runtime/core/error.h"
 #include "support.h"
 
 #include <check.h>

@@ -2,7 +2,7 @@
  * and the request that sets it on each forge (URL, headers, JSON body). */
 #include "actors/notifier/status.h"
 #include "runtime/buildstate.h"
-#include "runtime/error.h"
+#include "runtime/core/error.h"
 
 #include "support.h"
 

@@ -3,8 +3,8 @@
  * tampered with, .git's own files), a broken workspace is made anew, projects never share
  * one, `clone: false`, `clean: fresh`, `depth:`, and the sweep of unused workspaces. */
 #include "actors/builder/runner.h"
-#include "actors/builder/workspace.h"
-#include "runtime/error.h"
+#include "actors/builder/git/workspace.h"
+#include "runtime/core/error.h"
 #include "slipway.pb-c.h"
 #include "support.h"
 

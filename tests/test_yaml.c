@@ -1,6 +1,6 @@
 /* test_yaml.c - the YAML tree: positions, typed readers, and errors that name file:line:col. */
-#include "runtime/error.h"
-#include "runtime/yaml.h"
+#include "runtime/core/error.h"
+#include "runtime/core/yaml.h"
 #include "support.h"
 
 #include <check.h>

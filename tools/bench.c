@@ -14,10 +14,10 @@
  * It prints figures and asserts nothing; run it against `tools/up` or any
  * Slipway (use a project whose pipeline is short).
  */
-#include "runtime/clock.h"
+#include "runtime/core/clock.h"
 #include "runtime/creds.h"
-#include "runtime/error.h"
-#include "runtime/mem.h"
+#include "runtime/core/error.h"
+#include "runtime/core/mem.h"
 #include "runtime/wire.h"
 #include "slipway.pb-c.h"
 

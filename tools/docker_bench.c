@@ -9,11 +9,11 @@
  * IMAGE defaults to slipway-test/busybox:latest (the tests build it). It prints
  * figures and asserts nothing.
  */
-#include "actors/builder/docker.h"
-#include "actors/builder/sandbox.h"
-#include "runtime/clock.h"
-#include "runtime/error.h"
-#include "runtime/mem.h"
+#include "actors/builder/exec/docker.h"
+#include "actors/builder/exec/sandbox.h"
+#include "runtime/core/clock.h"
+#include "runtime/core/error.h"
+#include "runtime/core/mem.h"
 
 #include <getopt.h>
 #include <stdio.h>

@@ -13,11 +13,11 @@
  * It prints figures and asserts nothing. Everything it writes is under a temporary
  * directory that it removes.
  */
-#include "actors/builder/gitfetch.h"
-#include "runtime/clock.h"
-#include "runtime/error.h"
-#include "runtime/fs.h"
-#include "runtime/mem.h"
+#include "actors/builder/git/gitfetch.h"
+#include "runtime/core/clock.h"
+#include "runtime/core/error.h"
+#include "runtime/core/fs.h"
+#include "runtime/core/mem.h"
 
 #include <getopt.h>
 #include <git2.h>

@@ -19,11 +19,11 @@
  * It prints figures and asserts nothing.
  */
 #include "actors/actors.h"
-#include "runtime/clock.h"
-#include "runtime/error.h"
-#include "runtime/fs.h"
-#include "runtime/log.h"
-#include "runtime/mem.h"
+#include "runtime/core/clock.h"
+#include "runtime/core/error.h"
+#include "runtime/core/fs.h"
+#include "runtime/core/log.h"
+#include "runtime/core/mem.h"
 #include "runtime/wire.h"
 #include "slipway.pb-c.h"
 

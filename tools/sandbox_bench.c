@@ -10,10 +10,10 @@
  * process copies its page tables, one that spawns a small program does not.
  * It prints figures and asserts nothing.
  */
-#include "actors/builder/sandbox.h"
-#include "runtime/clock.h"
-#include "runtime/error.h"
-#include "runtime/mem.h"
+#include "actors/builder/exec/sandbox.h"
+#include "runtime/core/clock.h"
+#include "runtime/core/error.h"
+#include "runtime/core/mem.h"
 
 #include <getopt.h>
 #include <pthread.h>

@@ -15,11 +15,11 @@
  * below); SIGUSR2 is ignored, said so in the log; SIGPIPE is ignored.
  */
 #include "actors/actors.h"
-#include "runtime/clock.h"
+#include "runtime/core/clock.h"
 #include "runtime/creds.h"
-#include "runtime/error.h"
+#include "runtime/core/error.h"
 #include "runtime/host.h"
-#include "runtime/log.h"
+#include "runtime/core/log.h"
 #include "runtime/reload.h"
 #include "runtime/roles.h"
 #include "runtime/wire.h"

@@ -11,8 +11,8 @@
  * `slipwayd -c FILE webhook` (the requests then stay in REQUESTS unbuilt).
  */
 #include "actors/webhook/signature.h"
-#include "runtime/clock.h"
-#include "runtime/mem.h"
+#include "runtime/core/clock.h"
+#include "runtime/core/mem.h"
 
 #include <curl/curl.h>
 #include <getopt.h>

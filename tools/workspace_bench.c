@@ -19,8 +19,8 @@
  * Everything it writes is under a temporary directory that it removes.
  */
 #include "actors/builder/runner.h"
-#include "runtime/clock.h"
-#include "runtime/fs.h"
+#include "runtime/core/clock.h"
+#include "runtime/core/fs.h"
 #include "slipway.pb-c.h"
 
 #include <fcntl.h>

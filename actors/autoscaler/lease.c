@@ -3,8 +3,8 @@
  */
 #include "actors/autoscaler/lease.h"
 
-#include "runtime/clock.h"
-#include "runtime/error.h"
+#include "runtime/core/clock.h"
+#include "runtime/core/error.h"
 #include "runtime/wire.h"
 #include "slipway.pb-c.h"
 

@@ -4,9 +4,9 @@
 #include "actors/autoscaler/ops.h"
 
 #include "actors/autoscaler/provider.h"
-#include "runtime/clock.h"
-#include "runtime/error.h"
-#include "runtime/mem.h"
+#include "runtime/core/clock.h"
+#include "runtime/core/error.h"
+#include "runtime/core/mem.h"
 
 #include <pthread.h>
 #include <stdatomic.h>

@@ -4,7 +4,7 @@
  */
 #include "actors/autoscaler/pool.h"
 
-#include "runtime/mem.h"
+#include "runtime/core/mem.h"
 
 #include <stdio.h>
 #include <stdlib.h>

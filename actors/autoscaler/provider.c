@@ -3,8 +3,8 @@
  */
 #include "actors/autoscaler/provider.h"
 
-#include "runtime/error.h"
-#include "runtime/mem.h"
+#include "runtime/core/error.h"
+#include "runtime/core/mem.h"
 
 #include <stdio.h>
 #include <stdlib.h>

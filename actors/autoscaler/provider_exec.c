@@ -31,10 +31,10 @@
  */
 #include "actors/autoscaler/provider.h"
 
-#include "runtime/clock.h"
-#include "runtime/error.h"
-#include "runtime/log.h"
-#include "runtime/mem.h"
+#include "runtime/core/clock.h"
+#include "runtime/core/error.h"
+#include "runtime/core/log.h"
+#include "runtime/core/mem.h"
 
 #include <ctype.h>
 #include <dirent.h>

@@ -24,7 +24,7 @@
  */
 #include "actors/builder/mask.h"
 
-#include "runtime/mem.h"
+#include "runtime/core/mem.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,8 +1,8 @@
 /* outbox.c - messages kept in order until the bus is back (see outbox.h). */
 #include "actors/builder/outbox.h"
 
-#include "runtime/error.h"
-#include "runtime/mem.h"
+#include "runtime/core/error.h"
+#include "runtime/core/mem.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -1,14 +1,14 @@
 /*
  * pipeline.c - .slipway.yml into an sw_pipeline (see pipeline.h).
  *
- * The YAML tree (runtime/yaml.h) carries a position on every node, so each check
+ * The YAML tree (runtime/core/yaml.h) carries a position on every node, so each check
  * below reports the exact place of the mistake through sw_yaml_error.
  */
 #include "actors/builder/pipeline.h"
-#include "runtime/mem.h"
+#include "runtime/core/mem.h"
 
-#include "runtime/error.h"
-#include "runtime/yaml.h"
+#include "runtime/core/error.h"
+#include "runtime/core/yaml.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -1,7 +1,7 @@
 /* pressure.c - a builder host's load and its thresholds (see pressure.h). */
 #include "actors/builder/pressure.h"
 
-#include "runtime/error.h"
+#include "runtime/core/error.h"
 
 #include <fcntl.h>
 #include <stdio.h>

@@ -16,17 +16,17 @@
  */
 #include "actors/builder/runner.h"
 
-#include "actors/builder/gitfetch.h"
+#include "actors/builder/git/gitfetch.h"
 #include "actors/builder/pipeline.h"
-#include "actors/builder/profile_event.h"
-#include "actors/builder/sandbox.h"
+#include "actors/builder/profile/profile_event.h"
+#include "actors/builder/exec/sandbox.h"
 #include "actors/builder/steps.h"
-#include "actors/builder/workspace.h"
-#include "runtime/clock.h"
-#include "runtime/error.h"
-#include "runtime/fs.h"
-#include "runtime/log.h"
-#include "runtime/mem.h"
+#include "actors/builder/git/workspace.h"
+#include "runtime/core/clock.h"
+#include "runtime/core/error.h"
+#include "runtime/core/fs.h"
+#include "runtime/core/log.h"
+#include "runtime/core/mem.h"
 #include "slipway.pb-c.h"
 
 #include <git2.h>

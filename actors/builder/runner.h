@@ -9,9 +9,9 @@
 #ifndef SW_RUNNER_H
 #define SW_RUNNER_H
 
-#include "actors/builder/docker_api.h"
+#include "actors/builder/exec/docker_api.h"
 #include "actors/builder/mask.h"
-#include "actors/builder/profile.h"
+#include "actors/builder/profile/profile.h"
 #include "runtime/config.h"
 
 #include <stddef.h>

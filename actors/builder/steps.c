@@ -7,13 +7,13 @@
  */
 #include "actors/builder/steps.h"
 
-#include "actors/builder/context_tar.h"
-#include "actors/builder/docker.h"
-#include "actors/builder/image.h"
-#include "actors/builder/sandbox.h"
-#include "runtime/clock.h"
-#include "runtime/error.h"
-#include "runtime/mem.h"
+#include "actors/builder/image/context_tar.h"
+#include "actors/builder/exec/docker.h"
+#include "actors/builder/image/image.h"
+#include "actors/builder/exec/sandbox.h"
+#include "runtime/core/clock.h"
+#include "runtime/core/error.h"
+#include "runtime/core/mem.h"
 #include "slipway.pb-c.h"
 
 #include <ctype.h>

@@ -1,17 +1,17 @@
 /* worker.c - one job of a builder, on its own thread (see worker.h). */
 #include "actors/builder/worker.h"
 
+#include "actors/builder/git/workspace.h"
 #include "actors/builder/outbox.h"
-#include "actors/builder/profile_event.h"
+#include "actors/builder/profile/profile_event.h"
 #include "actors/builder/runner.h"
 #include "actors/builder/simulate.h"
-#include "actors/builder/workspace.h"
 #include "runtime/buildstate.h"
 #include "runtime/claim.h"
-#include "runtime/clock.h"
-#include "runtime/error.h"
-#include "runtime/log.h"
-#include "runtime/mem.h"
+#include "runtime/core/clock.h"
+#include "runtime/core/error.h"
+#include "runtime/core/log.h"
+#include "runtime/core/mem.h"
 #include "runtime/wire.h"
 
 #include <pthread.h>

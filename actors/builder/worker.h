@@ -32,7 +32,7 @@
 #define SW_WORKER_H
 
 #include "bus/bus.h"
-#include "actors/builder/docker_api.h"
+#include "actors/builder/exec/docker_api.h"
 #include "runtime/actor.h"
 #include "runtime/config.h"
 #include "slipway.pb-c.h"

@@ -5,10 +5,10 @@
 #include "actors/dispatcher/route.h"
 #include "actors/dispatcher/routes.h"
 
-#include "runtime/clock.h"
-#include "runtime/error.h"
-#include "runtime/log.h"
-#include "runtime/mem.h"
+#include "runtime/core/clock.h"
+#include "runtime/core/error.h"
+#include "runtime/core/log.h"
+#include "runtime/core/mem.h"
 #include "runtime/wire.h"
 #include "slipway.pb-c.h"
 

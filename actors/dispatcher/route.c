@@ -1,7 +1,7 @@
 /* route.c - where a build goes (see route.h). */
 #include "actors/dispatcher/route.h"
 
-#include "runtime/mem.h"
+#include "runtime/core/mem.h"
 #include "runtime/regions.h"
 
 #include <math.h>

@@ -2,9 +2,9 @@
 #include "actors/dispatcher/routes.h"
 
 #include "actors/dispatcher/route.h"
-#include "runtime/error.h"
-#include "runtime/lmdb.h"
-#include "runtime/mem.h"
+#include "runtime/core/error.h"
+#include "runtime/core/lmdb.h"
+#include "runtime/core/mem.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,9 +1,9 @@
 /* archive.c - the LMDB log archive (see archive.h). */
 #include "actors/logsink/archive.h"
 
-#include "runtime/error.h"
-#include "runtime/lmdb.h"
-#include "runtime/mem.h"
+#include "runtime/core/error.h"
+#include "runtime/core/lmdb.h"
+#include "runtime/core/mem.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -16,13 +16,13 @@
 #include "actors/logsink/logsink.h"
 
 #include "actors/logsink/archive.h"
-#include "runtime/error.h"
-#include "runtime/log.h"
-#include "runtime/mem.h"
+#include "runtime/core/error.h"
+#include "runtime/core/log.h"
+#include "runtime/core/mem.h"
 #include "runtime/wire.h"
 #include "slipway.pb-c.h"
 
-#include "runtime/clock.h"
+#include "runtime/core/clock.h"
 
 #include <stdio.h>
 #include <stdlib.h>

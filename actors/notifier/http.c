@@ -1,8 +1,8 @@
 /* http.c - HTTP POSTs on a worker thread with libcurl's multi interface (see http.h). */
 #include "actors/notifier/http.h"
 
-#include "runtime/error.h"
-#include "runtime/mem.h"
+#include "runtime/core/error.h"
+#include "runtime/core/mem.h"
 
 #include <curl/curl.h>
 #include <pthread.h>

@@ -76,10 +76,10 @@
 #include "actors/notifier/record.h"
 #include "actors/notifier/status.h"
 #include "runtime/buildstate.h"
-#include "runtime/clock.h"
-#include "runtime/error.h"
-#include "runtime/log.h"
-#include "runtime/mem.h"
+#include "runtime/core/clock.h"
+#include "runtime/core/error.h"
+#include "runtime/core/log.h"
+#include "runtime/core/mem.h"
 #include "runtime/wire.h"
 
 #include <stdio.h>

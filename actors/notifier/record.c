@@ -2,9 +2,9 @@
 #include "actors/notifier/record.h"
 
 #include "runtime/buildstate.h"
-#include "runtime/error.h"
-#include "runtime/lmdb.h"
-#include "runtime/mem.h"
+#include "runtime/core/error.h"
+#include "runtime/core/lmdb.h"
+#include "runtime/core/mem.h"
 #include "runtime/wire.h"
 
 #include <stdlib.h>

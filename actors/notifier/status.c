@@ -3,8 +3,8 @@
 
 #include "runtime/buildlink.h"
 #include "runtime/buildstate.h"
-#include "runtime/error.h"
-#include "runtime/mem.h"
+#include "runtime/core/error.h"
+#include "runtime/core/mem.h"
 
 #include <jansson.h>
 #include <stdio.h>

@@ -1,7 +1,7 @@
 /* quota.c - max_queued announcements (see quota.h). */
 #include "actors/scheduler/quota.h"
 
-#include "runtime/clock.h"
+#include "runtime/core/clock.h"
 #include "runtime/wire.h"
 #include "slipway.pb-c.h"
 

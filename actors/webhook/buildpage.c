@@ -2,8 +2,8 @@
 #include "actors/webhook/buildpage.h"
 
 #include "runtime/buildstate.h"
-#include "runtime/error.h"
-#include "runtime/mem.h"
+#include "runtime/core/error.h"
+#include "runtime/core/mem.h"
 #include "runtime/wire.h"
 #include "slipway.pb-c.h"
 

@@ -7,9 +7,9 @@
  */
 #include "actors/webhook/deliveries.h"
 
-#include "runtime/error.h"
-#include "runtime/lmdb.h"
-#include "runtime/mem.h"
+#include "runtime/core/error.h"
+#include "runtime/core/lmdb.h"
+#include "runtime/core/mem.h"
 
 #include <stdlib.h>
 #include <string.h>

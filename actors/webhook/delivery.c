@@ -1,8 +1,8 @@
 /* delivery.c - a delivery shared by an HTTP thread and the actor (see delivery.h). */
 #include "actors/webhook/delivery.h"
 
-#include "runtime/clock.h"
-#include "runtime/mem.h"
+#include "runtime/core/clock.h"
+#include "runtime/core/mem.h"
 
 #include <jansson.h>
 #include <pthread.h>

@@ -4,10 +4,10 @@
 #include "actors/webhook/listen.h"
 #include "actors/webhook/signature.h"
 #include "actors/webhook/webpage.h"
-#include "runtime/clock.h"
-#include "runtime/error.h"
-#include "runtime/log.h"
-#include "runtime/mem.h"
+#include "runtime/core/clock.h"
+#include "runtime/core/error.h"
+#include "runtime/core/log.h"
+#include "runtime/core/mem.h"
 
 #include <assert.h>
 #include <errno.h>

@@ -1,8 +1,8 @@
 /* listen.c - a libmicrohttpd daemon on HOST:PORT (see listen.h). */
 #include "actors/webhook/listen.h"
 
-#include "runtime/error.h"
-#include "runtime/log.h"
+#include "runtime/core/error.h"
+#include "runtime/core/log.h"
 
 #include <netdb.h>
 #include <stdarg.h>

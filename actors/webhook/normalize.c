@@ -15,8 +15,8 @@
  */
 #include "actors/webhook/normalize_internal.h"
 
-#include "runtime/error.h"
-#include "runtime/mem.h"
+#include "runtime/core/error.h"
+#include "runtime/core/mem.h"
 
 #include <assert.h>
 #include <stdarg.h>

@@ -12,7 +12,7 @@
  */
 #include "actors/webhook/normalize_internal.h"
 
-#include "runtime/mem.h"
+#include "runtime/core/mem.h"
 
 #include <stdio.h>
 #include <stdlib.h>

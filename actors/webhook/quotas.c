@@ -1,7 +1,7 @@
 /* quotas.c - the gateway's view of max_queued (see quotas.h). */
 #include "actors/webhook/quotas.h"
 
-#include "runtime/mem.h"
+#include "runtime/core/mem.h"
 
 #include <stdlib.h>
 #include <string.h>

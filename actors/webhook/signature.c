@@ -1,6 +1,6 @@
 /* signature.c - webhook authenticity (see signature.h). */
 #include "actors/webhook/signature.h"
-#include "runtime/error.h"
+#include "runtime/core/error.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>

@@ -3,9 +3,9 @@
 
 #include "actors/webhook/buildpage.h"
 #include "actors/webhook/pageauth.h"
-#include "runtime/clock.h"
-#include "runtime/log.h"
-#include "runtime/mem.h"
+#include "runtime/core/clock.h"
+#include "runtime/core/log.h"
+#include "runtime/core/mem.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -3,7 +3,7 @@
 
 #include "actors/webhook/listen.h"
 #include "actors/webhook/webpage.h"
-#include "runtime/mem.h"
+#include "runtime/core/mem.h"
 
 #include <pthread.h>
 #include <stdlib.h>

@@ -19,7 +19,7 @@
  * no sha; IGNORED a reason.
  */
 #include "actors/webhook/normalize.h"
-#include "runtime/error.h"
+#include "runtime/core/error.h"
 
 #include <jansson.h>
 #include <stdint.h>

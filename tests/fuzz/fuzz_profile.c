@@ -13,8 +13,8 @@
  * interface's promises: a host that is empty, has upper case or blanks, a line
  * past the text's, more than SW_PROFILE_MAX sources kept.
  */
-#include "actors/builder/profile.h"
-#include "actors/builder/profile_files.h"
+#include "actors/builder/profile/profile.h"
+#include "actors/builder/profile/profile_files.h"
 
 #include <ctype.h>
 #include <stdint.h>

@@ -30,8 +30,8 @@
 
 #include "bus/bus.h"
 #include "runtime/buildstate.h"
-#include "runtime/clock.h"
-#include "runtime/error.h"
+#include "runtime/core/clock.h"
+#include "runtime/core/error.h"
 #include "runtime/wire.h"
 #include "slipway.pb-c.h"
 

@@ -15,7 +15,7 @@
 #include "harness.h"
 #include "support.h"
 
-#include "runtime/mem.h"
+#include "runtime/core/mem.h"
 
 #include <check.h>
 #include <errno.h>

@@ -11,12 +11,12 @@
  */
 #include "harness.h"
 
-#include "runtime/mem.h"
+#include "runtime/core/mem.h"
 
 #include "busybox.h"
 #include "natsd.h"
 #include "runtime/creds.h"
-#include "runtime/error.h"
+#include "runtime/core/error.h"
 #include "runtime/roles.h"
 #include "support.h"
 

@@ -15,7 +15,7 @@
 #include "witness.h"
 
 #include "bus/bus.h"
-#include "runtime/mem.h"
+#include "runtime/core/mem.h"
 #include "slipway.pb-c.h"
 
 #include <check.h>

@@ -9,7 +9,7 @@
 #include "support.h"
 #include "witness.h"
 
-#include "runtime/error.h"
+#include "runtime/core/error.h"
 #include "runtime/wire.h"
 
 #include <check.h>

@@ -5,10 +5,10 @@
  */
 #include "harness.h"
 
-#include "actors/builder/docker.h"
-#include "actors/builder/image.h"
-#include "runtime/error.h"
-#include "runtime/mem.h"
+#include "actors/builder/exec/docker.h"
+#include "actors/builder/image/image.h"
+#include "runtime/core/error.h"
+#include "runtime/core/mem.h"
 
 #include "busybox.h"
 #include "support.h"

@@ -13,9 +13,9 @@
 #include "support.h"
 #include "witness.h"
 
-#include "actors/builder/docker_api.h"
+#include "actors/builder/exec/docker_api.h"
 #include "bus/bus.h"
-#include "runtime/error.h"
+#include "runtime/core/error.h"
 #include "runtime/wire.h"
 #include "slipway.pb-c.h"
 

@@ -14,8 +14,8 @@
 #include "witness.h"
 
 #include "bus/bus.h"
-#include "runtime/error.h"
-#include "runtime/mem.h"
+#include "runtime/core/error.h"
+#include "runtime/core/mem.h"
 #include "runtime/wire.h"
 
 #include <check.h>

@@ -10,7 +10,7 @@
 #include "support.h"
 
 #include "bus/bus.h"
-#include "runtime/error.h"
+#include "runtime/core/error.h"
 
 #include <check.h>
 #include <signal.h>

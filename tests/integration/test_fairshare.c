@@ -16,9 +16,9 @@
 
 #include "actors/webhook/signature.h"
 #include "bus/bus.h"
-#include "runtime/clock.h"
-#include "runtime/error.h"
-#include "runtime/mem.h"
+#include "runtime/core/clock.h"
+#include "runtime/core/error.h"
+#include "runtime/core/mem.h"
 #include "runtime/wire.h"
 #include "slipway.pb-c.h"
 

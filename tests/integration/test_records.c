@@ -7,7 +7,7 @@
 #include "support.h"
 
 #include "bus/bus.h"
-#include "runtime/error.h"
+#include "runtime/core/error.h"
 #include "runtime/wire.h"
 #include "slipway.pb-c.h"
 

@@ -15,8 +15,8 @@
 
 #include "actors/webhook/signature.h"
 #include "bus/bus.h"
-#include "runtime/error.h"
-#include "runtime/mem.h"
+#include "runtime/core/error.h"
+#include "runtime/core/mem.h"
 #include "runtime/wire.h"
 #include "slipway.pb-c.h"
 

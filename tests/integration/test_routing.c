@@ -19,7 +19,7 @@
 #include "harness.h"
 #include "witness.h"
 
-#include "runtime/mem.h"
+#include "runtime/core/mem.h"
 #include "slipway.pb-c.h"
 
 #include "support.h"

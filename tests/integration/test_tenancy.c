@@ -10,7 +10,7 @@
 
 #include "bus/bus.h"
 #include "runtime/creds.h"
-#include "runtime/error.h"
+#include "runtime/core/error.h"
 
 #include <check.h>
 #include <stdarg.h>

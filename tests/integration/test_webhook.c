@@ -13,8 +13,8 @@
 
 #include "actors/webhook/signature.h"
 #include "bus/bus.h"
-#include "runtime/error.h"
-#include "runtime/mem.h"
+#include "runtime/core/error.h"
+#include "runtime/core/mem.h"
 #include "slipway.pb-c.h"
 
 #include "recorder.h"

@@ -4,7 +4,7 @@
 #include "harness.h"
 
 #include "bus/bus.h"
-#include "runtime/error.h"
+#include "runtime/core/error.h"
 #include "runtime/wire.h"
 #include "slipway.pb-c.h"
 

@@ -1,8 +1,8 @@
 /* busybox.c - the test image slipway-test/busybox (see busybox.h). */
 #include "busybox.h"
 
-#include "actors/builder/docker_api.h"
-#include "runtime/error.h"
+#include "actors/builder/exec/docker_api.h"
+#include "runtime/core/error.h"
 
 #include <archive.h>
 #include <archive_entry.h>

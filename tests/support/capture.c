@@ -1,7 +1,7 @@
 /* capture.c - an executor's output kept for tests (see capture.h). */
 #include "capture.h"
 
-#include "runtime/clock.h"
+#include "runtime/core/clock.h"
 
 #include <check.h>
 #include <stdlib.h>

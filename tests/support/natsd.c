@@ -3,7 +3,7 @@
 
 #include "support.h"
 
-#include "runtime/error.h"
+#include "runtime/core/error.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

@@ -1,9 +1,9 @@
 /* recorder.c - a local HTTP endpoint that records requests (see recorder.h). */
 #include "recorder.h"
 
-#include "runtime/clock.h"
-#include "runtime/error.h"
-#include "runtime/mem.h"
+#include "runtime/core/clock.h"
+#include "runtime/core/error.h"
+#include "runtime/core/mem.h"
 
 #include <arpa/inet.h>
 #include <microhttpd.h>

@@ -5,7 +5,7 @@
  */
 #include "tools/admin/natsconf.h"
 
-#include "runtime/error.h"
+#include "runtime/core/error.h"
 
 #include <getopt.h>
 #include <stdio.h>

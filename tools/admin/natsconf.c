@@ -14,9 +14,9 @@
 #include "tools/admin/natsconf.h"
 
 #include "runtime/creds.h"
-#include "runtime/error.h"
-#include "runtime/fs.h"
-#include "runtime/mem.h"
+#include "runtime/core/error.h"
+#include "runtime/core/fs.h"
+#include "runtime/core/mem.h"
 #include "runtime/roles.h"
 
 #include <crypt.h>

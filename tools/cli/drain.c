@@ -14,8 +14,8 @@
  */
 #include "tools/cli/cli.h"
 
-#include "runtime/clock.h"
-#include "runtime/error.h"
+#include "runtime/core/clock.h"
+#include "runtime/core/error.h"
 #include "runtime/wire.h"
 
 #include <errno.h>

@@ -31,9 +31,9 @@
 #include "tools/cli/cli.h"
 
 #include "runtime/buildstate.h"
-#include "runtime/clock.h"
-#include "runtime/error.h"
-#include "runtime/mem.h"
+#include "runtime/core/clock.h"
+#include "runtime/core/error.h"
+#include "runtime/core/mem.h"
 #include "runtime/wire.h"
 
 #include <getopt.h>

@@ -5,8 +5,8 @@
 #include "tools/cli/cli.h"
 
 #include "runtime/creds.h"
-#include "runtime/error.h"
-#include "runtime/log.h"
+#include "runtime/core/error.h"
+#include "runtime/core/log.h"
 
 #include <getopt.h>
 #include <limits.h>

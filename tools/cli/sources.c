@@ -4,12 +4,12 @@
  */
 #include "tools/cli/cli.h"
 
-#include "actors/builder/gitfetch.h"
-#include "actors/builder/profile.h"
+#include "actors/builder/git/gitfetch.h"
+#include "actors/builder/profile/profile.h"
 #include "runtime/config.h"
-#include "runtime/error.h"
-#include "runtime/fs.h"
-#include "runtime/mem.h"
+#include "runtime/core/error.h"
+#include "runtime/core/fs.h"
+#include "runtime/core/mem.h"
 #include "runtime/regions.h"
 #include "runtime/wire.h"
 
