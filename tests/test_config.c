@@ -378,7 +378,7 @@ END_TEST
 
 START_TEST(test_unknown_executor)
 {
-    assert_invalid_at(BASE "    executor: podman\n", 10, 15, "unknown executor 'podman' (shell or docker)");
+    assert_invalid_at(BASE "    executor: podman\n", 10, 15, "unknown executor 'podman' (shell, docker, or simulate");
 }
 END_TEST
 
