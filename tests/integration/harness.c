@@ -526,6 +526,12 @@ static void set_options(sw_harness *h, const sw_harness_options *opts)
     if (h->opts.webhook_secret == NULL) {
         h->opts.webhook_secret = SW_HARNESS_SECRET;
     }
+    /* tools/test --cluster: the suites again on a cluster, where a test did not
+     * choose (bench_auth's open server has no cluster) */
+    const char *nodes = getenv("SLIPWAY_TEST_NATS_NODES");
+    if (h->opts.nats_nodes == 0 && !h->opts.open_nats && nodes != NULL && nodes[0] != '\0') {
+        h->opts.nats_nodes = atoi(nodes);
+    }
 }
 
 static void write_nats_config(sw_harness *h);
@@ -946,7 +952,9 @@ const char *sw_harness_webhook_url(const sw_harness *h)
 
 void sw_harness_nats_stop(sw_harness *h)
 {
-    sw_natsd_stop(h->natsd);
+    for (int i = 0; i < h->nnodes; i++) {
+        sw_natsd_stop(h->nodes[i]);
+    }
 }
 
 int sw_harness_nats_nodes(const sw_harness *h)
@@ -976,9 +984,14 @@ void sw_harness_nats_restart_node(sw_harness *h, int node)
 
 void sw_harness_nats_restart(sw_harness *h)
 {
-    sw_natsd_stop(h->natsd);
-    ck_assert_msg(sw_natsd_restart(h->natsd) == 0, "nats-server did not restart: %s",
-                  sw_error_last());
+    sw_harness_nats_stop(h);
+    for (int i = 0; i < h->nnodes; i++) {
+        ck_assert_msg(sw_natsd_restart(h->nodes[i]) == 0, "nats-server n%d did not restart: %s",
+                      i + 1, sw_error_last());
+    }
+    if (h->nnodes > 1) {
+        await_meta_leader(h);
+    }
 }
 
 char *sw_harness_repo_sha(sw_harness *h, const char *repo, const char *branch)
