@@ -29,6 +29,18 @@
  * while disconnected, destroy lets go of the subscription without the delete
  * (natsSubscription_Destroy); the server drops the ephemeral consumer itself
  * once nobody listens to it.
+ *
+ * cnats remakes an ordered consumer by itself (after a reconnect, missed
+ * heartbeats or a gap in its delivery sequence) from the stream sequence after
+ * the last message it received -- which is 0 while it has received none: a
+ * follow started at start_seq > 1 that has seen nothing yet when its node dies
+ * is remade from sequence 1 and would hand the callback the stream's whole
+ * history again (cnats 3.4.1, js.c jsSub_resetOrderedConsumer; found by
+ * test_cluster's follower test). So the sw_sub keeps the sequence it wants
+ * next (start_seq, then the last message delivered + 1) and leaves out
+ * anything before it: a follow resumes at the last delivered sequence + 1,
+ * never earlier. (It is never later: messages cnats has received but not yet
+ * handed over stay queued across a remake.)
  */
 #include "bus/internal.h"
 
@@ -48,6 +60,8 @@ struct sw_sub {
     void *closure;
     sw_msg_kind kind;
     char *subject;
+    uint64_t next_seq; /* ordered: the stream sequence the follow wants next */
+    uint64_t dropped;  /* ordered: messages before next_seq left out */
     pthread_mutex_t mu;
     pthread_cond_t cv;
     bool complete; /* on_complete ran: no callback runs any more */
@@ -71,10 +85,26 @@ static void on_msg(natsConnection *nc, natsSubscription *ns, natsMsg *nm, void *
 {
     sw_sub *sub = closure;
     sw_sub *outer = current_sub;
+    sw_msg *msg = sw_msg_wrap(nm, sub->kind, NULL);
     (void)nc;
     (void)ns;
+    if (sub->kind == SW_MSG_ORDERED) {
+        /* callbacks of one natsSubscription never overlap: no lock needed */
+        uint64_t seq = sw_msg_stream_seq(msg);
+        if (seq < sub->next_seq) {
+            /* delivered already, or before the start: a remade consumer's replay */
+            if (sub->dropped++ == 0) {
+                sw_warn("bus", "follow of %s: the remade ordered consumer went back to "
+                        "sequence %llu; left out up to %llu", sub->subject,
+                        (unsigned long long)seq, (unsigned long long)sub->next_seq - 1);
+            }
+            sw_msg_release(&msg);
+            return;
+        }
+        sub->next_seq = seq + 1;
+    }
     current_sub = sub;
-    sub->cb(sw_msg_wrap(nm, sub->kind, NULL), sub->closure);
+    sub->cb(msg, sub->closure);
     current_sub = outer;
 }
 
@@ -169,6 +199,7 @@ int sw_bus_follow(sw_sub **out, sw_bus *bus, const char *stream, const char *fil
 
     *out = NULL;
     sub = sub_new(filter_subject, SW_MSG_ORDERED, cb, closure);
+    sub->next_seq = start_seq > 1 ? start_seq : 1;
     jsSubOptions_Init(&so);
     so.Stream = stream;
     so.Ordered = true;
