@@ -444,6 +444,21 @@ START_TEST(test_webhooks_and_builds_survive_a_jobs_leader_kill_under_load)
             ended, t_end >= 0 ? t_end - t_kill : -1, sw_harness_now_ms() - t_start,
             (unsigned long long)sw_witness_tally_next_seq(t) - 1);
 
+    /* what slipwayd's follows of EVENTS said about themselves (bus/sub.c) */
+    char *log = sw_harness_slipwayd_log(h);
+    int gaps = 0, replays = 0;
+    for (const char *at = log; (at = strstr(at, "never came")) != NULL; at++) {
+        gaps++;
+    }
+    for (const char *at = log; (at = strstr(at, "remade ordered consumer went back")) != NULL;
+         at++) {
+        replays++;
+    }
+    free(log);
+    fprintf(stderr, "cluster: slipwayd's follows: %d gaps logged, %d replays left out\n", gaps,
+            replays);
+    ck_assert_msg(gaps == 0, "slipwayd's follows of EVENTS saw %d gaps", gaps);
+
     ck_assert_msg(other_answers == 0, "%d webhooks were answered neither 202 nor 503",
                   other_answers);
     ck_assert_msg(t_leader >= 0, "JOBS got no new leader within %d ms", DOWN_MS);
