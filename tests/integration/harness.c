@@ -18,6 +18,7 @@
 #include "runtime/creds.h"
 #include "runtime/error.h"
 #include "runtime/roles.h"
+#include "runtime/wire.h"
 #include "support.h"
 
 #include <arpa/inet.h>
@@ -982,6 +983,34 @@ void sw_harness_nats_restart_node(sw_harness *h, int node)
                   sw_error_last());
 }
 
+/* After every node of a cluster restarted: waits until each of Slipway's
+ * streams that exists answers (has a leader again), as on one server it does
+ * once the server is up. */
+static void await_stream_leaders(sw_harness *h)
+{
+    static const char *const streams[] = {SW_STREAM_REQUESTS, SW_STREAM_SCHED,  SW_STREAM_JOBS,
+                                          SW_STREAM_EVENTS,   SW_STREAM_LOGS,   SW_STREAM_CLAIMS,
+                                          SW_STREAM_ADVISORIES, SW_STREAM_SCALING,
+                                          SW_STREAM_LEASES};
+    long long deadline = sw_harness_now_ms() + CLUSTER_TIMEOUT_MS;
+    sw_bus_options o = {.url = h->nats_url, .name = "harness", .connect_wait_ms = 5000};
+    sw_bus *bus = NULL;
+
+    sw_harness_as_operator(&o);
+    ck_assert_msg(sw_bus_connect(&bus, &o) == 0, "harness cannot connect: %s", sw_error_last());
+    for (size_t i = 0; i < sizeof(streams) / sizeof(streams[0]); i++) {
+        uint64_t n;
+        int error;
+        while ((error = sw_bus_stream_count(bus, streams[i], &n)) < 0 && error != SW_ENOTFOUND) {
+            ck_assert_msg(sw_harness_now_ms() < deadline,
+                          "stream %s has no leader %d ms after the cluster restarted: %s",
+                          streams[i], CLUSTER_TIMEOUT_MS, sw_error_last());
+            usleep(100 * 1000);
+        }
+    }
+    sw_bus_destroy(&bus);
+}
+
 void sw_harness_nats_restart(sw_harness *h)
 {
     sw_harness_nats_stop(h);
@@ -991,6 +1020,7 @@ void sw_harness_nats_restart(sw_harness *h)
     }
     if (h->nnodes > 1) {
         await_meta_leader(h);
+        await_stream_leaders(h);
     }
 }
 
