@@ -10,10 +10,13 @@
 #include "witness.h"
 
 #include "actors/webhook/signature.h"
+#include "runtime/buildstate.h"
 #include "runtime/clock.h"
 #include "runtime/error.h"
 #include "runtime/mem.h"
 #include "runtime/wire.h"
+
+#include "slipway.pb-c.h"
 
 #include <check.h>
 #include <curl/curl.h>
@@ -403,7 +406,7 @@ START_TEST(test_webhooks_and_builds_survive_a_jobs_leader_kill_under_load)
     }
 
     int lost = 0, doubled = 0, retried = 0, restarted_attempt = 0, refused_but_ran = 0;
-    int max_attempts = 0;
+    int max_attempts = 0, not_succeeded = 0;
     for (int i = 0; i < NHOOKS; i++) {
         int fin = sw_witness_tally_finished(t, hooks[i].build);
         int started = sw_witness_tally_started(t, hooks[i].build);
@@ -421,6 +424,13 @@ START_TEST(test_webhooks_and_builds_survive_a_jobs_leader_kill_under_load)
         if (fin > 1 && doubled++ < 5) {
             fprintf(stderr, "cluster: build %s has %d FINISHED events\n", hooks[i].build, fin);
         }
+        if (fin > 0 &&
+            sw_witness_tally_finished_state(t, hooks[i].build) != SLIPWAY__BUILD_STATE__SUCCEEDED &&
+            not_succeeded++ < 5) {
+            fprintf(stderr, "cluster: build %s ended %s (attempt %u)\n", hooks[i].build,
+                    sw_state_name(sw_witness_tally_finished_state(t, hooks[i].build)),
+                    sw_witness_tally_finished_attempt(t, hooks[i].build));
+        }
         retried += attempts > 1;
         restarted_attempt += started > attempts; /* one attempt STARTED twice */
         max_attempts = attempts > max_attempts ? attempts : max_attempts;
@@ -437,8 +447,10 @@ START_TEST(test_webhooks_and_builds_survive_a_jobs_leader_kill_under_load)
             t_first_202 >= 0 ? t_first_202 - t_kill : -1);
     fprintf(stderr,
             "cluster: lost %d, doubled %d, needed a second attempt %d (most attempts %d), "
-            "an attempt started twice %d; 503'd deliveries whose build ran anyway %d\n",
-            lost, doubled, retried, max_attempts, restarted_attempt, refused_but_ran);
+            "an attempt started twice %d; not succeeded %d; 503'd deliveries whose build ran "
+            "anyway %d\n",
+            lost, doubled, retried, max_attempts, restarted_attempt, not_succeeded,
+            refused_but_ran);
     fprintf(stderr, "cluster: all %d accepted builds ended %lld ms after the kill; total %lld ms "
                     "(EVENTS read up to seq %llu)\n",
             ended, t_end >= 0 ? t_end - t_kill : -1, sw_harness_now_ms() - t_start,

@@ -253,6 +253,7 @@ typedef struct tally_build {
     char id[16];
     int finished, started;
     uint32_t finished_attempt;
+    int finished_state; /* the state of its first FINISHED */
     uint32_t attempts[TALLY_MAX_ATTEMPTS]; /* distinct attempts of its STARTED events */
     int nattempts;
 } tally_build;
@@ -321,6 +322,7 @@ static void tally_event(sw_witness_tally *t, const Slipway__BuildEvent *ev)
     if (ev->kind == SLIPWAY__EVENT_KIND__FINISHED) {
         if (b->finished++ == 0) {
             b->finished_attempt = ev->attempt;
+            b->finished_state = (int)ev->state;
         }
         return;
     }
@@ -378,6 +380,12 @@ uint32_t sw_witness_tally_finished_attempt(const sw_witness_tally *t, const char
 {
     const tally_build *b = tally_find(t, build);
     return b ? b->finished_attempt : 0;
+}
+
+int sw_witness_tally_finished_state(const sw_witness_tally *t, const char *build)
+{
+    const tally_build *b = tally_find(t, build);
+    return b ? b->finished_state : 0;
 }
 
 uint64_t sw_witness_tally_next_seq(const sw_witness_tally *t)

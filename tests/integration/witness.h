@@ -68,6 +68,8 @@ int sw_witness_tally_finished(const sw_witness_tally *t, const char *build);
 int sw_witness_tally_started(const sw_witness_tally *t, const char *build);
 int sw_witness_tally_attempts(const sw_witness_tally *t, const char *build);
 uint32_t sw_witness_tally_finished_attempt(const sw_witness_tally *t, const char *build);
+/* The BuildState of build's first FINISHED (0: none). */
+int sw_witness_tally_finished_state(const sw_witness_tally *t, const char *build);
 /* The next sequence the tally would read. */
 uint64_t sw_witness_tally_next_seq(const sw_witness_tally *t);
 
