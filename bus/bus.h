@@ -207,7 +207,12 @@ int sw_bus_subscribe(sw_sub **out, sw_bus *bus, const char *subject, const char 
                      sw_bus_msg_cb cb, void *closure);
 
 /* Ordered consumer on stream (history, then live) for messages on filter_subject,
- * starting at stream sequence start_seq (0 or 1: the first). Messages need no ack. */
+ * starting at stream sequence start_seq (0 or 1: the first). Messages need no ack.
+ * Each message reaches cb once, in stream order: when cnats remakes the consumer
+ * (reconnect, missed heartbeats) the follow goes on after the last message
+ * delivered and leaves out anything the new consumer sends from before it
+ * (see sub.c). When filter_subject is the stream's only subject, a gap in the
+ * sequences after the first message is logged as an error. */
 int sw_bus_follow(sw_sub **out, sw_bus *bus, const char *stream, const char *filter_subject,
                   uint64_t start_seq, sw_bus_msg_cb cb, void *closure);
 

@@ -24,6 +24,12 @@ int sw_bus_code_text(natsStatus s, jsErrCode jerr, const char *detail)
     if (jerr == JSStreamWrongLastSequenceErr) {
         return SW_ECONFLICT;
     }
+    /* "JetStream system temporarily unavailable": a cluster electing the
+     * leader of a stream or consumer (after nodes restarted) -- as a timeout,
+     * something to try again */
+    if (jerr == JSClusterNotAvailErr) {
+        return SW_ETIMEDOUT;
+    }
     /* a discard-new stream at one of its limits: "maximum messages exceeded",
      * "maximum bytes exceeded", "maximum messages per subject exceeded" */
     if (jerr == JSStreamStoreFailedErr && detail != NULL && strstr(detail, "maximum") != NULL) {

@@ -29,6 +29,21 @@
  * while disconnected, destroy lets go of the subscription without the delete
  * (natsSubscription_Destroy); the server drops the ephemeral consumer itself
  * once nobody listens to it.
+ *
+ * cnats remakes an ordered consumer by itself (after a reconnect, missed
+ * heartbeats or a gap in its delivery sequence) from the stream sequence after
+ * the last message it received -- which is 0 while it has received none: a
+ * follow started at start_seq > 1 that has seen nothing yet when its node dies
+ * is remade from sequence 1 and would hand the callback the stream's whole
+ * history again (cnats 3.4.1, js.c jsSub_resetOrderedConsumer; found by
+ * test_cluster's follower test). So the sw_sub keeps the sequence it wants
+ * next (start_seq, then the last message delivered + 1) and leaves out
+ * anything before it: a follow resumes at the last delivered sequence + 1,
+ * never earlier. (It is never later: messages cnats has received but not yet
+ * handed over stay queued across a remake.) Where the filter is the stream's
+ * only subject (EVENTS' sw.events.> for every actor) sequences come without
+ * gaps, and a gap after the first message is logged as an error: it is a
+ * message lost to the follow (none has been seen in tests; see README).
  */
 #include "bus/internal.h"
 
@@ -38,6 +53,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 struct sw_sub {
@@ -48,6 +64,11 @@ struct sw_sub {
     void *closure;
     sw_msg_kind kind;
     char *subject;
+    uint64_t next_seq; /* ordered: the stream sequence the follow wants next */
+    uint64_t dropped;  /* ordered: messages before next_seq left out */
+    bool whole_stream; /* ordered: the filter is the stream's one subject, so its
+                        * sequences come without gaps */
+    bool delivered;    /* ordered: a message has been handed to the callback */
     pthread_mutex_t mu;
     pthread_cond_t cv;
     bool complete; /* on_complete ran: no callback runs any more */
@@ -71,10 +92,31 @@ static void on_msg(natsConnection *nc, natsSubscription *ns, natsMsg *nm, void *
 {
     sw_sub *sub = closure;
     sw_sub *outer = current_sub;
+    sw_msg *msg = sw_msg_wrap(nm, sub->kind, NULL);
     (void)nc;
     (void)ns;
+    if (sub->kind == SW_MSG_ORDERED) {
+        /* callbacks of one natsSubscription never overlap: no lock needed */
+        uint64_t seq = sw_msg_stream_seq(msg);
+        if (seq < sub->next_seq) {
+            /* delivered already, or before the start: a remade consumer's replay */
+            if (sub->dropped++ == 0) {
+                sw_warn("bus", "follow of %s: the remade ordered consumer went back to "
+                        "sequence %llu; left out up to %llu", sub->subject,
+                        (unsigned long long)seq, (unsigned long long)sub->next_seq - 1);
+            }
+            sw_msg_release(&msg);
+            return;
+        }
+        if (sub->whole_stream && sub->delivered && seq > sub->next_seq) {
+            sw_err("bus", "follow of %s: stream sequences %llu..%llu never came", sub->subject,
+                     (unsigned long long)sub->next_seq, (unsigned long long)seq - 1);
+        }
+        sub->next_seq = seq + 1;
+        sub->delivered = true;
+    }
     current_sub = sub;
-    sub->cb(sw_msg_wrap(nm, sub->kind, NULL), sub->closure);
+    sub->cb(msg, sub->closure);
     current_sub = outer;
 }
 
@@ -158,6 +200,19 @@ cleanup:
     return error;
 }
 
+/* True when filter is the only subject of stream (false when it cannot tell). */
+static bool is_whole_stream(sw_bus *bus, const char *stream, const char *filter)
+{
+    jsStreamInfo *si = NULL;
+    bool whole = false;
+
+    if (js_GetStreamInfo(&si, bus->js, stream, NULL, NULL) == NATS_OK) {
+        whole = si->Config->SubjectsLen == 1 && strcmp(si->Config->Subjects[0], filter) == 0;
+    }
+    jsStreamInfo_Destroy(si);
+    return whole;
+}
+
 int sw_bus_follow(sw_sub **out, sw_bus *bus, const char *stream, const char *filter_subject,
                   uint64_t start_seq, sw_bus_msg_cb cb, void *closure)
 {
@@ -169,6 +224,7 @@ int sw_bus_follow(sw_sub **out, sw_bus *bus, const char *stream, const char *fil
 
     *out = NULL;
     sub = sub_new(filter_subject, SW_MSG_ORDERED, cb, closure);
+    sub->next_seq = start_seq > 1 ? start_seq : 1;
     jsSubOptions_Init(&so);
     so.Stream = stream;
     so.Ordered = true;
@@ -179,6 +235,7 @@ int sw_bus_follow(sw_sub **out, sw_bus *bus, const char *stream, const char *fil
         so.Config.DeliverPolicy = js_DeliverAll;
     }
     sub->nc = bus->nc;
+    sub->whole_stream = is_whole_stream(bus, stream, filter_subject);
     s = js_Subscribe(&sub->ns, bus->js, filter_subject, on_msg, sub, NULL, &so, &jerr);
     if (s != NATS_OK) {
         error = sw_bus_fail(s, jerr, "cannot follow %s on stream %s", filter_subject, stream);

@@ -427,6 +427,34 @@ static int connect_all(conns *cs, planned *plan, size_t nplan, const sw_config *
     return 0;
 }
 
+/* Makes the streams and consumers, trying again while JetStream answers
+ * "timed out" or "temporarily unavailable" (a cluster that has just started
+ * or restarted is electing their leaders), for at most SETUP_WAIT_MS. */
+#define SETUP_WAIT_MS 30000
+static int setup_streams(sw_bus *bus, const sw_config *cfg)
+{
+    int64_t deadline = sw_clock_mono_ms() + SETUP_WAIT_MS;
+    bool said = false;
+    int error;
+
+    while ((error = sw_wire_setup_streams(bus, cfg)) == SW_ETIMEDOUT &&
+           sw_clock_mono_ms() < deadline) {
+        if (!said) {
+            sw_info("slipwayd", "JetStream is not answering yet (%s); trying again for up to "
+                    "%d s", sw_error_last(), SETUP_WAIT_MS / 1000);
+            said = true;
+        }
+        for (int t = 0; t < 5; t++) {
+            if (stop_requested(NULL)) {
+                return sw_error_set(SW_ESTOPPED, "stopped setting up JetStream");
+            }
+            struct timespec ts = {0, 50 * 1000000};
+            nanosleep(&ts, NULL);
+        }
+    }
+    return error;
+}
+
 /* --setup: makes the streams and consumers as the scheduler would, and exits. */
 static int setup_and_exit(sw_config *cfg, const char *creds_path)
 {
@@ -554,13 +582,18 @@ int main(int argc, char **argv)
         }
         goto out;
     }
-    if (cs.setup != NULL) {
-        if (sw_wire_setup_streams(cs.setup, cfg) < 0) {
+    if (cs.setup != NULL && (error = setup_streams(cs.setup, cfg)) < 0) {
+        if (error == SW_ESTOPPED) {
+            status = 0;
+        } else {
             fprintf(stderr, "slipwayd: cannot set up the JetStream streams: %s\n",
                     sw_error_last());
-            goto out;
         }
-    } else if ((error = sw_wire_await_streams(cs.bus[0], cfg, stop_requested, NULL)) < 0) {
+        goto out;
+    }
+    /* every durable answering (on a cluster: has a leader) before the actors
+     * bind to them; after a set-up that made them, only an election waits */
+    if ((error = sw_wire_await_streams(cs.bus[0], cfg, stop_requested, NULL)) < 0) {
         if (error == SW_ESTOPPED) {
             status = 0;
         } else {

@@ -18,6 +18,7 @@
 #include "runtime/creds.h"
 #include "runtime/core/error.h"
 #include "runtime/roles.h"
+#include "runtime/wire.h"
 #include "support.h"
 
 #include <arpa/inet.h>
@@ -526,6 +527,12 @@ static void set_options(sw_harness *h, const sw_harness_options *opts)
     if (h->opts.webhook_secret == NULL) {
         h->opts.webhook_secret = SW_HARNESS_SECRET;
     }
+    /* tools/test --cluster: the suites again on a cluster, where a test did not
+     * choose (bench_auth's open server has no cluster) */
+    const char *nodes = getenv("SLIPWAY_TEST_NATS_NODES");
+    if (h->opts.nats_nodes == 0 && !h->opts.open_nats && nodes != NULL && nodes[0] != '\0') {
+        h->opts.nats_nodes = atoi(nodes);
+    }
 }
 
 static void write_nats_config(sw_harness *h);
@@ -946,7 +953,9 @@ const char *sw_harness_webhook_url(const sw_harness *h)
 
 void sw_harness_nats_stop(sw_harness *h)
 {
-    sw_natsd_stop(h->natsd);
+    for (int i = 0; i < h->nnodes; i++) {
+        sw_natsd_stop(h->nodes[i]);
+    }
 }
 
 int sw_harness_nats_nodes(const sw_harness *h)
@@ -974,11 +983,45 @@ void sw_harness_nats_restart_node(sw_harness *h, int node)
                   sw_error_last());
 }
 
+/* After every node of a cluster restarted: waits until each of Slipway's
+ * streams that exists answers (has a leader again), as on one server it does
+ * once the server is up. */
+static void await_stream_leaders(sw_harness *h)
+{
+    static const char *const streams[] = {SW_STREAM_REQUESTS, SW_STREAM_SCHED,  SW_STREAM_JOBS,
+                                          SW_STREAM_EVENTS,   SW_STREAM_LOGS,   SW_STREAM_CLAIMS,
+                                          SW_STREAM_ADVISORIES, SW_STREAM_SCALING,
+                                          SW_STREAM_LEASES};
+    long long deadline = sw_harness_now_ms() + CLUSTER_TIMEOUT_MS;
+    sw_bus_options o = {.url = h->nats_url, .name = "harness", .connect_wait_ms = 5000};
+    sw_bus *bus = NULL;
+
+    sw_harness_as_operator(&o);
+    ck_assert_msg(sw_bus_connect(&bus, &o) == 0, "harness cannot connect: %s", sw_error_last());
+    for (size_t i = 0; i < sizeof(streams) / sizeof(streams[0]); i++) {
+        uint64_t n;
+        int error;
+        while ((error = sw_bus_stream_count(bus, streams[i], &n)) < 0 && error != SW_ENOTFOUND) {
+            ck_assert_msg(sw_harness_now_ms() < deadline,
+                          "stream %s has no leader %d ms after the cluster restarted: %s",
+                          streams[i], CLUSTER_TIMEOUT_MS, sw_error_last());
+            usleep(100 * 1000);
+        }
+    }
+    sw_bus_destroy(&bus);
+}
+
 void sw_harness_nats_restart(sw_harness *h)
 {
-    sw_natsd_stop(h->natsd);
-    ck_assert_msg(sw_natsd_restart(h->natsd) == 0, "nats-server did not restart: %s",
-                  sw_error_last());
+    sw_harness_nats_stop(h);
+    for (int i = 0; i < h->nnodes; i++) {
+        ck_assert_msg(sw_natsd_restart(h->nodes[i]) == 0, "nats-server n%d did not restart: %s",
+                      i + 1, sw_error_last());
+    }
+    if (h->nnodes > 1) {
+        await_meta_leader(h);
+        await_stream_leaders(h);
+    }
 }
 
 char *sw_harness_repo_sha(sw_harness *h, const char *repo, const char *branch)

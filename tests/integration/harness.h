@@ -62,7 +62,9 @@ typedef struct sw_harness_options {
     int nats_nodes;                 /* 0 or 1: one nats-server; 3: three (n1..n3) routed
                                      * into one cluster, each with JetStream and a
                                      * monitoring port; nats.url lists all three and
-                                     * nats.replicas is 3 */
+                                     * nats.replicas is 3. 0 takes
+                                     * $SLIPWAY_TEST_NATS_NODES when set
+                                     * (tools/test --cluster) */
 } sw_harness_options;
 
 /* Every project's webhook secret (GitHub's published test secret). */
@@ -127,7 +129,8 @@ void sw_harness_cli_as(sw_harness *h, const char *creds, sw_harness_result *res,
 const char *sw_harness_webhook_url(const sw_harness *h);
 
 /* Stops, or stops (if running) and starts again on the same port and storage,
- * the harness's nats-server. */
+ * the harness's nats-server (on a cluster: every node; the restart waits for
+ * a JetStream meta leader again). */
 void sw_harness_nats_stop(sw_harness *h);
 void sw_harness_nats_restart(sw_harness *h);
 

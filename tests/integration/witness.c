@@ -244,3 +244,151 @@ void sw_witness_each_decision(sw_harness *h,
     }
     sw_bus_destroy(&bus);
 }
+
+/* ---- a tally of EVENTS by sequence ------------------------------------------- */
+
+#define TALLY_MAX_ATTEMPTS 8
+
+typedef struct tally_build {
+    char id[16];
+    int finished, started;
+    uint32_t finished_attempt;
+    int finished_state; /* the state of its first FINISHED */
+    uint32_t attempts[TALLY_MAX_ATTEMPTS]; /* distinct attempts of its STARTED events */
+    int nattempts;
+} tally_build;
+
+struct sw_witness_tally {
+    sw_bus *bus;
+    uint64_t next_seq;
+    tally_build *builds;
+    int nbuilds, cap;
+};
+
+sw_witness_tally *sw_witness_tally_create(sw_harness *h)
+{
+    sw_witness_tally *t = calloc(1, sizeof(*t));
+    ck_assert_ptr_nonnull(t);
+    t->bus = connect_to(h);
+    t->next_seq = 1;
+    return t;
+}
+
+void sw_witness_tally_destroy(sw_witness_tally **t_p)
+{
+    sw_witness_tally *t = *t_p;
+    if (t == NULL) {
+        return;
+    }
+    sw_bus_destroy(&t->bus);
+    free(t->builds);
+    free(t);
+    *t_p = NULL;
+}
+
+static const tally_build *tally_find(const sw_witness_tally *t, const char *build)
+{
+    for (int i = 0; i < t->nbuilds; i++) {
+        if (strcmp(t->builds[i].id, build) == 0) {
+            return &t->builds[i];
+        }
+    }
+    return NULL;
+}
+
+static tally_build *tally_get(sw_witness_tally *t, const char *build)
+{
+    tally_build *b = (tally_build *)tally_find(t, build);
+    if (b != NULL) {
+        return b;
+    }
+    if (t->nbuilds == t->cap) {
+        t->cap = t->cap ? 2 * t->cap : 256;
+        t->builds = realloc(t->builds, (size_t)t->cap * sizeof(*t->builds));
+        ck_assert_ptr_nonnull(t->builds);
+    }
+    b = &t->builds[t->nbuilds++];
+    memset(b, 0, sizeof(*b));
+    snprintf(b->id, sizeof(b->id), "%s", build);
+    return b;
+}
+
+static void tally_event(sw_witness_tally *t, const Slipway__BuildEvent *ev)
+{
+    if (ev->kind != SLIPWAY__EVENT_KIND__FINISHED && ev->kind != SLIPWAY__EVENT_KIND__STARTED) {
+        return;
+    }
+    tally_build *b = tally_get(t, ev->build_id);
+    if (ev->kind == SLIPWAY__EVENT_KIND__FINISHED) {
+        if (b->finished++ == 0) {
+            b->finished_attempt = ev->attempt;
+            b->finished_state = (int)ev->state;
+        }
+        return;
+    }
+    b->started++;
+    for (int i = 0; i < b->nattempts; i++) {
+        if (b->attempts[i] == ev->attempt) {
+            return;
+        }
+    }
+    if (b->nattempts < TALLY_MAX_ATTEMPTS) {
+        b->attempts[b->nattempts++] = ev->attempt;
+    }
+}
+
+int sw_witness_tally_update(sw_witness_tally *t)
+{
+    uint64_t n = 0;
+    if (sw_bus_stream_count(t->bus, SW_STREAM_EVENTS, &n) < 0) {
+        return -1;
+    }
+    for (; t->next_seq <= n; t->next_seq++) {
+        sw_msg *m = NULL;
+        if (sw_bus_stream_get(t->bus, SW_STREAM_EVENTS, t->next_seq, &m) < 0) {
+            return -1;
+        }
+        Slipway__BuildEvent *ev =
+            slipway__build_event__unpack(NULL, sw_msg_len(m), sw_msg_data(m));
+        ck_assert_msg(ev != NULL, "EVENTS %llu is no BuildEvent", (unsigned long long)t->next_seq);
+        tally_event(t, ev);
+        slipway__build_event__free_unpacked(ev, NULL);
+        sw_msg_release(&m);
+    }
+    return 0;
+}
+
+int sw_witness_tally_finished(const sw_witness_tally *t, const char *build)
+{
+    const tally_build *b = tally_find(t, build);
+    return b ? b->finished : 0;
+}
+
+int sw_witness_tally_started(const sw_witness_tally *t, const char *build)
+{
+    const tally_build *b = tally_find(t, build);
+    return b ? b->started : 0;
+}
+
+int sw_witness_tally_attempts(const sw_witness_tally *t, const char *build)
+{
+    const tally_build *b = tally_find(t, build);
+    return b ? b->nattempts : 0;
+}
+
+uint32_t sw_witness_tally_finished_attempt(const sw_witness_tally *t, const char *build)
+{
+    const tally_build *b = tally_find(t, build);
+    return b ? b->finished_attempt : 0;
+}
+
+int sw_witness_tally_finished_state(const sw_witness_tally *t, const char *build)
+{
+    const tally_build *b = tally_find(t, build);
+    return b ? b->finished_state : 0;
+}
+
+uint64_t sw_witness_tally_next_seq(const sw_witness_tally *t)
+{
+    return t->next_seq;
+}

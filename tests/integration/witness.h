@@ -51,4 +51,26 @@ void sw_witness_each_decision(struct sw_harness *h,
                               void (*fn)(const struct Slipway__ScaleDecision *d, void *ud),
                               void *ud);
 
+/* A tally of EVENTS read by sequence (a connection of its own): for each
+ * build, its FINISHED events and the attempts its STARTED events name. Each
+ * update reads what was added since the last one; a read that fails (a node
+ * is down, JetStream is electing) stops the update there, and the next one
+ * goes on from that sequence. */
+typedef struct sw_witness_tally sw_witness_tally;
+sw_witness_tally *sw_witness_tally_create(struct sw_harness *h);
+void sw_witness_tally_destroy(sw_witness_tally **t_p);
+/* Reads EVENTS up to its last message now; 0, or -1 when a read failed. */
+int sw_witness_tally_update(sw_witness_tally *t);
+/* FINISHED events of build; STARTED events of build (every attempt, and any
+ * duplicate of one); distinct attempts among them; the attempt of its first
+ * FINISHED (0: none). */
+int sw_witness_tally_finished(const sw_witness_tally *t, const char *build);
+int sw_witness_tally_started(const sw_witness_tally *t, const char *build);
+int sw_witness_tally_attempts(const sw_witness_tally *t, const char *build);
+uint32_t sw_witness_tally_finished_attempt(const sw_witness_tally *t, const char *build);
+/* The BuildState of build's first FINISHED (0: none). */
+int sw_witness_tally_finished_state(const sw_witness_tally *t, const char *build);
+/* The next sequence the tally would read. */
+uint64_t sw_witness_tally_next_seq(const sw_witness_tally *t);
+
 #endif
