@@ -27,10 +27,10 @@
  *       build/tests/integration/bench_throughput [--builders B --slots S --webhooks W]
  */
 #include "harness.h"
+#include "pushes.h"
 #include "support.h"
 #include "witness.h"
 
-#include "actors/webhook/signature.h"
 #include "bus/bus.h"
 #include "runtime/buildstate.h"
 #include "runtime/core/clock.h"
@@ -229,63 +229,6 @@ static void bench_connect(bench *b, sw_harness *h)
 
 /* ---- the deliveries ------------------------------------------------------------- */
 
-typedef struct delivery {
-    CURL *easy;
-    struct curl_slist *headers;
-    char *body;
-    long status;
-    char answer[256];
-    size_t len;
-} delivery;
-
-static size_t on_answer(char *data, size_t size, size_t n, void *arg)
-{
-    delivery *d = arg;
-    size_t len = size * n, room = sizeof(d->answer) - 1 - d->len;
-    memcpy(d->answer + d->len, data, len < room ? len : room);
-    d->len += len < room ? len : room;
-    d->answer[d->len] = '\0';
-    return len;
-}
-
-/* A signed GitHub push of sha to the project, as test_fairshare's deliver_push. */
-static void delivery_init(delivery *d, const char *url, const char *sha, const char *id)
-{
-    char sig[72], line[160];
-    memset(d, 0, sizeof(*d));
-    d->body = sw_asprintf(
-        "{\"ref\":\"refs/heads/main\",\"before\":\"%040d\",\"after\":\"%s\","
-        "\"created\":false,\"deleted\":false,"
-        "\"repository\":{\"full_name\":\"demo/" PROJECT "\"},\"pusher\":{\"name\":\"bench\"},"
-        "\"head_commit\":{\"id\":\"%s\",\"message\":\"bench\",\"author\":{\"name\":\"B\"}},"
-        "\"commits\":[]}",
-        0, sha, sha);
-    sw_signature_make(sig, SW_HARNESS_SECRET, d->body, strlen(d->body), 1);
-    d->headers = curl_slist_append(d->headers, "Content-Type: application/json");
-    d->headers = curl_slist_append(d->headers, "X-GitHub-Event: push");
-    d->headers = curl_slist_append(d->headers, "Expect:");
-    snprintf(line, sizeof(line), "X-Hub-Signature-256: %s", sig);
-    d->headers = curl_slist_append(d->headers, line);
-    snprintf(line, sizeof(line), "X-GitHub-Delivery: %s", id);
-    d->headers = curl_slist_append(d->headers, line);
-    d->easy = curl_easy_init();
-    ck_assert_ptr_nonnull(d->easy);
-    curl_easy_setopt(d->easy, CURLOPT_URL, url);
-    curl_easy_setopt(d->easy, CURLOPT_HTTPHEADER, d->headers);
-    curl_easy_setopt(d->easy, CURLOPT_POSTFIELDS, d->body);
-    curl_easy_setopt(d->easy, CURLOPT_WRITEFUNCTION, on_answer);
-    curl_easy_setopt(d->easy, CURLOPT_WRITEDATA, d);
-    curl_easy_setopt(d->easy, CURLOPT_PRIVATE, d);
-    curl_easy_setopt(d->easy, CURLOPT_TIMEOUT_MS, 60000L);
-}
-
-static void delivery_finish(delivery *d)
-{
-    curl_easy_cleanup(d->easy);
-    curl_slist_free_all(d->headers);
-    free(d->body);
-}
-
 /* Sends builds[from..to) as deliveries at once over opt.connections connections
  * and waits (each at most 60 s) for every answer; fails unless all were 202. */
 static void deliver_all(sw_harness *h, build *builds, int from, int to)
@@ -293,45 +236,17 @@ static void deliver_all(sw_harness *h, build *builds, int from, int to)
     char *url = sw_asprintf("%s/hooks/github/" PROJECT, sw_harness_webhook_url(h));
     char *sha = sw_harness_repo_sha(h, PROJECT, "main");
     int n = to - from, refused = 0;
-    delivery *ds = sw_calloc((size_t)n, sizeof(*ds));
-    CURLM *multi = curl_multi_init();
-    ck_assert_ptr_nonnull(multi);
-    curl_multi_setopt(multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)opt.connections);
+    sw_push *ps = sw_calloc((size_t)n, sizeof(*ps));
     for (int i = 0; i < n; i++) {
-        delivery_init(&ds[i], url, sha, builds[from + i].delivery);
-        ck_assert_int_eq(curl_multi_add_handle(multi, ds[i].easy), CURLM_OK);
+        snprintf(ps[i].delivery, sizeof(ps[i].delivery), "%s", builds[from + i].delivery);
     }
-    int running = 1;
-    while (running > 0) {
-        ck_assert_int_eq(curl_multi_perform(multi, &running), CURLM_OK);
-        if (running > 0) {
-            ck_assert_int_eq(curl_multi_poll(multi, NULL, 0, 100, NULL), CURLM_OK);
-        }
-        CURLMsg *m;
-        int left;
-        while ((m = curl_multi_info_read(multi, &left)) != NULL) {
-            delivery *d;
-            if (m->msg != CURLMSG_DONE) {
-                continue;
-            }
-            curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&d);
-            if (m->data.result == CURLE_OK) {
-                curl_easy_getinfo(m->easy_handle, CURLINFO_RESPONSE_CODE, &d->status);
-            } else {
-                snprintf(d->answer, sizeof(d->answer), "%s", curl_easy_strerror(m->data.result));
-            }
-        }
-    }
+    sw_push_send(ps, n, url, PROJECT, sha, opt.connections, 60000);
     for (int i = 0; i < n; i++) {
-        if (ds[i].status != 202 && refused++ < 5) {
-            printf("  delivery %s: HTTP %ld %s\n", builds[from + i].delivery, ds[i].status,
-                   ds[i].answer);
+        if (ps[i].status != 202 && refused++ < 5) {
+            printf("  delivery %s: HTTP %ld %s\n", ps[i].delivery, ps[i].status, ps[i].answer);
         }
-        curl_multi_remove_handle(multi, ds[i].easy);
-        delivery_finish(&ds[i]);
     }
-    curl_multi_cleanup(multi);
-    free(ds);
+    free(ps);
     free(sha);
     free(url);
     ck_assert_msg(refused == 0, "%d of %d deliveries were not answered 202", refused, n);

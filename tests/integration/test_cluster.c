@@ -6,10 +6,10 @@
  */
 #include "harness.h"
 #include "natsd.h"
+#include "pushes.h"
 #include "support.h"
 #include "witness.h"
 
-#include "actors/webhook/signature.h"
 #include "runtime/buildstate.h"
 #include "runtime/core/clock.h"
 #include "runtime/core/error.h"
@@ -19,7 +19,6 @@
 #include "slipway.pb-c.h"
 
 #include <check.h>
-#include <curl/curl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -191,13 +190,6 @@ START_TEST(test_builds_end_once_when_the_jobs_leader_is_killed)
 }
 END_TEST
 
-static size_t discard_answer(char *data, size_t size, size_t n, void *arg)
-{
-    (void)data;
-    (void)arg;
-    return size * n;
-}
-
 /* ---- a JOBS leader killed under load, webhooks arriving all the while --------- */
 
 #define LOAD_PROJECT "load"
@@ -211,94 +203,6 @@ static size_t discard_answer(char *data, size_t size, size_t n, void *arg)
 static const char nap_pipeline[] = "steps:\n"
                                    "  - name: nap\n"
                                    "    run: sleep 0.2\n";
-
-typedef struct hook {
-    CURL *easy;
-    struct curl_slist *headers;
-    char *body;
-    char delivery[64];
-    char build[16];
-    long status; /* 0: no answer (curl's reason in err) */
-    char err[128];
-} hook;
-
-/* A signed GitHub push of sha to LOAD_PROJECT with delivery id hk->delivery. */
-static void hook_init(hook *hk, const char *url, const char *sha)
-{
-    char sig[72], line[160], request_id[96];
-    hk->body = sw_asprintf(
-        "{\"ref\":\"refs/heads/main\",\"before\":\"%040d\",\"after\":\"%s\","
-        "\"created\":false,\"deleted\":false,"
-        "\"repository\":{\"full_name\":\"demo/" LOAD_PROJECT "\"},\"pusher\":{\"name\":\"t\"},"
-        "\"head_commit\":{\"id\":\"%s\",\"message\":\"load\",\"author\":{\"name\":\"T\"}},"
-        "\"commits\":[]}",
-        0, sha, sha);
-    sw_signature_make(sig, SW_HARNESS_SECRET, hk->body, strlen(hk->body), 1);
-    hk->headers = curl_slist_append(hk->headers, "Content-Type: application/json");
-    hk->headers = curl_slist_append(hk->headers, "X-GitHub-Event: push");
-    hk->headers = curl_slist_append(hk->headers, "Expect:");
-    snprintf(line, sizeof(line), "X-Hub-Signature-256: %s", sig);
-    hk->headers = curl_slist_append(hk->headers, line);
-    snprintf(line, sizeof(line), "X-GitHub-Delivery: %s", hk->delivery);
-    hk->headers = curl_slist_append(hk->headers, line);
-    snprintf(request_id, sizeof(request_id), "github:%s", hk->delivery);
-    sw_wire_build_id(hk->build, "demo", request_id);
-    hk->easy = curl_easy_init();
-    ck_assert_ptr_nonnull(hk->easy);
-    curl_easy_setopt(hk->easy, CURLOPT_URL, url);
-    curl_easy_setopt(hk->easy, CURLOPT_HTTPHEADER, hk->headers);
-    curl_easy_setopt(hk->easy, CURLOPT_POSTFIELDS, hk->body);
-    curl_easy_setopt(hk->easy, CURLOPT_NOBODY, 0L);
-    curl_easy_setopt(hk->easy, CURLOPT_WRITEFUNCTION, discard_answer);
-    curl_easy_setopt(hk->easy, CURLOPT_PRIVATE, hk);
-    curl_easy_setopt(hk->easy, CURLOPT_TIMEOUT_MS, (long)HOOK_TIMEOUT_MS);
-}
-
-static void hook_done(hook *hk, CURLcode rc)
-{
-    if (rc == CURLE_OK) {
-        curl_easy_getinfo(hk->easy, CURLINFO_RESPONSE_CODE, &hk->status);
-    } else {
-        snprintf(hk->err, sizeof(hk->err), "%s", curl_easy_strerror(rc));
-    }
-    curl_easy_cleanup(hk->easy);
-    hk->easy = NULL;
-    curl_slist_free_all(hk->headers);
-    hk->headers = NULL;
-    free(hk->body);
-    hk->body = NULL;
-}
-
-/* Sends hooks[0..n) at once over 16 connections and waits for every answer
- * (each bounded by HOOK_TIMEOUT_MS). */
-static void send_at_once(hook *hooks, int n, const char *url, const char *sha)
-{
-    CURLM *multi = curl_multi_init();
-    ck_assert_ptr_nonnull(multi);
-    curl_multi_setopt(multi, CURLMOPT_MAX_HOST_CONNECTIONS, 16L);
-    for (int i = 0; i < n; i++) {
-        hook_init(&hooks[i], url, sha);
-        ck_assert_int_eq(curl_multi_add_handle(multi, hooks[i].easy), CURLM_OK);
-    }
-    int running = 1;
-    while (running > 0) {
-        ck_assert_int_eq(curl_multi_perform(multi, &running), CURLM_OK);
-        if (running > 0) {
-            ck_assert_int_eq(curl_multi_poll(multi, NULL, 0, 100, NULL), CURLM_OK);
-        }
-        CURLMsg *m;
-        int left;
-        while ((m = curl_multi_info_read(multi, &left)) != NULL) {
-            hook *hk;
-            if (m->msg == CURLMSG_DONE) {
-                curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&hk);
-                curl_multi_remove_handle(multi, m->easy_handle);
-                hook_done(hk, m->data.result);
-            }
-        }
-    }
-    curl_multi_cleanup(multi);
-}
 
 /* kill -9 of the node leading JOBS with LOAD_BUILDS builds in flight, 4
  * builders x 8 slots, LATE_BUILDS more webhooks while it is down, its restart
@@ -315,7 +219,7 @@ START_TEST(test_webhooks_and_builds_survive_a_jobs_leader_kill_under_load)
     char *url = sw_asprintf("%s/hooks/github/" LOAD_PROJECT, sw_harness_webhook_url(h));
     char *sha = sw_harness_repo_sha(h, LOAD_PROJECT, "main");
     enum { NHOOKS = LOAD_BUILDS + LATE_BUILDS };
-    hook *hooks = sw_calloc(NHOOKS, sizeof(*hooks));
+    sw_push *hooks = sw_calloc(NHOOKS, sizeof(*hooks));
     long long run = (long long)sw_clock_wall_ms();
     for (int i = 0; i < NHOOKS; i++) {
         snprintf(hooks[i].delivery, sizeof(hooks[i].delivery), "kill-%lld-%d-%d", run,
@@ -323,7 +227,7 @@ START_TEST(test_webhooks_and_builds_survive_a_jobs_leader_kill_under_load)
     }
 
     long long t_start = sw_harness_now_ms();
-    send_at_once(hooks, LOAD_BUILDS, url, sha);
+    sw_push_send(hooks, LOAD_BUILDS, url, LOAD_PROJECT, sha, 16, HOOK_TIMEOUT_MS);
     long long t_sent = sw_harness_now_ms();
 
     char leader[64];
@@ -342,8 +246,7 @@ START_TEST(test_webhooks_and_builds_survive_a_jobs_leader_kill_under_load)
         while (sw_harness_now_ms() < due) {
             usleep(5 * 1000);
         }
-        hook_init(&hooks[i], url, sha);
-        hook_done(&hooks[i], curl_easy_perform(hooks[i].easy));
+        sw_push_send(&hooks[i], 1, url, LOAD_PROJECT, sha, 1, HOOK_TIMEOUT_MS);
         if (hooks[i].status == 202 && t_first_202 < 0) {
             t_first_202 = sw_harness_now_ms();
         }
@@ -377,7 +280,7 @@ START_TEST(test_webhooks_and_builds_survive_a_jobs_leader_kill_under_load)
         } else if (other_answers++ < 5) {
             fprintf(stderr, "cluster: delivery %s (%s): HTTP %ld %s\n", hooks[i].delivery,
                     i < LOAD_BUILDS ? "before the kill" : "while down", hooks[i].status,
-                    hooks[i].err);
+                    hooks[i].answer);
         }
     }
 
