@@ -220,6 +220,14 @@ static void *actor_main(void *arg)
             }
             handle_item(actor, item);
             item_free(item);
+            if (actor->impl->idle != NULL) {
+                pthread_mutex_lock(&actor->lock);
+                bool empty = actor->head == NULL;
+                pthread_mutex_unlock(&actor->lock);
+                if (empty) {
+                    actor->impl->idle(actor, actor->state);
+                }
+            }
         }
         if (tick_due && actor->impl->tick) {
             int64_t ms = actor->impl->tick(actor, actor->state);

@@ -55,6 +55,9 @@ typedef struct sw_actor_impl {
      * actor retains what it keeps and releases what it held. Returns 0 when it
      * took cfg, or an error (message set) when it keeps what it had. */
     int (*reconfigure)(sw_actor *self, void *state, const sw_config *cfg);
+    /* Optional: the mailbox has just become empty after one or more mails (an
+     * actor that batches work, such as a store's commit, finishes it here). */
+    void (*idle)(sw_actor *self, void *state);
 } sw_actor_impl;
 
 /* Starts the actor named name on its own thread and waits for its init. */

@@ -80,6 +80,7 @@ typedef struct builder {
     int64_t next_check;   /* mono ms: read the pressure again (when a slot is free) */
     int64_t next_heartbeat;
     int limit;            /* the pull's max_inflight now */
+    int pace;             /* the pull's pace now (BUSY_DELAY_MS, or 0 with no thresholds) */
     unsigned sent_state;  /* draining/drained/holding as the last heartbeat said */
 } builder;
 
@@ -209,6 +210,12 @@ static int64_t gate(builder *b)
     int64_t now = sw_clock_mono_ms();
     const char *me = sw_actor_name(b->self);
     char reason[sizeof(b->hold_reason)];
+    /* with every threshold off no check can pause the pull: no reason to wait */
+    int pace = sw_pressure_checked(&b->cluster->pressure) ? BUSY_DELAY_MS : 0;
+
+    if (pace != b->pace && sw_actor_pull_pace(b->self, TAG_JOB, pace) == 0) {
+        b->pace = pace;
+    }
 
     if (b->draining || busy_count(b) >= b->bc->slots) {
         /* nothing is taken (draining) or nothing can be (full): not holding back */
@@ -560,10 +567,8 @@ static int builder_init(sw_actor *self, void **state_out, void *arg)
                               sw_durable_cluster(durable, sizeof(durable), b->cluster->name), 0,
                               &slipway__job__descriptor);
     }
-    if (error == 0) {
-        /* a busy builder waits a little longer before it takes the next job */
-        error = sw_actor_pull_pace(self, TAG_JOB, BUSY_DELAY_MS);
-    }
+    /* a busy builder waits a little longer before it takes the next job
+     * (the pace, set by gate below) */
     if (error == 0) {
         char subject[160];
         error = sw_actor_subscribe(self, TAG_DRAIN,

@@ -20,8 +20,8 @@
  * What the pull may take is decided in one place (gate, in builder.c) and
  * applied with sw_actor_pull_limit: 0 while draining or holding back, slots
  * otherwise; the pull's pace (sw_actor_pull_pace) makes a busy builder wait
- * 200 ms x busy/slots before each fetch, and the pressure is read again right
- * after a job is taken, so a builder pushed over by its new job pauses before
+ * 200 ms x busy/slots before each fetch (no wait when the cluster checks no
+ * threshold at all), and the pressure is read again right after a job is taken, so a builder pushed over by its new job pauses before
  * it fetches another.
  * Holding back re-checks the pressure (pressure.h) after 250 ms, doubling to
  * 5 s; under the thresholds it re-checks every second. A draining builder

@@ -151,6 +151,12 @@ static const char *human(char *buf, size_t n, uint64_t bytes)
     return buf;
 }
 
+bool sw_pressure_checked(const sw_pressure_limits *lim)
+{
+    return lim->cpu >= 0 || lim->memory >= 0 || lim->io >= 0 || lim->min_memory_free > 0 ||
+           lim->min_disk_free > 0;
+}
+
 bool sw_pressure_over(const sw_pressure *p, const sw_pressure_limits *lim, char *reason,
                       size_t n)
 {

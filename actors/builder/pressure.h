@@ -48,4 +48,7 @@ void sw_pressure_read(sw_pressure *out, const char *root, const char *work_dir);
 bool sw_pressure_over(const sw_pressure *p, const sw_pressure_limits *lim, char *reason,
                       size_t n);
 
+/* True when lim checks anything at all (every threshold `off`: false). */
+bool sw_pressure_checked(const sw_pressure_limits *lim);
+
 #endif

@@ -72,6 +72,7 @@ typedef struct dispatcher {
     int64_t touched_ms;     /* monotonic: the last in-progress round */
     int64_t checked_ms;     /* monotonic: the last look at placed jobs */
     int64_t retry_at_ms;    /* monotonic: after a refused placement, not before */
+    bool kick;              /* a job came or a builder took one: fill when idle */
 } dispatcher;
 
 const sw_cluster *sw_dispatcher_pick(const sw_config *cfg, const char *tier, const char *region,
@@ -476,10 +477,27 @@ static bool any_placed(const dispatcher *d)
     return false;
 }
 
+/* Fills every cluster of the tier, unless a refusal asked to wait. */
+static void fill_all(dispatcher *d, int64_t now)
+{
+    const sw_tier *tier = tier_of(d);
+
+    d->kick = false;
+    if (d->nheld == 0 || now < d->retry_at_ms) {
+        return;
+    }
+    for (size_t i = 0; i < d->cfg->nclusters; i++) {
+        const sw_cluster *c = &d->cfg->clusters[i];
+        if (strcmp(c->tier, d->tier) == 0 && !fill(d, tier, c)) {
+            d->retry_at_ms = now + (d->jobs_full ? FULL_RETRY_MS : 1000);
+            break;
+        }
+    }
+}
+
 static int64_t dispatcher_tick(sw_actor *self, void *state)
 {
     dispatcher *d = state;
-    const sw_tier *tier = tier_of(d);
     int64_t now = sw_clock_mono_ms();
     (void)self;
 
@@ -494,15 +512,7 @@ static int64_t dispatcher_tick(sw_actor *self, void *state)
         d->checked_ms = now;
         check_placed(d);
     }
-    if (d->nheld > 0 && now >= d->retry_at_ms) {
-        for (size_t i = 0; i < d->cfg->nclusters; i++) {
-            const sw_cluster *c = &d->cfg->clusters[i];
-            if (strcmp(c->tier, d->tier) == 0 && !fill(d, tier, c)) {
-                d->retry_at_ms = now + (d->jobs_full ? FULL_RETRY_MS : 1000);
-                break;
-            }
-        }
-    }
+    fill_all(d, now);
     if (d->nheld > 0) {
         return HOLD_TICK_MS;
     }
@@ -515,7 +525,8 @@ static void on_job(dispatcher *d, const sw_mail *mail)
     if (tier->lookahead == 0 && d->nheld == 0) {
         place_at_once(d, mail);
     } else {
-        hold(d, mail); /* placed by the tick (with lookahead 0: all at once) */
+        hold(d, mail); /* placed when idle or by the tick (lookahead 0: all at once) */
+        d->kick = true;
     }
 }
 
@@ -526,6 +537,9 @@ static void on_event(dispatcher *d, const sw_mail *mail)
     const Slipway__BuildEvent *ev = (const Slipway__BuildEvent *)mail->pb;
     uint64_t seq = sw_msg_stream_seq(mail->msg);
     int result = sw_routes_apply(d->routes, ev, seq, d->cfg->routing_half_life);
+    if (ev->kind == SLIPWAY__EVENT_KIND__STARTED && d->nheld > 0) {
+        d->kick = true; /* a builder took a job: its queue may have room */
+    }
     if (result < 0) {
         sw_warn(sw_actor_name(d->self), "event #%llu not learned: %s", (unsigned long long)seq,
                 sw_error_last());
@@ -596,6 +610,18 @@ static int dispatcher_reconfigure(sw_actor *self, void *state, const sw_config *
     return 0;
 }
 
+/* The mailbox is empty: top the queues up if a job came or one was taken
+ * since, rather than waiting for the tick (one look at each queue per burst
+ * of mail). */
+static void dispatcher_idle(sw_actor *self, void *state)
+{
+    dispatcher *d = state;
+    (void)self;
+    if (d->kick && sw_bus_connected(d->bus)) {
+        fill_all(d, sw_clock_mono_ms());
+    }
+}
+
 static void dispatcher_handle(sw_actor *self, void *state, const sw_mail *mail)
 {
     if (mail->tag == TAG_JOB) {
@@ -641,4 +667,5 @@ const sw_actor_impl sw_dispatcher_impl = {
     .tick = dispatcher_tick,
     .stop = dispatcher_stop,
     .reconfigure = dispatcher_reconfigure,
+    .idle = dispatcher_idle,
 };

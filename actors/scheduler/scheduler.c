@@ -991,6 +991,17 @@ static void scheduler_handle(sw_actor *self, void *state, const sw_mail *mail)
     }
 }
 
+/* The mailbox is empty: what the view applied since the last commit lands
+ * as one transaction. */
+static void scheduler_idle(sw_actor *self, void *state)
+{
+    scheduler *s = state;
+    (void)self;
+    if (sw_view_flush(s->view) < 0) {
+        sw_err(who(s), "%s", sw_error_last());
+    }
+}
+
 static void scheduler_stop(sw_actor *self, void *state)
 {
     scheduler *s = state;
@@ -1013,4 +1024,5 @@ const sw_actor_impl sw_scheduler_impl = {
     .tick = scheduler_tick,
     .stop = scheduler_stop,
     .reconfigure = scheduler_reconfigure,
+    .idle = scheduler_idle,
 };

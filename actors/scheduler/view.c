@@ -7,10 +7,13 @@
 #include "runtime/core/mem.h"
 #include "runtime/wire.h"
 
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define MAX_ID 64 /* build ids come off the bus: longer ones are refused */
+#define SW_VIEW_BATCH 512 /* events in one transaction at most */
 
 struct sw_view {
     MDB_env *env;
@@ -26,6 +29,15 @@ struct sw_view {
         uint32_t n;
     } *waiting;
     size_t nwaiting;
+    /* the open batch: events applied, not committed yet (sw_view_flush), and
+     * each of them packed, to be applied again should the batch be lost */
+    MDB_txn *batch;
+    struct pending {
+        uint64_t seq;
+        void *bytes;
+        size_t len;
+    } *pending;
+    size_t npending, cpending;
 };
 
 static int lmdb_error(int rc, const char *what)
@@ -132,6 +144,8 @@ void sw_view_destroy(sw_view **view_p)
     if (view_p == NULL || *view_p == NULL) {
         return;
     }
+    (void)sw_view_flush(*view_p);
+    free((*view_p)->pending);
     mdb_env_close((*view_p)->env);
     for (size_t i = 0; i < (*view_p)->nwaiting; i++) {
         free((*view_p)->waiting[i].tenant);
@@ -199,36 +213,34 @@ static int update_lane(sw_view *view, MDB_txn *txn, const Slipway__BuildRecord *
     return rc == 0 ? 0 : lmdb_error(rc, "lanes");
 }
 
-int sw_view_apply(sw_view *view, const Slipway__BuildEvent *ev, uint64_t seq)
+/* The record of key in txn into rec (left empty when there is none). */
+static void load_record(sw_view *view, MDB_txn *txn, MDB_val *key, Slipway__BuildRecord *rec)
 {
-    MDB_txn *txn = NULL;
-    MDB_val key, val;
-    Slipway__BuildRecord rec = SLIPWAY__BUILD_RECORD__INIT;
-    Slipway__BuildRecord *stored = NULL;
-    void *packed = NULL;
-    size_t len;
-    int rc, result;
-    bool was_waiting = false;
-
-    if (seq != 0 && seq <= view->seq) {
-        return SW_APPLY_IGNORED;
-    }
-    if (ev->build_id == NULL || ev->build_id[0] == '\0' || strlen(ev->build_id) > MAX_ID) {
-        return sw_error_set(SW_EINVALID, "event without a build id of 1 to %d characters",
-                            MAX_ID);
-    }
-    if ((rc = mdb_txn_begin(view->env, NULL, 0, &txn)) != 0) {
-        return lmdb_error(rc, "begin");
-    }
-    key.mv_data = ev->build_id;
-    key.mv_size = strlen(ev->build_id);
-    if (mdb_get(txn, view->builds, &key, &val) == 0) {
-        stored = slipway__build_record__unpack(NULL, val.mv_size, val.mv_data);
+    MDB_val val;
+    if (mdb_get(txn, view->builds, key, &val) == 0) {
+        Slipway__BuildRecord *stored =
+            slipway__build_record__unpack(NULL, val.mv_size, val.mv_data);
         if (stored != NULL) {
-            sw_build_record_copy(&rec, stored);
+            sw_build_record_copy(rec, stored);
             slipway__build_record__free_unpacked(stored, NULL);
         }
     }
+}
+
+/* Applies ev (at seq, 0: none) in txn and keeps view->seq and the waiting
+ * counts. *broken: an LMDB call failed, so txn must be aborted. */
+static int apply_in(sw_view *view, MDB_txn *txn, const Slipway__BuildEvent *ev, uint64_t seq,
+                    bool *broken)
+{
+    MDB_val key = {strlen(ev->build_id), ev->build_id}, val;
+    Slipway__BuildRecord rec = SLIPWAY__BUILD_RECORD__INIT;
+    void *packed = NULL;
+    size_t len;
+    int rc, result;
+    bool was_waiting;
+
+    *broken = true;
+    load_record(view, txn, &key, &rec);
     was_waiting = is_waiting(rec.state);
     result = sw_build_apply(&rec, ev);
     if (result == SW_APPLY_CHANGED) {
@@ -261,16 +273,9 @@ int sw_view_apply(sw_view *view, const Slipway__BuildEvent *ev, uint64_t seq)
             result = lmdb_error(rc, "put seq");
             goto done;
         }
-    }
-    if ((rc = mdb_txn_commit(txn)) != 0) {
-        txn = NULL;
-        result = lmdb_error(rc, "commit");
-        goto done;
-    }
-    txn = NULL;
-    if (seq != 0) {
         view->seq = seq;
     }
+    *broken = false;
     if (result == SW_APPLY_CHANGED && was_waiting != is_waiting(rec.state) &&
         rec.tenant != NULL && rec.tenant[0] != '\0') {
         uint32_t *n = waiting_of(view, rec.tenant, true);
@@ -282,25 +287,172 @@ int sw_view_apply(sw_view *view, const Slipway__BuildEvent *ev, uint64_t seq)
     }
     /* an illegal event is consumed (its seq is recorded) but reported */
 done:
-    if (txn) {
-        mdb_txn_abort(txn);
-    }
     free(packed);
     sw_build_record_clear(&rec);
     return result;
 }
 
+/* The committed state again (seq, waiting counts) after a batch was lost. */
+static void reread(sw_view *view)
+{
+    MDB_txn *txn;
+    MDB_val key = {3, "seq"}, val;
+
+    view->seq = 0;
+    for (size_t i = 0; i < view->nwaiting; i++) {
+        view->waiting[i].n = 0;
+    }
+    if (mdb_txn_begin(view->env, NULL, MDB_RDONLY, &txn) != 0) {
+        return;
+    }
+    if (mdb_get(txn, view->meta, &key, &val) == 0 && val.mv_size == sizeof(uint64_t)) {
+        memcpy(&view->seq, val.mv_data, sizeof(uint64_t));
+    }
+    (void)count_waiting(view, txn);
+    mdb_txn_abort(txn);
+}
+
+static void pending_clear(sw_view *view)
+{
+    for (size_t i = 0; i < view->npending; i++) {
+        free(view->pending[i].bytes);
+    }
+    view->npending = 0;
+}
+
+/* The batch is lost (an LMDB call or its commit failed): back to what is
+ * committed, then its events again one transaction each, as they came; an
+ * event that fails again is reported and skipped, as it would have been
+ * without batching. Returns the first such error, or 0. */
+static int recover(sw_view *view)
+{
+    int first = 0;
+
+    if (view->batch != NULL) {
+        mdb_txn_abort(view->batch);
+        view->batch = NULL;
+    }
+    reread(view);
+    for (size_t i = 0; i < view->npending; i++) {
+        struct pending *p = &view->pending[i];
+        Slipway__BuildEvent *ev = slipway__build_event__unpack(NULL, p->len, p->bytes);
+        MDB_txn *txn = NULL;
+        bool broken = true;
+        int rc;
+        if (ev == NULL || (p->seq != 0 && p->seq <= view->seq)) {
+            slipway__build_event__free_unpacked(ev, NULL);
+            continue;
+        }
+        if ((rc = mdb_txn_begin(view->env, NULL, 0, &txn)) != 0) {
+            rc = lmdb_error(rc, "begin");
+        } else if ((rc = apply_in(view, txn, ev, p->seq, &broken)) >= 0 || !broken) {
+            int crc = mdb_txn_commit(txn);
+            rc = crc == 0 ? 0 : lmdb_error(crc, "commit");
+            txn = NULL;
+        }
+        if (txn != NULL) {
+            mdb_txn_abort(txn);
+        }
+        if (rc < 0) {
+            reread(view); /* what apply_in changed in memory did not land */
+            first = first < 0 ? first : rc;
+        }
+        slipway__build_event__free_unpacked(ev, NULL);
+    }
+    pending_clear(view);
+    return first;
+}
+
+int sw_view_flush(sw_view *view)
+{
+    int rc;
+
+    if (view->batch == NULL) {
+        return 0;
+    }
+    rc = mdb_txn_commit(view->batch);
+    view->batch = NULL;
+    if (rc != 0) {
+        int error = lmdb_error(rc, "commit");
+        int again = recover(view);
+        return again < 0 ? again : error;
+    }
+    pending_clear(view);
+    return 0;
+}
+
+int sw_view_apply(sw_view *view, const Slipway__BuildEvent *ev, uint64_t seq)
+{
+    int rc, result;
+    bool broken;
+
+    if (seq != 0 && seq <= view->seq) {
+        return SW_APPLY_IGNORED;
+    }
+    if (ev->build_id == NULL || ev->build_id[0] == '\0' || strlen(ev->build_id) > MAX_ID) {
+        return sw_error_set(SW_EINVALID, "event without a build id of 1 to %d characters",
+                            MAX_ID);
+    }
+    if (view->batch == NULL && (rc = mdb_txn_begin(view->env, NULL, 0, &view->batch)) != 0) {
+        view->batch = NULL;
+        return lmdb_error(rc, "begin");
+    }
+    result = apply_in(view, view->batch, ev, seq, &broken);
+    if (broken) {
+        char why[512];
+        snprintf(why, sizeof(why), "%s", sw_error_last());
+        (void)recover(view);
+        return sw_error_set(SW_EIO, "%s", why);
+    }
+    if (view->npending == view->cpending) {
+        view->cpending = view->cpending ? view->cpending * 2 : 64;
+        view->pending = sw_realloc(view->pending, view->cpending * sizeof(*view->pending));
+    }
+    struct pending *p = &view->pending[view->npending++];
+    p->seq = seq;
+    p->bytes = sw_wire_pack(&ev->base, &p->len);
+    if (view->npending >= SW_VIEW_BATCH) {
+        char why[512];
+        snprintf(why, sizeof(why), "%s", sw_error_last());
+        if ((rc = sw_view_flush(view)) < 0) {
+            return rc;
+        }
+        if (result < 0) {
+            sw_error_set(result, "%s", why);
+        }
+    }
+    return result;
+}
+
+/* The batch when one is open (it sees what is not committed yet), else a
+ * new read-only transaction that the caller aborts (*own). */
+static int read_txn(sw_view *view, MDB_txn **txn, bool *own)
+{
+    int rc;
+    if (view->batch != NULL) {
+        *txn = view->batch;
+        *own = false;
+        return 0;
+    }
+    *own = true;
+    if ((rc = mdb_txn_begin(view->env, NULL, MDB_RDONLY, txn)) != 0) {
+        return lmdb_error(rc, "begin");
+    }
+    return 0;
+}
+
 int sw_view_get(sw_view *view, const char *build_id, Slipway__BuildRecord **out)
 {
     MDB_txn *txn;
+    bool own;
     MDB_val key = {strlen(build_id), (void *)build_id}, val;
     int rc, error = 0;
 
     if (key.mv_size == 0 || key.mv_size > MAX_ID) {
         return sw_error_set(SW_ENOTFOUND, "no build '%s'", build_id);
     }
-    if ((rc = mdb_txn_begin(view->env, NULL, MDB_RDONLY, &txn)) != 0) {
-        return lmdb_error(rc, "begin");
+    if ((rc = read_txn(view, &txn, &own)) < 0) {
+        return rc;
     }
     rc = mdb_get(txn, view->builds, &key, &val);
     if (rc == MDB_NOTFOUND) {
@@ -310,7 +462,9 @@ int sw_view_get(sw_view *view, const char *build_id, Slipway__BuildRecord **out)
     } else if ((*out = slipway__build_record__unpack(NULL, val.mv_size, val.mv_data)) == NULL) {
         error = sw_error_set(SW_EIO, "scheduler view: record of %s is damaged", build_id);
     }
-    mdb_txn_abort(txn);
+    if (own) {
+        mdb_txn_abort(txn);
+    }
     return error;
 }
 
@@ -318,6 +472,7 @@ int sw_view_list(sw_view *view, const char *tenant, size_t limit, Slipway__Build
                  size_t *n_out)
 {
     MDB_txn *txn;
+    bool own;
     MDB_cursor *cur;
     MDB_val key, val;
     Slipway__BuildRecord **list = calloc(limit ? limit : 1, sizeof(*list));
@@ -327,12 +482,14 @@ int sw_view_list(sw_view *view, const char *tenant, size_t limit, Slipway__Build
     if (list == NULL) {
         abort();
     }
-    if ((rc = mdb_txn_begin(view->env, NULL, MDB_RDONLY, &txn)) != 0) {
+    if ((rc = read_txn(view, &txn, &own)) < 0) {
         free(list);
-        return lmdb_error(rc, "begin");
+        return rc;
     }
     if ((rc = mdb_cursor_open(txn, view->order, &cur)) != 0) {
-        mdb_txn_abort(txn);
+        if (own) {
+            mdb_txn_abort(txn);
+        }
         free(list);
         return lmdb_error(rc, "cursor");
     }
@@ -353,7 +510,9 @@ int sw_view_list(sw_view *view, const char *tenant, size_t limit, Slipway__Build
         list[n++] = rec;
     }
     mdb_cursor_close(cur);
-    mdb_txn_abort(txn);
+    if (own) {
+        mdb_txn_abort(txn);
+    }
     *out = list;
     *n_out = n;
     return 0;
@@ -371,6 +530,7 @@ int sw_view_lane(sw_view *view, const char *project, const char *lane,
                  Slipway__BuildRecord ***out, size_t *n_out)
 {
     MDB_txn *txn;
+    bool own;
     MDB_cursor *cur;
     unsigned char prefix[512];
     size_t plen = strlen(project), llen = strlen(lane), n = 0, cap = 8;
@@ -385,11 +545,13 @@ int sw_view_lane(sw_view *view, const char *project, const char *lane,
     }
     memcpy(prefix, project, plen + 1);
     memcpy(prefix + plen + 1, lane, llen + 1);
-    if ((rc = mdb_txn_begin(view->env, NULL, MDB_RDONLY, &txn)) != 0) {
-        return lmdb_error(rc, "begin");
+    if ((rc = read_txn(view, &txn, &own)) < 0) {
+        return rc;
     }
     if ((rc = mdb_cursor_open(txn, view->lanes, &cur)) != 0) {
-        mdb_txn_abort(txn);
+        if (own) {
+            mdb_txn_abort(txn);
+        }
         return lmdb_error(rc, "cursor");
     }
     list = calloc(cap, sizeof(*list));
@@ -419,7 +581,9 @@ int sw_view_lane(sw_view *view, const char *project, const char *lane,
         list[n++] = rec;
     }
     mdb_cursor_close(cur);
-    mdb_txn_abort(txn);
+    if (own) {
+        mdb_txn_abort(txn);
+    }
     *out = list;
     *n_out = n;
     return 0;

@@ -7,6 +7,14 @@
  * Deleting the directory and restarting the scheduler rebuilds it from EVENTS;
  * an event at or below the remembered sequence is skipped, so replays are
  * harmless.
+ *
+ * Events are applied into one open write transaction (a batch, at most
+ * SW_VIEW_BATCH events) that sw_view_flush commits: the scheduler flushes when
+ * its mailbox is empty, so a burst of events costs one commit (two syncs)
+ * instead of one each. Reads see the open batch. Nothing is acknowledged on
+ * the strength of the view: EVENTS holds every event, so a batch lost in a
+ * crash is applied again from the committed sequence at the next start. A
+ * batch whose commit fails is applied again event by event.
  */
 #ifndef SW_VIEW_H
 #define SW_VIEW_H
@@ -32,6 +40,10 @@ uint32_t sw_view_waiting(sw_view *view, const char *tenant);
 /* Applies an event read at stream sequence seq. Returns SW_APPLY_CHANGED,
  * SW_APPLY_IGNORED (stale, duplicate, or seq already applied) or an error. */
 int sw_view_apply(sw_view *view, const Slipway__BuildEvent *ev, uint64_t seq);
+
+/* Commits the open batch (0 when there is none). On failure its events are
+ * applied again one transaction each (see DESIGN) and the error returned. */
+int sw_view_flush(sw_view *view);
 
 /* The record of build_id (caller frees with slipway__build_record__free_unpacked);
  * SW_ENOTFOUND when there is none. */

@@ -331,7 +331,7 @@ static figures run_row(row r)
     memset(&f, 0, sizeof(f));
     f.r = r;
     snprintf(cluster, sizeof(cluster), "%s",
-             opt.pressure ? "" : "    pressure: {cpu: off, memory: off, io: off}\n");
+             opt.pressure ? "" : "    pressure: {cpu: off, memory: off, io: off, min_memory_free: off, min_disk_free: off}\n");
     sw_harness_options hopts = {.builders = r.builders, .slots = r.slots,
                                 .cluster_extra = cluster, .executor = opt.executor};
     sw_harness *h = sw_harness_create(&hopts);
