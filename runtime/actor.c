@@ -162,6 +162,10 @@ static void *actor_main(void *arg)
     sw_actor *actor = arg;
     int64_t next_tick = 0;
     int error;
+    char thread_name[16]; /* the kernel keeps 15 characters: top -H and perf show them */
+
+    snprintf(thread_name, sizeof(thread_name), "%s", actor->name);
+    pthread_setname_np(pthread_self(), thread_name);
 
     sw_error_clear();
     error = actor->impl->init(actor, &actor->state, actor->arg);

@@ -73,6 +73,7 @@ typedef struct dispatcher {
     int64_t checked_ms;     /* monotonic: the last look at placed jobs */
     int64_t retry_at_ms;    /* monotonic: after a refused placement, not before */
     bool kick;              /* a job came or a builder took one: fill when idle */
+    sw_publisher *pub;      /* PLACED events, not waited for */
 } dispatcher;
 
 const sw_cluster *sw_dispatcher_pick(const sw_config *cfg, const char *tier, const char *region,
@@ -152,6 +153,20 @@ static int refuse_region(dispatcher *d, const Slipway__Job *job)
     return 0;
 }
 
+/* On a bus thread: EVENTS' answer to a PLACED. A lost one costs only the
+ * record's "dispatched" state: the builder's STARTED moves the build on all
+ * the same (buildstate.c takes a start that overtook its placement). */
+static void on_placed_ack(void *closure, const char *msg_id, int error, const char *why,
+                          bool duplicate)
+{
+    dispatcher *d = closure;
+    (void)duplicate;
+    if (error < 0) {
+        sw_warn(sw_actor_name(d->self), "%s not stored in %s: %s (the build runs all the same)",
+                msg_id, SW_STREAM_EVENTS, why ? why : "refused");
+    }
+}
+
 /* Puts job on cluster's queue (msg-id <build>.job: a second placement of a
  * build within JOBS' duplicate window is the same message) and records
  * PLACED. *seq_out gets its JOBS sequence. SW_EFULL: JOBS is at its bound. */
@@ -188,7 +203,17 @@ static int place(dispatcher *d, Slipway__Job *job, const sw_cluster *cluster, co
                  job->build_id, SW_STREAM_JOBS, FULL_RETRY_MS);
         return error;
     }
-    if (error < 0 || (error = publish_event(d, &ev, "placed")) < 0) {
+    if (error == 0) {
+        /* PLACED is not waited for (on_placed_ack); one that cannot even be
+         * sent makes the placement come again (the job is then a duplicate) */
+        char evsubject[160], evid[64];
+        sw_subject(evsubject, sizeof(evsubject), "sw.events", ev.tenant, ev.build_id);
+        snprintf(evid, sizeof(evid), "%s.placed", ev.build_id);
+        data = sw_wire_pack(&ev.base, &len);
+        error = sw_publisher_send(d->pub, evsubject, data, len, evid);
+        free(data);
+    }
+    if (error < 0) {
         sw_warn(sw_actor_name(d->self), "build %s: %s; will retry", job->build_id,
                 sw_error_last());
         return error;
@@ -502,6 +527,7 @@ static int64_t dispatcher_tick(sw_actor *self, void *state)
     (void)self;
 
     if (!sw_bus_connected(d->bus)) {
+        sw_publisher_forget(d->pub); /* their acks will not come */
         return d->nheld > 0 || any_placed(d) ? 200 : -1;
     }
     if (now - d->touched_ms >= 1000) {
@@ -567,7 +593,9 @@ static int dispatcher_init(sw_actor *self, void **state_out, void *arg)
     d->self = self;
     d->bus = sw_actor_bus(self);
     snprintf(dir, sizeof(dir), "%s/dispatcher-%s", d->cfg->data_dir, d->tier);
-    if ((error = sw_routes_open(&d->routes, dir)) < 0) {
+    if ((error = sw_routes_open(&d->routes, dir)) < 0 ||
+        (error = sw_publisher_create(&d->pub, d->bus, on_placed_ack, d)) < 0) {
+        sw_routes_destroy(&d->routes);
         sw_config_release(&d->cfg);
         free(d);
         return error;
@@ -584,6 +612,7 @@ static int dispatcher_init(sw_actor *self, void **state_out, void *arg)
                               &slipway__job__descriptor);
     }
     if (error < 0) {
+        sw_publisher_destroy(&d->pub);
         sw_routes_destroy(&d->routes);
         sw_config_release(&d->cfg);
         free(d);
@@ -655,6 +684,7 @@ static void dispatcher_stop(sw_actor *self, void *state)
         free(l->tenant);
     }
     free(d->lanes);
+    sw_publisher_destroy(&d->pub);
     sw_routes_destroy(&d->routes);
     sw_config_release(&d->cfg);
     free(d);

@@ -1,6 +1,7 @@
 /* scheduler.c - the scheduler actor (see scheduler.h). */
 #include "actors/scheduler/scheduler.h"
 
+#include "actors/scheduler/handon.h"
 #include "actors/scheduler/quota.h"
 #include "actors/scheduler/view.h"
 #include "runtime/buildstate.h"
@@ -17,11 +18,17 @@
 #include <string.h>
 
 enum { TAG_REQUEST = 1, TAG_EVENT, TAG_HEARTBEAT, TAG_API_BUILDS, TAG_API_BUILD,
-       TAG_API_PROJECT, TAG_API_BUILDERS, TAG_ADVISORY, TAG_CANCEL, TAG_API_PROJECTS };
+       TAG_API_PROJECT, TAG_API_BUILDERS, TAG_ADVISORY, TAG_CANCEL, TAG_API_PROJECTS,
+       TAG_PUBACK };
 
 #define TICK_MS 500
 /* SCHED full: a request goes back to REQUESTS (nak) and comes again after this */
 #define FULL_RETRY_MS 2000
+/* a request's CREATED or job not acked by JetStream this long: it comes again */
+#define PUBLISH_TIMEOUT_MS 10000
+/* requests taken from REQUESTS at once: each waits for two publish acks that
+ * come back through the mailbox behind the events, so a burst needs many */
+#define REQUESTS_IN_FLIGHT 128
 #define LIST_DEFAULT 20
 #define LIST_MAX 500
 
@@ -36,6 +43,7 @@ typedef struct scheduler {
     sw_actor *self;
     sw_bus *bus;
     sw_view *view;
+    sw_handon *handon;      /* requests on their way to CREATED and SCHED */
     builder_seen *builders;
     size_t nbuilders;
     bool bus_was_down; /* heartbeats could not come: no builder is judged on that time */
@@ -53,16 +61,12 @@ static const char *who(scheduler *s)
 
 /* --- requests ------------------------------------------------------------ */
 
-/* Hands the job on to its tier (SCHED). SW_EFULL when SCHED is at its bound:
- * the first refusal of an episode is logged (warn), the rest are not, and the
- * first hand-on after it says how long it lasted. */
-static int publish_job(scheduler *s, const Slipway__Job *job)
+/* SCHED's answer to a job (handon's hook). The first refusal of an episode of
+ * a full SCHED is logged (warn), the rest are not, and the first hand-on after
+ * it says how long it lasted. */
+static void on_sched(void *ctx, int error, const char *why)
 {
-    char subject[160], msg_id[64];
-    int error;
-    sw_subject(subject, sizeof(subject), "sw.sched", job->tier, NULL);
-    snprintf(msg_id, sizeof(msg_id), "%s.sched", job->build_id);
-    error = sw_wire_js_publish(s->bus, subject, &job->base, msg_id, NULL);
+    scheduler *s = ctx;
     if (error == SW_EFULL) {
         if (!s->sched_full) {
             s->sched_full = true;
@@ -71,7 +75,7 @@ static int publish_job(scheduler *s, const Slipway__Job *job)
             sw_warn(who(s),
                     "stream %s is full: requests wait in %s and are offered again every %d ms "
                     "until it has room (%s)",
-                    SW_STREAM_SCHED, SW_STREAM_REQUESTS, FULL_RETRY_MS, sw_error_last());
+                    SW_STREAM_SCHED, SW_STREAM_REQUESTS, FULL_RETRY_MS, why ? why : "");
         }
         s->full_refused++;
     } else if (error == 0 && s->sched_full) {
@@ -80,10 +84,26 @@ static int publish_job(scheduler *s, const Slipway__Job *job)
                 SW_STREAM_SCHED, (long long)(sw_clock_mono_ms() - s->full_since_ms),
                 (unsigned long long)s->full_refused);
     }
-    return error;
 }
 
 static void supersede(scheduler *s, const sw_project *project, const Slipway__BuildEvent *created);
+
+/* EVENTS stored a build's CREATED (handon's hook): the view has it at once
+ * (the copy that comes by the follow is then a duplicate), so a query or a
+ * newer build right after sees it. */
+static void on_created(void *ctx, const Slipway__BuildEvent *ev)
+{
+    scheduler *s = ctx;
+    const sw_project *project = sw_config_project(s->cfg, ev->job->project);
+    if (sw_view_apply(s->view, ev, 0) < 0) {
+        sw_warn(who(s), "build %s: %s", ev->build_id, sw_error_last());
+    }
+    if (project != NULL && project->cancel_superseded) {
+        supersede(s, project, ev);
+    }
+    sw_info(who(s), "build %s created for %s/%s ref %s (request %s)", ev->build_id, ev->tenant,
+            ev->job->project, ev->job->ref, ev->request->request_id);
+}
 
 static void on_request(scheduler *s, const sw_mail *mail)
 {
@@ -91,9 +111,8 @@ static void on_request(scheduler *s, const sw_mail *mail)
     const sw_project *project;
     const sw_tier *tier;
     Slipway__BuildRecord *existing = NULL;
-    char build_id[13], subject[160], msg_id[64];
+    char build_id[13], subject[160];
     bool created = false;
-    int error;
 
     if (req->request_id[0] == '\0' || req->project[0] == '\0') {
         sw_warn(who(s), "dropping a request without request_id or project (on %s)",
@@ -163,39 +182,13 @@ static void on_request(scheduler *s, const sw_mail *mail)
     ev.job = &job;
     ev.request = (Slipway__BuildRequest *)req;
 
-    sw_subject(subject, sizeof(subject), "sw.events", project->tenant, build_id);
-    snprintf(msg_id, sizeof(msg_id), "%s.created", build_id);
-    if ((!created && (error = sw_wire_js_publish(s->bus, subject, &ev.base, msg_id, NULL)) < 0) ||
-        (error = publish_job(s, &job)) < 0) {
-        if (error == SW_EFULL) {
-            /* not lost, not acked: the request stays in REQUESTS (publish_job
-             * logged the episode) */
-            sw_debug(who(s), "request %s: %s full; offered again in %d ms", req->request_id,
-                     SW_STREAM_SCHED, FULL_RETRY_MS);
-            sw_msg_nak(mail->msg, FULL_RETRY_MS);
-            return;
-        }
-        sw_warn(who(s), "request %s: %s; will retry", req->request_id, sw_error_last());
-        sw_msg_nak(mail->msg, 1000);
-        return;
-    }
-    if (!created && sw_view_apply(s->view, &ev, 0) < 0) {
-        /* its first event, applied now (the copy from EVENTS is then a duplicate):
-         * a query or a newer build right after sees it */
-        sw_warn(who(s), "build %s: %s", build_id, sw_error_last());
-    }
-    if (project->cancel_superseded) {
-        supersede(s, project, &ev);
-    }
+    sw_subject(subject, sizeof(subject), "sw.sched", job.tier, NULL);
     if (created) {
-        sw_info(who(s), "build %s handed on to tier %s (request %s)", build_id, tier->name,
+        sw_info(who(s), "build %s handed on to tier %s again (request %s)", build_id, tier->name,
                 req->request_id);
-        sw_msg_ack(mail->msg);
-        return;
     }
-    sw_info(who(s), "build %s created for %s/%s ref %s (request %s)", build_id, project->tenant,
-            project->name, job.ref, req->request_id);
-    sw_msg_ack(mail->msg);
+    /* CREATED, then the job: acked when SCHED has it (handon.h) */
+    sw_handon_start(s->handon, mail->msg, build_id, created ? NULL : &ev, &job, subject);
 }
 
 /* --- events -------------------------------------------------------------- */
@@ -542,6 +535,7 @@ static int64_t scheduler_tick(sw_actor *self, void *state)
 {
     scheduler *s = state;
     int64_t now = sw_clock_mono_ms();
+    (void)sw_handon_expire(s->handon);
     if (!sw_bus_connected(s->bus)) {
         s->bus_was_down = true;
         return TICK_MS;
@@ -917,7 +911,12 @@ static int scheduler_init(sw_actor *self, void **state_out, void *arg)
     s->self = self;
     s->bus = sw_actor_bus(self);
     snprintf(dir, sizeof(dir), "%s/scheduler", s->cfg->data_dir);
-    if ((error = sw_view_open(&s->view, dir)) < 0) {
+    sw_handon_options ho = {.ack_tag = TAG_PUBACK, .timeout_ms = PUBLISH_TIMEOUT_MS,
+                            .full_retry_ms = FULL_RETRY_MS};
+    sw_handon_hooks hooks = {.ctx = s, .created = on_created, .sched = on_sched};
+    if ((error = sw_view_open(&s->view, dir)) < 0 ||
+        (error = sw_handon_create(&s->handon, self, &ho, &hooks)) < 0) {
+        sw_view_destroy(&s->view);
         sw_config_release(&s->cfg);
         free(s);
         return error;
@@ -940,8 +939,10 @@ static int scheduler_init(sw_actor *self, void **state_out, void *arg)
                                     &slipway__cancel_request__descriptor)) < 0 ||
         (error = sw_actor_pull(self, TAG_ADVISORY, SW_STREAM_ADVISORIES, SW_DURABLE_ADVISORIES,
                                4, NULL)) < 0 ||
-        (error = sw_actor_pull(self, TAG_REQUEST, SW_STREAM_REQUESTS, SW_DURABLE_SCHEDULER, 16,
+        (error = sw_actor_pull(self, TAG_REQUEST, SW_STREAM_REQUESTS, SW_DURABLE_SCHEDULER,
+                               REQUESTS_IN_FLIGHT,
                                &slipway__build_request__descriptor)) < 0) {
+        sw_handon_destroy(&s->handon);
         sw_view_destroy(&s->view);
         sw_config_release(&s->cfg);
         free(s);
@@ -986,6 +987,9 @@ static void scheduler_handle(sw_actor *self, void *state, const sw_mail *mail)
     case TAG_API_PROJECTS:
         api_projects(s, mail);
         break;
+    case TAG_PUBACK:
+        sw_handon_on_ack(s->handon, mail);
+        break;
     default:
         break;
     }
@@ -1012,6 +1016,7 @@ static void scheduler_stop(sw_actor *self, void *state)
         slipway__heartbeat__free_unpacked(s->builders[i].hb, NULL);
     }
     free(s->builders);
+    sw_handon_destroy(&s->handon); /* what is on its way comes again */
     sw_view_destroy(&s->view);
     sw_config_release(&s->cfg);
     free(s);

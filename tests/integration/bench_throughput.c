@@ -27,6 +27,7 @@
  *       build/tests/integration/bench_throughput [--builders B --slots S --webhooks W]
  */
 #include "harness.h"
+#include "natsd.h"
 #include "pushes.h"
 #include "support.h"
 #include "witness.h"
@@ -44,6 +45,7 @@
 #include <dirent.h>
 #include <getopt.h>
 #include <pthread.h>
+#include <search.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,7 +55,9 @@
 #define PROJECT "noop"
 #define PIPELINE "steps:\n  - name: noop\n    run: \"true\"\n"
 #define MAX_ROWS 2
-#define MAX_WEBHOOKS 2000 /* the witness holds 4096 FINISHED events */
+#define MAX_WEBHOOKS 50000 /* the witness holds 65536 FINISHED events */
+#define MAX_BUILDERS 128
+#define PACE_MS 20 /* --rate: a batch of deliveries this often */
 
 typedef struct row {
     int builders, slots, webhooks;
@@ -65,13 +69,16 @@ static struct {
     int connections, timeout_s;
     bool pressure;
     const char *executor;
-} opt = {{{2, 1, 200}, {4, 8, 400}}, 2, 16, 600, false, "shell"};
+    int rate; /* webhooks a second, evenly (0: all at once) */
+    const char *lookahead; /* the tier's (NULL: its default) */
+} opt = {{{2, 1, 200}, {4, 8, 400}}, 2, 16, 600, false, "shell", 0, NULL};
 
 typedef struct build {
     char delivery[64];
     char id[13];
     int64_t finished; /* wall ms of its first FINISHED; 0: not yet */
     int64_t created, placed, started; /* wall ms of its first such event; 0: not yet */
+    int64_t sent;                     /* wall ms its delivery was sent */
     int state;
 } build;
 
@@ -83,6 +90,7 @@ typedef struct bench {
     build *builds;
     int n, finished;
     int64_t last_finished;
+    struct hsearch_data index; /* build id -> its build */
 } bench;
 
 /* CPU clock ticks of a process and of the children it reaped, and the host's. */
@@ -92,24 +100,23 @@ typedef struct cpu_sample {
     unsigned long long ours;           /* this bench and every process it started, with
                                         * what they reaped (nats-server, git daemon, ...) */
     unsigned long long host_busy;      /* all cores: everything but idle and iowait */
+    unsigned long long nats;           /* the harness's nats-server(s) */
+    unsigned long long in_msgs, out_msgs; /* the (first) server's /varz counters */
 } cpu_sample;
 
 typedef struct figures {
     row r;
     double seconds, builds_per_s;
     double self_ms, children_ms, cores_busy, cores_others;
+    double nats_ms, in_per_build, out_per_build;
     int succeeded, not_succeeded, not_ended;
     int miscounted; /* builds the witness did not see exactly one FINISHED of */
 } figures;
 
 static build *find(bench *b, const char *id)
 {
-    for (int i = 0; i < b->n; i++) {
-        if (strcmp(b->builds[i].id, id) == 0) {
-            return &b->builds[i];
-        }
-    }
-    return NULL;
+    ENTRY want = {(char *)id, NULL}, *found = NULL;
+    return hsearch_r(want, FIND, &found, &b->index) != 0 ? found->data : NULL;
 }
 
 static void on_event(sw_msg *msg, void *closure)
@@ -179,7 +186,7 @@ static unsigned long long host_busy_ticks(void)
 
 /* The ticks of this process and of its children (the harness's nats-server,
  * git daemon and slipwayd), each with the children it reaped. */
-static unsigned long long our_ticks(void)
+static unsigned long long our_ticks(unsigned long long *nats)
 {
     unsigned long long total, self, children;
     DIR *d = opendir("/proc");
@@ -199,6 +206,9 @@ static unsigned long long our_ticks(void)
         if (p != NULL && sscanf(p + 1, " %*c %d", &ppid) == 1 && ppid == (int)getpid()) {
             process_ticks(pid, &self, &children);
             total += self + children;
+            if (strstr(text, "(nats-server)") != NULL) {
+                *nats += self + children;
+            }
         }
         free(text);
     }
@@ -206,13 +216,29 @@ static unsigned long long our_ticks(void)
     return total;
 }
 
-static cpu_sample sample(int pid)
+/* A counter of the server's /varz ("in_msgs", "out_msgs"); 0 when unread. */
+static unsigned long long varz_counter(const char *body, const char *name)
+{
+    char key[64];
+    snprintf(key, sizeof(key), "\"%s\":", name);
+    const char *p = body != NULL ? strstr(body, key) : NULL;
+    return p != NULL ? strtoull(p + strlen(key), NULL, 10) : 0;
+}
+
+static cpu_sample sample(sw_harness *h, int pid)
 {
     cpu_sample s;
+    char *varz = NULL;
+    memset(&s, 0, sizeof(s));
     s.wall_ms = sw_clock_wall_ms();
     process_ticks(pid, &s.self, &s.children);
-    s.ours = our_ticks();
+    s.ours = our_ticks(&s.nats);
     s.host_busy = host_busy_ticks();
+    if (sw_natsd_monitor(sw_harness_nats_http_port(h, 0), "/varz", &varz) == 0) {
+        s.in_msgs = varz_counter(varz, "in_msgs");
+        s.out_msgs = varz_counter(varz, "out_msgs");
+    }
+    free(varz);
     return s;
 }
 
@@ -231,7 +257,7 @@ static void bench_connect(bench *b, sw_harness *h)
 
 /* Sends builds[from..to) as deliveries at once over opt.connections connections
  * and waits (each at most 60 s) for every answer; fails unless all were 202. */
-static void deliver_all(sw_harness *h, build *builds, int from, int to)
+static void deliver_all(sw_harness *h, build *builds, int from, int to, int rate)
 {
     char *url = sw_asprintf("%s/hooks/github/" PROJECT, sw_harness_webhook_url(h));
     char *sha = sw_harness_repo_sha(h, PROJECT, "main");
@@ -240,7 +266,28 @@ static void deliver_all(sw_harness *h, build *builds, int from, int to)
     for (int i = 0; i < n; i++) {
         snprintf(ps[i].delivery, sizeof(ps[i].delivery), "%s", builds[from + i].delivery);
     }
-    sw_push_send(ps, n, url, PROJECT, sha, opt.connections, 60000);
+    /* at rate: a batch every PACE_MS, each when its time has come (a batch
+     * that takes longer delays the next: the rate printed is what was sent) */
+    int batch = rate > 0 ? (rate * PACE_MS + 999) / 1000 : n;
+    int64_t t0 = sw_clock_wall_ms();
+    for (int i = 0; i < n; i += batch) {
+        int m = n - i < batch ? n - i : batch;
+        int64_t due = t0 + (int64_t)i * 1000 / (rate > 0 ? rate : 1);
+        int64_t now = sw_clock_wall_ms();
+        if (rate > 0 && due > now) {
+            usleep((useconds_t)(due - now) * 1000);
+        }
+        now = sw_clock_wall_ms();
+        for (int k = 0; k < m; k++) {
+            builds[from + i + k].sent = now;
+        }
+        sw_push_send(ps + i, m, url, PROJECT, sha, opt.connections, 60000);
+    }
+    if (rate > 0 && n > 0) {
+        double took = (double)(sw_clock_wall_ms() - t0) / 1000.0;
+        printf("  deliveries:  %d sent at %d/s asked, %.0f/s done (%.2f s)\n", n, rate,
+               took > 0 ? n / took : 0.0, took);
+    }
     for (int i = 0; i < n; i++) {
         if (ps[i].status != 202 && refused++ < 5) {
             printf("  delivery %s: HTTP %ld %s\n", ps[i].delivery, ps[i].status, ps[i].answer);
@@ -306,7 +353,8 @@ static void print_stages(bench *b, int from, int64_t t0)
         int m = 0;
         for (int i = from; i < b->n; i++) {
             build *x = &b->builds[i];
-            int64_t a = k == 0 ? t0 : k == 1 || k == 3 ? x->created : x->placed;
+            int64_t a = k == 0 ? (x->sent ? x->sent : t0) : k == 1 || k == 3 ? x->created
+                                                                             : x->placed;
             int64_t z = k == 0 ? x->created : k == 1 ? x->placed : x->started;
             if (a != 0 && z != 0) {
                 v[m++] = z - a;
@@ -316,6 +364,22 @@ static void print_stages(bench *b, int from, int64_t t0)
         if (m > 0) {
             printf("  %-25s p50 %lld ms, p99 %lld ms, max %lld ms\n", waits[k],
                    (long long)v[m / 2], (long long)v[(m * 99) / 100], (long long)v[m - 1]);
+        }
+    }
+    /* sent at a rate: the queue wait of each third, in the order sent (flat
+     * when the control plane keeps up, growing when it does not) */
+    for (int third = 0; opt.rate > 0 && third < 3; third++) {
+        int m = 0, lo = from + third * n / 3, hi = from + (third + 1) * n / 3;
+        for (int i = lo; i < hi; i++) {
+            if (b->builds[i].created != 0 && b->builds[i].started != 0) {
+                v[m++] = b->builds[i].started - b->builds[i].created;
+            }
+        }
+        qsort(v, (size_t)m, sizeof(*v), cmp_i64);
+        if (m > 0) {
+            printf("  queue wait, third %d of the sent: p50 %lld ms, p99 %lld ms, max %lld ms\n",
+                   third + 1, (long long)v[m / 2], (long long)v[(m * 99) / 100],
+                   (long long)v[m - 1]);
         }
     }
     pthread_mutex_unlock(&b->lock);
@@ -332,8 +396,13 @@ static figures run_row(row r)
     f.r = r;
     snprintf(cluster, sizeof(cluster), "%s",
              opt.pressure ? "" : "    pressure: {cpu: off, memory: off, io: off, min_memory_free: off, min_disk_free: off}\n");
+    char tier[64] = "";
+    if (opt.lookahead != NULL) {
+        snprintf(tier, sizeof(tier), "    lookahead: %s\n", opt.lookahead);
+    }
     sw_harness_options hopts = {.builders = r.builders, .slots = r.slots,
-                                .cluster_extra = cluster, .executor = opt.executor};
+                                .cluster_extra = cluster, .tier_extra = tier,
+                                .executor = opt.executor};
     sw_harness *h = sw_harness_create(&hopts);
     sw_harness_repo_pipeline(h, PROJECT, PIPELINE);
     sw_harness_start(h, NULL);
@@ -345,6 +414,7 @@ static figures run_row(row r)
     pthread_mutex_init(&b.lock, NULL);
     b.n = warm + r.webhooks;
     b.builds = sw_calloc((size_t)b.n, sizeof(*b.builds));
+    ck_assert(hcreate_r((size_t)b.n * 2, &b.index) != 0);
     long long run = (long long)sw_clock_wall_ms();
     for (int i = 0; i < b.n; i++) {
         char request_id[96];
@@ -352,24 +422,27 @@ static figures run_row(row r)
                  (int)getpid(), i);
         snprintf(request_id, sizeof(request_id), "github:%s", b.builds[i].delivery);
         sw_wire_build_id(b.builds[i].id, TENANT, request_id);
+        ENTRY e = {b.builds[i].id, &b.builds[i]}, *added = NULL;
+        ck_assert(hsearch_r(e, ENTER, &added, &b.index) != 0);
     }
     bench_connect(&b, h);
     printf("\nbench_throughput: %d builder(s) x %d slot(s), %d webhooks (warm-up %d), "
-           "pressure %s; harness %s\n",
+           "pressure %s, lookahead %s; harness %s\n",
            r.builders, r.slots, r.webhooks, warm, opt.pressure ? "on" : "off",
+           opt.lookahead ? opt.lookahead : "default",
            sw_harness_dir(h));
 
-    deliver_all(h, b.builds, 0, warm);
+    deliver_all(h, b.builds, 0, warm, 0);
     int ended = await_finished(&b, warm, 120000);
     ck_assert_msg(ended >= warm, "the warm-up's %d builds did not end in 120 s (%d did)", warm,
                   ended);
 
     int pid = sw_harness_slipwayd_pid(h);
-    cpu_sample before = sample(pid);
-    deliver_all(h, b.builds, warm, b.n);
+    cpu_sample before = sample(h, pid);
+    deliver_all(h, b.builds, warm, b.n, opt.rate);
     int64_t sent = sw_clock_wall_ms() - before.wall_ms;
     ended = await_finished(&b, b.n, opt.timeout_s * 1000);
-    cpu_sample after = sample(pid);
+    cpu_sample after = sample(h, pid);
 
     pthread_mutex_lock(&b.lock);
     int64_t last = b.last_finished;
@@ -386,6 +459,9 @@ static figures run_row(row r)
         f.cores_others = 0; /* ticks are counted at different moments: noise */
     }
     f.not_ended = b.n - ended;
+    f.nats_ms = (double)(after.nats - before.nats) * 1000.0 / (double)tck / r.webhooks;
+    f.in_per_build = (double)(after.in_msgs - before.in_msgs) / r.webhooks;
+    f.out_per_build = (double)(after.out_msgs - before.out_msgs) / r.webhooks;
 
     /* every build's result, and the witness's count of its FINISHED events */
     for (int i = warm; i < b.n; i++) {
@@ -416,13 +492,19 @@ static figures run_row(row r)
     printf("  throughput:  %.1f builds/s (%d builds, first webhook -> last FINISHED %.2f s)\n",
            f.builds_per_s, r.webhooks, f.seconds);
     print_stages(&b, warm, before.wall_ms);
-    printf("  CPU/build:   slipwayd %.1f ms, its children %.1f ms\n", f.self_ms, f.children_ms);
+    printf("  CPU/build:   slipwayd %.1f ms, its children %.1f ms, nats-server %.1f ms\n",
+           f.self_ms, f.children_ms, f.nats_ms);
+    if (before.in_msgs != 0) {
+        printf("  messages:    %.1f into nats-server and %.1f out of it per build (/varz)\n",
+               f.in_per_build, f.out_per_build);
+    }
     printf("  host:        %.2f cores busy of %ld, of which %.2f not this bench's processes%s\n",
            f.cores_busy, sysconf(_SC_NPROCESSORS_ONLN), f.cores_others,
            f.cores_others > 0.1 ? " (the figures are disturbed)" : "");
 
     sw_sub_destroy(&b.events);
     sw_bus_destroy(&b.bus);
+    hdestroy_r(&b.index);
     free(b.builds);
     pthread_mutex_destroy(&b.lock);
     sw_witness_destroy(&w);
@@ -438,13 +520,13 @@ START_TEST(bench_rows)
         f[i] = run_row(opt.rows[i]);
         bad += f[i].not_succeeded + f[i].miscounted;
     }
-    printf("\n%-10s %8s %9s %14s %14s %11s %7s\n", "builders", "webhooks", "builds/s",
-           "slipwayd ms/b", "children ms/b", "cores busy", "others");
+    printf("\n%-10s %8s %9s %14s %14s %10s %11s %7s\n", "builders", "webhooks", "builds/s",
+           "slipwayd ms/b", "children ms/b", "nats ms/b", "cores busy", "others");
     for (int i = 0; i < opt.nrows; i++) {
         char shape[32];
         snprintf(shape, sizeof(shape), "%d x %d", f[i].r.builders, f[i].r.slots);
-        printf("%-10s %8d %9.1f %14.1f %14.1f %11.2f %7.2f\n", shape, f[i].r.webhooks,
-               f[i].builds_per_s, f[i].self_ms, f[i].children_ms, f[i].cores_busy,
+        printf("%-10s %8d %9.1f %14.1f %14.1f %10.1f %11.2f %7.2f\n", shape, f[i].r.webhooks,
+               f[i].builds_per_s, f[i].self_ms, f[i].children_ms, f[i].nats_ms, f[i].cores_busy,
                f[i].cores_others);
     }
     ck_assert_msg(bad == 0, "%d builds did not succeed exactly once", bad);
@@ -456,7 +538,7 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: bench_throughput [--builders B] [--slots S] [--webhooks W]\n"
             "                        [--connections N] [--timeout SECONDS] [--pressure]\n"
-            "                        [--executor E]\n"
+            "                        [--executor E] [--rate R] [--lookahead N|off]\n"
             "\n"
             "Figures, not a test: one slipwayd with every actor, B builders x S slots\n"
             "(shell executor), a pipeline of one step `true`; W signed GitHub push\n"
@@ -465,7 +547,7 @@ static void usage(FILE *out)
             "--slots or --webhooks it runs both rows: 2 x 1 with 200, 4 x 8 with 400.\n"
             "Exits non-zero when a build did not succeed exactly once.\n"
             "\n"
-            "  --builders B        builders in the cluster (default 2)\n"
+            "  --builders B        builders in the cluster (default 2; at most %d)\n"
             "  --slots S           slots of each (default 1)\n"
             "  --webhooks W        deliveries (default 200; at most %d)\n"
             "  --connections N     concurrent HTTP connections that send them (default 16)\n"
@@ -473,10 +555,15 @@ static void usage(FILE *out)
             "  --pressure          keep the cluster's pressure thresholds (default: off)\n"
             "  --executor E        the cluster's: shell (default), docker, or simulate (builds\n"
             "                      that run nothing: the control plane by itself)\n"
+            "  --rate R            send the webhooks at R a second, evenly, instead of all\n"
+            "                      at once, and print the queue wait of each third of them\n"
+            "                      (flat: the control plane sustains R)\n"
+            "  --lookahead N|off   the tier's fair-share lookahead (default: the tier's\n"
+            "                      default, 2)\n"
             "\n"
             "Needs SLIPWAY_BUILD_DIR (and SLIPWAY_SOURCE_DIR) as meson test sets them;\n"
             "SLIPWAY_KEEP_TMP=1 keeps the harness's dir (the logs).\n",
-            MAX_WEBHOOKS);
+            MAX_BUILDERS, MAX_WEBHOOKS);
 }
 
 /* A positive number of at most max, or -1. */
@@ -497,6 +584,8 @@ int main(int argc, char **argv)
         {"timeout", required_argument, NULL, 't'},
         {"pressure", no_argument, NULL, 'p'},
         {"executor", required_argument, NULL, 'e'},
+        {"rate", required_argument, NULL, 'r'},
+        {"lookahead", required_argument, NULL, 'l'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -506,7 +595,7 @@ int main(int argc, char **argv)
     while ((o = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (o) {
         case 'b':
-            one.builders = positive(optarg, 64);
+            one.builders = positive(optarg, MAX_BUILDERS);
             single = true;
             break;
         case 's':
@@ -529,6 +618,12 @@ int main(int argc, char **argv)
         case 'e':
             opt.executor = optarg;
             break;
+        case 'r':
+            opt.rate = positive(optarg, 100000);
+            break;
+        case 'l':
+            opt.lookahead = optarg;
+            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -538,7 +633,7 @@ int main(int argc, char **argv)
         }
     }
     if (optind != argc || one.builders < 0 || one.slots < 0 || one.webhooks < 0 ||
-        opt.connections < 0 || opt.timeout_s < 0) {
+        opt.connections < 0 || opt.timeout_s < 0 || opt.rate < 0) {
         usage(stderr);
         return 2;
     }

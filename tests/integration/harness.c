@@ -735,9 +735,10 @@ static void write_nats_config(sw_harness *h)
     fprintf(f, "clusters:\n  - name: local-free\n    tier: free\n    region: local\n");
     ck_assert_int_eq(fclose(f), 0);
     h->nats_dir = sw_asprintf("%s/nats", h->dir);
+    h->http_ports[0] = sw_test_free_port(); /* a cluster's nodes choose their own */
     char *cmd = sw_asprintf("'%s/tools/slipway-admin' nats-config -c '%s' -o '%s' "
-                            "--bcrypt-cost 4 >'%s/nats-config.log' 2>&1",
-                            h->build_dir, plan, h->nats_dir, h->dir);
+                            "--bcrypt-cost 4 --http 127.0.0.1:%d >'%s/nats-config.log' 2>&1",
+                            h->build_dir, plan, h->nats_dir, h->http_ports[0], h->dir);
     int rc = system(cmd);
     char *log = sw_asprintf("%s/nats-config.log", h->dir);
     char *text = sw_test_read_file(log, NULL);

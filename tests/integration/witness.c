@@ -10,12 +10,13 @@
 
 #include <check.h>
 #include <pthread.h>
+#include <search.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#define MAX_SEEN 4096
+#define MAX_SEEN 65536
 
 typedef struct seen {
     char build_id[16];
@@ -27,10 +28,11 @@ struct sw_witness {
     sw_bus *bus;
     sw_sub *events;
     pthread_mutex_t lock;
-    seen finished[MAX_SEEN];
+    seen *finished; /* MAX_SEEN each */
     int nfinished;
-    seen started[MAX_SEEN];
+    seen *started;
     int nstarted;
+    struct hsearch_data ids; /* msg-id of each seen -> "" (the duplicates' check) */
     long long last_event_ms;
 };
 
@@ -48,16 +50,17 @@ static void on_event(sw_msg *msg, void *closure)
         bool fin = ev->kind == SLIPWAY__EVENT_KIND__FINISHED, dup = false;
         seen *list = fin ? w->finished : w->started;
         int *n = fin ? &w->nfinished : &w->nstarted;
-        for (int i = 0; i < *n; i++) {
-            if (id != NULL && strcmp(list[i].msg_id, id) == 0) {
-                dup = true;
-            }
-        }
+        ENTRY want = {(char *)id, NULL}, *found = NULL;
+        dup = id != NULL && hsearch_r(want, FIND, &found, &w->ids) != 0;
         if (!dup && *n < MAX_SEEN) {
             seen *s = &list[(*n)++];
             snprintf(s->build_id, sizeof(s->build_id), "%s", ev->build_id);
             snprintf(s->msg_id, sizeof(s->msg_id), "%s", id ? id : "(none)");
             s->attempt = ev->attempt;
+            ENTRY e = {s->msg_id, ""}, *added = NULL;
+            if (id != NULL) {
+                ck_assert_msg(hsearch_r(e, ENTER, &added, &w->ids) != 0, "witness: index full");
+            }
         }
     }
     pthread_mutex_unlock(&w->lock);
@@ -73,6 +76,10 @@ sw_witness *sw_witness_create(const char *url)
     sw_bus_options o = {.url = url, .name = "test-witness", .connect_wait_ms = 5000};
     sw_harness_as_operator(&o);
     ck_assert_ptr_nonnull(w);
+    w->finished = calloc(MAX_SEEN, sizeof(*w->finished));
+    w->started = calloc(MAX_SEEN, sizeof(*w->started));
+    ck_assert(w->finished != NULL && w->started != NULL);
+    ck_assert(hcreate_r(4 * MAX_SEEN, &w->ids) != 0);
     pthread_mutex_init(&w->lock, NULL);
     ck_assert_msg(sw_bus_connect(&w->bus, &o) == 0, "witness cannot connect to %s", url);
     ck_assert_msg(sw_bus_follow(&w->events, w->bus, SW_STREAM_EVENTS, "sw.events.>", 1,
@@ -90,6 +97,9 @@ void sw_witness_destroy(sw_witness **w_p)
     sw_sub_destroy(&w->events);
     sw_bus_destroy(&w->bus);
     pthread_mutex_destroy(&w->lock);
+    hdestroy_r(&w->ids);
+    free(w->finished);
+    free(w->started);
     free(w);
     *w_p = NULL;
 }
