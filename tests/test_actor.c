@@ -477,6 +477,74 @@ START_TEST(test_reconfigure_of_an_actor_without_it_takes_nothing)
 }
 END_TEST
 
+
+/* ---- idle: called when the mailbox has just become empty ---- */
+
+typedef struct gated {
+    atomic_int open;      /* the first mail's handler waits for it */
+    atomic_int handled;
+    atomic_int idles;
+    atomic_int handled_at_idle; /* handled when idle last ran */
+} gated;
+
+static int gated_init(sw_actor *self, void **state_out, void *arg)
+{
+    *state_out = arg;
+    return 0;
+}
+
+static void gated_handle(sw_actor *self, void *state, const sw_mail *mail)
+{
+    gated *g = state;
+    int64_t deadline = sw_clock_mono_ms() + 10000;
+    while (atomic_load(&g->open) == 0 && sw_clock_mono_ms() < deadline) {
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+    }
+    atomic_fetch_add(&g->handled, 1);
+}
+
+static void gated_idle(sw_actor *self, void *state)
+{
+    gated *g = state;
+    atomic_store(&g->handled_at_idle, atomic_load(&g->handled));
+    atomic_fetch_add(&g->idles, 1);
+}
+
+static void gated_stop(sw_actor *self, void *state)
+{
+}
+
+static const sw_actor_impl gated_impl = {.kind = "gated",
+                                         .init = gated_init,
+                                         .handle = gated_handle,
+                                         .stop = gated_stop,
+                                         .idle = gated_idle};
+
+START_TEST(test_idle_runs_once_a_burst_is_handled)
+{
+    gated g;
+    sw_actor *actor = NULL;
+    memset(&g, 0, sizeof(g));
+    ck_assert_int_eq(sw_actor_start(&actor, &gated_impl, "gated", NULL, &g), 0);
+    /* the first mail holds the actor while nine more queue behind it */
+    for (int i = 0; i < 10; i++) {
+        sw_actor_post(actor, 1, NULL, NULL);
+    }
+    atomic_store(&g.open, 1);
+    ck_assert_msg(await_at_least(&g.idles, 1, 10000), "idle never ran (%d mails handled)",
+                  atomic_load(&g.handled));
+    ck_assert_int_eq(atomic_load(&g.handled), 10);
+    ck_assert_int_eq(atomic_load(&g.handled_at_idle), 10);
+    ck_assert_int_eq(atomic_load(&g.idles), 1);
+    /* one more mail: one more idle */
+    sw_actor_post(actor, 1, NULL, NULL);
+    ck_assert_msg(await_at_least(&g.idles, 2, 10000), "idle did not run after the next mail");
+    ck_assert_int_eq(atomic_load(&g.handled_at_idle), 11);
+    sw_actor_destroy(&actor);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("actor");
@@ -491,6 +559,7 @@ int main(void)
     tcase_add_test(mail, test_payload_freed_after_handling);
     tcase_add_test(mail, test_payload_of_mail_queued_at_stop_is_freed);
     tcase_add_test(mail, test_post_without_payload_free);
+    tcase_add_test(mail, test_idle_runs_once_a_burst_is_handled);
     suite_add_tcase(s, mail);
     TCase *tick = tcase_create("tick");
     tcase_add_test(tick, test_tick_repeats_at_its_interval);

@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 static char *dir;
 static sw_view *view;
@@ -339,6 +341,96 @@ START_TEST(test_long_build_id_does_not_overflow)
 }
 END_TEST
 
+
+/* ---- batches: applied into one open transaction, committed by flush ---- */
+
+/* Runs fn in a child process on a view of its own at crash_dir, which then
+ * dies (_exit) without closing it: what was not committed is lost. Returns
+ * the child's exit status (fn's answer). */
+static int in_a_crashing_child(const char *crash_dir, int (*fn)(sw_view *v))
+{
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        sw_view *v = NULL;
+        if (sw_view_open(&v, crash_dir) < 0) {
+            _exit(90);
+        }
+        _exit(fn(v));
+    }
+    int status = 0;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_msg(WIFEXITED(status), "the child did not exit (status %d)", status);
+    return WEXITSTATUS(status);
+}
+
+static int created_flushed_then_started(sw_view *v)
+{
+    Slipway__BuildRecord *rec = NULL;
+    if (apply_created(v, "aaaa", "acme", 1000, 1) != SW_APPLY_CHANGED || sw_view_flush(v) < 0 ||
+        apply_started(v, "aaaa", 1, "b1", 2) != SW_APPLY_CHANGED) {
+        return 91;
+    }
+    /* reads see the open batch */
+    if (sw_view_get(v, "aaaa", &rec) < 0 || rec->state != SLIPWAY__BUILD_STATE__RUNNING ||
+        sw_view_waiting(v, "acme") != 0) {
+        return 92;
+    }
+    slipway__build_record__free_unpacked(rec, NULL);
+    return 0;
+}
+
+START_TEST(test_a_crash_loses_only_the_open_batch)
+{
+    char *crash_dir = sw_test_tmpdir("sw-view-crash");
+    ck_assert_int_eq(in_a_crashing_child(crash_dir, created_flushed_then_started), 0);
+    sw_view *v = NULL;
+    ck_assert_msg(sw_view_open(&v, crash_dir) == 0, "%s", sw_error_last());
+    /* the flushed CREATED is there, the STARTED after it is not: EVENTS gives
+     * it again from sequence 2 */
+    ck_assert_uint_eq(sw_view_seq(v), 1);
+    ck_assert_uint_eq(sw_view_waiting(v, "acme"), 1);
+    Slipway__BuildRecord *rec = get(v, "aaaa");
+    ck_assert_int_eq(rec->state, SLIPWAY__BUILD_STATE__QUEUED);
+    slipway__build_record__free_unpacked(rec, NULL);
+    ck_assert_int_eq(apply_started(v, "aaaa", 1, "b1", 2), SW_APPLY_CHANGED);
+    rec = get(v, "aaaa");
+    ck_assert_int_eq(rec->state, SLIPWAY__BUILD_STATE__RUNNING);
+    slipway__build_record__free_unpacked(rec, NULL);
+    sw_view_destroy(&v);
+    sw_test_rmtree(crash_dir);
+    free(crash_dir);
+}
+END_TEST
+
+static int many_created_never_flushed(sw_view *v)
+{
+    for (int i = 1; i <= 600; i++) {
+        char id[16];
+        snprintf(id, sizeof(id), "b%04d", i);
+        if (apply_created(v, id, "acme", 1000 + i, (uint64_t)i) != SW_APPLY_CHANGED) {
+            return 93;
+        }
+    }
+    return 0;
+}
+
+START_TEST(test_a_batch_commits_by_itself_at_its_bound)
+{
+    char *crash_dir = sw_test_tmpdir("sw-view-crash");
+    ck_assert_int_eq(in_a_crashing_child(crash_dir, many_created_never_flushed), 0);
+    sw_view *v = NULL;
+    ck_assert_msg(sw_view_open(&v, crash_dir) == 0, "%s", sw_error_last());
+    /* 600 events never flushed: a full batch committed by itself, the rest lost */
+    uint64_t seq = sw_view_seq(v);
+    ck_assert_msg(seq > 0 && seq < 600, "committed up to %llu of 600", (unsigned long long)seq);
+    ck_assert_uint_eq(sw_view_waiting(v, "acme"), seq);
+    sw_view_destroy(&v);
+    sw_test_rmtree(crash_dir);
+    free(crash_dir);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("scheduler");
@@ -356,6 +448,8 @@ int main(void)
     tcase_add_test(tc, test_rebuild_gives_identical_records);
     tcase_add_test(tc, test_lane_lists_the_builds_not_ended_oldest_first);
     tcase_add_test(tc, test_created_applied_early_then_from_the_stream);
+    tcase_add_test(tc, test_a_crash_loses_only_the_open_batch);
+    tcase_add_test(tc, test_a_batch_commits_by_itself_at_its_bound);
     suite_add_tcase(s, tc);
     TCase *untrusted = tcase_create("untrusted");
     tcase_add_checked_fixture(untrusted, setup, teardown);
