@@ -226,6 +226,11 @@ void sw_sub_destroy(sw_sub **sub_p);
 int sw_puller_start(sw_puller **out, sw_bus *bus, const char *stream, const char *durable,
                     int max_inflight, sw_bus_msg_cb cb, void *closure);
 
+/* Asks the puller to fetch no more, without waiting: a fetch under way ends
+ * within its timeout (500 ms), what it brings is still handed out; destroy
+ * then joins. A host stopping many pullers asks them all first. */
+void sw_puller_stop(sw_puller *puller);
+
 /* Changes max_inflight from now on; 0 pauses the puller (see puller.c: a fetch
  * already under way when it is lowered gives its message back at once). */
 void sw_puller_set_limit(sw_puller *puller, int max_inflight);

@@ -293,6 +293,17 @@ int sw_puller_inflight(sw_puller *puller)
     return n;
 }
 
+void sw_puller_stop(sw_puller *puller)
+{
+    if (puller == NULL) {
+        return;
+    }
+    pthread_mutex_lock(&puller->core->mu);
+    puller->core->stopping = true;
+    pthread_cond_broadcast(&puller->core->cv);
+    pthread_mutex_unlock(&puller->core->mu);
+}
+
 void sw_puller_destroy(sw_puller **puller_p)
 {
     sw_puller *puller = puller_p != NULL ? *puller_p : NULL;

@@ -307,6 +307,18 @@ fail:
     return error;
 }
 
+void sw_actor_quiesce(sw_actor *actor)
+{
+    if (actor == NULL) {
+        return;
+    }
+    pthread_mutex_lock(&actor->src_lock);
+    for (source *s = actor->sources; s != NULL; s = s->next) {
+        sw_puller_stop(s->puller);
+    }
+    pthread_mutex_unlock(&actor->src_lock);
+}
+
 void sw_actor_destroy(sw_actor **actor_p)
 {
     sw_actor *actor;

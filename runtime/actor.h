@@ -67,6 +67,11 @@ int sw_actor_start(sw_actor **out, const sw_actor_impl *impl, const char *name, 
 /* Stops and joins the actor (see DESIGN). Accepts NULL; nulls the pointer. */
 void sw_actor_destroy(sw_actor **actor_p);
 
+/* Its pulls fetch no more, without waiting (sw_puller_stop). A host that stops
+ * many actors quiesces them all first, so that their fetches under way end
+ * together rather than one destroy after another. Accepts NULL. */
+void sw_actor_quiesce(sw_actor *actor);
+
 const char *sw_actor_name(const sw_actor *actor);
 sw_bus *sw_actor_bus(const sw_actor *actor);
 

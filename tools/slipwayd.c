@@ -624,6 +624,11 @@ int main(int argc, char **argv)
     status = 0;
 
 out:
+    /* every pull stops fetching at once (a hundred builders: one fetch timeout,
+     * not a hundred one after another), then each actor stops in turn */
+    for (size_t i = 0; i < nplan; i++) {
+        sw_actor_quiesce(plan[i].actor);
+    }
     for (size_t i = nplan; i-- > 0;) {
         sw_actor_destroy(&plan[i].actor);
     }

@@ -424,6 +424,11 @@ static bool fill(dispatcher *d, const sw_tier *tier, const sw_cluster *cluster)
         lanes[i].running = d->lanes[i].running;
         lanes[i].max_running = tier->max_running;
     }
+    /* builders waiting for a job (their pull requests) take one at once: those
+     * come on top of the lookahead, which bounds what waits untaken */
+    if (want != UINT64_MAX) {
+        want += counts.waiting;
+    }
     bool ok = true;
     for (uint64_t queued = counts.pending; queued < want; queued++) {
         int i = sw_fair_next(lanes, d->nlanes, &d->cursor);
