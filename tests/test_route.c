@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 /* Tier free is in cn (the default) and overseas; tier pro only in cn. */
 static const char config_yaml[] = "data_dir: /d\n"
@@ -401,6 +403,59 @@ START_TEST(test_store_keeps_what_it_learned)
 }
 END_TEST
 
+
+/* In a child that dies (_exit) without closing the store: b1 learned and
+ * flushed, b3 learned and not. Exits 0 when both were seen before it died. */
+static int learn_then_die(const char *dir)
+{
+    sw_routes *routes = NULL;
+    Slipway__RouteMix *mix = NULL;
+    profile p;
+    if (sw_routes_open(&routes, dir) < 0) {
+        return 90;
+    }
+    make_profile(&p, "pypi.org", 3, NULL, 0);
+    Slipway__BuildEvent ev = finished("b1", &p.msg);
+    if (sw_routes_apply(routes, &ev, 7, 3) != 1 || sw_routes_flush(routes) < 0) {
+        return 91;
+    }
+    ev = finished("b3", &p.msg);
+    if (sw_routes_apply(routes, &ev, 9, 3) != 1) {
+        return 92;
+    }
+    /* lookups see the open batch */
+    if (sw_routes_mix(routes, "web", "", &mix) < 0 || mix == NULL || mix->learned != 2) {
+        return 93;
+    }
+    slipway__route_mix__free_unpacked(mix, NULL);
+    return 0;
+}
+
+START_TEST(test_a_crash_loses_only_the_open_batch)
+{
+    char *dir = sw_test_tmpdir("routes");
+    sw_routes *routes = NULL;
+    Slipway__RouteMix *mix = NULL;
+    int status = 0;
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        _exit(learn_then_die(dir));
+    }
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the child: status %d", status);
+    ck_assert_int_eq(sw_routes_open(&routes, dir), 0);
+    ck_assert_uint_eq(sw_routes_seq(routes), 7); /* EVENTS gives 8 on again */
+    ck_assert_int_eq(sw_routes_mix(routes, "web", "", &mix), 0);
+    ck_assert_ptr_nonnull(mix);
+    ck_assert_uint_eq(mix->learned, 1);
+    slipway__route_mix__free_unpacked(mix, NULL);
+    sw_routes_destroy(&routes);
+    sw_test_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("route");
@@ -413,6 +468,7 @@ int main(void)
     tcase_add_test(tc, test_pin_learn_off_and_missing_clusters);
     tcase_add_test(tc, test_hosts_are_bounded);
     tcase_add_test(tc, test_store_keeps_what_it_learned);
+    tcase_add_test(tc, test_a_crash_loses_only_the_open_batch);
     suite_add_tcase(s, tc);
     return sw_test_run(s);
 }

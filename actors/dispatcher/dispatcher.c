@@ -644,13 +644,16 @@ static int dispatcher_reconfigure(sw_actor *self, void *state, const sw_config *
     return 0;
 }
 
-/* The mailbox is empty: top the queues up if a job came or one was taken
- * since, rather than waiting for the tick (one look at each queue per burst
- * of mail). */
+/* The mailbox is empty: what the routes learned is committed, and the queues
+ * are topped up if a job came or one was taken since, rather than waiting for
+ * the tick (one look at each queue per burst of mail). */
 static void dispatcher_idle(sw_actor *self, void *state)
 {
     dispatcher *d = state;
     (void)self;
+    if (sw_routes_flush(d->routes) < 0) {
+        sw_warn(sw_actor_name(d->self), "%s", sw_error_last());
+    }
     if (d->kick && sw_bus_connected(d->bus)) {
         fill_all(d, sw_clock_mono_ms());
     }

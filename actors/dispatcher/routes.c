@@ -12,6 +12,8 @@
 
 /* The sequence of events that teach nothing is written this often. */
 #define SEQ_EVERY 512
+/* events learned in one transaction at most */
+#define BATCH_MAX 512
 #define MAX_KEY 400
 
 struct sw_routes {
@@ -19,6 +21,9 @@ struct sw_routes {
     MDB_dbi mixes, meta;
     uint64_t seq;     /* applied, in memory */
     uint64_t written; /* ... and in the store */
+    MDB_txn *batch;   /* learned, not committed yet (sw_routes_flush) */
+    uint64_t batch_seq; /* the sequence the batch writes */
+    int nbatch;
 };
 
 static int lmdb_error(int rc, const char *what)
@@ -68,8 +73,8 @@ static int write_seq(sw_routes *r)
 {
     MDB_txn *txn;
     int rc, error;
-    if (r->seq == r->written) {
-        return 0;
+    if (r->seq == r->written || r->batch != NULL) {
+        return 0; /* an open batch writes it */
     }
     if ((rc = mdb_txn_begin(r->env, NULL, 0, &txn)) != 0) {
         return lmdb_error(rc, "begin");
@@ -92,6 +97,7 @@ void sw_routes_destroy(sw_routes **routes_p)
     }
     sw_routes *r = *routes_p;
     *routes_p = NULL;
+    (void)sw_routes_flush(r);
     (void)write_seq(r); /* at worst the next start reads a few events again */
     mdb_env_close(r->env);
     free(r);
@@ -176,11 +182,27 @@ static int learn_into(sw_routes *r, MDB_txn *txn, const Slipway__BuildEvent *ev,
     return rc == 0 ? 0 : lmdb_error(rc, "put");
 }
 
+int sw_routes_flush(sw_routes *r)
+{
+    int rc;
+    if (r->batch == NULL) {
+        return 0;
+    }
+    rc = mdb_txn_commit(r->batch);
+    r->batch = NULL;
+    r->nbatch = 0;
+    if (rc != 0) {
+        /* what the batch learned is lost until the next start reads it again */
+        return lmdb_error(rc, "commit");
+    }
+    r->written = r->batch_seq;
+    return 0;
+}
+
 int sw_routes_apply(sw_routes *r, const Slipway__BuildEvent *ev, uint64_t seq,
                     uint32_t half_life)
 {
     const Slipway__SourceProfile *p = ev->profile;
-    MDB_txn *txn;
     bool learned = false;
     int rc, error;
 
@@ -190,26 +212,41 @@ int sw_routes_apply(sw_routes *r, const Slipway__BuildEvent *ev, uint64_t seq,
     if (ev->kind != SLIPWAY__EVENT_KIND__FINISHED || p == NULL || p->project == NULL ||
         p->project[0] == '\0') {
         r->seq = seq > r->seq ? seq : r->seq;
+        if (r->batch != NULL && seq != 0) {
+            /* the open batch writes it when it is committed */
+            if ((error = put_seq(r, r->batch, r->seq)) < 0) {
+                mdb_txn_abort(r->batch);
+                r->batch = NULL;
+                r->nbatch = 0;
+                return error;
+            }
+            r->batch_seq = r->seq;
+            return 0;
+        }
         if (r->seq - r->written >= SEQ_EVERY) {
             return write_seq(r);
         }
         return 0;
     }
-    if ((rc = mdb_txn_begin(r->env, NULL, 0, &txn)) != 0) {
+    if (r->batch == NULL && (rc = mdb_txn_begin(r->env, NULL, 0, &r->batch)) != 0) {
+        r->batch = NULL;
         return lmdb_error(rc, "begin");
     }
-    if ((error = learn_into(r, txn, ev, NULL, half_life, &learned)) < 0 ||
+    if ((error = learn_into(r, r->batch, ev, NULL, half_life, &learned)) < 0 ||
         (p->branch != NULL && p->branch[0] != '\0' &&
-         (error = learn_into(r, txn, ev, p->branch, half_life, &learned)) < 0) ||
-        (seq != 0 && (error = put_seq(r, txn, seq)) < 0)) {
-        mdb_txn_abort(txn);
+         (error = learn_into(r, r->batch, ev, p->branch, half_life, &learned)) < 0) ||
+        (seq != 0 && (error = put_seq(r, r->batch, seq)) < 0)) {
+        /* the batch is lost with it: learned again at the next start */
+        mdb_txn_abort(r->batch);
+        r->batch = NULL;
+        r->nbatch = 0;
         return error;
     }
-    if ((rc = mdb_txn_commit(txn)) != 0) {
-        return lmdb_error(rc, "commit");
-    }
     if (seq != 0) {
-        r->seq = r->written = seq;
+        r->seq = r->batch_seq = seq;
+    }
+    if (++r->nbatch >= BATCH_MAX && (error = sw_routes_flush(r)) < 0) {
+        return error;
     }
     return learned ? 1 : 0;
 }
@@ -221,7 +258,10 @@ int sw_routes_mix(sw_routes *r, const char *project, const char *branch,
     int rc, error = 0;
 
     *out = NULL;
-    if ((rc = mdb_txn_begin(r->env, NULL, MDB_RDONLY, &txn)) != 0) {
+    /* the open batch sees what it learned */
+    if (r->batch != NULL) {
+        txn = r->batch;
+    } else if ((rc = mdb_txn_begin(r->env, NULL, MDB_RDONLY, &txn)) != 0) {
         return lmdb_error(rc, "begin");
     }
     if (branch != NULL && branch[0] != '\0') {
@@ -234,6 +274,8 @@ int sw_routes_mix(sw_routes *r, const char *project, const char *branch,
     if (error == 0 && *out == NULL) {
         error = get_mix(r, txn, project, NULL, out);
     }
-    mdb_txn_abort(txn);
+    if (txn != r->batch) {
+        mdb_txn_abort(txn);
+    }
     return error;
 }

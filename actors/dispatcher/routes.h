@@ -10,6 +10,10 @@
  * event at or below the remembered sequence is skipped, and a build learned
  * already is not learned again, so replays are harmless. The sequence of
  * events that teach nothing is written every so often, not each time.
+ * What is learned goes into one open transaction that sw_routes_flush commits
+ * (the dispatcher flushes when its mailbox is empty; at most 512 events): a
+ * batch lost in a crash or a failed commit is learned again from EVENTS at
+ * the next start. Lookups see the open batch.
  */
 #ifndef SW_ROUTES_H
 #define SW_ROUTES_H
@@ -25,6 +29,9 @@ int sw_routes_open(sw_routes **out, const char *dir);
 
 /* Writes the sequence applied and closes. Accepts NULL; nulls the pointer. */
 void sw_routes_destroy(sw_routes **routes_p);
+
+/* Commits what was learned since the last flush (0 when nothing was). */
+int sw_routes_flush(sw_routes *routes);
 
 /* The last EVENTS sequence applied (0: none). */
 uint64_t sw_routes_seq(const sw_routes *routes);
