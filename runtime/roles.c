@@ -20,6 +20,14 @@
 #define META "$JS.API.INFO", "$JS.API.STREAM.INFO.*", "$JS.API.CONSUMER.INFO.*.*"
 #define PULL(S) "$JS.API.CONSUMER.MSG.NEXT." S ".*", "$JS.ACK." S ".>"
 #define FOLLOW(S) "$JS.API.CONSUMER.CREATE." S, "$JS.API.CONSUMER.DELETE." S ".*", "$JS.FC." S ".>"
+/* Answers to requests, by publish permission rather than allow_responses: the
+ * inboxes of the service account's users (the operator's is the default) and
+ * the reply subjects of tenants' requests through imports. With
+ * allow_responses nats-server 2.9 remembers the reply subject of every
+ * message delivered to the user for 2 minutes (stream deliveries and pulled
+ * messages too) and, past 4096 of them, walks them all on each delivery: at a
+ * few hundred builds a second that took 90% of the server's CPU. */
+#define REPLIES "_INBOX.>", "_INBOX_gateway.>", "_INBOX_autoscaler.>", "_R_.>"
 
 static const char *const gateway_pub[] = {META, "sw.req.*", "sw.api.build", "sw.api.logs",
                                           "sw.api.admit", NULL};
@@ -29,7 +37,7 @@ static const char *const gateway_sub[] = {"_INBOX_gateway.>", "sw.quota.*", NULL
 static const char *const scheduler_pub[] = {"$JS.API.>", PULL("REQUESTS"), PULL("ADVISORIES"),
                                             FOLLOW("EVENTS"), "sw.sched.*", "sw.events.>",
                                             "sw.logs.>", "sw.claims.>", "sw.ctl.cancel.*",
-                                            "sw.quota.*", NULL};
+                                            "sw.quota.*", REPLIES, NULL};
 static const char *const scheduler_sub[] = {"_INBOX_scheduler.>", "sw.api.*", "sw.tapi.*.*",
                                             "sw.ctl.cancel.*", "sw.tctl.*.cancel.*",
                                             "sw.hb.>", NULL};
@@ -46,7 +54,7 @@ static const char *const builder_pub[] = {META, PULL("JOBS"),
 static const char *const builder_sub[] = {"_INBOX_builder.>", "sw.ctl.cancel.*",
                                           "sw.ctl.drain.*", NULL};
 
-static const char *const logsink_pub[] = {META, PULL("LOGS"), NULL};
+static const char *const logsink_pub[] = {META, PULL("LOGS"), REPLIES, NULL};
 static const char *const logsink_sub[] = {"_INBOX_logsink.>", "sw.api.logs", "sw.tapi.*.logs",
                                           NULL};
 
@@ -56,7 +64,7 @@ static const char *const notifier_sub[] = {"_INBOX_notifier.>", NULL};
 static const char *const autoscaler_pub[] = {META, "$JS.API.STREAM.MSG.GET.LEASES",
                                              "$JS.API.STREAM.MSG.DELETE.LEASES",
                                              "sw.lease.autoscaler.*", "sw.scale.>",
-                                             "sw.ctl.drain.*", NULL};
+                                             "sw.ctl.drain.*", REPLIES, NULL};
 static const char *const autoscaler_sub[] = {"_INBOX_autoscaler.>", "sw.hb.>", "sw.jobs.*",
                                              "sw.scale.pool.*", "sw.api.pools", NULL};
 
@@ -66,13 +74,13 @@ static const char *const operator_sub[] = {">", NULL};
 
 static const sw_role roles[] = {
     {"gateway", gateway_pub, gateway_sub, false, false},
-    {"scheduler", scheduler_pub, scheduler_sub, true, true},
+    {"scheduler", scheduler_pub, scheduler_sub, false, true},
     {"dispatcher", dispatcher_pub, dispatcher_sub, false, false},
     {"builder", builder_pub, builder_sub, true, false},
-    {"logsink", logsink_pub, logsink_sub, true, false},
+    {"logsink", logsink_pub, logsink_sub, false, false},
     {"notifier", notifier_pub, notifier_sub, false, false},
-    {"autoscaler", autoscaler_pub, autoscaler_sub, true, false},
-    {"operator", operator_pub, operator_sub, true, true},
+    {"autoscaler", autoscaler_pub, autoscaler_sub, false, false},
+    {"operator", operator_pub, operator_sub, false, true}, /* ">" covers its answers */
 };
 
 const sw_role *sw_roles(size_t *n)

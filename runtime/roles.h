@@ -6,7 +6,11 @@
  * Each role lists the subjects it publishes and subscribes to, with the
  * JetStream API subjects of just the streams and consumers it uses, so a
  * builder cannot publish a build request and a gateway cannot pull a job.
- * Replies to requests it received need `responses` (allow_responses).
+ * Answers to requests are publish permissions on the requesters' inboxes
+ * (roles.c: REPLIES), but for the builder, the role trusted least, whose
+ * `responses` (allow_responses) lets it answer only requests it received, each
+ * once and within 5 s (so nats-server keeps a few seconds of its deliveries'
+ * reply subjects, not two minutes).
  *
  * Only the scheduler creates and updates the streams and their durable
  * consumers (sw_wire_setup_streams); the others wait until they exist.
@@ -22,7 +26,7 @@ typedef struct sw_role {
     const char *name;
     const char *const *publish;   /* NULL-terminated */
     const char *const *subscribe; /* NULL-terminated */
-    bool responses;               /* answers requests */
+    bool responses;               /* answers what it received (allow_responses, 5 s) */
     bool setup;                   /* creates the streams (sw_wire_setup_streams) */
 } sw_role;
 

@@ -71,7 +71,8 @@ static struct {
     const char *executor;
     int rate; /* webhooks a second, evenly (0: all at once) */
     const char *lookahead; /* the tier's (NULL: its default) */
-} opt = {{{2, 1, 200}, {4, 8, 400}}, 2, 16, 600, false, "shell", 0, NULL};
+    int hold;              /* the tier's (0: its default) */
+} opt = {{{2, 1, 200}, {4, 8, 400}}, 2, 16, 600, false, "shell", 0, NULL, 0};
 
 typedef struct build {
     char delivery[64];
@@ -396,9 +397,12 @@ static figures run_row(row r)
     f.r = r;
     snprintf(cluster, sizeof(cluster), "%s",
              opt.pressure ? "" : "    pressure: {cpu: off, memory: off, io: off, min_memory_free: off, min_disk_free: off}\n");
-    char tier[64] = "";
+    char tier[128] = "";
     if (opt.lookahead != NULL) {
         snprintf(tier, sizeof(tier), "    lookahead: %s\n", opt.lookahead);
+    }
+    if (opt.hold > 0) {
+        snprintf(tier + strlen(tier), sizeof(tier) - strlen(tier), "    hold: %d\n", opt.hold);
     }
     sw_harness_options hopts = {.builders = r.builders, .slots = r.slots,
                                 .cluster_extra = cluster, .tier_extra = tier,
@@ -538,7 +542,7 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: bench_throughput [--builders B] [--slots S] [--webhooks W]\n"
             "                        [--connections N] [--timeout SECONDS] [--pressure]\n"
-            "                        [--executor E] [--rate R] [--lookahead N|off]\n"
+            "                        [--executor E] [--rate R] [--lookahead N|off] [--hold N]\n"
             "\n"
             "Figures, not a test: one slipwayd with every actor, B builders x S slots\n"
             "(shell executor), a pipeline of one step `true`; W signed GitHub push\n"
@@ -560,6 +564,8 @@ static void usage(FILE *out)
             "                      (flat: the control plane sustains R)\n"
             "  --lookahead N|off   the tier's fair-share lookahead (default: the tier's\n"
             "                      default, 2)\n"
+            "  --hold N            jobs the tier's dispatcher holds (default: the tier's\n"
+            "                      default, 10000)\n"
             "\n"
             "Needs SLIPWAY_BUILD_DIR (and SLIPWAY_SOURCE_DIR) as meson test sets them;\n"
             "SLIPWAY_KEEP_TMP=1 keeps the harness's dir (the logs).\n",
@@ -586,6 +592,7 @@ int main(int argc, char **argv)
         {"executor", required_argument, NULL, 'e'},
         {"rate", required_argument, NULL, 'r'},
         {"lookahead", required_argument, NULL, 'l'},
+        {"hold", required_argument, NULL, 'H'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -624,6 +631,9 @@ int main(int argc, char **argv)
         case 'l':
             opt.lookahead = optarg;
             break;
+        case 'H':
+            opt.hold = positive(optarg, 1 << 20);
+            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -633,7 +643,7 @@ int main(int argc, char **argv)
         }
     }
     if (optind != argc || one.builders < 0 || one.slots < 0 || one.webhooks < 0 ||
-        opt.connections < 0 || opt.timeout_s < 0 || opt.rate < 0) {
+        opt.connections < 0 || opt.timeout_s < 0 || opt.rate < 0 || opt.hold < 0) {
         usage(stderr);
         return 2;
     }

@@ -126,7 +126,8 @@ static void user_entry(FILE *f, const char *user, const char *hash,
     list(f, pub);
     fprintf(f, "},\n                     subscribe: {allow: ");
     list(f, sub);
-    fprintf(f, "}%s}}\n", responses ? ", allow_responses: true" : "");
+    /* 5 s: see roles.h (the server's default, 2 minutes, is what costs) */
+    fprintf(f, "}%s}}\n", responses ? ", allow_responses: {max: 1, expires: \"5s\"}" : "");
 }
 
 static int write_service(FILE *f, const sw_config *cfg, const sw_natsconf_options *o)
