@@ -24,6 +24,7 @@ typedef struct item {
     void *job;            /* the Job, packed */
     size_t job_len;
     char subject[160];    /* the job's SCHED subject */
+    char created_subject[160]; /* CREATED's EVENTS subject */
     int64_t deadline_ms;  /* monotonic: of the publish waited for */
 } item;
 
@@ -138,13 +139,9 @@ static bool send(sw_handon *h, item *it)
     char msg_id[96];
     int error;
     if (it->at == AT_CREATED) {
-        char subject[160];
-        Slipway__BuildEvent *ev =
-            slipway__build_event__unpack(NULL, it->created_len, it->created);
         snprintf(msg_id, sizeof(msg_id), "%s.created", it->build_id);
-        sw_subject(subject, sizeof(subject), "sw.events", ev->tenant, it->build_id);
-        slipway__build_event__free_unpacked(ev, NULL);
-        error = sw_publisher_send(h->pub, subject, it->created, it->created_len, msg_id);
+        error = sw_publisher_send(h->pub, it->created_subject, it->created, it->created_len,
+                                  msg_id);
     } else {
         snprintf(msg_id, sizeof(msg_id), "%s.sched", it->build_id);
         error = sw_publisher_send(h->pub, it->subject, it->job, it->job_len, msg_id);
@@ -187,6 +184,8 @@ void sw_handon_start(sw_handon *h, sw_msg *request, const char *build_id,
     it->job = sw_wire_pack(&job->base, &it->job_len);
     if (ev != NULL) {
         it->created = sw_wire_pack(&ev->base, &it->created_len);
+        sw_subject(it->created_subject, sizeof(it->created_subject), "sw.events", ev->tenant,
+                   build_id);
         it->at = AT_CREATED;
     } else {
         it->at = AT_SCHED;
@@ -244,7 +243,7 @@ void sw_handon_on_ack(sw_handon *h, const sw_mail *mail)
         (void)send(h, it);
         return;
     }
-    sw_info(who(h), "build %s handed on to %s", build_id, it->subject);
+    sw_debug(who(h), "build %s handed on to %s", build_id, it->subject);
     unlink_item(h, it);
     sw_msg_ack(it->request);
     item_free(it);
