@@ -23,12 +23,14 @@
  * dispatcher calls on_complete next). The sw_sub is refcounted (the handle and
  * the pending on_complete) so that whichever comes last frees it.
  *
- * Unsubscribing an ordered consumer also deletes its JetStream consumer, a
- * request that, while the connection is down, waits out the whole request
- * timeout (cnats fails only the requests in flight at the disconnect). So
- * while disconnected, destroy lets go of the subscription without the delete
- * (natsSubscription_Destroy); the server drops the ephemeral consumer itself
- * once nobody listens to it.
+ * Unsubscribing an ordered consumer would also delete its JetStream consumer
+ * with a request that waits for its answer: while the connection is down, or
+ * while a cluster that lost a node settles, that is the whole request timeout
+ * (5 s) per follow, and a slipwayd stopping four follows then missed its
+ * supervisor's 20 s (test_cluster, after a kill -9 of the JOBS leader). So
+ * destroy always lets go of the subscription without the delete
+ * (natsSubscription_Destroy): interest goes at once, and the server drops the
+ * ephemeral consumer itself a few seconds after nobody listens to it.
  *
  * cnats remakes an ordered consumer by itself (after a reconnect, missed
  * heartbeats or a gap in its delivery sequence) from the stream sequence after
@@ -261,8 +263,7 @@ void sw_sub_destroy(sw_sub **sub_p)
         return;
     }
     *sub_p = NULL;
-    if (sub->kind == SW_MSG_ORDERED &&
-        natsConnection_Status(sub->nc) != NATS_CONN_STATUS_CONNECTED) {
+    if (sub->kind == SW_MSG_ORDERED) {
         /* unsubscribes without deleting the consumer (see DESIGN); on_complete follows */
         natsSubscription_Destroy(sub->ns);
         sub->ns = NULL;
