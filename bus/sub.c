@@ -61,7 +61,6 @@
 struct sw_sub {
     atomic_int refs; /* the handle, and on_complete until it has run */
     natsSubscription *ns;
-    natsConnection *nc; /* borrowed: ns holds a reference on it */
     sw_bus_msg_cb cb;
     void *closure;
     sw_msg_kind kind;
@@ -236,7 +235,6 @@ int sw_bus_follow(sw_sub **out, sw_bus *bus, const char *stream, const char *fil
     } else {
         so.Config.DeliverPolicy = js_DeliverAll;
     }
-    sub->nc = bus->nc;
     sub->whole_stream = is_whole_stream(bus, stream, filter_subject);
     s = js_Subscribe(&sub->ns, bus->js, filter_subject, on_msg, sub, NULL, &so, &jerr);
     if (s != NATS_OK) {

@@ -22,8 +22,11 @@ static void setup(void)
     ck_assert_msg(sw_view_open(&view, dir) == 0, "%s", sw_error_last());
 }
 
+static void crash_teardown(void);
+
 static void teardown(void)
 {
+    crash_teardown();
     sw_view_destroy(&view);
     sw_test_rmtree(dir);
     free(dir);
@@ -344,24 +347,35 @@ END_TEST
 
 /* ---- batches: applied into one open transaction, committed by flush ---- */
 
-/* Runs fn in a child process on a view of its own at crash_dir, which then
- * dies (_exit) without closing it: what was not committed is lost. Returns
- * the child's exit status (fn's answer). */
-static int in_a_crashing_child(const char *crash_dir, int (*fn)(sw_view *v))
+/* Runs fn in a child process on a view of its own in a directory of its own,
+ * which then dies (_exit) without closing it: what was not committed is lost.
+ * fn's answer must be 0. Returns that view opened again here (the fixture's
+ * view is left alone); the directory goes at teardown. */
+static char *crash_dir;
+
+static sw_view *after_a_crash(int (*fn)(sw_view *v))
 {
+    sw_view *v = NULL;
+    int status = 0;
+    crash_dir = sw_test_tmpdir("sw-view-crash");
     pid_t pid = fork();
     ck_assert_int_ge(pid, 0);
     if (pid == 0) {
-        sw_view *v = NULL;
-        if (sw_view_open(&v, crash_dir) < 0) {
-            _exit(90);
-        }
-        _exit(fn(v));
+        _exit(sw_view_open(&v, crash_dir) < 0 ? 90 : fn(v));
     }
-    int status = 0;
     ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-    ck_assert_msg(WIFEXITED(status), "the child did not exit (status %d)", status);
-    return WEXITSTATUS(status);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the child: status %d", status);
+    ck_assert_msg(sw_view_open(&v, crash_dir) == 0, "%s", sw_error_last());
+    return v;
+}
+
+static void crash_teardown(void)
+{
+    if (crash_dir != NULL) {
+        sw_test_rmtree(crash_dir);
+        free(crash_dir);
+        crash_dir = NULL;
+    }
 }
 
 static int created_flushed_then_started(sw_view *v)
@@ -382,10 +396,7 @@ static int created_flushed_then_started(sw_view *v)
 
 START_TEST(test_a_crash_loses_only_the_open_batch)
 {
-    char *crash_dir = sw_test_tmpdir("sw-view-crash");
-    ck_assert_int_eq(in_a_crashing_child(crash_dir, created_flushed_then_started), 0);
-    sw_view *v = NULL;
-    ck_assert_msg(sw_view_open(&v, crash_dir) == 0, "%s", sw_error_last());
+    sw_view *v = after_a_crash(created_flushed_then_started);
     /* the flushed CREATED is there, the STARTED after it is not: EVENTS gives
      * it again from sequence 2 */
     ck_assert_uint_eq(sw_view_seq(v), 1);
@@ -398,8 +409,6 @@ START_TEST(test_a_crash_loses_only_the_open_batch)
     ck_assert_int_eq(rec->state, SLIPWAY__BUILD_STATE__RUNNING);
     slipway__build_record__free_unpacked(rec, NULL);
     sw_view_destroy(&v);
-    sw_test_rmtree(crash_dir);
-    free(crash_dir);
 }
 END_TEST
 
@@ -417,17 +426,12 @@ static int many_created_never_flushed(sw_view *v)
 
 START_TEST(test_a_batch_commits_by_itself_at_its_bound)
 {
-    char *crash_dir = sw_test_tmpdir("sw-view-crash");
-    ck_assert_int_eq(in_a_crashing_child(crash_dir, many_created_never_flushed), 0);
-    sw_view *v = NULL;
-    ck_assert_msg(sw_view_open(&v, crash_dir) == 0, "%s", sw_error_last());
+    sw_view *v = after_a_crash(many_created_never_flushed);
     /* 600 events never flushed: a full batch committed by itself, the rest lost */
     uint64_t seq = sw_view_seq(v);
     ck_assert_msg(seq > 0 && seq < 600, "committed up to %llu of 600", (unsigned long long)seq);
     ck_assert_uint_eq(sw_view_waiting(v, "acme"), seq);
     sw_view_destroy(&v);
-    sw_test_rmtree(crash_dir);
-    free(crash_dir);
 }
 END_TEST
 
