@@ -150,6 +150,7 @@ static void fill_created(Slipway__BuildRecord *rec, const Slipway__BuildEvent *e
         set_str(&rec->retry_of, req->retry_of);
         set_str(&rec->branch, req->branch);
         set_str(&rec->tag, req->tag);
+        set_str(&rec->forge, req->forge);
         rec->pr_number = req->pr_number;
     }
 }
@@ -296,6 +297,7 @@ void sw_build_record_clear(Slipway__BuildRecord *rec)
     set_str(&rec->retry_of, NULL);
     set_str(&rec->branch, NULL);
     set_str(&rec->tag, NULL);
+    set_str(&rec->forge, NULL);
     set_str(&rec->region, NULL);
     set_str(&rec->placement, NULL);
     set_profile(&rec->profile, NULL);
@@ -325,6 +327,7 @@ void sw_build_record_copy(Slipway__BuildRecord *dst, const Slipway__BuildRecord 
     dst->retry_of = NULL;
     dst->branch = NULL;
     dst->tag = NULL;
+    dst->forge = NULL;
     dst->region = NULL;
     dst->placement = NULL;
     dst->profile = NULL;
@@ -347,7 +350,45 @@ void sw_build_record_copy(Slipway__BuildRecord *dst, const Slipway__BuildRecord 
     set_str(&dst->retry_of, src->retry_of);
     set_str(&dst->branch, src->branch);
     set_str(&dst->tag, src->tag);
+    set_str(&dst->forge, src->forge);
     set_str(&dst->region, src->region);
     set_str(&dst->placement, src->placement);
     set_profile(&dst->profile, src->profile);
+}
+
+const char *sw_build_trigger(const Slipway__BuildRecord *rec)
+{
+    if (rec->retry_of && rec->retry_of[0]) {
+        return "retry";
+    }
+    if (rec->pr_number != 0 || (rec->ref && strncmp(rec->ref, "refs/pull/", 10) == 0) ||
+        (rec->ref && strncmp(rec->ref, "refs/merge-requests/", 20) == 0)) {
+        return "pr";
+    }
+    if ((rec->tag && rec->tag[0]) || (rec->ref && strncmp(rec->ref, "refs/tags/", 10) == 0)) {
+        return "tag";
+    }
+    if (rec->forge && strcmp(rec->forge, "cli") == 0) {
+        return "cli";
+    }
+    if (rec->forge == NULL || rec->forge[0] == '\0') {
+        /* records made before the forge was kept: the CLI's request ids are bare uuids */
+        return rec->request_id && strchr(rec->request_id, ':') ? "push" : "cli";
+    }
+    return "push";
+}
+
+const char *sw_ref_display(const char *ref)
+{
+    static const char *const prefixes[] = {"refs/heads/", "refs/tags/"};
+    if (ref == NULL) {
+        return "";
+    }
+    for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
+        size_t n = strlen(prefixes[i]);
+        if (strncmp(ref, prefixes[i], n) == 0 && ref[n] != '\0') {
+            return ref + n;
+        }
+    }
+    return ref;
 }

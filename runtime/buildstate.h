@@ -38,6 +38,15 @@ const char *sw_build_lane(char *buf, size_t n, const Slipway__BuildRecord *rec);
  * "cancelled by <by>", or "cancelled: <why>" when by is empty. Returns buf. */
 const char *sw_cancel_reason(char *buf, size_t n, const char *by, const char *why);
 
+/* How the build came about: "push", "pr", "tag", "cli" or "retry". */
+const char *sw_build_trigger(const Slipway__BuildRecord *rec);
+
+/* A ref in the one form Slipway shows everywhere: a branch or a tag by its
+ * name ("refs/heads/main" and "main" both show "main", "refs/tags/v1" shows
+ * "v1"), anything else (refs/pull/2/head) as it is; NULL shows "". Points
+ * into ref. */
+const char *sw_ref_display(const char *ref);
+
 /* The exit code `slipway logs -f` gives for a final state (0 succeeded, 1 failed,
  * 3 errored, 4 timed out, 5 cancelled). */
 int sw_state_exit_code(int state);

@@ -34,6 +34,7 @@
 #include "runtime/core/clock.h"
 #include "runtime/core/error.h"
 #include "runtime/core/mem.h"
+#include "runtime/logmerge.h"
 #include "runtime/wire.h"
 
 #include <getopt.h>
@@ -44,9 +45,6 @@
 #include <string.h>
 #include <time.h>
 
-#define MAX_ATTEMPTS 128
-#define VERDICT_SLOT MAX_ATTEMPTS /* SW_ATTEMPT_VERDICT's own slot, after the attempts' */
-#define NSLOTS (MAX_ATTEMPTS + 1)
 #define EOF_GRACE_MS 5000   /* after the final event, how long to wait for the last chunk */
 #define ARCHIVE_WAIT_MS 3000 /* without -f: how long the archive may lag behind the end */
 
@@ -65,12 +63,7 @@ typedef struct follower {
     /* per kind (ITEM_LOG, ITEM_EVENT): the stream sequence after the last message
      * queued; a consumer (re)opened starts there, and anything below is a repeat */
     uint64_t next_seq[2];
-    /* per attempt slot (see slot_of): the attempt it holds, the highest chunk seq
-     * printed, and whether its eof was seen */
-    uint32_t slot_attempt[NSLOTS];
-    uint64_t max_seq[NSLOTS];
-    bool eof[NSLOTS];
-    uint32_t top_attempt; /* highest attempt printed; attempt 0 never counts */
+    sw_logmerge merged; /* what was printed */
     Slipway__BuildRecord rec;
 } follower;
 
@@ -140,35 +133,10 @@ static item *pop(follower *f, int ms)
     return it;
 }
 
-/* The slot of an attempt's state: attempts up to MAX_ATTEMPTS-2 have their own,
- * later ones share the last (the fence lets only the newest of them print), and
- * the verdict has VERDICT_SLOT. */
-static uint32_t slot_of(uint32_t attempt)
-{
-    if (attempt == SW_ATTEMPT_VERDICT) {
-        return VERDICT_SLOT;
-    }
-    return attempt < MAX_ATTEMPTS ? attempt : MAX_ATTEMPTS - 1;
-}
-
 static void print_chunk(follower *f, const Slipway__LogChunk *chunk)
 {
-    uint32_t a = slot_of(chunk->attempt);
-    if (chunk->attempt != 0 && chunk->attempt < f->top_attempt) {
-        return; /* a superseded attempt's late lines (or an attempt after the verdict) */
-    }
-    if (f->slot_attempt[a] != chunk->attempt) {
-        /* a shared slot taken over by a newer attempt */
-        f->slot_attempt[a] = chunk->attempt;
-        f->max_seq[a] = 0;
-        f->eof[a] = false;
-    }
-    if (chunk->seq <= f->max_seq[a]) {
-        return; /* printed already, from the archive or an earlier delivery */
-    }
-    f->max_seq[a] = chunk->seq;
-    if (chunk->attempt > f->top_attempt) {
-        f->top_attempt = chunk->attempt;
+    if (!sw_logmerge_take(&f->merged, chunk)) {
+        return;
     }
     for (size_t i = 0; i < chunk->n_lines; i++) {
         const Slipway__LogLine *line = chunk->lines[i];
@@ -177,9 +145,6 @@ static void print_chunk(follower *f, const Slipway__LogChunk *chunk)
         } else {
             printf("%s\n", line->text);
         }
-    }
-    if (chunk->eof) {
-        f->eof[a] = true;
     }
     fflush(stdout);
 }
@@ -219,11 +184,7 @@ static int read_archive(cli *c, follower *f)
 
 static bool final_chunk_seen(const follower *f)
 {
-    uint32_t a = slot_of(f->rec.attempt);
-    /* the verdict (SW_ATTEMPT_VERDICT; attempt 0 in older logs) is the scheduler's
-     * own last word, e.g. after the last delivery was lost */
-    return f->rec.attempt == 0 || (f->eof[a] && f->slot_attempt[a] == f->rec.attempt) ||
-           f->eof[0] || f->eof[VERDICT_SLOT];
+    return sw_logmerge_complete(&f->merged, f->rec.attempt);
 }
 
 static int finish(const follower *f)
@@ -404,20 +365,6 @@ typedef struct held {
     size_t n;
 } held;
 
-/* Whether chunk continues what was printed of its attempt (or print_chunk
- * would drop it anyway). */
-static bool continues(const follower *f, const Slipway__LogChunk *chunk)
-{
-    uint32_t a = slot_of(chunk->attempt);
-    if (chunk->attempt != 0 && chunk->attempt < f->top_attempt) {
-        return true;
-    }
-    if (f->slot_attempt[a] != chunk->attempt) {
-        return chunk->seq <= 1;
-    }
-    return chunk->seq <= f->max_seq[a] + 1;
-}
-
 /* Prints the held chunks that now continue the log, in order; with all, every
  * one (the build ended: what the archive never filled is shown as it is). */
 static void release_held(follower *f, held *h, bool all)
@@ -432,7 +379,7 @@ static void release_held(follower *f, held *h, bool all)
                 best = i;
             }
         }
-        if (all || continues(f, h->chunk[best])) {
+        if (all || sw_logmerge_continues(&f->merged, h->chunk[best])) {
             print_chunk(f, h->chunk[best]);
             slipway__log_chunk__free_unpacked(h->chunk[best], NULL);
             h->chunk[best] = h->chunk[--h->n];
@@ -525,7 +472,7 @@ static int follow_live(cli *c, follower *f)
         if (it->kind == ITEM_LOG) {
             Slipway__LogChunk *chunk =
                 slipway__log_chunk__unpack(NULL, sw_msg_len(it->msg), sw_msg_data(it->msg));
-            if (chunk != NULL && continues(f, chunk)) {
+            if (chunk != NULL && sw_logmerge_continues(&f->merged, chunk)) {
                 print_chunk(f, chunk);
                 slipway__log_chunk__free_unpacked(chunk, NULL);
                 release_held(f, &h, false);
