@@ -3,7 +3,7 @@
  * its own builds only, the operator's every build, a signed link its one
  * build until it expires; nothing else opens anything.
  */
-#include "actors/webhook/pageauth.h"
+#include "runtime/pageauth.h"
 #include "runtime/buildlink.h"
 #include "runtime/core/error.h"
 #include "runtime/core/mem.h"

@@ -1,7 +1,7 @@
 /* intake.c - the webhook gateway's HTTP side (see intake.h). */
 #include "actors/webhook/intake.h"
 
-#include "actors/webhook/listen.h"
+#include "runtime/httplisten.h"
 #include "actors/webhook/signature.h"
 #include "actors/webhook/webpage.h"
 #include "runtime/core/clock.h"

@@ -2,7 +2,7 @@
 #include "actors/webhook/webpage.h"
 
 #include "actors/webhook/buildpage.h"
-#include "actors/webhook/pageauth.h"
+#include "runtime/pageauth.h"
 #include "runtime/core/clock.h"
 #include "runtime/core/log.h"
 #include "runtime/core/mem.h"

@@ -1,7 +1,7 @@
 /* webserver.c - the build pages' own listener (see webserver.h). */
 #include "actors/webhook/webserver.h"
 
-#include "actors/webhook/listen.h"
+#include "runtime/httplisten.h"
 #include "actors/webhook/webpage.h"
 #include "runtime/core/mem.h"
 

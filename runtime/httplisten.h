@@ -1,10 +1,10 @@
 /*
- * listen.h - a libmicrohttpd daemon on HOST:PORT (a name, an IPv4 address, or
+ * httplisten.h - a libmicrohttpd daemon on HOST:PORT (a name, an IPv4 address, or
  * an IPv6 one in brackets), one thread per connection: the webhook intake's
  * and the build pages' own listener (web.listen) are both started here.
  */
-#ifndef SW_WEBHOOK_LISTEN_H
-#define SW_WEBHOOK_LISTEN_H
+#ifndef SW_HTTPLISTEN_H
+#define SW_HTTPLISTEN_H
 
 #include <microhttpd.h>
 

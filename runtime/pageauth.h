@@ -12,8 +12,8 @@
  * exist. Tokens are compared in constant time (as SHA-256 digests, so their
  * lengths do not show either).
  */
-#ifndef SW_WEBHOOK_PAGEAUTH_H
-#define SW_WEBHOOK_PAGEAUTH_H
+#ifndef SW_PAGEAUTH_H
+#define SW_PAGEAUTH_H
 
 #include "runtime/config.h"
 

@@ -1,5 +1,5 @@
-/* listen.c - a libmicrohttpd daemon on HOST:PORT (see listen.h). */
-#include "actors/webhook/listen.h"
+/* httplisten.c - a libmicrohttpd daemon on HOST:PORT (see httplisten.h). */
+#include "runtime/httplisten.h"
 
 #include "runtime/core/error.h"
 #include "runtime/core/log.h"

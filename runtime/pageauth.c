@@ -1,5 +1,5 @@
 /* pageauth.c - who may see a build's page (see pageauth.h). */
-#include "actors/webhook/pageauth.h"
+#include "runtime/pageauth.h"
 
 #include "runtime/buildlink.h"
 
