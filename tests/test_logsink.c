@@ -314,6 +314,30 @@ static void assert_log(const char *build, const char *const *want, size_t nwant)
     free_page(&p);
 }
 
+START_TEST(test_a_chunk_reads_back_with_its_stream_seq)
+{
+    /* 1, 127, 128 and 2^40: one- and many-byte varints; 0: not from the stream */
+    const pulled batch[] = {
+        {"aaaa", 1, 1, 1}, {"aaaa", 1, 2, 127}, {"aaaa", 1, 3, 128}, {"aaaa", 1, 4, 1ull << 40},
+        {"bbbb", 1, 1, 0},
+    };
+    const uint64_t want[] = {1, 127, 128, 1ull << 40};
+    ck_assert_uint_eq(put_pulled(batch, 5, NULL), 0);
+    page p = read_page("aaaa", 0, 0, 1 << 20);
+    ck_assert_uint_eq(p.n, 4);
+    for (size_t i = 0; i < 4; i++) {
+        ck_assert_uint_eq(p.chunks[i]->stream_seq, want[i]);
+        ck_assert_uint_eq(p.chunks[i]->seq, i + 1); /* the rest of the chunk as it came */
+        ck_assert_uint_eq(p.chunks[i]->n_lines, 1);
+    }
+    free_page(&p);
+    p = read_page("bbbb", 0, 0, 1 << 20);
+    ck_assert_uint_eq(p.n, 1);
+    ck_assert_uint_eq(p.chunks[0]->stream_seq, 0);
+    free_page(&p);
+}
+END_TEST
+
 START_TEST(test_a_batch_is_stored_in_one_commit)
 {
     static const char *const want[] = {"1.1", "1.2", "1.3", "2.1"};
@@ -436,6 +460,7 @@ int main(void)
     tcase_add_test(tc, test_a_redelivered_chunk_sent_before_the_next_attempt_is_kept);
     tcase_add_test(tc, test_the_verdict_fences_every_attempt_and_comes_last);
     tcase_add_test(tc, test_fences_survive_reopen_and_are_per_build);
+    tcase_add_test(tc, test_a_chunk_reads_back_with_its_stream_seq);
     suite_add_tcase(s, tc);
     return sw_test_run(s);
 }

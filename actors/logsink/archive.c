@@ -137,6 +137,25 @@ static int note_attempt(MDB_txn *txn, MDB_dbi attempts, const sw_archive_entry *
     return 0;
 }
 
+/* LogChunk.stream_seq (field 8, a varint) as protobuf encodes it, into buf
+ * (11 bytes at most); 0: nothing (the field's default). Appended to a chunk as
+ * it came, it reads back as that chunk with stream_seq set: a field given
+ * twice takes its last value, so a sender's own stream_seq never counts. */
+static size_t stream_seq_field(unsigned char *buf, uint64_t seq)
+{
+    size_t n = 0;
+    if (seq == 0) {
+        return 0;
+    }
+    buf[n++] = (8 << 3) | 0;
+    while (seq >= 0x80) {
+        buf[n++] = (unsigned char)(seq | 0x80);
+        seq >>= 7;
+    }
+    buf[n++] = (unsigned char)seq;
+    return n;
+}
+
 int sw_archive_put_batch(sw_archive *archive, sw_archive_entry *entries, size_t n)
 {
     unsigned char kbuf[MAX_ID + 16];
@@ -160,7 +179,9 @@ int sw_archive_put_batch(sw_archive *archive, sw_archive_entry *entries, size_t 
     for (size_t i = 0; i < n; i++) {
         sw_archive_entry *e = &entries[i];
         MDB_val key = {make_key(kbuf, e->build_id, e->attempt, e->seq), kbuf};
-        MDB_val val = {e->len, (void *)e->packed};
+        unsigned char suffix[11];
+        size_t nsuffix = stream_seq_field(suffix, e->stream_seq);
+        MDB_val val = {e->len + nsuffix, NULL};
         if ((error = is_stale(cur, e, &e->stale)) < 0) {
             goto cleanup;
         }
@@ -170,10 +191,12 @@ int sw_archive_put_batch(sw_archive *archive, sw_archive_entry *entries, size_t 
         if ((error = note_attempt(txn, ATTEMPTS(archive), e)) < 0) {
             goto cleanup;
         }
-        if ((rc = mdb_put(txn, CHUNKS(archive), &key, &val, 0)) != 0) {
+        if ((rc = mdb_put(txn, CHUNKS(archive), &key, &val, MDB_RESERVE)) != 0) {
             error = lmdb_error(rc, "put");
             goto cleanup;
         }
+        memcpy(val.mv_data, e->packed, e->len);
+        memcpy((unsigned char *)val.mv_data + e->len, suffix, nsuffix);
     }
     mdb_cursor_close(cur);
     cur = NULL;

@@ -11,6 +11,10 @@
  * sent after b had started (by a builder that lost the job) and is stale: it
  * is not stored. SW_ATTEMPT_VERDICT (the scheduler's verdict) is the highest
  * attempt of all, so it fences every real attempt after it.
+ *
+ * A chunk from the stream is stored as it came with its LOGS stream sequence
+ * appended as LogChunk.stream_seq, so what the archive gives back says where
+ * each chunk sat in LOGS (the web page's event ids; older chunks read 0).
  */
 #ifndef SW_ARCHIVE_H
 #define SW_ARCHIVE_H

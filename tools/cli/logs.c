@@ -319,11 +319,10 @@ static int follow(cli *c, follower *f)
             reconnects = sw_bus_reconnects(c->bus);
             int error = subscribe(c, f, &events, &logs);
             if (error == 0) {
-                if (ever_subscribed) {
-                    /* LOGS keeps a chunk only until the logsink has archived it: what
-                     * went while we had no consumer is in the archive */
-                    read_archive(c, f);
-                }
+                /* LOGS keeps a chunk only until the logsink has archived it: what
+                 * was archived before the consumer began (since the first read, or
+                 * while we had none) is in the archive */
+                read_archive(c, f);
                 subscribed = ever_subscribed = true;
                 if (away_since >= 0) {
                     fprintf(stderr, "slipway: NATS is back; following the log again\n");
