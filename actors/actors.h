@@ -23,5 +23,6 @@ extern const sw_actor_impl sw_logsink_impl;
 extern const sw_actor_impl sw_webhook_impl;
 extern const sw_actor_impl sw_notifier_impl;
 extern const sw_actor_impl sw_autoscaler_impl;
+extern const sw_actor_impl sw_web_impl;
 
 #endif

@@ -189,7 +189,7 @@ static int read_tiers(sw_config *cfg, const sw_yaml_doc *doc)
 
 static int read_tenants(sw_config *cfg, const sw_yaml_doc *doc)
 {
-    static const char *const keys[] = {"name", "tier", "read_token", NULL};
+    static const char *const keys[] = {"name", "tier", "read_token", "control_token", NULL};
     const sw_yaml_node *list;
     int error;
     if ((error = read_list(doc, doc->root, "tenants", 1, &list)) < 0) {

@@ -45,6 +45,7 @@ typedef struct sw_tenant {
     char *name;
     char *tier;
     char *read_token; /* sees this tenant's build pages (runtime/config_web.c); NULL: none */
+    char *control_token; /* also cancels and retries them from the page; NULL: none */
 } sw_tenant;
 
 /* Where a project lives on a forge: how its webhooks are checked and where
@@ -194,6 +195,9 @@ typedef struct sw_config {
     /* web: the build pages (runtime/config_web.c) */
     char *web_listen;              /* host:port of their own listener; NULL: the webhook's */
     char *web_read_token;          /* sees every tenant's build pages; NULL: none */
+    char *web_control_token;       /* also cancels and retries any build from its page */
+    uint32_t web_tail_lines;       /* a build page shows the log's last this many lines, 5000 */
+    char *web_assets;              /* the page's script and style; default: the source tree's */
     char *web_link_key;            /* signs the links in commit statuses; NULL: unsigned links */
     uint64_t web_link_ttl_ms;      /* how long a signed link is good for, default 7 days */
     /* routing (runtime/config_routing.c) */

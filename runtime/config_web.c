@@ -6,6 +6,11 @@
  *     read_token: env:SW_READ  # sees every build page
  *     link_key: file:/etc/slipway/link-key   # signs commit-status links
  *     link_ttl: 7d             # a signed link is good for this long
+ *     control_token: env:SW_CONTROL  # also cancels and retries, any build
+ *     tail_lines: 5000         # a build page shows this many of the log's last lines
+ *     assets: /usr/share/slipway/web   # slipway.js and slipway.css (default: the source's)
+ * A tenant's `read_token` sees its builds' pages, its `control_token` also
+ * cancels and retries them there.
  */
 #include "runtime/config_web.h"
 
@@ -30,7 +35,9 @@ static int check_key(const sw_yaml_doc *doc, const sw_yaml_node *node, const cha
 
 int sw_config_read_web(sw_config *cfg, const sw_yaml_doc *doc, const sw_yaml_node *m)
 {
-    static const char *const keys[] = {"listen", "read_token", "link_key", "link_ttl", NULL};
+    static const char *const keys[] = {"listen",     "read_token", "link_key", "link_ttl",
+                                       "control_token", "tail_lines", "assets",  NULL};
+    uint64_t tail = SW_WEB_TAIL_LINES;
     int error;
 
     cfg->web_link_ttl_ms = 7ull * 24 * 3600 * 1000;
@@ -45,9 +52,20 @@ int sw_config_read_web(sw_config *cfg, const sw_yaml_doc *doc, const sw_yaml_nod
         (error = check_key(doc, sw_yaml_get(m, "read_token"), "read_token",
                            cfg->web_read_token)) < 0 ||
         (error = check_key(doc, sw_yaml_get(m, "link_key"), "link_key", cfg->web_link_key)) <
-            0) {
+            0 ||
+        (error = sw_config_read_secret(doc, sw_yaml_get(m, "control_token"),
+                                       "web.control_token", &cfg->web_control_token)) < 0 ||
+        (error = check_key(doc, sw_yaml_get(m, "control_token"), "control_token",
+                           cfg->web_control_token)) < 0 ||
+        (error = sw_yaml_uint(doc, sw_yaml_get(m, "tail_lines"), 1000000, &tail)) < 0 ||
+        (error = sw_yaml_string(doc, sw_yaml_get(m, "assets"), &cfg->web_assets)) < 0) {
         return error;
     }
+    if (tail < 10) {
+        return sw_yaml_error(doc, sw_yaml_get(m, "tail_lines"),
+                             "'tail_lines' must be between 10 and 1000000");
+    }
+    cfg->web_tail_lines = (uint32_t)tail;
     if (cfg->web_link_ttl_ms < 1000) {
         return sw_yaml_error(doc, sw_yaml_get(m, "link_ttl"), "'link_ttl' must be at least 1s");
     }
@@ -74,18 +92,24 @@ int sw_config_read_web(sw_config *cfg, const sw_yaml_doc *doc, const sw_yaml_nod
 int sw_config_read_tenant_token(sw_tenant *t, const sw_yaml_doc *doc, const sw_yaml_node *m)
 {
     const sw_yaml_node *node = sw_yaml_get(m, "read_token");
+    const sw_yaml_node *control = sw_yaml_get(m, "control_token");
     int error;
-    if ((error = sw_config_read_secret(doc, node, "read_token", &t->read_token)) < 0) {
+    if ((error = sw_config_read_secret(doc, node, "read_token", &t->read_token)) < 0 ||
+        (error = check_key(doc, node, "read_token", t->read_token)) < 0 ||
+        (error = sw_config_read_secret(doc, control, "control_token", &t->control_token)) < 0) {
         return error;
     }
-    return check_key(doc, node, "read_token", t->read_token);
+    return check_key(doc, control, "control_token", t->control_token);
 }
 
 void sw_config_free_web(sw_config *cfg)
 {
     for (size_t i = 0; i < cfg->ntenants; i++) {
         free(cfg->tenants[i].read_token);
+        free(cfg->tenants[i].control_token);
     }
+    free(cfg->web_control_token);
+    free(cfg->web_assets);
     free(cfg->web_listen);
     free(cfg->web_read_token);
     free(cfg->web_link_key);

@@ -9,6 +9,8 @@
 #include "runtime/config.h"
 #include "runtime/core/yaml.h"
 
+#define SW_WEB_TAIL_LINES 5000
+
 /* Reads `web:` (node may be NULL) into cfg; after the webhook settings, whose
  * default public_url it moves to web.listen when that is set. */
 int sw_config_read_web(sw_config *cfg, const sw_yaml_doc *doc, const sw_yaml_node *node);

@@ -35,23 +35,24 @@ static bool same_token(const char *want, const char *got)
 
 bool sw_pageauth_presented(const sw_page_key *key)
 {
-    return key->authorization != NULL || key->token != NULL || key->exp != NULL ||
-           key->sig != NULL;
+    return key->authorization != NULL || key->token != NULL || key->cookie != NULL ||
+           key->exp != NULL || key->sig != NULL;
 }
 
 /* Either of the tokens the request shows is want. */
 static bool shows(const sw_page_key *key, const char *want)
 {
-    /* both compared, so which one matched does not show in the time */
+    /* all compared, so which one matched does not show in the time */
     bool a = same_token(want, bearer(key->authorization));
     bool b = same_token(want, key->token);
-    return a || b;
+    bool c = same_token(want, key->cookie);
+    return a || b || c;
 }
 
 bool sw_pageauth_allows(const sw_config *cfg, const sw_page_key *key, const char *build_id,
                         const char *tenant, int64_t now_s)
 {
-    if (shows(key, cfg->web_read_token)) {
+    if (shows(key, cfg->web_read_token) || shows(key, cfg->web_control_token)) {
         return true;
     }
     if (sw_buildlink_valid(cfg->web_link_key, build_id, key->exp, key->sig, now_s)) {
@@ -61,5 +62,31 @@ bool sw_pageauth_allows(const sw_config *cfg, const sw_page_key *key, const char
         return false;
     }
     const sw_tenant *t = sw_config_tenant(cfg, tenant);
-    return t != NULL && shows(key, t->read_token);
+    return t != NULL && (shows(key, t->read_token) || shows(key, t->control_token));
+}
+
+sw_page_scope sw_pageauth_scope(const sw_config *cfg, const sw_page_key *key,
+                                const char **tenant_out)
+{
+    *tenant_out = NULL;
+    if (shows(key, cfg->web_read_token) || shows(key, cfg->web_control_token)) {
+        return SW_PAGE_SCOPE_ALL;
+    }
+    for (size_t i = 0; i < cfg->ntenants; i++) {
+        const sw_tenant *t = &cfg->tenants[i];
+        if (shows(key, t->read_token) || shows(key, t->control_token)) {
+            *tenant_out = t->name;
+            return SW_PAGE_SCOPE_TENANT;
+        }
+    }
+    return SW_PAGE_SCOPE_NONE;
+}
+
+bool sw_pageauth_controls(const sw_config *cfg, const sw_page_key *key, const char *tenant)
+{
+    if (shows(key, cfg->web_control_token)) {
+        return true;
+    }
+    const sw_tenant *t = tenant != NULL ? sw_config_tenant(cfg, tenant) : NULL;
+    return t != NULL && shows(key, t->control_token);
 }

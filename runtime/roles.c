@@ -27,7 +27,7 @@
  * message delivered to the user for 2 minutes (stream deliveries and pulled
  * messages too) and, past 4096 of them, walks them all on each delivery: at a
  * few hundred builds a second that took 90% of the server's CPU. */
-#define REPLIES "_INBOX.>", "_INBOX_gateway.>", "_INBOX_autoscaler.>", "_R_.>"
+#define REPLIES "_INBOX.>", "_INBOX_gateway.>", "_INBOX_autoscaler.>", "_INBOX_web.>", "_R_.>"
 
 static const char *const gateway_pub[] = {META, "sw.req.*", "sw.api.build", "sw.api.logs",
                                           "sw.api.admit", NULL};
@@ -68,6 +68,13 @@ static const char *const autoscaler_pub[] = {META, "$JS.API.STREAM.MSG.GET.LEASE
 static const char *const autoscaler_sub[] = {"_INBOX_autoscaler.>", "sw.hb.>", "sw.jobs.*",
                                              "sw.scale.pool.*", "sw.api.pools", NULL};
 
+/* the web pages: what `slipway logs -f`, show, builds, cancel and retry use */
+static const char *const web_pub[] = {META, FOLLOW("EVENTS"), FOLLOW("LOGS"), "sw.api.build",
+                                      "sw.api.builds", "sw.api.project", "sw.api.projects",
+                                      "sw.api.builders", "sw.api.logs", "sw.ctl.cancel.*",
+                                      "sw.req.*", NULL};
+static const char *const web_sub[] = {"_INBOX_web.>", NULL};
+
 /* the operator: the CLI with every right (drain, all tenants' builds) */
 static const char *const operator_pub[] = {">", NULL};
 static const char *const operator_sub[] = {">", NULL};
@@ -80,6 +87,7 @@ static const sw_role roles[] = {
     {"logsink", logsink_pub, logsink_sub, false, false},
     {"notifier", notifier_pub, notifier_sub, false, false},
     {"autoscaler", autoscaler_pub, autoscaler_sub, false, false},
+    {"web", web_pub, web_sub, false, false},
     {"operator", operator_pub, operator_sub, false, true}, /* ">" covers its answers */
 };
 

@@ -262,6 +262,8 @@ static void usage(FILE *out)
             "  webhook              the HTTP gateway for forge webhooks (webhook.listen)\n"
             "  notifier             sets commit statuses on the forges\n"
             "  autoscaler           grows and shrinks autoscaled clusters' builder pools\n"
+            "  web                  the web pages, live logs and /metrics (web.listen; in\n"
+            "                       the default set only when web.listen is set)\n"
             "\n"
             "options:\n"
             "  -c, --config FILE    slipway.yaml (default: $SLIPWAY_CONFIG)\n"
@@ -323,6 +325,9 @@ static int plan_arg(planned *plan, size_t *n, const sw_config *cfg, const char *
     }
     if (kind_len == 8 && strncmp(arg, "notifier", 8) == 0 && !colon) {
         return plan_one(plan, n, &sw_notifier_impl, cfg, NULL);
+    }
+    if (kind_len == 3 && strncmp(arg, "web", 3) == 0 && !colon) {
+        return plan_one(plan, n, &sw_web_impl, cfg, NULL);
     }
     if (kind_len == 10 && strncmp(arg, "autoscaler", 10) == 0 && !colon) {
         return plan_one(plan, n, &sw_autoscaler_impl, cfg, NULL);
@@ -551,8 +556,11 @@ int main(int argc, char **argv)
     }
     if (optind == argc) {
         const char *all[] = {"logsink",  "scheduler", "dispatcher", "builder",
-                             "notifier", "webhook",   "autoscaler"};
+                             "notifier", "webhook",   "autoscaler", "web"};
         for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+            if (strcmp(all[i], "web") == 0 && cfg->web_listen == NULL) {
+                continue; /* the pages are served where web.listen is set */
+            }
             if (plan_arg(plan, &nplan, cfg, all[i]) < 0) {
                 fprintf(stderr, "slipwayd: %s\n", sw_error_last());
                 goto out;

@@ -14,7 +14,6 @@
 #include "actors/webhook/deliveries.h"
 #include "actors/webhook/intake.h"
 #include "actors/webhook/quotas.h"
-#include "actors/webhook/webserver.h"
 #include "runtime/core/clock.h"
 #include "runtime/core/error.h"
 #include "runtime/core/log.h"
@@ -42,7 +41,6 @@ typedef struct webhook {
     sw_actor *self;
     const sw_config *cfg;
     sw_intake *intake;
-    sw_webserver *web;      /* the build pages' own listener (web.listen); NULL: none */
     sw_deliveries *record;
     sw_publisher *pub;
     pending *pending;
@@ -409,9 +407,7 @@ static int init(sw_actor *self, void **state_out, void *arg)
                                     &slipway__quota__descriptor)) < 0 ||
         (error = sw_deliveries_open(&w->record, dir)) < 0 ||
         (error = sw_publisher_create(&w->pub, sw_actor_bus(self), on_ack, w)) < 0 ||
-        (error = sw_intake_start(&w->intake, w->cfg, sw_actor_bus(self), on_delivery, w)) < 0 ||
-        (w->cfg->web_listen != NULL &&
-         (error = sw_webserver_start(&w->web, w->cfg, sw_actor_bus(self))) < 0)) {
+        (error = sw_intake_start(&w->intake, w->cfg, sw_actor_bus(self), on_delivery, w)) < 0) {
         sw_intake_stop(&w->intake);
         sw_publisher_destroy(&w->pub);
         sw_deliveries_close(&w->record);
@@ -425,8 +421,10 @@ static int init(sw_actor *self, void **state_out, void *arg)
     warn_unsigned(w);
     sw_info(sw_actor_name(self), "listening on http://%s/hooks/<forge>/<project>",
             w->cfg->webhook_listen);
-    sw_info(sw_actor_name(self), "build pages on http://%s/builds/<id>",
-            w->cfg->web_listen ? w->cfg->web_listen : w->cfg->webhook_listen);
+    if (w->cfg->web_listen == NULL) {
+        sw_info(sw_actor_name(self), "build pages (plain text) on http://%s/builds/<id>",
+                w->cfg->webhook_listen);
+    }
     *state_out = w;
     return 0;
 }
@@ -442,7 +440,6 @@ static void stop(sw_actor *self, void *state)
         sw_delivery_unref(p->d);
         free(p);
     }
-    sw_webserver_stop(&w->web);
     sw_intake_stop(&w->intake);
     sw_publisher_destroy(&w->pub);
     sw_deliveries_close(&w->record);
@@ -460,9 +457,6 @@ static int reconfigure(sw_actor *self, void *state, const sw_config *cfg)
     webhook *w = state;
     (void)self;
     sw_intake_reconfigure(w->intake, cfg);
-    if (w->web != NULL) {
-        sw_webserver_reconfigure(w->web, cfg);
-    }
     sw_config_release(&w->cfg);
     w->cfg = sw_config_retain(cfg);
     warn_unsigned(w);

@@ -1,7 +1,7 @@
 /*
  * webpage.h - GET /builds/<id> over HTTP: the key check of pageauth.h, then
- * the page of buildpage.h. Served by the intake's listener, or by the build
- * pages' own (webserver.h) when web.listen is set.
+ * the page of buildpage.h, on the intake's listener when web.listen is not
+ * set (when it is, the web actor, actors/web, has the pages there).
  */
 #ifndef SW_WEBHOOK_WEBPAGE_H
 #define SW_WEBHOOK_WEBPAGE_H

@@ -2,10 +2,13 @@
 #include "runtime/core/fs.h"
 
 #include "runtime/core/error.h"
+#include "runtime/core/mem.h"
 
 #include <errno.h>
 #include <ftw.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -73,5 +76,34 @@ int sw_fs_rmtree(const char *path)
     if (rmtree_errno != 0) {
         return sw_error_set(SW_EIO, "cannot remove %s: %s", rmtree_failed, strerror(rmtree_errno));
     }
+    return 0;
+}
+
+#define READ_MAX ((size_t)64 << 20)
+
+int sw_fs_read_file(const char *path, char **data_out, size_t *len_out)
+{
+    FILE *f = fopen(path, "rb");
+    struct stat st;
+    *data_out = NULL;
+    *len_out = 0;
+    if (f == NULL) {
+        return sw_error_set(errno == ENOENT ? SW_ENOTFOUND : SW_EIO, "cannot open %s: %s", path,
+                            strerror(errno));
+    }
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode) || (size_t)st.st_size > READ_MAX) {
+        fclose(f);
+        return sw_error_set(SW_EIO, "%s is not a regular file of at most 64 MiB", path);
+    }
+    char *data = sw_calloc(1, (size_t)st.st_size + 1);
+    size_t n = fread(data, 1, (size_t)st.st_size, f);
+    bool failed = ferror(f) != 0;
+    fclose(f);
+    if (failed) {
+        free(data);
+        return sw_error_set(SW_EIO, "cannot read %s", path);
+    }
+    *data_out = data;
+    *len_out = n;
     return 0;
 }

@@ -639,18 +639,26 @@ START_TEST(test_build_pages_need_a_key_on_their_own_listener)
     }
     free(none.body);
 
-    /* the tenant's token (header or query) and the operator's: the page */
-    const char *queries[] = {NULL, "?token=" SW_HARNESS_READ_TOKEN,
-                             "?token=operator-token-0123456789"};
+    /* the tenant's token (header, or a cookie the page set from ?token=) and the
+     * operator's: the page, and its log */
+    const char *keys[] = {BEARER, "Cookie: slipway_token=" SW_HARNESS_READ_TOKEN,
+                          "Cookie: slipway_token=operator-token-0123456789"};
     for (size_t i = 0; i < 3; i++) {
-        r = page(web, build, queries[i], i == 0 ? BEARER : NULL);
+        r = page(web, build, NULL, keys[i]);
         ck_assert_msg(r.status == 200, "%zu: %ld %s", i, r.status, r.body);
         ck_assert_ptr_nonnull(strstr(r.body, "succeeded"));
+        free(r.body);
+        r = page(web, build, "/log.txt", keys[i]);
+        ck_assert_msg(r.status == 200, "%zu: %ld %s", i, r.status, r.body);
         ck_assert_ptr_nonnull(strstr(r.body, "hello from the webhook"));
         free(r.body);
     }
+    /* ?token= that opens builds: kept in the cookie, the browser sent on without it */
+    r = page(web, build, "?token=" SW_HARNESS_READ_TOKEN, NULL);
+    ck_assert_msg(r.status == 303, "%ld %s", r.status, r.body);
+    free(r.body);
 
-    /* the signed link of the commit statuses opens the page on its own */
+    /* the signed link of the commit statuses opens the page on its own, and its log */
     ck_assert(sw_recorder_wait(rec, 1, 30000));
     char *target = json_field(sw_recorder_get(rec, 0)->body, "target_url");
     ck_assert_ptr_nonnull(target);
@@ -658,8 +666,14 @@ START_TEST(test_build_pages_need_a_key_on_their_own_listener)
     ck_assert_msg(strncmp(target, prefix, strlen(prefix)) == 0, "%s", target);
     r = get(target);
     ck_assert_msg(r.status == 200, "%ld %s", r.status, r.body);
+    ck_assert_ptr_nonnull(strstr(r.body, "succeeded"));
+    free(r.body);
+    char *log_link = sw_asprintf("%s/builds/%s/log.txt%s", web, build, strchr(target, '?'));
+    r = get(log_link);
+    ck_assert_msg(r.status == 200, "%ld %s", r.status, r.body);
     ck_assert_ptr_nonnull(strstr(r.body, "hello from the webhook"));
     free(r.body);
+    free(log_link);
     /* ...and not another build's page, nor with its signature changed */
     char *other = sw_asprintf("%s/builds/aaaaaaaaaaaa%s", web, strchr(target, '?'));
     r = get(other);
