@@ -1476,6 +1476,11 @@ void sw_harness_cli(sw_harness *h, sw_harness_result *res, int timeout_ms, ...)
     sw_harness_proc_finish(&p, res, timeout_ms);
 }
 
+sw_harness_proc *sw_harness_spawn_program(sw_harness *h, const char *const *argv)
+{
+    return proc_start(argv, sw_harness_dir(h));
+}
+
 sw_harness_proc *sw_harness_spawn(sw_harness *h, ...)
 {
     va_list ap;

@@ -249,6 +249,10 @@ char *sw_harness_await_final(sw_harness *h, const char *build_id, int timeout_ms
 /* Starts `slipway --nats URL ARGS...` (NULL-terminated) with its stdout on a pipe. */
 sw_harness_proc *sw_harness_spawn(sw_harness *h, ...) __attribute__((sentinel));
 
+/* Starts argv (argv[0] looked up in PATH; NULL-terminated) in the harness's
+ * directory with its stdout and stderr on pipes, like sw_harness_spawn. */
+sw_harness_proc *sw_harness_spawn_program(sw_harness *h, const char *const *argv);
+
 /* Reads the process's stdout until it contains needle (true), or it closed
  * stdout, or timeout_ms passed (false). */
 bool sw_harness_proc_await(sw_harness_proc *p, const char *needle, int timeout_ms);

@@ -372,8 +372,18 @@
     return Math.floor(ms / 3600000) + "h " + Math.floor(ms / 60000 % 60) + "m";
   }
 
+  let startedMs = 0;
+  let finishedMs = 0;
+
+  // a running build's duration goes on while the page is open
+  setInterval(() => {
+    if (startedMs && !finishedMs && !seen.ended) setText("duration", duration(Date.now() - startedMs));
+  }, 1000);
+
   function onBuild(b) {
     seen.state = b.state;
+    startedMs = b.started_ms || 0;
+    finishedMs = b.finished_ms || 0;
     if (stateBadge) {
       stateBadge.className = "badge st-" + b.state;
       stateBadge.textContent = b.state;
