@@ -332,6 +332,24 @@ void sw_metric_observe(sw_metric *f, const char *const *values, double v)
     update(f, values, SW_METRIC_HISTOGRAM, v, 2);
 }
 
+void sw_metric_zero(sw_metric *f)
+{
+    if (f == NULL) {
+        return;
+    }
+    pthread_mutex_lock(&f->owner->lock);
+    for (size_t i = 0; i < f->nseries; i++) {
+        series *s = &f->series[i];
+        s->value = 0;
+        s->sum = 0;
+        s->count = 0;
+        if (s->buckets != NULL) {
+            memset(s->buckets, 0, (f->nbounds + 1) * sizeof(uint64_t));
+        }
+    }
+    pthread_mutex_unlock(&f->owner->lock);
+}
+
 double sw_metric_value(sw_metric *f, const char *const *values)
 {
     static const char *const none[1] = {NULL};

@@ -70,6 +70,9 @@ void sw_metric_add(sw_metric *f, const char *const *values, double v);
 void sw_metric_set(sw_metric *f, const char *const *values, double v);
 void sw_metric_observe(sw_metric *f, const char *const *values, double v);
 
+/* Every series of f back to 0 (kept, so a gauge reads 0 rather than vanish). */
+void sw_metric_zero(sw_metric *f);
+
 /* A series' value (counters, gauges) or count (histograms); 0 when absent. */
 double sw_metric_value(sw_metric *f, const char *const *values);
 
