@@ -380,6 +380,20 @@ START_TEST(test_metrics_count_a_build_once_and_the_gauge_follows_its_state)
 }
 END_TEST
 
+START_TEST(test_metrics_count_nothing_of_a_refused_event)
+{
+    sw_metric *f = sw_metrics_gauge(sw_metrics_process(), "slipway_builds", "",
+                                    (const char *[]){"tier", "state", NULL});
+    /* a STARTED before its CREATED is refused (consumed): no build to count */
+    ck_assert_int_lt(apply_started(view, "aaaa", 1, "b1", 1), 0);
+    ck_assert_double_eq(builds_now("running"), 0);
+    ck_assert_double_eq(sw_metric_value(f, (const char *[]){"none", "running"}), 0);
+    apply_created(view, "aaaa", "acme", 1000, 2);
+    ck_assert_double_eq(builds_now("queued") + builds_now("received"), 1);
+    ck_assert_double_eq(builds_now("running"), 0);
+}
+END_TEST
+
 START_TEST(test_metrics_gauge_is_counted_again_when_the_view_opens)
 {
     apply_created(view, "aaaa", "acme", 1000, 1);
@@ -515,6 +529,7 @@ int main(void)
     tcase_add_test(tc, test_a_batch_commits_by_itself_at_its_bound);
     tcase_add_test(tc, test_metrics_count_a_build_once_and_the_gauge_follows_its_state);
     tcase_add_test(tc, test_metrics_gauge_is_counted_again_when_the_view_opens);
+    tcase_add_test(tc, test_metrics_count_nothing_of_a_refused_event);
     suite_add_tcase(s, tc);
     TCase *untrusted = tcase_create("untrusted");
     tcase_add_checked_fixture(untrusted, setup, teardown);

@@ -6,6 +6,7 @@
 
 #include <pthread.h>
 #include <stdint.h>
+#include <string.h>
 
 static sw_metric *builds, *finished, *queue_wait, *duration;
 
@@ -62,17 +63,17 @@ void sw_buildmetrics_reset(void)
     sw_metric_zero(builds);
 }
 
-void sw_buildmetrics_moved(const char *tier, int from, int to)
+void sw_buildmetrics_moved(const char *from_tier, int from, const char *to_tier, int to)
 {
     sw_buildmetrics_register();
-    if (from == to) {
+    if (from == to && strcmp(tier_of(from_tier), tier_of(to_tier)) == 0) {
         return;
     }
     if (is_counted(from)) {
-        sw_metric_add(builds, (const char *[]){tier_of(tier), sw_state_name(from)}, -1);
+        sw_metric_add(builds, (const char *[]){tier_of(from_tier), sw_state_name(from)}, -1);
     }
     if (is_counted(to)) {
-        sw_metric_add(builds, (const char *[]){tier_of(tier), sw_state_name(to)}, 1);
+        sw_metric_add(builds, (const char *[]){tier_of(to_tier), sw_state_name(to)}, 1);
     }
 }
 

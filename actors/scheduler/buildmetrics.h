@@ -26,9 +26,10 @@ void sw_buildmetrics_register(void);
 /* Every slipway_builds series back to 0 (before the view counts again). */
 void sw_buildmetrics_reset(void);
 
-/* A build of tier left state from (0: it was new) for state to; final states
- * are not counted in the gauge. */
-void sw_buildmetrics_moved(const char *tier, int from, int to);
+/* A build left state from, of tier from_tier (0: it was new), for state to,
+ * of to_tier: the record's tier before and after the event (CREATED names it;
+ * the view refuses anything before it). Final states are not in the gauge. */
+void sw_buildmetrics_moved(const char *from_tier, int from, const char *to_tier, int to);
 
 /* rec has just become final: the counter and both histograms. */
 void sw_buildmetrics_finished(const Slipway__BuildRecord *rec);

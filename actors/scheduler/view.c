@@ -91,7 +91,7 @@ static int count_waiting(sw_view *view, MDB_txn *txn)
             (*waiting_of(view, rec->tenant, true))++;
         }
         if (rec != NULL) {
-            sw_buildmetrics_moved(rec->tier, SLIPWAY__BUILD_STATE__UNKNOWN, rec->state);
+            sw_buildmetrics_moved(NULL, SLIPWAY__BUILD_STATE__UNKNOWN, rec->tier, rec->state);
         }
         slipway__build_record__free_unpacked(rec, NULL);
     }
@@ -247,10 +247,12 @@ static int apply_in(sw_view *view, MDB_txn *txn, const Slipway__BuildEvent *ev, 
     int rc, result;
     bool was_waiting;
     int was;
+    char was_tier[128];
 
     *broken = true;
     load_record(view, txn, &key, &rec);
     was = rec.state;
+    snprintf(was_tier, sizeof(was_tier), "%s", rec.tier != NULL ? rec.tier : "");
     was_waiting = is_waiting(rec.state);
     result = sw_build_apply(&rec, ev);
     if (result == SW_APPLY_CHANGED) {
@@ -296,7 +298,7 @@ static int apply_in(sw_view *view, MDB_txn *txn, const Slipway__BuildEvent *ev, 
         }
     }
     if (result == SW_APPLY_CHANGED) {
-        sw_buildmetrics_moved(rec.tier, was, rec.state);
+        sw_buildmetrics_moved(was_tier, was, rec.tier, rec.state);
         if (!sw_state_is_final(was) && sw_state_is_final(rec.state) && !view->recovering) {
             sw_buildmetrics_finished(&rec);
         }
