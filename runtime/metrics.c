@@ -18,8 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-const double sw_metrics_seconds_buckets[] = {0.1,  0.25, 0.5,  1,    2.5,  5,    10,  30,   60,
-                                             120,  300,  600,  1200, 1800, 3600, 7200, 10800};
+const double sw_metrics_seconds_buckets[] = {0.1, 0.25, 0.5, 1,    2.5,  5,    10,   30,   60,
+                                             120, 300,  600, 1200, 1800, 3600, 7200, 10800};
 const size_t sw_metrics_seconds_nbuckets =
     sizeof(sw_metrics_seconds_buckets) / sizeof(sw_metrics_seconds_buckets[0]);
 
@@ -220,8 +220,13 @@ static sw_metric *register_family(sw_metrics *m, const char *name, const char *h
                                   sw_metric_type type, const char *const *labels,
                                   const double *bounds, size_t nbounds)
 {
-    sw_metric_shape s = {.name = name, .help = help, .type = type, .labels = labels,
-                         .nlabels = count_labels(labels), .bounds = bounds, .nbounds = nbounds};
+    sw_metric_shape s = {.name = name,
+                         .help = help,
+                         .type = type,
+                         .labels = labels,
+                         .nlabels = count_labels(labels),
+                         .bounds = bounds,
+                         .nbounds = nbounds};
     return sw_metrics_family(m, &s);
 }
 
@@ -238,8 +243,7 @@ sw_metric *sw_metrics_gauge(sw_metrics *m, const char *name, const char *help,
 }
 
 sw_metric *sw_metrics_histogram(sw_metrics *m, const char *name, const char *help,
-                                const char *const *labels, const double *bounds,
-                                size_t nbounds)
+                                const char *const *labels, const double *bounds, size_t nbounds)
 {
     return register_family(m, name, help, SW_METRIC_HISTOGRAM, labels, bounds, nbounds);
 }
@@ -282,15 +286,13 @@ static series *series_of(sw_metric *f, const char *const *values, bool make)
     return s;
 }
 
-static void update(sw_metric *f, const char *const *values, sw_metric_type type, double v,
-                   int how)
+static void update(sw_metric *f, const char *const *values, sw_metric_type type, double v, int how)
 {
     static const char *const none[1] = {NULL};
     if (f == NULL || isnan(v)) {
         return;
     }
-    if (f->type != type && !(how == 0 && type == SW_METRIC_COUNTER &&
-                              f->type == SW_METRIC_GAUGE)) {
+    if (f->type != type && !(how == 0 && type == SW_METRIC_COUNTER && f->type == SW_METRIC_GAUGE)) {
         return;
     }
     if (f->type == SW_METRIC_COUNTER && v < 0) {
@@ -401,15 +403,22 @@ void sw_metrics_walk(sw_metrics *m, void (*family)(void *, const sw_metric_shape
     pthread_mutex_lock(&m->lock);
     for (size_t i = 0; i < m->nfamilies; i++) {
         const sw_metric *f = m->families[i];
-        sw_metric_shape shape = {.name = f->name, .help = f->help, .type = f->type,
+        sw_metric_shape shape = {.name = f->name,
+                                 .help = f->help,
+                                 .type = f->type,
                                  .labels = (const char *const *)f->labels,
-                                 .nlabels = f->nlabels, .bounds = f->bounds,
-                                 .nbounds = f->nbounds, .dropped = f->dropped};
+                                 .nlabels = f->nlabels,
+                                 .bounds = f->bounds,
+                                 .nbounds = f->nbounds,
+                                 .dropped = f->dropped};
         family(closure, &shape);
         for (size_t j = 0; j < f->nseries; j++) {
             const series *s = &f->series[j];
-            sw_metric_series out = {.values = (const char *const *)s->values, .value = s->value,
-                                    .buckets = s->buckets, .sum = s->sum, .count = s->count};
+            sw_metric_series out = {.values = (const char *const *)s->values,
+                                    .value = s->value,
+                                    .buckets = s->buckets,
+                                    .sum = s->sum,
+                                    .count = s->count};
             each(closure, &out);
         }
     }

@@ -59,8 +59,7 @@ sw_metric *sw_metrics_counter(sw_metrics *m, const char *name, const char *help,
 sw_metric *sw_metrics_gauge(sw_metrics *m, const char *name, const char *help,
                             const char *const *labels);
 sw_metric *sw_metrics_histogram(sw_metrics *m, const char *name, const char *help,
-                                const char *const *labels, const double *bounds,
-                                size_t nbounds);
+                                const char *const *labels, const double *bounds, size_t nbounds);
 
 /* Updates of the series whose label values are values (one per label name;
  * NULL when the family has none). add: counters (v >= 0) and gauges; set:

@@ -78,8 +78,8 @@ static void on_series(void *closure, const sw_metric_series *in)
     f->series[f->n_series++] = s;
 }
 
-Slipway__MetricsReport *sw_metrics_report(sw_metrics *m, const char *instance,
-                                          int64_t started_ms, bool final)
+Slipway__MetricsReport *sw_metrics_report(sw_metrics *m, const char *instance, int64_t started_ms,
+                                          bool final)
 {
     building b = {.r = sw_calloc(1, sizeof(Slipway__MetricsReport))};
     slipway__metrics_report__init(b.r);
@@ -133,10 +133,12 @@ void sw_metrics_merge_report(sw_metrics *m, const Slipway__MetricsReport *r, boo
             f->n_labels > SW_METRICS_MAX_LABELS || f->n_bounds > SW_METRICS_MAX_BUCKETS) {
             continue;
         }
-        sw_metric_shape shape = {.name = f->name, .help = f->help,
+        sw_metric_shape shape = {.name = f->name,
+                                 .help = f->help,
                                  .type = (sw_metric_type)f->type,
                                  .labels = (const char *const *)f->labels,
-                                 .nlabels = f->n_labels, .bounds = f->bounds,
+                                 .nlabels = f->n_labels,
+                                 .bounds = f->bounds,
                                  .nbounds = f->n_bounds};
         sw_metric *into = sw_metrics_family(m, &shape);
         if (into == NULL) {
@@ -149,8 +151,10 @@ void sw_metrics_merge_report(sw_metrics *m, const Slipway__MetricsReport *r, boo
             if (s->n_values != f->n_labels || (hist && s->n_buckets != f->n_bounds + 1)) {
                 continue;
             }
-            sw_metric_series in = {.values = (const char *const *)s->values, .value = s->value,
-                                   .buckets = hist ? s->buckets : NULL, .sum = s->sum,
+            sw_metric_series in = {.values = (const char *const *)s->values,
+                                   .value = s->value,
+                                   .buckets = hist ? s->buckets : NULL,
+                                   .sum = s->sum,
                                    .count = s->count};
             sw_metric_merge(into, &in);
         }

@@ -22,8 +22,8 @@
 const char *sw_metrics_instance(char *buf, size_t n);
 
 /* The registry as a report; free it with sw_metrics_report_free. */
-Slipway__MetricsReport *sw_metrics_report(sw_metrics *m, const char *instance,
-                                          int64_t started_ms, bool final);
+Slipway__MetricsReport *sw_metrics_report(sw_metrics *m, const char *instance, int64_t started_ms,
+                                          bool final);
 void sw_metrics_report_free(Slipway__MetricsReport **r_p);
 
 /* Adds the families of r (bytes from the bus: a family or series of a bad

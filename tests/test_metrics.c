@@ -121,14 +121,14 @@ START_TEST(test_bad_names_and_other_shapes_are_refused)
     sw_metrics_create(&m, 4);
     ck_assert_ptr_null(sw_metrics_counter(m, "9lives", "x", NULL));
     ck_assert_ptr_null(sw_metrics_counter(m, "ok_total", "x", (const char *[]){"bad-label", NULL}));
-    ck_assert_ptr_null(sw_metrics_histogram(m, "h", "x", (const char *[]){"le", NULL},
-                                            (const double[]){1}, 1));
+    ck_assert_ptr_null(
+        sw_metrics_histogram(m, "h", "x", (const char *[]){"le", NULL}, (const double[]){1}, 1));
     ck_assert_ptr_null(sw_metrics_histogram(m, "h2", "x", NULL, (const double[]){2, 1}, 2));
     sw_metric *a = sw_metrics_counter(m, "same_total", "x", (const char *[]){"k", NULL});
     ck_assert_ptr_eq(sw_metrics_counter(m, "same_total", "x", (const char *[]){"k", NULL}), a);
     ck_assert_ptr_null(sw_metrics_gauge(m, "same_total", "x", (const char *[]){"k", NULL}));
     ck_assert_ptr_null(sw_metrics_counter(m, "same_total", "x", NULL));
-    sw_metric_add(NULL, NULL, 1); /* a family that did not register: nothing */
+    sw_metric_add(NULL, NULL, 1);                   /* a family that did not register: nothing */
     sw_metric_observe(a, (const char *[]){"v"}, 1); /* wrong type: nothing */
     ck_assert_double_eq(sw_metric_value(a, (const char *[]){"v"}), 0);
     sw_metrics_destroy(&m);

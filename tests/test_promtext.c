@@ -20,13 +20,13 @@ static int parse(const char *text, char *err, size_t n)
     return r;
 }
 
-#define HIST                                                                                  \
-    "# HELP h_seconds Waits.\n"                                                               \
-    "# TYPE h_seconds histogram\n"                                                            \
-    "h_seconds_bucket{tier=\"free\",le=\"0.5\"} 1\n"                                          \
-    "h_seconds_bucket{tier=\"free\",le=\"1\"} 3\n"                                            \
-    "h_seconds_bucket{tier=\"free\",le=\"+Inf\"} 4\n"                                         \
-    "h_seconds_sum{tier=\"free\"} 7.5\n"                                                      \
+#define HIST                                                                                       \
+    "# HELP h_seconds Waits.\n"                                                                    \
+    "# TYPE h_seconds histogram\n"                                                                 \
+    "h_seconds_bucket{tier=\"free\",le=\"0.5\"} 1\n"                                               \
+    "h_seconds_bucket{tier=\"free\",le=\"1\"} 3\n"                                                 \
+    "h_seconds_bucket{tier=\"free\",le=\"+Inf\"} 4\n"                                              \
+    "h_seconds_sum{tier=\"free\"} 7.5\n"                                                           \
     "h_seconds_count{tier=\"free\"} 4\n"
 
 START_TEST(test_accepts_a_good_text)

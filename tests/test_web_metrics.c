@@ -104,13 +104,12 @@ static sw_metrics *process(double counted, double gauge, double observed)
 {
     sw_metrics *m = NULL;
     sw_metrics_create(&m, 16);
-    sw_metric_add(sw_metrics_counter(m, "t_things_total", "Things.",
-                                     (const char *[]){"kind", NULL}),
-                  (const char *[]){"a"}, counted);
+    sw_metric_add(
+        sw_metrics_counter(m, "t_things_total", "Things.", (const char *[]){"kind", NULL}),
+        (const char *[]){"a"}, counted);
     sw_metric_set(sw_metrics_gauge(m, "t_now", "Now.", NULL), NULL, gauge);
     sw_metric_observe(sw_metrics_histogram(m, "t_wait_seconds", "Waits.", NULL,
-                                           sw_metrics_seconds_buckets,
-                                           sw_metrics_seconds_nbuckets),
+                                           sw_metrics_seconds_buckets, sw_metrics_seconds_nbuckets),
                       NULL, observed);
     return m;
 }
@@ -205,9 +204,8 @@ START_TEST(test_builders_and_slots_from_the_scheduler)
     /* no scheduler: counted as a scrape error, and slipway_up says 0 */
     ck_assert_double_eq(value_now("slipway_up", NULL), 0);
     ck_assert_double_eq(value_now("slipway_scrape_errors_total", "what=builders"), 2);
-    ck_assert_int_eq(sw_bus_subscribe(&scheduler, bus, SW_API_BUILDERS, NULL, answer_builders,
-                                      NULL),
-                     0);
+    ck_assert_int_eq(
+        sw_bus_subscribe(&scheduler, bus, SW_API_BUILDERS, NULL, answer_builders, NULL), 0);
     sw_bus_flush(bus, 1000);
     await_value("slipway_up", NULL, 1);
     ck_assert_double_eq(value_now("slipway_builders", "cluster=c1,state=up"), 1);

@@ -33,8 +33,8 @@ struct sw_web_metrics {
     const sw_config *cfg;
     instance *instances; /* live first or not: in the order they came */
     size_t n, cap;
-    sw_metrics *folded;  /* the oldest retired instances' counters, summed */
-    sw_metrics *own;     /* the aggregator's own counters (scrape errors) */
+    sw_metrics *folded; /* the oldest retired instances' counters, summed */
+    sw_metrics *own;    /* the aggregator's own counters (scrape errors) */
     sw_metric *scrape_errors;
 };
 
@@ -90,8 +90,7 @@ static void keep(sw_web_metrics *m, Slipway__MetricsReport *r, int64_t now)
         if (e->started_ms == r->started_ms) {
             in = e; /* its next report, or one that speaks again after silence */
         } else if (e->live) {
-            sw_info(LOG, "%s started again: the last figures of the one before are kept",
-                    e->name);
+            sw_info(LOG, "%s started again: the last figures of the one before are kept", e->name);
             e->live = false;
         }
     }
@@ -218,11 +217,11 @@ static bool queue_depths(sw_web_metrics *m, sw_metrics *out, const sw_config *cf
 /* As `slipway builders` says it. */
 static const char *builder_state(const Slipway__BuilderInfo *b)
 {
-    return !b->alive        ? "silent"
-           : b->drained     ? "drained"
-           : b->draining    ? "draining"
+    return !b->alive         ? "silent"
+           : b->drained      ? "drained"
+           : b->draining     ? "draining"
            : b->holding_back ? "holding"
-                            : "up";
+                             : "up";
 }
 
 static bool builders(sw_web_metrics *m, sw_metrics *out, const sw_config *cfg)
@@ -233,9 +232,9 @@ static bool builders(sw_web_metrics *m, sw_metrics *out, const sw_config *cfg)
     sw_metric *count = sw_metrics_gauge(out, "slipway_builders",
                                         "Builders the scheduler has heard from, by state.",
                                         (const char *[]){"cluster", "state", NULL});
-    sw_metric *slots = sw_metrics_gauge(out, "slipway_slots",
-                                        "Build slots of the builders that are not silent.",
-                                        (const char *[]){"cluster", NULL});
+    sw_metric *slots =
+        sw_metrics_gauge(out, "slipway_slots", "Build slots of the builders that are not silent.",
+                         (const char *[]){"cluster", NULL});
     sw_metric *busy = sw_metrics_gauge(out, "slipway_slots_busy",
                                        "Build slots running a build, of the builders that are "
                                        "not silent.",

@@ -117,8 +117,7 @@ START_TEST(test_metrics_move_with_builds_and_survive_the_stop)
     char *url = sw_asprintf("%s/hooks/github/app", sw_harness_webhook_url(h));
     char *nope = sw_asprintf("%s/hooks/github/nope", sw_harness_webhook_url(h));
     for (int i = 0; i < 3; i++) {
-        snprintf(hooks[i].delivery, sizeof(hooks[i].delivery), "metrics-%d-%d", (int)getpid(),
-                 i);
+        snprintf(hooks[i].delivery, sizeof(hooks[i].delivery), "metrics-%d-%d", (int)getpid(), i);
     }
     sw_push_send(hooks, 2, url, "app", sha, 2, 30000);
     sw_push_send(&hooks[2], 1, nope, "nope", sha, 1, 30000);
@@ -137,8 +136,7 @@ START_TEST(test_metrics_move_with_builds_and_survive_the_stop)
     await_at_least(&s, "slipway_queue_wait_seconds_count", "tier=free", 3);
     await_at_least(&s, "slipway_build_duration_seconds_count", "tier=free,result=succeeded", 3);
     await_at_least(&s, "slipway_log_lines_total", NULL, 3);
-    await_at_least(&s, "slipway_log_bytes_total", NULL,
-                   3 * strlen("hello from the metrics test"));
+    await_at_least(&s, "slipway_log_bytes_total", NULL, 3 * strlen("hello from the metrics test"));
     await_at_least(&s, "slipway_webhook_deliveries_total", "forge=github,code=202", 2);
     await_at_least(&s, "slipway_webhook_deliveries_total", "forge=github,code=404", 1);
     ck_assert_double_eq(now_value(&s, "slipway_webhook_deliveries_total", "code=202"), 2);
@@ -150,8 +148,7 @@ START_TEST(test_metrics_move_with_builds_and_survive_the_stop)
     /* slipwayd stops: its final report retires it, its counters stay */
     ck_assert_int_eq(sw_harness_stop(h), 0);
     long long deadline = sw_harness_now_ms() + METRICS_WAIT_MS;
-    while (now_value(&s, "slipway_metrics_instances", NULL) > 0 &&
-           sw_harness_now_ms() < deadline) {
+    while (now_value(&s, "slipway_metrics_instances", NULL) > 0 && sw_harness_now_ms() < deadline) {
         usleep(200 * 1000);
     }
     ck_assert_double_eq(now_value(&s, "slipway_metrics_instances", NULL), 0);

@@ -49,8 +49,8 @@ static char *dup_n(const char *s, size_t n)
 
 static bool name_char(char c, bool first, bool colon)
 {
-    bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
-                 (colon && c == ':');
+    bool alpha =
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || (colon && c == ':');
     return alpha || (!first && c >= '0' && c <= '9');
 }
 
@@ -179,8 +179,8 @@ static family *family_of(parser *p, const char *name, size_t n)
         size_t sl = strlen(suffixes[i]);
         if (n > sl && strncmp(name + n - sl, suffixes[i], sl) == 0) {
             family *f = family_named(p, name, n - sl, false);
-            if (f != NULL && (strcmp(f->type, "histogram") == 0 ||
-                              strcmp(f->type, "summary") == 0)) {
+            if (f != NULL &&
+                (strcmp(f->type, "histogram") == 0 || strcmp(f->type, "summary") == 0)) {
                 return f;
             }
         }
@@ -537,8 +537,7 @@ void promtext_finish(promtext *p)
     memset(p, 0, sizeof(*p));
 }
 
-static bool has_pair(const promtext_sample *s, const char *k, size_t kn, const char *v,
-                     size_t vn)
+static bool has_pair(const promtext_sample *s, const char *k, size_t kn, const char *v, size_t vn)
 {
     for (size_t i = 0; i < s->nlabels; i++) {
         if (strlen(s->label[i]) == kn && strncmp(s->label[i], k, kn) == 0 &&
@@ -561,8 +560,8 @@ double promtext_sum(const promtext *p, const char *name, const char *match, size
             const char *eq = strchr(m, '=');
             const char *comma = strchr(m, ',');
             const char *stop = comma != NULL ? comma : m + strlen(m);
-            ok = eq != NULL && eq < stop && has_pair(s, m, (size_t)(eq - m), eq + 1,
-                                                     (size_t)(stop - eq - 1));
+            ok = eq != NULL && eq < stop &&
+                 has_pair(s, m, (size_t)(eq - m), eq + 1, (size_t)(stop - eq - 1));
             m = *stop ? stop + 1 : stop;
         }
         if (ok) {
