@@ -13,6 +13,11 @@
  * SIGUSR1 is an actor's request to stop (runtime/host.h: a builder drained with
  * exit) and is taken like SIGTERM. SIGHUP reloads the config file (reload
  * below); SIGUSR2 is ignored, said so in the log; SIGPIPE is ignored.
+ *
+ * The same wait loop publishes the process's metrics registry, which every
+ * actor here shares (runtime/metrics.h), on sw.metrics.<host>:<pid> every
+ * SW_METRICS_PUBLISH_MS (5 s), and once more, final, after the actors have
+ * stopped (runtime/metrics_wire.h; the web actor sums them).
  */
 #include "actors/actors.h"
 #include "runtime/core/clock.h"
