@@ -39,7 +39,7 @@ START_TEST(test_accepts_a_good_text)
                        "# a comment\n"
                        "# TYPE g gauge\n"
                        "g -1.5e3\n"
-                       "untyped_one NaN\n" HIST;
+                       "untyped_one{v=\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x9a\xa2\"} NaN\n" HIST;
     promtext p;
     char err[256];
     ck_assert_msg(promtext_parse(&p, text, strlen(text), err, sizeof(err)) == 0, "%s", err);
@@ -81,6 +81,8 @@ START_TEST(test_refuses_malformed_texts)
         {"a{x=\"1\"} 1\nb 2\na{x=\"2\"} 1\n", "two groups"},
         {"a{x=\"1\",y=\"2\"} 1\na{y=\"2\",x=\"1\"} 3\n", "duplicate"},
         {"a\r 1\n", "CR"},
+        {"a{x=\"\xff\"} 1\n", "UTF-8"},
+        {"a{x=\"\xc0\xaf\"} 1\n", "UTF-8"},
         {"# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_sum 1\nh_count 1\n", "+Inf"},
         {"# TYPE h histogram\nh_bucket{le=\"1\"} 2\nh_bucket{le=\"+Inf\"} 1\nh_sum 1\n"
          "h_count 1\n",

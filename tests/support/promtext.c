@@ -473,6 +473,36 @@ static int check_histogram(parser *p, const family *f)
     return error;
 }
 
+/* Well-formed UTF-8 (no overlongs, no surrogates, at most U+10FFFF). */
+static bool utf8_ok(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        unsigned c = s[i];
+        size_t len = c < 0x80             ? 1
+                     : (c & 0xe0) == 0xc0 ? 2
+                     : (c & 0xf0) == 0xe0 ? 3
+                     : (c & 0xf8) == 0xf0 ? 4
+                                          : 0;
+        if (len == 0 || i + len > n) {
+            return false;
+        }
+        uint32_t cp = len == 1 ? c : c & (0x7f >> len);
+        for (size_t k = 1; k < len; k++) {
+            if ((s[i + k] & 0xc0) != 0x80) {
+                return false;
+            }
+            cp = (cp << 6) | (s[i + k] & 0x3f);
+        }
+        static const uint32_t least[] = {0, 0, 0x80, 0x800, 0x10000};
+        if (cp < least[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
+            return false;
+        }
+        i += len;
+    }
+    return true;
+}
+
 int promtext_parse(promtext *out, const char *text, size_t len, char *err, size_t errlen)
 {
     parser p = {.out = out, .err = err, .errlen = errlen};
@@ -484,6 +514,9 @@ int promtext_parse(promtext *out, const char *text, size_t len, char *err, size_
     if (len > 0 && text[len - 1] != '\n') {
         p.line = 0;
         error = fail(&p, "the last line has no newline");
+    } else if (!utf8_ok((const unsigned char *)text, len)) {
+        p.line = 0;
+        error = fail(&p, "not UTF-8");
     }
     while (error == 0 && s < end) {
         const char *eol = memchr(s, '\n', (size_t)(end - s));
