@@ -663,8 +663,9 @@ out:
     for (size_t i = nplan; i-- > 0;) {
         sw_actor_destroy(&plan[i].actor);
     }
-    /* the last figures of this instance, once its actors have stopped */
-    if (status == 0 && cs.n > 0 &&
+    /* the last figures of this instance, once its actors have stopped (not
+     * waited for when NATS is away: the web actor retires it after 60 s) */
+    if (status == 0 && cs.n > 0 && sw_bus_connected(cs.bus[0]) &&
         (sw_metrics_publish(cs.bus[0], sw_metrics_process(), metrics_instance,
                             metrics_started_ms, true) < 0 ||
          sw_bus_flush(cs.bus[0], 1000) < 0)) {
