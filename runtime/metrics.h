@@ -10,7 +10,7 @@
  * one more is dropped and counted, and the render shows the count as
  * slipway_metrics_series_dropped_total{family}. Registering a name again
  * returns the same family when type, labels (and buckets) match; otherwise
- * NULL, and updates of NULL do nothing (a mistake is logged once, never
+ * NULL, and updates of NULL do nothing (a mistake is logged, never
  * fatal to a service).
  *
  * One mutex guards a registry: every call may come from any thread. Each
