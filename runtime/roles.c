@@ -27,44 +27,46 @@
  * message delivered to the user for 2 minutes (stream deliveries and pulled
  * messages too) and, past 4096 of them, walks them all on each delivery: at a
  * few hundred builds a second that took 90% of the server's CPU. */
+/* every process publishes its metrics registry (runtime/metrics_wire.h) */
+#define METRICS "sw.metrics.*"
 #define REPLIES "_INBOX.>", "_INBOX_gateway.>", "_INBOX_autoscaler.>", "_INBOX_web.>", "_R_.>"
 
 static const char *const gateway_pub[] = {META, "sw.req.*", "sw.api.build", "sw.api.logs",
-                                          "sw.api.admit", NULL};
+                                          "sw.api.admit", METRICS, NULL};
 static const char *const gateway_sub[] = {"_INBOX_gateway.>", "sw.quota.*", NULL};
 
 /* the scheduler sets up every stream and durable (and remakes LOGS) */
 static const char *const scheduler_pub[] = {"$JS.API.>", PULL("REQUESTS"), PULL("ADVISORIES"),
                                             FOLLOW("EVENTS"), "sw.sched.*", "sw.events.>",
                                             "sw.logs.>", "sw.claims.>", "sw.ctl.cancel.*",
-                                            "sw.quota.*", REPLIES, NULL};
+                                            "sw.quota.*", REPLIES, METRICS, NULL};
 static const char *const scheduler_sub[] = {"_INBOX_scheduler.>", "sw.api.*", "sw.tapi.*.*",
                                             "sw.ctl.cancel.*", "sw.tctl.*.cancel.*",
                                             "sw.hb.>", NULL};
 
 static const char *const dispatcher_pub[] = {META, PULL("SCHED"), FOLLOW("EVENTS"),
                                              "$JS.API.STREAM.MSG.GET.JOBS",
-                                             "sw.jobs.*", "sw.events.>", NULL};
+                                             "sw.jobs.*", "sw.events.>", METRICS, NULL};
 static const char *const dispatcher_sub[] = {"_INBOX_dispatcher.>", "sw.hb.>", NULL};
 
 static const char *const builder_pub[] = {META, PULL("JOBS"),
                                           "$JS.API.STREAM.MSG.GET.CLAIMS", "sw.claims.>",
                                           "sw.hb.*.*", "sw.logs.>", "sw.events.>",
-                                          "sw.ctl.drain.*", NULL};
+                                          "sw.ctl.drain.*", METRICS, NULL};
 static const char *const builder_sub[] = {"_INBOX_builder.>", "sw.ctl.cancel.*",
                                           "sw.ctl.drain.*", NULL};
 
-static const char *const logsink_pub[] = {META, PULL("LOGS"), REPLIES, NULL};
+static const char *const logsink_pub[] = {META, PULL("LOGS"), REPLIES, METRICS, NULL};
 static const char *const logsink_sub[] = {"_INBOX_logsink.>", "sw.api.logs", "sw.tapi.*.logs",
                                           NULL};
 
-static const char *const notifier_pub[] = {META, FOLLOW("EVENTS"), "sw.logs.>", NULL};
+static const char *const notifier_pub[] = {META, FOLLOW("EVENTS"), "sw.logs.>", METRICS, NULL};
 static const char *const notifier_sub[] = {"_INBOX_notifier.>", NULL};
 
 static const char *const autoscaler_pub[] = {META, "$JS.API.STREAM.MSG.GET.LEASES",
                                              "$JS.API.STREAM.MSG.DELETE.LEASES",
                                              "sw.lease.autoscaler.*", "sw.scale.>",
-                                             "sw.ctl.drain.*", REPLIES, NULL};
+                                             "sw.ctl.drain.*", REPLIES, METRICS, NULL};
 static const char *const autoscaler_sub[] = {"_INBOX_autoscaler.>", "sw.hb.>", "sw.jobs.*",
                                              "sw.scale.pool.*", "sw.api.pools", NULL};
 
@@ -72,8 +74,8 @@ static const char *const autoscaler_sub[] = {"_INBOX_autoscaler.>", "sw.hb.>", "
 static const char *const web_pub[] = {META, FOLLOW("EVENTS"), FOLLOW("LOGS"), "sw.api.build",
                                       "sw.api.builds", "sw.api.project", "sw.api.projects",
                                       "sw.api.builders", "sw.api.logs", "sw.ctl.cancel.*",
-                                      "sw.req.*", NULL};
-static const char *const web_sub[] = {"_INBOX_web.>", NULL};
+                                      "sw.req.*", METRICS, NULL};
+static const char *const web_sub[] = {"_INBOX_web.>", "sw.metrics.*", NULL};
 
 /* the operator: the CLI with every right (drain, all tenants' builds) */
 static const char *const operator_pub[] = {">", NULL};

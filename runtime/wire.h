@@ -50,6 +50,8 @@
 #define SW_SCALE_POOL "sw.scale.pool"     /* .<cluster>, core: PoolStatus */
 #define SW_LEASE_AUTOSCALER "sw.lease.autoscaler" /* .<cluster> */
 #define SW_QUOTA "sw.quota"               /* .<tenant>, core: Quota (scheduler -> webhook) */
+#define SW_METRICS "sw.metrics"           /* .<instance>, core: MetricsReport, every 5 s */
+#define SW_METRICS_ALL "sw.metrics.*"     /* what the web actor subscribes to */
 
 /* Subject builders: write into buf (size n) and return buf.
  * sw.req.<tenant>, sw.sched.<tier>, sw.jobs.<cluster>, sw.events.<tenant>.<build>,

@@ -12,6 +12,7 @@
 #include "runtime/buildstate.h"
 #include "runtime/core/clock.h"
 #include "runtime/core/error.h"
+#include "runtime/metrics.h"
 #include "runtime/wire.h"
 
 #include "natsd.h"
@@ -491,6 +492,13 @@ START_TEST(test_5xx_and_429_are_retried_with_backoff)
 }
 END_TEST
 
+/* A counter of the notifier's in the process registry (registering the same
+ * family again returns it). */
+static double counted(const char *name, const char *const *labels, const char *const *values)
+{
+    return sw_metric_value(sw_metrics_counter(sw_metrics_process(), name, "", labels), values);
+}
+
 START_TEST(test_gives_up_after_the_attempts_and_says_so_in_the_log)
 {
     inbox log;
@@ -503,6 +511,14 @@ START_TEST(test_gives_up_after_the_attempts_and_says_so_in_the_log)
                      "notifier: could not set the github commit status 'pending': HTTP 503 "
                      "after 3 tries");
     slipway__log_chunk__free_unpacked(c, NULL);
+    /* the line comes after the give-up and its tries were counted */
+    ck_assert_double_eq(counted("slipway_notifier_give_ups_total", (const char *[]){"forge", NULL},
+                                (const char *[]){"github"}),
+                        1);
+    ck_assert_double_eq(counted("slipway_notifier_status_attempts_total",
+                                (const char *[]){"forge", "result", NULL},
+                                (const char *[]){"github", "http_5xx"}),
+                        3);
     /* no fourth try; the next status is sent as usual */
     ck_assert_uint_eq(barrier(), 3);
     finished("a1", 1, SLIPWAY__BUILD_STATE__SUCCEEDED, 0, NULL, NULL);

@@ -1,5 +1,6 @@
 /* test_scheduler.c - the scheduler's LMDB view: a fold of EVENTS that remembers its sequence. */
 #include "actors/scheduler/view.h"
+#include "runtime/metrics.h"
 #include "runtime/buildstate.h"
 #include "runtime/core/error.h"
 #include "runtime/wire.h"
@@ -333,6 +334,78 @@ START_TEST(test_created_applied_early_then_from_the_stream)
 }
 END_TEST
 
+/* A series of the view's figures in the process registry (buildmetrics.h):
+ * looked up by registering the same family again, which returns it. */
+static double builds_now(const char *state)
+{
+    sw_metric *f = sw_metrics_gauge(sw_metrics_process(), "slipway_builds", "",
+                                    (const char *[]){"tier", "state", NULL});
+    return sw_metric_value(f, (const char *[]){"free", state});
+}
+
+static double finished_total(const char *result)
+{
+    sw_metric *f = sw_metrics_counter(sw_metrics_process(), "slipway_builds_finished_total", "",
+                                      (const char *[]){"tier", "result", NULL});
+    return sw_metric_value(f, (const char *[]){"free", result});
+}
+
+static double waits_observed(void)
+{
+    sw_metric *f = sw_metrics_histogram(sw_metrics_process(), "slipway_queue_wait_seconds", "",
+                                        (const char *[]){"tier", NULL},
+                                        sw_metrics_seconds_buckets, sw_metrics_seconds_nbuckets);
+    return sw_metric_value(f, (const char *[]){"free"});
+}
+
+START_TEST(test_metrics_count_a_build_once_and_the_gauge_follows_its_state)
+{
+    double before = finished_total("failed");
+    ck_assert_int_eq(apply_created(view, "aaaa", "acme", 1000, 1), SW_APPLY_CHANGED);
+    ck_assert_double_eq(builds_now("queued") + builds_now("received"), 1);
+    ck_assert_int_eq(apply_started(view, "aaaa", 1, "b1", 2), SW_APPLY_CHANGED);
+    ck_assert_double_eq(builds_now("queued") + builds_now("received"), 0);
+    ck_assert_double_eq(builds_now("running"), 1);
+    ck_assert_int_eq(apply_finished(view, "aaaa", SLIPWAY__BUILD_STATE__FAILED, 1, 3),
+                     SW_APPLY_CHANGED);
+    ck_assert_double_eq(builds_now("running"), 0);
+    ck_assert_double_eq(finished_total("failed"), before + 1);
+    ck_assert_double_eq(waits_observed(), 1);
+    /* the same FINISHED again, at a new sequence (a redelivery): counted once */
+    apply_finished(view, "aaaa", SLIPWAY__BUILD_STATE__FAILED, 1, 4);
+    apply_finished(view, "aaaa", SLIPWAY__BUILD_STATE__SUCCEEDED, 0, 5);
+    ck_assert_double_eq(finished_total("failed"), before + 1);
+    ck_assert_double_eq(finished_total("succeeded"), 0);
+    ck_assert_double_eq(waits_observed(), 1);
+}
+END_TEST
+
+START_TEST(test_metrics_count_nothing_of_a_refused_event)
+{
+    sw_metric *f = sw_metrics_gauge(sw_metrics_process(), "slipway_builds", "",
+                                    (const char *[]){"tier", "state", NULL});
+    /* a STARTED before its CREATED is refused (consumed): no build to count */
+    ck_assert_int_lt(apply_started(view, "aaaa", 1, "b1", 1), 0);
+    ck_assert_double_eq(builds_now("running"), 0);
+    ck_assert_double_eq(sw_metric_value(f, (const char *[]){"none", "running"}), 0);
+    apply_created(view, "aaaa", "acme", 1000, 2);
+    ck_assert_double_eq(builds_now("queued") + builds_now("received"), 1);
+    ck_assert_double_eq(builds_now("running"), 0);
+}
+END_TEST
+
+START_TEST(test_metrics_gauge_is_counted_again_when_the_view_opens)
+{
+    apply_created(view, "aaaa", "acme", 1000, 1);
+    apply_created(view, "bbbb", "acme", 1000, 2);
+    apply_started(view, "bbbb", 1, "b1", 3);
+    sw_view_destroy(&view);
+    ck_assert_msg(sw_view_open(&view, dir) == 0, "%s", sw_error_last());
+    ck_assert_double_eq(builds_now("queued") + builds_now("received"), 1);
+    ck_assert_double_eq(builds_now("running"), 1);
+}
+END_TEST
+
 START_TEST(test_long_build_id_does_not_overflow)
 {
     /* build ids come off the bus: a long one is refused or stored, never overflows */
@@ -454,6 +527,9 @@ int main(void)
     tcase_add_test(tc, test_created_applied_early_then_from_the_stream);
     tcase_add_test(tc, test_a_crash_loses_only_the_open_batch);
     tcase_add_test(tc, test_a_batch_commits_by_itself_at_its_bound);
+    tcase_add_test(tc, test_metrics_count_a_build_once_and_the_gauge_follows_its_state);
+    tcase_add_test(tc, test_metrics_gauge_is_counted_again_when_the_view_opens);
+    tcase_add_test(tc, test_metrics_count_nothing_of_a_refused_event);
     suite_add_tcase(s, tc);
     TCase *untrusted = tcase_create("untrusted");
     tcase_add_checked_fixture(untrusted, setup, teardown);

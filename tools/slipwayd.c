@@ -13,12 +13,18 @@
  * SIGUSR1 is an actor's request to stop (runtime/host.h: a builder drained with
  * exit) and is taken like SIGTERM. SIGHUP reloads the config file (reload
  * below); SIGUSR2 is ignored, said so in the log; SIGPIPE is ignored.
+ *
+ * The same wait loop publishes the process's metrics registry, which every
+ * actor here shares (runtime/metrics.h), on sw.metrics.<host>:<pid> every
+ * SW_METRICS_PUBLISH_MS (5 s), and once more, final, after the actors have
+ * stopped (runtime/metrics_wire.h; the web actor sums them).
  */
 #include "actors/actors.h"
 #include "runtime/core/clock.h"
 #include "runtime/creds.h"
 #include "runtime/core/error.h"
 #include "runtime/host.h"
+#include "runtime/metrics_wire.h"
 #include "runtime/core/log.h"
 #include "runtime/reload.h"
 #include "runtime/roles.h"
@@ -108,7 +114,28 @@ typedef struct stopping {
     const char *config_path;
     bool draining;       /* SIGTERM taken: waiting for the builders to drain */
     int64_t deadline_ms; /* mono: drain_grace runs out */
+    sw_bus *metrics_bus; /* the process registry goes out on it (metrics_due) */
+    int64_t metrics_next_ms;
 } stopping;
+
+/* The process's metrics (runtime/metrics_wire.h): who it is, since when. */
+static char metrics_instance[300];
+static int64_t metrics_started_ms;
+
+/* Publishes the process registry when SW_METRICS_PUBLISH_MS has passed since
+ * the last time (the wait loop comes here at least once a second). */
+static void metrics_due(stopping *st)
+{
+    int64_t now = sw_clock_mono_ms();
+    if (st->metrics_bus == NULL || now < st->metrics_next_ms) {
+        return;
+    }
+    st->metrics_next_ms = now + SW_METRICS_PUBLISH_MS;
+    if (sw_metrics_publish(st->metrics_bus, sw_metrics_process(), metrics_instance,
+                           metrics_started_ms, false) < 0) {
+        sw_debug("slipwayd", "metrics not published: %s", sw_error_last());
+    }
+}
 
 static size_t count_builders(const stopping *st)
 {
@@ -229,6 +256,7 @@ static void wait_for_stop(stopping *st, const sigset_t *sigs)
     for (;;) {
         struct timespec second = {1, 0};
         int sig = sigtimedwait(sigs, NULL, &second);
+        metrics_due(st);
         if (sig == SIGHUP) {
             reload(st->cfg_p, st->config_path, st->plan, st->nplan);
             continue;
@@ -546,6 +574,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "slipwayd: %s\n", sw_error_last());
         return 1;
     }
+    sw_metrics_instance(metrics_instance, sizeof(metrics_instance));
+    metrics_started_ms = sw_clock_wall_ms();
     char *exposed = sw_config_exposure_warning(cfg);
     if (exposed != NULL) {
         sw_warn("slipwayd", "%s", exposed);
@@ -626,7 +656,8 @@ int main(int argc, char **argv)
     }
 
     {
-        stopping st = {.plan = plan, .nplan = nplan, .cfg_p = &cfg, .config_path = config_path};
+        stopping st = {.plan = plan, .nplan = nplan, .cfg_p = &cfg, .config_path = config_path,
+                       .metrics_bus = cs.bus[0]};
         wait_for_stop(&st, &sigs);
     }
     status = 0;
@@ -639,6 +670,14 @@ out:
     }
     for (size_t i = nplan; i-- > 0;) {
         sw_actor_destroy(&plan[i].actor);
+    }
+    /* the last figures of this instance, once its actors have stopped (not
+     * waited for when NATS is away: the web actor retires it after 60 s) */
+    if (status == 0 && cs.n > 0 && sw_bus_connected(cs.bus[0]) &&
+        (sw_metrics_publish(cs.bus[0], sw_metrics_process(), metrics_instance,
+                            metrics_started_ms, true) < 0 ||
+         sw_bus_flush(cs.bus[0], 1000) < 0)) {
+        sw_debug("slipwayd", "last metrics not published: %s", sw_error_last());
     }
     for (size_t i = 0; i < cs.n; i++) {
         sw_bus_destroy(&cs.bus[i]);

@@ -19,11 +19,13 @@
 #include "runtime/core/error.h"
 #include "runtime/core/log.h"
 #include "runtime/core/mem.h"
+#include "runtime/metrics.h"
 #include "runtime/wire.h"
 #include "slipway.pb-c.h"
 
 #include "runtime/core/clock.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,12 +48,40 @@ typedef struct logsink {
     sw_archive_entry entries[BATCH_MAX];
     sw_msg *msgs[BATCH_MAX];
     char ids[BATCH_MAX][65];
+    uint64_t text_bytes[BATCH_MAX], lines[BATCH_MAX]; /* of each chunk, for the metrics */
     size_t n, bytes;
     int64_t first_ms; /* when its first chunk came */
     /* builds whose stale chunks were logged already (a ring) */
     char stale_seen[STALE_SEEN][65];
     size_t stale_next;
 } logsink;
+
+static sw_metric *bytes_metric, *lines_metric;
+
+static void metrics_register(void)
+{
+    sw_metrics *m = sw_metrics_process();
+    bytes_metric = sw_metrics_counter(m, "slipway_log_bytes_total",
+                                      "Bytes of log line text archived (without newlines).",
+                                      NULL);
+    lines_metric = sw_metrics_counter(m, "slipway_log_lines_total", "Log lines archived.", NULL);
+}
+
+/* The chunks of a batch just committed, less those fenced as stale. */
+static void count_archived(logsink *l)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    uint64_t bytes = 0, lines = 0;
+    for (size_t i = 0; i < l->n; i++) {
+        if (!l->entries[i].stale) {
+            bytes += l->text_bytes[i];
+            lines += l->lines[i];
+        }
+    }
+    pthread_once(&once, metrics_register);
+    sw_metric_add(bytes_metric, NULL, (double)bytes);
+    sw_metric_add(lines_metric, NULL, (double)lines);
+}
 
 static void note_stale(logsink *l, const sw_archive_entry *e)
 {
@@ -78,6 +108,8 @@ static void commit(logsink *l)
     if (!ok) {
         sw_warn(sw_actor_name(l->self), "cannot archive %zu chunks: %s; will retry", l->n,
                 sw_error_last());
+    } else {
+        count_archived(l);
     }
     for (size_t i = 0; i < l->n; i++) {
         if (!ok) {
@@ -115,6 +147,11 @@ static void on_chunk(logsink *l, const sw_mail *mail)
         .len = sw_msg_len(mail->msg),
     };
     l->bytes += l->entries[i].len;
+    l->lines[i] = chunk->n_lines;
+    l->text_bytes[i] = 0;
+    for (size_t k = 0; k < chunk->n_lines; k++) {
+        l->text_bytes[i] += chunk->lines[k]->text != NULL ? strlen(chunk->lines[k]->text) : 0;
+    }
     if (l->n == 1) {
         l->first_ms = sw_clock_mono_ms();
         sw_actor_wake(l->self); /* the tick that commits it in BATCH_MS at the latest */

@@ -80,8 +80,10 @@
 #include "runtime/core/error.h"
 #include "runtime/core/log.h"
 #include "runtime/core/mem.h"
+#include "runtime/metrics.h"
 #include "runtime/wire.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -262,10 +264,46 @@ static void log_line(notifier *n, build *b, const char *text)
     }
 }
 
+/* --- metrics (runtime/metrics.h) ---------------------------------------- */
+
+static sw_metric *attempts_metric, *give_ups_metric;
+
+static void metrics_register(void)
+{
+    sw_metrics *m = sw_metrics_process();
+    attempts_metric = sw_metrics_counter(
+        m, "slipway_notifier_status_attempts_total",
+        "Commit status requests to the forges that finished, by forge and result (ok, already: "
+        "GitLab had it, http_4xx, http_5xx, transport: no HTTP answer).",
+        (const char *[]){"forge", "result", NULL});
+    give_ups_metric = sw_metrics_counter(m, "slipway_notifier_give_ups_total",
+                                         "Commit statuses given up on, by forge.",
+                                         (const char *[]){"forge", NULL});
+}
+
+static void metrics_once(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, metrics_register);
+}
+
+static void count_attempt(sw_forge_type forge, const sw_http_request *req, bool ok, bool there)
+{
+    const char *result = ok      ? "ok"
+                         : there ? "already"
+                         : req->curl_code != 0 ? "transport"
+                         : req->status >= 500  ? "http_5xx"
+                                               : "http_4xx";
+    metrics_once();
+    sw_metric_add(attempts_metric, (const char *[]){sw_forge_name(forge), result}, 1);
+}
+
 /* Settles status without the forge having it, and says so in the build's log. */
 static void give_up(notifier *n, build *b, sw_status status, const char *why)
 {
     const char *forge = sw_forge_name(b->project->forge.type);
+    metrics_once();
+    sw_metric_add(give_ups_metric, (const char *[]){forge}, 1);
     const char *state = sw_status_forge_state(b->project->forge.type, status.kind);
     char text[512];
     snprintf(text, sizeof(text), "notifier: could not set the %s commit status '%s': %s", forge,
@@ -423,6 +461,7 @@ static void on_result(notifier *n, const sw_http_request *req, bool stopping)
                  req->status == 400 && strstr(req->response, "Cannot transition status") != NULL;
     bool retry = sw_http_retryable(req);
 
+    count_attempt(b->project->forge.type, req, ok, there);
     if (req->curl_code != 0) {
         snprintf(why, sizeof(why), "%s", req->error);
     } else {

@@ -1,6 +1,8 @@
 /* view.c - the scheduler's LMDB view of builds (see view.h). */
 #include "actors/scheduler/view.h"
 
+#include "actors/scheduler/buildmetrics.h"
+
 #include "runtime/buildstate.h"
 #include "runtime/core/error.h"
 #include "runtime/core/lmdb.h"
@@ -32,6 +34,7 @@ struct sw_view {
     /* the open batch: events applied, not committed yet (sw_view_flush), and
      * each of them packed, to be applied again should the batch be lost */
     MDB_txn *batch;
+    bool recovering; /* applying a lost batch again: its builds were counted */
     struct pending {
         uint64_t seq;
         void *bytes;
@@ -69,13 +72,15 @@ static uint32_t *waiting_of(sw_view *view, const char *tenant, bool make)
     return &view->waiting[view->nwaiting++].n;
 }
 
-/* One pass over every record: the waiting builds per tenant. */
+/* One pass over every record: the waiting builds per tenant, and the builds
+ * in each state of the metrics' gauge (buildmetrics.h). */
 static int count_waiting(sw_view *view, MDB_txn *txn)
 {
     MDB_cursor *cur;
     MDB_val key, val;
     int rc;
 
+    sw_buildmetrics_reset();
     if ((rc = mdb_cursor_open(txn, view->builds, &cur)) != 0) {
         return lmdb_error(rc, "cursor");
     }
@@ -84,6 +89,9 @@ static int count_waiting(sw_view *view, MDB_txn *txn)
         Slipway__BuildRecord *rec = slipway__build_record__unpack(NULL, val.mv_size, val.mv_data);
         if (rec != NULL && is_waiting(rec->state)) {
             (*waiting_of(view, rec->tenant, true))++;
+        }
+        if (rec != NULL) {
+            sw_buildmetrics_moved(NULL, SLIPWAY__BUILD_STATE__UNKNOWN, rec->tier, rec->state);
         }
         slipway__build_record__free_unpacked(rec, NULL);
     }
@@ -238,9 +246,13 @@ static int apply_in(sw_view *view, MDB_txn *txn, const Slipway__BuildEvent *ev, 
     size_t len;
     int rc, result;
     bool was_waiting;
+    int was;
+    char was_tier[128];
 
     *broken = true;
     load_record(view, txn, &key, &rec);
+    was = rec.state;
+    snprintf(was_tier, sizeof(was_tier), "%s", rec.tier != NULL ? rec.tier : "");
     was_waiting = is_waiting(rec.state);
     result = sw_build_apply(&rec, ev);
     if (result == SW_APPLY_CHANGED) {
@@ -283,6 +295,12 @@ static int apply_in(sw_view *view, MDB_txn *txn, const Slipway__BuildEvent *ev, 
             *n -= *n > 0 ? 1 : 0;
         } else {
             (*n)++;
+        }
+    }
+    if (result == SW_APPLY_CHANGED) {
+        sw_buildmetrics_moved(was_tier, was, rec.tier, rec.state);
+        if (!sw_state_is_final(was) && sw_state_is_final(rec.state) && !view->recovering) {
+            sw_buildmetrics_finished(&rec);
         }
     }
     /* an illegal event is consumed (its seq is recorded) but reported */
@@ -333,6 +351,7 @@ static int recover(sw_view *view)
         view->batch = NULL;
     }
     reread(view);
+    view->recovering = true;
     for (size_t i = 0; i < view->npending; i++) {
         struct pending *p = &view->pending[i];
         Slipway__BuildEvent *ev = slipway__build_event__unpack(NULL, p->len, p->bytes);
@@ -359,6 +378,7 @@ static int recover(sw_view *view)
         }
         slipway__build_event__free_unpacked(ev, NULL);
     }
+    view->recovering = false;
     pending_clear(view);
     return first;
 }

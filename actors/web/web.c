@@ -1,6 +1,7 @@
 /* web.c - the web actor (see web.h). */
 #include "actors/web/web.h"
 
+#include "actors/web/metrics.h"
 #include "actors/web/server.h"
 #include "runtime/core/error.h"
 #include "runtime/core/log.h"
@@ -10,7 +11,13 @@
 
 typedef struct web {
     sw_web_server *server;
+    sw_web_metrics *metrics;
 } web;
+
+static int render_metrics(void *closure, char **text_out, size_t *len_out)
+{
+    return sw_web_metrics_render(closure, text_out, len_out);
+}
 
 static int web_init(sw_actor *self, void **state_out, void *arg)
 {
@@ -23,8 +30,10 @@ static int web_init(sw_actor *self, void **state_out, void *arg)
         return sw_error_set(SW_EINVALID, "the web actor needs web.listen (HOST:PORT) in %s",
                             ctx->cfg->path);
     }
-    if ((error = sw_web_server_start(&w->server, ctx->cfg, sw_actor_bus(self), NULL, NULL)) <
-        0) {
+    if ((error = sw_web_metrics_create(&w->metrics, sw_actor_bus(self), ctx->cfg)) < 0 ||
+        (error = sw_web_server_start(&w->server, ctx->cfg, sw_actor_bus(self), render_metrics,
+                                     w->metrics)) < 0) {
+        sw_web_metrics_destroy(&w->metrics);
         free(w);
         return error;
     }
@@ -45,6 +54,7 @@ static int web_reconfigure(sw_actor *self, void *state, const sw_config *cfg)
     web *w = state;
     (void)self;
     sw_web_server_reconfigure(w->server, cfg);
+    sw_web_metrics_reconfigure(w->metrics, cfg);
     return 0;
 }
 
@@ -53,6 +63,7 @@ static void web_stop(sw_actor *self, void *state)
     web *w = state;
     (void)self;
     sw_web_server_stop(&w->server);
+    sw_web_metrics_destroy(&w->metrics);
     free(w);
 }
 

@@ -8,6 +8,7 @@
 #include "runtime/core/error.h"
 #include "runtime/core/log.h"
 #include "runtime/core/mem.h"
+#include "runtime/metrics.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -63,6 +64,39 @@ typedef struct request {
 
 /* --- answers --------------------------------------------------------------- */
 
+static sw_metric *deliveries_metric;
+
+static void deliveries_register(void)
+{
+    deliveries_metric = sw_metrics_counter(
+        sw_metrics_process(), "slipway_webhook_deliveries_total",
+        "Answers to POST /hooks/<forge>/<project>, by the URL's forge and the HTTP status.",
+        (const char *[]){"forge", "code", NULL});
+}
+
+/* Counts an answer to a hook URL (slipway_webhook_deliveries_total): the
+ * forge is the URL's when it is one of the routes, else "other". */
+static void count_answer(const char *url, unsigned int status)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    static const char *const forges[] = {"github", "gitlab", "gitea", "forgejo", "bitbucket"};
+    const char *forge = "other";
+    char code[16];
+
+    if (url == NULL || strncmp(url, "/hooks/", 7) != 0) {
+        return;
+    }
+    size_t flen = strcspn(url + 7, "/");
+    for (size_t i = 0; i < sizeof(forges) / sizeof(forges[0]); i++) {
+        if (strlen(forges[i]) == flen && strncmp(url + 7, forges[i], flen) == 0) {
+            forge = forges[i];
+        }
+    }
+    snprintf(code, sizeof(code), "%u", status);
+    pthread_once(&once, deliveries_register);
+    sw_metric_add(deliveries_metric, (const char *[]){forge, code}, 1);
+}
+
 /* retry_after_s: the Retry-After of a 503 or 429 (0: RETRY_AFTER_S). */
 static enum MHD_Result respond_timed(struct MHD_Connection *c, unsigned int status,
                                      const char *json, int64_t started_us,
@@ -115,6 +149,7 @@ static enum MHD_Result refuse(struct MHD_Connection *c, unsigned int status, con
     vsnprintf(detail, sizeof(detail), fmt, ap);
     va_end(ap);
     sw_info(LOG, "%s %u: %s: %s", url, status, what, detail);
+    count_answer(url, status);
     char *json = sw_delivery_json("error", "error", what, NULL);
     enum MHD_Result r = respond(c, status, json);
     free(json);
@@ -136,6 +171,7 @@ static enum MHD_Result fail(struct MHD_Connection *c, unsigned int status, const
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
     sw_info(LOG, "%s %u: %s", url, status, msg);
+    count_answer(url, status);
     char *json = sw_delivery_json("error", "error", msg, NULL);
     enum MHD_Result r = respond(c, status, json);
     free(json);
@@ -406,6 +442,7 @@ static enum MHD_Result finish(sw_intake *in, struct MHD_Connection *c, const cha
     if (ev.kind == SW_HOOK_PING) {
         sw_hook_event_clear(&ev);
         char *json = sw_delivery_json("ok", "message", "pong", NULL);
+        count_answer(url, MHD_HTTP_OK);
         ret = respond(c, MHD_HTTP_OK, json);
         free(json);
         return ret;
@@ -415,6 +452,7 @@ static enum MHD_Result finish(sw_intake *in, struct MHD_Connection *c, const cha
         char *json = sw_delivery_json("ignored", "reason", ev.reason ? ev.reason : "no build",
                                     NULL);
         sw_hook_event_clear(&ev);
+        count_answer(url, MHD_HTTP_ACCEPTED);
         ret = respond(c, MHD_HTTP_ACCEPTED, json);
         free(json);
         return ret;
@@ -435,6 +473,7 @@ static enum MHD_Result finish(sw_intake *in, struct MHD_Connection *c, const cha
     in->cb(in->closure, sw_delivery_ref(d));
     sw_delivery_await(d, sw_clock_mono_ms() + (int64_t)r->cfg->webhook_publish_timeout_ms +
                         ANSWER_MARGIN_MS);
+    count_answer(url, (unsigned int)sw_delivery_status(d));
     ret = respond_timed(c, (unsigned int)sw_delivery_status(d), sw_delivery_body(d),
                         r->started_us, sw_delivery_retry_after(d));
     sw_delivery_unref(d);

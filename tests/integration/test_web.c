@@ -7,6 +7,7 @@
  * Screenshots go to $SLIPWAY_BUILD_DIR/test-artifacts/.
  */
 #include "tests/integration/harness.h"
+#include "tests/support/promtext.h"
 #include "tests/support/support.h"
 
 #include "runtime/core/mem.h"
@@ -277,6 +278,30 @@ START_TEST(test_pages_log_text_and_control)
     char *of = sw_harness_show_field(w.h, again, "retry_of", &status);
     ck_assert_msg(of != NULL && strcmp(of, build) == 0, "retry_of %s", of ? of : "(none)");
     free(of);
+
+    /* /metrics: the text format, strictly; the builds counted (the reports come
+     * every 5 s) */
+    long long until = sw_harness_now_ms() + 30000;
+    for (;;) {
+        r = get(w.base, "/metrics", NULL);
+        ck_assert_msg(r.status == 200 && strstr(r.headers, "text/plain; version=0.0.4"),
+                      "%ld %s", r.status, r.headers);
+        promtext pt;
+        char err[256];
+        ck_assert_msg(promtext_parse(&pt, r.body, r.len, err, sizeof(err)) == 0, "%s\n%s", err,
+                      r.body);
+        size_t n = 0;
+        double finished = promtext_sum(&pt, "slipway_builds_finished_total", NULL, &n);
+        promtext_finish(&pt);
+        reply_free(&r);
+        if (finished >= 2) {
+            break;
+        }
+        ck_assert_msg(sw_harness_now_ms() < until, "/metrics counts %.0f finished builds, not 2",
+                      finished);
+        struct timespec ts = {0, 200 * 1000000};
+        nanosleep(&ts, NULL);
+    }
 
     r = get(w.base, "/healthz", NULL);
     ck_assert_msg(r.status == 200 && strcmp(r.body, "ok\n") == 0, "%ld %s", r.status, r.body);
