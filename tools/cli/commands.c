@@ -96,6 +96,7 @@ int cli_request(cli *c, const char *subject, const ProtobufCMessage *req,
         status = (*reply_out)->code == SW_ENOTFOUND   ? CLI_NOT_FOUND
                  : (*reply_out)->code == SW_ECONFLICT ? CLI_ENDED
                  : (*reply_out)->code == SW_EDENIED   ? CLI_DENIED
+                 : (*reply_out)->code == SW_EINVALID  ? CLI_USAGE
                                                       : CLI_UNREACHABLE;
         slipway__api_reply__free_unpacked(*reply_out, NULL);
         *reply_out = NULL;
