@@ -507,7 +507,7 @@ int cli_logs(cli *c, int argc, char **argv)
     bool follow_mode = false;
     int opt, status;
 
-    while ((opt = getopt_long(argc, argv, "fh", longopts, NULL)) != -1) {
+    while ((opt = cli_getopt(argc, argv, "fh", longopts)) != -1) {
         switch (opt) {
         case 'f':
             follow_mode = true;
