@@ -1,7 +1,8 @@
 /*
  * test_cli.c - what `slipway` prints: show, builds and --json of a recorded set
  * of builds compared byte for byte to tests/golden/, the paging of builds past
- * the scheduler's 500 an answer, and lint.
+ * the scheduler's 500 an answer, logs --timestamps and --step (of a log put
+ * into LOGS and archived by a real logsink), lint and --version.
  *
  * The builds are a fixture of BuildEvents with fixed at_ms published into
  * EVENTS, folded by a real scheduler; TZ=UTC and SLIPWAY_NOW_MS fix the clock
@@ -226,15 +227,20 @@ static void expect_golden(sw_harness *h, const char *name, int want, ...)
     sw_harness_result_finish(&res);
 }
 
-static sw_harness *start_scheduler(void)
+static sw_harness *start_scheduler_and(const char *more)
 {
     ck_assert_int_eq(setenv("TZ", "UTC", 1), 0);
     char now[32];
     snprintf(now, sizeof(now), "%lld", NOW);
     ck_assert_int_eq(setenv("SLIPWAY_NOW_MS", now, 1), 0);
     sw_harness *h = sw_harness_create(NULL);
-    sw_harness_start(h, "scheduler", NULL);
+    sw_harness_start(h, "scheduler", more, NULL);
     return h;
+}
+
+static sw_harness *start_scheduler(void)
+{
+    return start_scheduler_and(NULL);
 }
 
 /* Until show finds build (bounded). */
@@ -340,6 +346,83 @@ START_TEST(test_builds_past_a_page_are_paged)
 }
 END_TEST
 
+/* One chunk of gold00000008's log, attempt 1: lines of (stream, text), at T0 + at + i. */
+static void log_chunk(sw_bus *bus, uint64_t seq, bool eof, long long at, int n,
+                      const int *streams, const char *const *texts)
+{
+    Slipway__LogChunk chunk = SLIPWAY__LOG_CHUNK__INIT;
+    Slipway__LogLine lines[8], *ptrs[8];
+    char msg_id[64];
+    ck_assert_int_le(n, 8);
+    for (int i = 0; i < n; i++) {
+        slipway__log_line__init(&lines[i]);
+        lines[i].stream = streams[i];
+        lines[i].text = (char *)texts[i];
+        lines[i].at_ms = T0 + at + i * 250;
+        ptrs[i] = &lines[i];
+    }
+    chunk.build_id = "gold00000008";
+    chunk.tenant = "demo";
+    chunk.attempt = 1;
+    chunk.seq = seq;
+    chunk.lines = ptrs;
+    chunk.n_lines = (size_t)n;
+    chunk.eof = eof;
+    chunk.state = eof ? SLIPWAY__BUILD_STATE__SUCCEEDED : 0;
+    snprintf(msg_id, sizeof(msg_id), "gold00000008.1.%llu", (unsigned long long)seq);
+    ck_assert_msg(sw_wire_js_publish(bus, "sw.logs.demo.gold00000008", &chunk.base, msg_id, NULL) ==
+                      0,
+                  "%s", sw_error_last());
+}
+
+START_TEST(test_logs_timestamps_and_step)
+{
+    enum { SYS = SLIPWAY__LOG_STREAM__SYSTEM, OUT = SLIPWAY__LOG_STREAM__STDOUT };
+    sw_harness *h = start_scheduler_and("logsink");
+    sw_bus *bus = connect_bus(h);
+    created(bus, "gold00000008", "web", "refs/heads/main", "", "cli", 0, "", 0);
+    started(bus, "gold00000008", 1000, SHA1);
+    log_chunk(bus, 1, false, 1000, 4, (const int[]){SYS, SYS, SYS, OUT},
+              (const char *const[]){"fetching git://x/web.git main", "step 1/2 build",
+                                    "$ make", "built"});
+    log_chunk(bus, 2, false, 5000, 4, (const int[]){SYS, SYS, OUT, OUT},
+              (const char *const[]){"step 2/2 test", "$ make test", "ok 1", "ok 2"});
+    log_chunk(bus, 3, true, 9000, 1, (const int[]){SYS},
+              (const char *const[]){"build succeeded"});
+    finished(bus, "gold00000008", 1, SLIPWAY__BUILD_STATE__SUCCEEDED, "test", 0, "", SHA1,
+             9500);
+
+    /* until the logsink has archived the last chunk (bounded) */
+    long long deadline = sw_harness_now_ms() + APPLY_MS;
+    for (;;) {
+        sw_harness_result res;
+        sw_harness_cli(h, &res, CLI_MS, "logs", "gold00000008", NULL);
+        bool all = res.status == 0 && strstr(res.out, "build succeeded") != NULL;
+        sw_harness_result_finish(&res);
+        if (all) {
+            break;
+        }
+        ck_assert_msg(sw_harness_now_ms() < deadline, "the log was not archived in %d ms",
+                      APPLY_MS);
+        usleep(50 * 1000);
+    }
+    expect_golden(h, "logs-timestamps.txt", 0, "logs", "--timestamps", "gold00000008", NULL);
+    expect_golden(h, "logs-step-build.txt", 0, "logs", "--step", "build", "gold00000008", NULL);
+    expect_golden(h, "logs-step-test.txt", 0, "logs", "-t", "--step", "test", "gold00000008",
+                  NULL);
+
+    sw_harness_result res;
+    sw_harness_cli(h, &res, CLI_MS, "logs", "--step", "deploy", "gold00000008", NULL);
+    ck_assert_int_eq(res.status, 6);
+    ck_assert_str_eq(res.out, "");
+    ck_assert_ptr_nonnull(strstr(res.err, "has no step 'deploy'"));
+    sw_harness_result_finish(&res);
+
+    sw_bus_destroy(&bus);
+    sw_harness_destroy(&h);
+}
+END_TEST
+
 START_TEST(test_lint)
 {
     char *dir = sw_test_tmpdir("sw-lint");
@@ -406,6 +489,7 @@ int main(void)
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, test_golden_outputs);
     tcase_add_test(tc, test_builds_past_a_page_are_paged);
+    tcase_add_test(tc, test_logs_timestamps_and_step);
     tcase_add_test(tc, test_lint);
     tcase_add_test(tc, test_version);
     suite_add_tcase(s, tc);
