@@ -2,7 +2,8 @@
  * test_cli.c - what `slipway` prints: show, builds and --json of a recorded set
  * of builds compared byte for byte to tests/golden/, the paging of builds past
  * the scheduler's 500 an answer, logs --timestamps and --step (of a log put
- * into LOGS and archived by a real logsink), lint and --version.
+ * into LOGS and archived by a real logsink), submit of a ref the repository
+ * lacks, lint and --version.
  *
  * The builds are a fixture of BuildEvents with fixed at_ms published into
  * EVENTS, folded by a real scheduler; TZ=UTC and SLIPWAY_NOW_MS fix the clock
@@ -423,6 +424,35 @@ START_TEST(test_logs_timestamps_and_step)
 }
 END_TEST
 
+START_TEST(test_submit_of_a_missing_ref_fails_at_once)
+{
+    sw_harness *h = sw_harness_create(NULL);
+    sw_harness_repo_pipeline(h, "demo", "steps:\n  - name: only\n    run: 'true'\n");
+    sw_harness_start(h, "scheduler", NULL); /* no builder: the CLI's own check answers */
+    sw_harness_result res;
+    static const char *const missing[] = {"nosuchbranch", "refs/heads/nosuchbranch"};
+    for (size_t i = 0; i < sizeof(missing) / sizeof(missing[0]); i++) {
+        long long t0 = sw_harness_now_ms();
+        sw_harness_cli(h, &res, CLI_MS, "submit", "--project", "demo", "--ref", missing[i], NULL);
+        long long took = sw_harness_now_ms() - t0;
+        ck_assert_msg(res.status == 6, "submit --ref %s exited %d: %s", missing[i], res.status,
+                      res.err);
+        ck_assert_msg(strstr(res.err, "nosuchbranch does not exist in the repository of "
+                                      "project demo") != NULL,
+                      "submit says: %s", res.err);
+        ck_assert_str_eq(res.out, ""); /* no build id: nothing was stored */
+        ck_assert_msg(took < 3000, "submit --ref %s took %lld ms", missing[i], took);
+        sw_harness_result_finish(&res);
+    }
+    /* what exists goes through, as a branch's name or its full ref */
+    char *id = sw_harness_submit(h, "demo", "main");
+    free(id);
+    id = sw_harness_submit(h, "demo", "refs/heads/main");
+    free(id);
+    sw_harness_destroy(&h);
+}
+END_TEST
+
 START_TEST(test_lint)
 {
     char *dir = sw_test_tmpdir("sw-lint");
@@ -490,6 +520,7 @@ int main(void)
     tcase_add_test(tc, test_golden_outputs);
     tcase_add_test(tc, test_builds_past_a_page_are_paged);
     tcase_add_test(tc, test_logs_timestamps_and_step);
+    tcase_add_test(tc, test_submit_of_a_missing_ref_fails_at_once);
     tcase_add_test(tc, test_lint);
     tcase_add_test(tc, test_version);
     suite_add_tcase(s, tc);

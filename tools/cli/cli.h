@@ -67,6 +67,11 @@ int cli_getopt(int argc, char **argv, const char *shortopts, const struct option
  * or -1 when the command is to go on. */
 int cli_no_options(int argc, char **argv, const char *text, int nargs);
 
+/* refcheck.c: CLI_NOT_FOUND (said on stderr) when project's repository lists no
+ * ref (a branch or tag name, or a full ref); CLI_OK when it has it, ref is ""
+ * (the default branch), or the repository cannot tell within the timeout. */
+int cli_check_ref(cli *c, const Slipway__ProjectInfo *project, const char *ref);
+
 /* One build's record (through cli_api); exit code on failure. */
 int cli_get_build(cli *c, const char *build_id, Slipway__BuildRecord **rec_out);
 

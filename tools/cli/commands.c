@@ -152,7 +152,9 @@ static void submit_usage(FILE *out)
                  "Requests a build of project P: REF is a branch, a tag or a full ref (default:\n"
                  "the project's default branch); SHA pins the commit. Prints the build's id.\n"
                  "\n"
-                 "exit status: 0 the request is stored, 6 no such project, 7 NATS or Slipway\n"
+                 "exit status: 0 the request is stored, 6 no such project, or REF does not\n"
+                 "exist in its repository (asked at once; a repository this host cannot list\n"
+                 "in --timeout leaves it to the builder), 7 NATS or Slipway\n"
                  "cannot be reached (or did not confirm in time), 8 the build queue is full:\n"
                  "nothing was stored, try again later, 12 the project's tenant has its plan's\n"
                  "max_queued builds waiting: nothing was stored, try again when some started.\n");
@@ -208,6 +210,10 @@ int cli_submit(cli *c, int argc, char **argv)
                 reply->project->max_queued);
         slipway__api_reply__free_unpacked(reply, NULL);
         return CLI_OVER_QUOTA;
+    }
+    if ((status = cli_check_ref(c, reply->project, ref)) != CLI_OK) {
+        slipway__api_reply__free_unpacked(reply, NULL);
+        return status;
     }
     if (cli_request_id(request_id, sizeof(request_id)) < 0) {
         fprintf(stderr, "slipway: cannot read /dev/urandom\n");
