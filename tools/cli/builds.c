@@ -71,40 +71,24 @@ static void print_record(const Slipway__BuildRecord *r)
     printf("tier: %s\n", r->tier);
     printf("trigger: %s\n", sw_build_trigger(r));
     printf("ref: %s\n", sw_ref_display(r->ref));
-    if (r->sha[0]) { /* from the checkout on (a branch's commit is not known before) */
-        printf("sha: %s\n", r->sha);
-    }
+    printf("sha: %s\n", r->sha); /* from the checkout on: a branch's is not known before */
     printf("attempt: %u\n", r->attempt);
-    if (r->builder[0]) {
-        printf("builder: %s\n", r->builder);
-    }
-    if (r->cluster[0]) {
-        printf("cluster: %s\n", r->cluster);
-    }
+    printf("builder: %s\n", r->builder);
+    printf("cluster: %s\n", r->cluster);
     if (r->region[0]) {
         printf("region: %s\n", r->region);
         printf("placement: %s\n", r->placement);
     }
-    if (r->step[0]) {
-        printf("step: %s\n", r->step);
-    }
-    if (cli_has_exit_code(r)) {
+    printf("step: %s\n", r->step);
+    if (cli_has_exit_code(r)) { /* the one key left out when there is none */
         printf("exit_code: %d\n", r->exit_code);
     }
-    if (r->reason[0]) {
-        printf("reason: %s\n", r->reason);
-    }
+    printf("reason: %s\n", r->reason);
     printf("created: %s\n", cli_time(t, sizeof(t), r->created_ms));
-    if (r->started_ms > 0) {
-        printf("started: %s\n", cli_time(t, sizeof(t), r->started_ms));
-    }
-    if (r->finished_ms > 0) {
-        printf("finished: %s\n", cli_time(t, sizeof(t), r->finished_ms));
-    }
+    printf("started: %s\n", cli_time(t, sizeof(t), r->started_ms));
+    printf("finished: %s\n", cli_time(t, sizeof(t), r->finished_ms));
     printf("queued: %s\n", span_text(t, sizeof(t), sp.queued, r->started_ms <= 0 && sp.so_far));
-    if (sp.ran >= 0) {
-        printf("ran: %s\n", span_text(t, sizeof(t), sp.ran, sp.so_far));
-    }
+    printf("ran: %s\n", span_text(t, sizeof(t), sp.ran, sp.so_far));
     printf("total: %s\n", span_text(t, sizeof(t), sp.total, sp.so_far));
     if (r->author[0]) {
         printf("author: %s\n", r->author);
