@@ -45,8 +45,3 @@ void sw_options_version(FILE *out, const char *program)
 {
     fprintf(out, "%s %s\n", program, SW_VERSION);
 }
-
-const char *sw_options_version_string(void)
-{
-    return SW_VERSION;
-}

@@ -19,7 +19,4 @@ int sw_options_next(const char *who, int argc, char **argv, const char *shortopt
 /* "PROGRAM VERSION\n" on out (--version). */
 void sw_options_version(FILE *out, const char *program);
 
-/* The version of this build, "0.1.0". */
-const char *sw_options_version_string(void);
-
 #endif

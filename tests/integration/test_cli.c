@@ -19,6 +19,7 @@
 #include "slipway.pb-c.h"
 
 #include <check.h>
+#include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -453,6 +454,40 @@ START_TEST(test_submit_of_a_missing_ref_fails_at_once)
 }
 END_TEST
 
+START_TEST(test_builders_json)
+{
+    sw_harness *h = sw_harness_create(NULL);
+    sw_harness_start(h, NULL); /* builder-1 among the actors */
+    long long deadline = sw_harness_now_ms() + APPLY_MS;
+    json_t *builders = NULL;
+    for (;;) { /* until the scheduler has heard builder-1's heartbeat (bounded) */
+        sw_harness_result res;
+        sw_harness_cli(h, &res, CLI_MS, "builders", "--json", NULL);
+        ck_assert_msg(res.status == 0, "builders --json: %s", res.err);
+        builders = json_loads(res.out, 0, NULL);
+        ck_assert_msg(json_is_array(builders), "builders --json printed: %s", res.out);
+        sw_harness_result_finish(&res);
+        if (json_array_size(builders) > 0) {
+            break;
+        }
+        json_decref(builders);
+        ck_assert_msg(sw_harness_now_ms() < deadline, "no builder in %d ms", APPLY_MS);
+        usleep(100 * 1000);
+    }
+    json_t *b = json_array_get(builders, 0);
+    ck_assert_str_eq(json_string_value(json_object_get(b, "name")), "builder-1");
+    ck_assert_str_eq(json_string_value(json_object_get(b, "state")), "up");
+    ck_assert_int_eq(json_integer_value(json_object_get(b, "slots")), 2);
+    ck_assert(json_is_array(json_object_get(b, "builds")));
+    ck_assert(json_integer_value(json_object_get(b, "last_seen_ms")) > 0);
+    const char *seen = json_string_value(json_object_get(b, "last_seen"));
+    ck_assert_msg(seen != NULL && strlen(seen) == 24 && seen[10] == 'T' && seen[23] == 'Z',
+                  "last_seen is '%s', not ISO-8601", seen ? seen : "(null)");
+    json_decref(builders);
+    sw_harness_destroy(&h);
+}
+END_TEST
+
 START_TEST(test_lint)
 {
     char *dir = sw_test_tmpdir("sw-lint");
@@ -521,6 +556,7 @@ int main(void)
     tcase_add_test(tc, test_builds_past_a_page_are_paged);
     tcase_add_test(tc, test_logs_timestamps_and_step);
     tcase_add_test(tc, test_submit_of_a_missing_ref_fails_at_once);
+    tcase_add_test(tc, test_builders_json);
     tcase_add_test(tc, test_lint);
     tcase_add_test(tc, test_version);
     suite_add_tcase(s, tc);
