@@ -488,6 +488,40 @@ START_TEST(test_builders_json)
 }
 END_TEST
 
+START_TEST(test_sha_is_known_while_the_build_runs)
+{
+    sw_harness *h = sw_harness_create(NULL);
+    sw_harness_repo_pipeline(h, "demo", "steps:\n  - name: wait\n    run: sleep 60\n");
+    char *head = sw_harness_repo_sha(h, "demo", "main");
+    sw_harness_start(h, NULL);
+    char *id = sw_harness_submit(h, "demo", "main"); /* a branch: no sha in the request */
+    long long deadline = sw_harness_now_ms() + APPLY_MS;
+    for (;;) { /* CHECKED_OUT: the record has the commit before the step ends */
+        char *state = sw_harness_show_field(h, id, "state", NULL);
+        char *sha = sw_harness_show_field(h, id, "sha", NULL);
+        bool known = sha != NULL && sha[0] != '\0';
+        ck_assert_msg(!known || strcmp(sha, head) == 0, "sha %s, the branch is at %s", sha, head);
+        ck_assert_msg(state == NULL || strcmp(state, "succeeded") != 0, "the step did not wait");
+        bool running = state != NULL && strcmp(state, "running") == 0;
+        free(state);
+        free(sha);
+        if (known && running) {
+            break;
+        }
+        ck_assert_msg(sw_harness_now_ms() < deadline, "no sha in %s's record in %d ms", id,
+                      APPLY_MS);
+        usleep(50 * 1000);
+    }
+    sw_harness_result res;
+    sw_harness_cli(h, &res, CLI_MS, "cancel", id, NULL);
+    ck_assert_msg(res.status == 0, "cancel: %s", res.err);
+    sw_harness_result_finish(&res);
+    free(id);
+    free(head);
+    sw_harness_destroy(&h);
+}
+END_TEST
+
 START_TEST(test_lint)
 {
     char *dir = sw_test_tmpdir("sw-lint");
@@ -557,6 +591,7 @@ int main(void)
     tcase_add_test(tc, test_logs_timestamps_and_step);
     tcase_add_test(tc, test_submit_of_a_missing_ref_fails_at_once);
     tcase_add_test(tc, test_builders_json);
+    tcase_add_test(tc, test_sha_is_known_while_the_build_runs);
     tcase_add_test(tc, test_lint);
     tcase_add_test(tc, test_version);
     suite_add_tcase(s, tc);
