@@ -528,7 +528,8 @@ int sw_view_find(sw_view *view, const sw_view_query *q, Slipway__BuildRecord ***
     int rc;
 
     next[0] = '\0';
-    if (q->cursor != NULL && q->cursor[0] != '\0' && (rc = parse_cursor(q->cursor, start, &slen)) < 0) {
+    if (q->cursor != NULL && q->cursor[0] != '\0' &&
+        (rc = parse_cursor(q->cursor, start, &slen)) < 0) {
         return rc;
     }
     if ((rc = read_txn(view, &txn, &own)) < 0) {

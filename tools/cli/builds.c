@@ -295,7 +295,8 @@ int cli_builds(cli *c, int argc, char **argv)
                r->build_id, sw_state_name(r->state), r->project, sw_ref_display(r->ref),
                sw_build_trigger(r), sha, r->attempt, r->builder[0] ? r->builder : "-",
                sp.total >= 0 ? cli_span(span, sizeof(span), sp.total) : "-",
-               r->retry_of[0] ? r->retry_of : "-", cli_time(created, sizeof(created), r->created_ms));
+               r->retry_of[0] ? r->retry_of : "-",
+               cli_time(created, sizeof(created), r->created_ms));
     }
     list_free(list, n);
     return CLI_OK;

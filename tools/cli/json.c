@@ -134,7 +134,8 @@ void cli_json_builders(Slipway__BuilderInfo *const *list, size_t n)
         json_object_set_new(o, "builds", builds);
         put_time(o, "last_seen", "last_seen_ms", b->last_seen_ms);
         json_object_set_new(o, "hold_reason", str_or_null(b->holding_back ? b->hold_reason : ""));
-        if (p != NULL && p->source != NULL && p->source[0] != '\0' && strcmp(p->source, "none") != 0) {
+        if (p != NULL && p->source != NULL && p->source[0] != '\0' &&
+            strcmp(p->source, "none") != 0) {
             json_object_set_new(o, "pressure",
                                 json_pack("{s:s, s:o, s:o, s:o}", "source", p->source, "cpu",
                                           figure(p->cpu_some_avg10), "memory",

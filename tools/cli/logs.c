@@ -234,9 +234,9 @@ static void logs_usage(FILE *out)
                  "\n"
                  "  -t, --timestamps  each line after the time it was written, in UTC\n"
                  "                    (ISO-8601, \"2026-12-03T09:50:12.345Z\")\n"
-                 "  -s, --step NAME   only step NAME's lines: from its \"[slipway] step N/M NAME\"\n"
-                 "                    line to the next step's (each attempt's); without -f,\n"
-                 "                    exit 6 when the log has no such step\n");
+                 "  -s, --step NAME   only step NAME's lines: from its line\n"
+                 "                    \"[slipway] step N/M NAME\" to the next step's (in each\n"
+                 "                    attempt); without -f, exit 6 when the log has no such step\n");
 }
 
 static void drain(follower *f)
