@@ -225,6 +225,18 @@ int sw_build_apply(Slipway__BuildRecord *rec, const Slipway__BuildEvent *ev)
         set_str(&rec->incarnation, ev->incarnation);
         rec->job_seq = ev->job_seq;
         rec->started_ms = ev->at_ms;
+        if (ev->sha && ev->sha[0]) {
+            set_str(&rec->sha, ev->sha);
+        }
+        return SW_APPLY_CHANGED;
+
+    case SLIPWAY__EVENT_KIND__CHECKED_OUT:
+        /* the commit a branch or tag resolved to, known before anything runs */
+        if (ev->attempt != rec->attempt || rec->state != SLIPWAY__BUILD_STATE__RUNNING ||
+            ev->sha == NULL || ev->sha[0] == '\0' || strcmp(rec->sha, ev->sha) == 0) {
+            return SW_APPLY_IGNORED;
+        }
+        set_str(&rec->sha, ev->sha);
         return SW_APPLY_CHANGED;
 
     case SLIPWAY__EVENT_KIND__STEP_STARTED:

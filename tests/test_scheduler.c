@@ -205,6 +205,91 @@ START_TEST(test_list_filters_by_tenant)
 }
 END_TEST
 
+START_TEST(test_find_pages_with_a_cursor)
+{
+    char ids[8][8];
+    for (int i = 0; i < 7; i++) {
+        snprintf(ids[i], sizeof(ids[i]), "b%d", i);
+        apply_created(view, ids[i], "acme", 1000 + i, (uint64_t)i + 1);
+    }
+    sw_view_query q = {.limit = 3};
+    char next[SW_VIEW_CURSOR_MAX];
+    const char *want[] = {"b6", "b5", "b4", "b3", "b2", "b1", "b0"};
+    char cursor[SW_VIEW_CURSOR_MAX];
+    size_t seen = 0;
+    for (int page = 0; page < 5; page++) {
+        Slipway__BuildRecord **list = NULL;
+        size_t n = 0;
+        ck_assert_int_eq(sw_view_find(view, &q, &list, &n, next), 0);
+        for (size_t i = 0; i < n; i++) {
+            ck_assert_uint_lt(seen, 7);
+            ck_assert_str_eq(list[i]->build_id, want[seen++]);
+        }
+        sw_view_list_free(list, n);
+        if (next[0] == '\0') {
+            break;
+        }
+        snprintf(cursor, sizeof(cursor), "%s", next);
+        q.cursor = cursor;
+    }
+    ck_assert_uint_eq(seen, 7);
+    ck_assert_str_eq(next, ""); /* the last page says there is no more */
+}
+END_TEST
+
+START_TEST(test_find_filters_state_and_either_form_of_ref)
+{
+    Slipway__BuildRecord **list = NULL;
+    size_t n = 0;
+    char next[SW_VIEW_CURSOR_MAX];
+    apply_created(view, "q1", "acme", 1000, 1);
+    apply_created(view, "q2", "acme", 2000, 2);
+    ck_assert_int_eq(apply_finished(view, "q1", SLIPWAY__BUILD_STATE__FAILED, 1, 3),
+                     SW_APPLY_CHANGED);
+    sw_view_query q = {.limit = 10, .ref = "main", .state = SLIPWAY__BUILD_STATE__FAILED};
+    ck_assert_int_eq(sw_view_find(view, &q, &list, &n, next), 0);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_str_eq(list[0]->build_id, "q1");
+    sw_view_list_free(list, n);
+    q.ref = "refs/heads/main";
+    q.state = 0;
+    q.project = "web";
+    ck_assert_int_eq(sw_view_find(view, &q, &list, &n, next), 0);
+    ck_assert_uint_eq(n, 2);
+    sw_view_list_free(list, n);
+    q.ref = "refs/heads/other";
+    ck_assert_int_eq(sw_view_find(view, &q, &list, &n, next), 0);
+    ck_assert_uint_eq(n, 0);
+    sw_view_list_free(list, n);
+    q.cursor = "not a cursor";
+    ck_assert_int_eq(sw_view_find(view, &q, &list, &n, next), SW_EINVALID);
+}
+END_TEST
+
+START_TEST(test_find_stops_reading_with_a_cursor)
+{
+    Slipway__BuildRecord **list = NULL;
+    size_t n = 0;
+    char next[SW_VIEW_CURSOR_MAX];
+    apply_created(view, "old", "umbrella", 1000, 1);
+    apply_created(view, "n1", "acme", 2000, 2);
+    apply_created(view, "n2", "acme", 3000, 3);
+    sw_view_query q = {.limit = 10, .tenant = "umbrella", .scan = 2};
+    ck_assert_int_eq(sw_view_find(view, &q, &list, &n, next), 0);
+    ck_assert_uint_eq(n, 0); /* two read, none matched: a cursor, not an end */
+    ck_assert_str_ne(next, "");
+    sw_view_list_free(list, n);
+    char cursor[SW_VIEW_CURSOR_MAX];
+    snprintf(cursor, sizeof(cursor), "%s", next);
+    q.cursor = cursor;
+    ck_assert_int_eq(sw_view_find(view, &q, &list, &n, next), 0);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_str_eq(list[0]->build_id, "old");
+    ck_assert_str_eq(next, "");
+    sw_view_list_free(list, n);
+}
+END_TEST
+
 START_TEST(test_get_unknown_is_not_found)
 {
     Slipway__BuildRecord *rec = NULL;
@@ -518,6 +603,9 @@ int main(void)
     tcase_add_test(tc, test_seq_advances_on_an_ignored_event);
     tcase_add_test(tc, test_seq_survives_reopen);
     tcase_add_test(tc, test_list_newest_first);
+    tcase_add_test(tc, test_find_pages_with_a_cursor);
+    tcase_add_test(tc, test_find_filters_state_and_either_form_of_ref);
+    tcase_add_test(tc, test_find_stops_reading_with_a_cursor);
     tcase_add_test(tc, test_list_honours_limit);
     tcase_add_test(tc, test_list_filters_by_tenant);
     tcase_add_test(tc, test_get_unknown_is_not_found);

@@ -239,6 +239,72 @@ START_TEST(test_events_of_a_superseded_attempt_are_ignored)
 }
 END_TEST
 
+static int apply_checked_out(Slipway__BuildRecord *rec, unsigned attempt, const char *sha)
+{
+    Slipway__BuildEvent ev = event(SLIPWAY__EVENT_KIND__CHECKED_OUT, attempt);
+    ev.sha = (char *)sha;
+    return sw_build_apply(rec, &ev);
+}
+
+START_TEST(test_checked_out_records_the_sha)
+{
+    Slipway__BuildRecord rec = SLIPWAY__BUILD_RECORD__INIT;
+    running(&rec, 1);
+    ck_assert_str_eq(rec.sha, ""); /* a branch: the commit is not known yet */
+    ck_assert_int_eq(apply_checked_out(&rec, 1, "0123456789abcdef0123456789abcdef01234567"),
+                     SW_APPLY_CHANGED);
+    ck_assert_str_eq(rec.sha, "0123456789abcdef0123456789abcdef01234567");
+    ck_assert_int_eq(rec.state, SLIPWAY__BUILD_STATE__RUNNING);
+    /* a redelivery changes nothing */
+    ck_assert_int_eq(apply_checked_out(&rec, 1, "0123456789abcdef0123456789abcdef01234567"),
+                     SW_APPLY_IGNORED);
+    sw_build_record_clear(&rec);
+}
+END_TEST
+
+START_TEST(test_checked_out_of_a_superseded_attempt_is_ignored)
+{
+    Slipway__BuildRecord rec = SLIPWAY__BUILD_RECORD__INIT;
+    running(&rec, 2);
+    ck_assert_int_eq(apply_checked_out(&rec, 2, "2222222222222222222222222222222222222222"),
+                     SW_APPLY_CHANGED);
+    ck_assert_int_eq(apply_checked_out(&rec, 1, "1111111111111111111111111111111111111111"),
+                     SW_APPLY_IGNORED);
+    ck_assert_str_eq(rec.sha, "2222222222222222222222222222222222222222");
+    /* once final, nothing moves it */
+    ck_assert_int_eq(apply_finished(&rec, 2, SLIPWAY__BUILD_STATE__SUCCEEDED, 0, ""),
+                     SW_APPLY_CHANGED);
+    ck_assert_int_eq(apply_checked_out(&rec, 2, "3333333333333333333333333333333333333333"),
+                     SW_APPLY_IGNORED);
+    ck_assert_str_eq(rec.sha, "0123456789abcdef0123456789abcdef01234567"); /* FINISHED's */
+    sw_build_record_clear(&rec);
+}
+END_TEST
+
+START_TEST(test_checked_out_before_started_is_ignored)
+{
+    Slipway__BuildRecord rec = SLIPWAY__BUILD_RECORD__INIT;
+    ck_assert_int_eq(apply_created(&rec), SW_APPLY_CHANGED);
+    ck_assert_int_eq(apply_checked_out(&rec, 1, "1111111111111111111111111111111111111111"),
+                     SW_APPLY_IGNORED);
+    ck_assert_str_eq(rec.sha, "");
+    sw_build_record_clear(&rec);
+}
+END_TEST
+
+START_TEST(test_started_with_a_sha_records_it)
+{
+    Slipway__BuildRecord rec = SLIPWAY__BUILD_RECORD__INIT;
+    Slipway__BuildEvent ev = event(SLIPWAY__EVENT_KIND__STARTED, 1);
+    ck_assert_int_eq(apply_created(&rec), SW_APPLY_CHANGED);
+    ev.builder = "b1";
+    ev.sha = "4444444444444444444444444444444444444444";
+    ck_assert_int_eq(sw_build_apply(&rec, &ev), SW_APPLY_CHANGED);
+    ck_assert_str_eq(rec.sha, "4444444444444444444444444444444444444444");
+    sw_build_record_clear(&rec);
+}
+END_TEST
+
 START_TEST(test_late_finished_of_a_superseded_attempt_is_ignored)
 {
     Slipway__BuildRecord rec = SLIPWAY__BUILD_RECORD__INIT;
@@ -553,6 +619,10 @@ int main(void)
     tcase_add_test(life, test_events_of_a_superseded_attempt_are_ignored);
     tcase_add_test(life, test_late_finished_of_a_superseded_attempt_is_ignored);
     tcase_add_test(life, test_lost_then_next_attempt_runs);
+    tcase_add_test(life, test_checked_out_records_the_sha);
+    tcase_add_test(life, test_checked_out_of_a_superseded_attempt_is_ignored);
+    tcase_add_test(life, test_checked_out_before_started_is_ignored);
+    tcase_add_test(life, test_started_with_a_sha_records_it);
     tcase_add_test(life, test_duplicate_started_after_lost_is_ignored);
     tcase_add_test(life, test_duplicate_created_is_ignored);
     tcase_add_test(life, test_placed_after_started_is_ignored);

@@ -31,6 +31,8 @@
 #include "runtime/wire.h"
 #include "slipway.pb-c.h"
 
+#include "tools/options.h"
+
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
@@ -302,6 +304,7 @@ static void usage(FILE *out)
             "                       <role>.creds per actor role (slipway-admin nats-config);\n"
             "                       default $SLIPWAY_CREDS, else nats.creds in FILE\n"
             "  -h, --help           this text\n"
+            "      --version        slipwayd and its version\n"
             "\n"
             "Logs go to stderr (level: SLIPWAY_LOG=debug|info|warn|error). A line with\n"
             "'slipwayd: ready' is printed once every actor has started.\n"
@@ -522,6 +525,7 @@ int main(int argc, char **argv)
         {"creds", required_argument, NULL, 'C'},
         {"setup", no_argument, NULL, 'S'},
         {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
     const char *config_path = getenv("SLIPWAY_CONFIG");
@@ -534,7 +538,7 @@ int main(int argc, char **argv)
     int opt, sig, status = 1, error;
     bool setup_only = false;
 
-    while ((opt = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
+    while ((opt = sw_options_next("slipwayd", argc, argv, "c:h", longopts)) != -1) {
         switch (opt) {
         case 'c':
             config_path = optarg;
@@ -547,6 +551,9 @@ int main(int argc, char **argv)
             break;
         case 'h':
             usage(stdout);
+            return 0;
+        case 'V':
+            sw_options_version(stdout, "slipwayd");
             return 0;
         default:
             usage(stderr);

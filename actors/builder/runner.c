@@ -218,6 +218,9 @@ int sw_run_job(const sw_run_spec *spec, const sw_run_sink *sink_in, sw_run_resul
         }
         workdir = sw_workspace_src(ws);
     }
+    if (sink->checked_out != NULL) {
+        sink->checked_out(sink->ud, out->sha);
+    }
 
     /* read before anything runs, whatever the pipeline's fate: routing learns from it */
     sw_profile_scan(&out->profile, workdir, rc == 0 ? pipeline : NULL);

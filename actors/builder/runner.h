@@ -27,6 +27,9 @@ typedef struct sw_run_sink {
     void (*step_started)(void *ud, unsigned index, const char *name);
     void (*step_finished)(void *ud, unsigned index, const char *name, int exit_code,
                           int64_t duration_ms, const char *reason);
+    /* the commit is fetched and checked out (or, with `clone: false`, fetched):
+     * sha is its 40 hex digits, borrowed for the call; before any step */
+    void (*checked_out)(void *ud, const char *sha);
 } sw_run_sink;
 
 typedef struct sw_run_spec {

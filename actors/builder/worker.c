@@ -420,6 +420,20 @@ static void sink_step_finished(void *ud, unsigned index, const char *name, int e
     }
 }
 
+/* CHECKED_OUT: the record has the commit as soon as it is known (a branch's
+ * build has none before). */
+static void sink_checked_out(void *ud, const char *sha)
+{
+    sw_worker *w = ud;
+    Slipway__BuildEvent ev = SLIPWAY__BUILD_EVENT__INIT;
+    ev.kind = SLIPWAY__EVENT_KIND__CHECKED_OUT;
+    ev.state = SLIPWAY__BUILD_STATE__RUNNING;
+    ev.sha = (char *)sha;
+    if (publish_event(w, &ev, "checkout") < 0 && !w->superseded) {
+        sw_warn(w->who, "checkout event not sent: %s", sw_error_last());
+    }
+}
+
 /* --- the fence at the start and the end ------------------------------------ */
 
 /* The build was decided already (a final claim): says FINISHED again from the
@@ -649,6 +663,7 @@ static void *worker_main(void *arg)
         .tick = sink_tick,
         .step_started = sink_step_started,
         .step_finished = sink_step_finished,
+        .checked_out = sink_checked_out,
     };
     if (no_workspace[0] != '\0') {
         result.state = SLIPWAY__BUILD_STATE__ERRORED;

@@ -4,7 +4,7 @@
  * DESIGN
  * The builder actor never blocks: for each job it starts a worker, which runs
  * the build (runner.h) and publishes as it goes, straight to the bus (which is
- * thread-safe): the attempt's STARTED, STEP_* and FINISHED events on
+ * thread-safe): the attempt's STARTED, CHECKED_OUT, STEP_* and FINISHED events on
  * sw.events.<tenant>.<build>, and its log lines in LogChunks on
  * sw.logs.<tenant>.<build>, batched (at most 64 lines, 32 KiB or 100 ms a
  * chunk), numbered from 1 per attempt and published with msg-id

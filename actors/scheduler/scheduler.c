@@ -30,7 +30,8 @@ enum { TAG_REQUEST = 1, TAG_EVENT, TAG_HEARTBEAT, TAG_API_BUILDS, TAG_API_BUILD,
  * come back through the mailbox behind the events, so a burst needs many */
 #define REQUESTS_IN_FLIGHT 128
 #define LIST_DEFAULT 20
-#define LIST_MAX 500
+#define LIST_MAX 500    /* records in one answer of sw.api.builds */
+#define LIST_SCAN 20000 /* records one answer reads at most (filters): then a cursor */
 
 typedef struct builder_seen {
     Slipway__Heartbeat *hb; /* the last heartbeat (owned) */
@@ -596,15 +597,22 @@ static void api_builds(scheduler *s, const sw_mail *mail, const Slipway__ApiRequ
 {
     Slipway__ApiReply r = SLIPWAY__API_REPLY__INIT;
     Slipway__BuildRecord **list = NULL;
-    size_t n = 0, limit = req->limit ? req->limit : LIST_DEFAULT;
-
-    if (limit > LIST_MAX) {
-        limit = LIST_MAX;
-    }
-    char via[128];
+    char via[128], next[SW_VIEW_CURSOR_MAX];
+    size_t n = 0;
     const char *viewer = sw_wire_request_tenant(sw_msg_subject(mail->msg), via, sizeof(via));
-    if (sw_view_list(s->view, viewer != NULL ? viewer : req->tenant, limit, &list, &n) < 0) {
-        reply_error(s, mail, SW_EIO, sw_error_last());
+    /* a page of at most LIST_MAX: a bigger limit is paged by the asker, with next_cursor */
+    sw_view_query q = {.tenant = viewer != NULL ? viewer : req->tenant,
+                       .project = req->project,
+                       .ref = req->ref,
+                       .state = (int)req->state,
+                       .cursor = req->cursor,
+                       .limit = req->limit == 0 ? LIST_DEFAULT
+                                : req->limit > LIST_MAX ? LIST_MAX
+                                                        : req->limit,
+                       .scan = LIST_SCAN};
+    int rc = sw_view_find(s->view, &q, &list, &n, next);
+    if (rc < 0) {
+        reply_error(s, mail, rc == SW_EINVALID ? SW_EINVALID : SW_EIO, sw_error_last());
         return;
     }
     for (size_t i = 0; i < n; i++) { /* `show` has them: a list stays small */
@@ -615,6 +623,7 @@ static void api_builds(scheduler *s, const sw_mail *mail, const Slipway__ApiRequ
     }
     r.builds = list;
     r.n_builds = n;
+    r.next_cursor = next;
     reply(s, mail, &r);
     sw_view_list_free(list, n);
 }

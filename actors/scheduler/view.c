@@ -491,43 +491,114 @@ int sw_view_get(sw_view *view, const char *build_id, Slipway__BuildRecord **out)
 int sw_view_list(sw_view *view, const char *tenant, size_t limit, Slipway__BuildRecord ***out,
                  size_t *n_out)
 {
+    char next[SW_VIEW_CURSOR_MAX];
+    sw_view_query q = {.tenant = tenant, .limit = limit};
+    return sw_view_find(view, &q, out, n_out, next);
+}
+
+static bool matches(const Slipway__BuildRecord *rec, const sw_view_query *q)
+{
+    if (q->tenant != NULL && q->tenant[0] != '\0' && strcmp(rec->tenant, q->tenant) != 0) {
+        return false;
+    }
+    if (q->project != NULL && q->project[0] != '\0' && strcmp(rec->project, q->project) != 0) {
+        return false;
+    }
+    if (q->state != 0 && (int)rec->state != q->state) {
+        return false;
+    }
+    return q->ref == NULL || q->ref[0] == '\0' ||
+           strcmp(sw_ref_display(rec->ref), sw_ref_display(q->ref)) == 0;
+}
+
+/* "<created_ms>.<build id>" of an order key, and back. */
+static void cursor_of(char *next, const MDB_val *key)
+{
+    const unsigned char *k = key->mv_data;
+    uint64_t ms = 0;
+    for (int i = 0; i < 8; i++) {
+        ms = ms << 8 | k[i];
+    }
+    snprintf(next, SW_VIEW_CURSOR_MAX, "%llu.%.*s", (unsigned long long)ms,
+             (int)(key->mv_size - 8), (const char *)k + 8);
+}
+
+static int parse_cursor(const char *cursor, unsigned char *buf, size_t *len)
+{
+    char *end = NULL;
+    unsigned long long ms = strtoull(cursor, &end, 10);
+    if (cursor[0] < '0' || cursor[0] > '9' || *end != '.' || end[1] == '\0' ||
+        strlen(end + 1) > MAX_ID) {
+        return sw_error_set(SW_EINVALID, "'%s' is not a cursor of sw.api.builds", cursor);
+    }
+    order_key(buf, (int64_t)ms, end + 1, len);
+    return 0;
+}
+
+int sw_view_find(sw_view *view, const sw_view_query *q, Slipway__BuildRecord ***out,
+                 size_t *n_out, char *next)
+{
     MDB_txn *txn;
     bool own;
     MDB_cursor *cur;
     MDB_val key, val;
-    Slipway__BuildRecord **list = calloc(limit ? limit : 1, sizeof(*list));
-    size_t n = 0;
+    unsigned char start[8 + MAX_ID + 1];
+    size_t n = 0, read = 0, slen = 0;
+    Slipway__BuildRecord **list;
     int rc;
 
-    if (list == NULL) {
-        abort();
+    next[0] = '\0';
+    if (q->cursor != NULL && q->cursor[0] != '\0' &&
+        (rc = parse_cursor(q->cursor, start, &slen)) < 0) {
+        return rc;
     }
     if ((rc = read_txn(view, &txn, &own)) < 0) {
-        free(list);
         return rc;
     }
     if ((rc = mdb_cursor_open(txn, view->order, &cur)) != 0) {
         if (own) {
             mdb_txn_abort(txn);
         }
-        free(list);
         return lmdb_error(rc, "cursor");
     }
-    for (rc = mdb_cursor_get(cur, &key, &val, MDB_LAST); rc == 0 && n < limit;
-         rc = mdb_cursor_get(cur, &key, &val, MDB_PREV)) {
+    list = sw_calloc(q->limit ? q->limit : 1, sizeof(*list));
+    if (slen > 0) {
+        /* the first key at or after the cursor's, then the one before it; none at or
+         * after it: the last key is before it */
+        key.mv_data = start;
+        key.mv_size = slen;
+        rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
+        rc = mdb_cursor_get(cur, &key, &val, rc == 0 ? MDB_PREV : MDB_LAST);
+    } else {
+        rc = mdb_cursor_get(cur, &key, &val, MDB_LAST);
+    }
+    for (; rc == 0; rc = mdb_cursor_get(cur, &key, &val, MDB_PREV)) {
+        if (n >= q->limit || (q->scan > 0 && read >= q->scan)) {
+            /* more remain: the cursor is the last key looked at, the one after this */
+            break;
+        }
         MDB_val bkey = {key.mv_size - 8, (char *)key.mv_data + 8}, bval;
         if (key.mv_size <= 8 || mdb_get(txn, view->builds, &bkey, &bval) != 0) {
             continue;
         }
+        read++;
         Slipway__BuildRecord *rec = slipway__build_record__unpack(NULL, bval.mv_size, bval.mv_data);
         if (rec == NULL) {
             continue;
         }
-        if (tenant != NULL && tenant[0] != '\0' && strcmp(rec->tenant, tenant) != 0) {
+        if (!matches(rec, q)) {
             slipway__build_record__free_unpacked(rec, NULL);
             continue;
         }
         list[n++] = rec;
+        cursor_of(next, &key);
+    }
+    if (rc != 0) {
+        next[0] = '\0'; /* the oldest was reached */
+    } else if (q->scan > 0 && read >= q->scan && n < q->limit) {
+        /* stopped reading: the cursor goes past what was read, matched or not */
+        mdb_cursor_get(cur, &key, &val, MDB_NEXT);
+        cursor_of(next, &key);
     }
     mdb_cursor_close(cur);
     if (own) {

@@ -55,6 +55,27 @@ int sw_view_list(sw_view *view, const char *tenant, size_t limit, Slipway__Build
                  size_t *n_out);
 void sw_view_list_free(Slipway__BuildRecord **list, size_t n);
 
+/* What sw_view_find looks for; NULL, "" and 0 match anything. */
+typedef struct sw_view_query {
+    const char *tenant;
+    const char *project;
+    const char *ref;    /* either form: "main" matches refs/heads/main (sw_ref_display) */
+    int state;          /* a BuildState */
+    const char *cursor; /* a next_cursor of an earlier call: the builds older than its */
+    size_t limit;       /* at most this many records (> 0) */
+    size_t scan;        /* at most this many records read (0: no bound) */
+} sw_view_query;
+
+#define SW_VIEW_CURSOR_MAX 96
+
+/* The records matching q, newest first (freed with sw_view_list_free). When it
+ * stopped at q->limit matches or q->scan records read and older records remain,
+ * next (SW_VIEW_CURSOR_MAX bytes) is the cursor of the rest, else "". A page
+ * can have fewer than limit records and a cursor: ask again. SW_EINVALID for
+ * a cursor that is not one. */
+int sw_view_find(sw_view *view, const sw_view_query *q, Slipway__BuildRecord ***out,
+                 size_t *n_out, char *next);
+
 /* The builds of project in lane (sw_build_lane) that have not ended, oldest
  * first; free with sw_view_list_free. */
 int sw_view_lane(sw_view *view, const char *project, const char *lane,

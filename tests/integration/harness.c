@@ -21,6 +21,7 @@
 #include "runtime/wire.h"
 #include "support.h"
 
+#include <jansson.h>
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <check.h>
@@ -1544,6 +1545,20 @@ char *sw_harness_show_field(sw_harness *h, const char *build_id, const char *key
     }
     sw_harness_result_finish(&res);
     return value;
+}
+
+long long sw_harness_show_ms(sw_harness *h, const char *build_id, const char *key)
+{
+    sw_harness_result res;
+    long long ms = 0;
+    sw_harness_cli(h, &res, CLI_TIMEOUT_MS, "show", "--json", build_id, NULL);
+    json_t *o = res.out != NULL ? json_loads(res.out, 0, NULL) : NULL;
+    if (o != NULL && json_is_integer(json_object_get(o, key))) {
+        ms = (long long)json_integer_value(json_object_get(o, key));
+    }
+    json_decref(o);
+    sw_harness_result_finish(&res);
+    return ms;
 }
 
 static bool is_final(const char *state)

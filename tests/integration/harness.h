@@ -243,6 +243,10 @@ char *sw_harness_submit(sw_harness *h, const char *project, const char *ref);
  * or NULL when there is no such line. *status_out (may be NULL) gets the exit status. */
 char *sw_harness_show_field(sw_harness *h, const char *build_id, const char *key, int *status_out);
 
+/* A time of `slipway show --json` in ms ("started_ms", "finished_ms", ...): 0 when
+ * it is null or the build is unknown. */
+long long sw_harness_show_ms(sw_harness *h, const char *build_id, const char *key);
+
 /* Waits (at most timeout_ms) for `slipway show ID` to say a final state; returns it (owned). */
 char *sw_harness_await_final(sw_harness *h, const char *build_id, int timeout_ms);
 

@@ -307,9 +307,7 @@ START_TEST(test_second_sigterm_hands_the_build_back)
         usleep(50 * 1000);
     }
     free(attempt);
-    char *started = sw_harness_show_field(h, a, "started_ms", NULL);
-    long long handback_ms = atoll(started) - t0;
-    free(started);
+    long long handback_ms = sw_harness_show_ms(h, a, "started_ms") - t0;
     fprintf(stderr,
             "drain hand-back: second SIGTERM -> attempt 2 STARTED on builder-2 in %lld ms "
             "(heartbeat lapse %d ms)\n",

@@ -66,22 +66,12 @@ static void queue_builds(sw_bus *bus, const char *tenant, const char *project, i
     }
 }
 
-/* `slipway show` field as a number, or the number in its "(...)" (0 when absent). */
-static long long show_ms(sw_harness *h, const char *build, const char *key)
-{
-    char *v = sw_harness_show_field(h, build, key, NULL);
-    const char *paren = v != NULL ? strchr(v, '(') : NULL;
-    long long n = v == NULL ? 0 : atoll(paren != NULL ? paren + 1 : v);
-    free(v);
-    return n;
-}
-
 /* Waits (bounded) until the record of build has a started_ms; returns it. */
 static long long await_started(sw_harness *h, const char *build, int timeout_ms)
 {
     long long deadline = sw_harness_now_ms() + timeout_ms;
     for (;;) {
-        long long started = show_ms(h, build, "started_ms");
+        long long started = sw_harness_show_ms(h, build, "started_ms");
         if (started > 0) {
             return started;
         }
@@ -139,10 +129,10 @@ START_TEST(test_one_build_does_not_wait_behind_another_tenants_backlog)
             sw_harness_now_ms() - t0);
 
     char *b = sw_harness_submit(h, "b", NULL);
-    long long created = show_ms(h, b, "created");
+    long long created = sw_harness_show_ms(h, b, "created_ms");
     long long started = await_started(h, b, off ? 300000 : 60000);
     if (created <= 0) {
-        created = show_ms(h, b, "created");
+        created = sw_harness_show_ms(h, b, "created_ms");
     }
     long long wait_ms = started - created;
     fprintf(stderr,

@@ -7,6 +7,8 @@
 
 #include "runtime/core/error.h"
 
+#include "tools/options.h"
+
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +46,7 @@ static const char usage_text[] =
     "      --routes URLS     cluster.routes: comma-separated nats://H:P of the\n"
     "                        nodes' cluster addresses (its own may be among them)\n"
     "  -h, --help            this text\n"
+    "      --version         slipway-admin and its version\n"
     "\n"
     "exit status: 0 written, 1 the config or a file could not be read or written,\n"
     "2 bad usage.\n";
@@ -72,6 +75,10 @@ int main(int argc, char **argv)
     sw_config *cfg = NULL;
     int opt, status;
 
+    if (argc >= 2 && strcmp(argv[1], "--version") == 0) {
+        sw_options_version(stdout, "slipway-admin");
+        return 0;
+    }
     if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
         fputs(usage_text, argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
@@ -82,7 +89,7 @@ int main(int argc, char **argv)
     }
     argc--;
     argv++;
-    while ((opt = getopt_long(argc, argv, "c:o:h", longopts, NULL)) != -1) {
+    while ((opt = sw_options_next("slipway-admin nats-config", argc, argv, "c:o:h", longopts)) != -1) {
         switch (opt) {
         case 'c':
             config_path = optarg;

@@ -1,4 +1,4 @@
-/* commands.c - slipway submit, builds, show, builders, and the shared helpers. */
+/* commands.c - slipway submit, and the helpers the commands share (connect, requests). */
 #include "tools/cli/cli.h"
 
 #include "runtime/buildstate.h"
@@ -96,6 +96,7 @@ int cli_request(cli *c, const char *subject, const ProtobufCMessage *req,
         status = (*reply_out)->code == SW_ENOTFOUND   ? CLI_NOT_FOUND
                  : (*reply_out)->code == SW_ECONFLICT ? CLI_ENDED
                  : (*reply_out)->code == SW_EDENIED   ? CLI_DENIED
+                 : (*reply_out)->code == SW_EINVALID  ? CLI_USAGE
                                                       : CLI_UNREACHABLE;
         slipway__api_reply__free_unpacked(*reply_out, NULL);
         *reply_out = NULL;
@@ -126,35 +127,6 @@ int cli_get_build(cli *c, const char *build_id, Slipway__BuildRecord **rec_out)
     return CLI_OK;
 }
 
-const char *cli_age(char *buf, size_t n, int64_t at_ms)
-{
-    int64_t s = (sw_clock_wall_ms() - at_ms) / 1000;
-    if (at_ms <= 0) {
-        snprintf(buf, n, "-");
-    } else if (s < 120) {
-        snprintf(buf, n, "%llds ago", (long long)(s < 0 ? 0 : s));
-    } else if (s < 7200) {
-        snprintf(buf, n, "%lldm ago", (long long)(s / 60));
-    } else if (s < 172800) {
-        snprintf(buf, n, "%lldh ago", (long long)(s / 3600));
-    } else {
-        snprintf(buf, n, "%lldd ago", (long long)(s / 86400));
-    }
-    return buf;
-}
-
-const char *cli_duration(char *buf, size_t n, int64_t ms)
-{
-    if (ms % 1000 != 0) {
-        snprintf(buf, n, "%lldms", (long long)ms);
-    } else if (ms % 60000 != 0 || ms == 0) {
-        snprintf(buf, n, "%llds", (long long)(ms / 1000));
-    } else {
-        snprintf(buf, n, "%lldm", (long long)(ms / 60000));
-    }
-    return buf;
-}
-
 int cli_request_id(char *buf, size_t n)
 {
     unsigned char rnd[16];
@@ -180,7 +152,9 @@ static void submit_usage(FILE *out)
                  "Requests a build of project P: REF is a branch, a tag or a full ref (default:\n"
                  "the project's default branch); SHA pins the commit. Prints the build's id.\n"
                  "\n"
-                 "exit status: 0 the request is stored, 6 no such project, 7 NATS or Slipway\n"
+                 "exit status: 0 the request is stored, 6 no such project, or REF does not\n"
+                 "exist in its repository (asked at once; a repository this host cannot list\n"
+                 "in --timeout leaves it to the builder), 7 NATS or Slipway\n"
                  "cannot be reached (or did not confirm in time), 8 the build queue is full:\n"
                  "nothing was stored, try again later, 12 the project's tenant has its plan's\n"
                  "max_queued builds waiting: nothing was stored, try again when some started.\n");
@@ -199,7 +173,7 @@ int cli_submit(cli *c, int argc, char **argv)
     char request_id[64];
     int opt, status;
 
-    while ((opt = getopt_long(argc, argv, "p:r:s:h", longopts, NULL)) != -1) {
+    while ((opt = cli_getopt(argc, argv, "p:r:s:h", longopts)) != -1) {
         switch (opt) {
         case 'p':
             project = optarg;
@@ -236,6 +210,10 @@ int cli_submit(cli *c, int argc, char **argv)
                 reply->project->max_queued);
         slipway__api_reply__free_unpacked(reply, NULL);
         return CLI_OVER_QUOTA;
+    }
+    if ((status = cli_check_ref(c, reply->project, ref)) != CLI_OK) {
+        slipway__api_reply__free_unpacked(reply, NULL);
+        return status;
     }
     if (cli_request_id(request_id, sizeof(request_id)) < 0) {
         fprintf(stderr, "slipway: cannot read /dev/urandom\n");
@@ -284,231 +262,3 @@ int cli_publish_request(cli *c, Slipway__BuildRequest *br)
     return CLI_OK;
 }
 
-int cli_no_options(int argc, char **argv, const char *text, int nargs)
-{
-    static const struct option longopts[] = {{"help", no_argument, NULL, 'h'},
-                                             {NULL, 0, NULL, 0}};
-    int opt;
-    while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        if (opt == 'h') {
-            fputs(text, stdout);
-            return CLI_OK;
-        }
-        fputs(text, stderr);
-        return CLI_USAGE;
-    }
-    if (argc - optind != nargs) {
-        fputs(text, stderr);
-        return CLI_USAGE;
-    }
-    return -1;
-}
-
-/* The hosts a build fetches from, one per line: "  HOST  KIND  WHAT  FILE:LINE". */
-static void print_sources(const Slipway__SourceProfile *p)
-{
-    size_t wh = 4, wk = 4, ww = 4;
-    if (p == NULL) {
-        return;
-    }
-    printf("sources: %zu%s\n", p->n_sources, p->dropped ? " (more were not kept)" : "");
-    for (size_t i = 0; i < p->n_sources; i++) {
-        const Slipway__Source *s = p->sources[i];
-        wh = strlen(s->host) > wh ? strlen(s->host) : wh;
-        wk = strlen(s->kind) > wk ? strlen(s->kind) : wk;
-        ww = strlen(s->what) > ww ? strlen(s->what) : ww;
-    }
-    ww = ww > 60 ? 60 : ww;
-    for (size_t i = 0; i < p->n_sources; i++) {
-        const Slipway__Source *s = p->sources[i];
-        if (s->line > 0) {
-            printf("  %-*s  %-*s  %-*s  %s:%u\n", (int)wh, s->host, (int)wk, s->kind, (int)ww,
-                   s->what, s->file, s->line);
-        } else {
-            printf("  %-*s  %-*s  %-*s  %s\n", (int)wh, s->host, (int)wk, s->kind, (int)ww,
-                   s->what, s->file);
-        }
-    }
-}
-
-int cli_show(cli *c, int argc, char **argv)
-{
-    static const char text[] = "usage: slipway show BUILD\n\nPrints one build's record.\n";
-    Slipway__BuildRecord *r = NULL;
-    char age[32];
-    int status = cli_no_options(argc, argv, text, 1);
-
-    if (status >= 0) {
-        return status;
-    }
-    if ((status = cli_get_build(c, argv[optind], &r)) != CLI_OK) {
-        return status;
-    }
-    printf("id: %s\n", r->build_id);
-    printf("state: %s\n", sw_state_name(r->state));
-    printf("project: %s\n", r->project);
-    printf("tenant: %s\n", r->tenant);
-    printf("tier: %s\n", r->tier);
-    printf("ref: %s\n", r->ref);
-    printf("sha: %s\n", r->sha);
-    printf("attempt: %u\n", r->attempt);
-    printf("builder: %s\n", r->builder);
-    printf("cluster: %s\n", r->cluster);
-    if (r->region[0]) {
-        printf("region: %s\n", r->region);
-        printf("placement: %s\n", r->placement);
-    }
-    printf("step: %s\n", r->step);
-    printf("exit_code: %d\n", r->exit_code);
-    printf("reason: %s\n", r->reason);
-    printf("created: %s (%lld)\n", cli_age(age, sizeof(age), r->created_ms),
-           (long long)r->created_ms);
-    printf("started_ms: %lld\n", (long long)r->started_ms);
-    printf("finished_ms: %lld\n", (long long)r->finished_ms);
-    if (r->author[0]) {
-        printf("author: %s\n", r->author);
-    }
-    if (r->message[0]) {
-        printf("message: %s\n", r->message);
-    }
-    if (r->digest[0]) {
-        printf("image: %s\n", r->image);
-        printf("digest: %s\n", r->digest);
-    }
-    if (r->retry_of[0]) {
-        printf("retry_of: %s\n", r->retry_of);
-    }
-    printf("request: %s\n", r->request_id);
-    print_sources(r->profile);
-    slipway__build_record__free_unpacked(r, NULL);
-    return CLI_OK;
-}
-
-int cli_builds(cli *c, int argc, char **argv)
-{
-    static const struct option longopts[] = {
-        {"limit", required_argument, NULL, 'n'},
-        {"tenant", required_argument, NULL, 't'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    static const char text[] = "usage: slipway builds [--limit N] [--tenant T]\n\n"
-                               "Lists recent builds, newest first (default 20, at most 500).\n";
-    Slipway__ApiRequest req = SLIPWAY__API_REQUEST__INIT;
-    Slipway__ApiReply *reply = NULL;
-    char age[32];
-    int opt, status;
-
-    while ((opt = getopt_long(argc, argv, "n:t:h", longopts, NULL)) != -1) {
-        switch (opt) {
-        case 'n':
-            req.limit = (uint32_t)strtoul(optarg, NULL, 10);
-            if (req.limit == 0) {
-                fprintf(stderr, "slipway builds: --limit takes a positive number\n");
-                return CLI_USAGE;
-            }
-            break;
-        case 't':
-            req.tenant = optarg;
-            break;
-        case 'h':
-            fputs(text, stdout);
-            return CLI_OK;
-        default:
-            fputs(text, stderr);
-            return CLI_USAGE;
-        }
-    }
-    if (optind != argc) {
-        fputs(text, stderr);
-        return CLI_USAGE;
-    }
-    if ((status = cli_api(c, SW_API_BUILDS, &req, &reply)) != CLI_OK) {
-        return status;
-    }
-    printf("%-12s  %-12s  %-16s  %-20s  %-7s  %-14s  %-12s  %s\n", "BUILD", "STATE", "PROJECT",
-           "REF", "ATTEMPT", "BUILDER", "RETRY_OF", "CREATED");
-    for (size_t i = 0; i < reply->n_builds; i++) {
-        const Slipway__BuildRecord *r = reply->builds[i];
-        printf("%-12s  %-12s  %-16s  %-20s  %-7u  %-14s  %-12s  %s\n", r->build_id,
-               sw_state_name(r->state), r->project, r->ref, r->attempt,
-               r->builder[0] ? r->builder : "-", r->retry_of[0] ? r->retry_of : "-",
-               cli_age(age, sizeof(age), r->created_ms));
-    }
-    slipway__api_reply__free_unpacked(reply, NULL);
-    return CLI_OK;
-}
-
-const char *cli_builder_state(const Slipway__BuilderInfo *b)
-{
-    if (!b->alive) {
-        return "silent";
-    }
-    if (b->drained) {
-        return "drained";
-    }
-    if (b->draining) {
-        return "draining";
-    }
-    return b->holding_back ? "holding" : "up";
-}
-
-const char *cli_pressure(char *buf, size_t n, const Slipway__Pressure *p)
-{
-    static const char *const names[] = {"cpu", "mem", "io"};
-    char part[3][16];
-    if (p == NULL || p->source == NULL || strcmp(p->source, "none") == 0 || p->source[0] == '\0') {
-        snprintf(buf, n, "-");
-        return buf;
-    }
-    const double v[] = {p->cpu_some_avg10, p->memory_some_avg10, p->io_some_avg10};
-    for (int i = 0; i < 3; i++) {
-        if (v[i] < 0) {
-            snprintf(part[i], sizeof(part[i]), "-");
-        } else {
-            snprintf(part[i], sizeof(part[i]), "%.0f%%", v[i]);
-        }
-    }
-    snprintf(buf, n, "%s %s %s %s %s %s", names[0], part[0], names[1], part[1], names[2],
-             part[2]);
-    return buf;
-}
-
-int cli_builders(cli *c, int argc, char **argv)
-{
-    static const char text[] =
-        "usage: slipway builders\n\n"
-        "Lists the builders the scheduler has heard from: STATE is up, holding (a slot is\n"
-        "free but the host's pressure is over its cluster's thresholds; HOLD says which),\n"
-        "draining (takes nothing new, finishes what runs), drained (nothing runs) or\n"
-        "silent (no heartbeat within the lapse); PRESSURE is PSI some avg10 of cpu,\n"
-        "memory and io.\n";
-    Slipway__ApiRequest req = SLIPWAY__API_REQUEST__INIT;
-    Slipway__ApiReply *reply = NULL;
-    char age[32];
-    int status = cli_no_options(argc, argv, text, 0);
-
-    if (status >= 0) {
-        return status;
-    }
-    if ((status = cli_api(c, SW_API_BUILDERS, &req, &reply)) != CLI_OK) {
-        return status;
-    }
-    printf("%-16s  %-16s  %-5s  %-4s  %-8s  %-10s  %-20s  %-24s  %s\n", "BUILDER", "CLUSTER",
-           "SLOTS", "BUSY", "STATE", "SEEN", "PRESSURE", "BUILDS", "HOLD");
-    for (size_t i = 0; i < reply->n_builders; i++) {
-        const Slipway__BuilderInfo *b = reply->builders[i];
-        char builds[512] = "";
-        for (size_t j = 0; j < b->n_builds; j++) {
-            strncat(builds, j ? "," : "", sizeof(builds) - strlen(builds) - 1);
-            strncat(builds, b->builds[j], sizeof(builds) - strlen(builds) - 1);
-        }
-        char pressure[64];
-        printf("%-16s  %-16s  %-5u  %-4u  %-8s  %-10s  %-20s  %-24s  %s\n", b->name, b->cluster,
-               b->slots, b->busy, cli_builder_state(b), cli_age(age, sizeof(age), b->last_seen_ms),
-               cli_pressure(pressure, sizeof(pressure), b->pressure), builds[0] ? builds : "-",
-               b->holding_back && b->hold_reason[0] ? b->hold_reason : "-");
-    }
-    slipway__api_reply__free_unpacked(reply, NULL);
-    return CLI_OK;
-}

@@ -48,7 +48,7 @@ int cli_cancel(cli *c, int argc, char **argv)
     char subject[160], by[320];
     int opt, status;
 
-    while ((opt = getopt_long(argc, argv, "r:h", longopts, NULL)) != -1) {
+    while ((opt = cli_getopt(argc, argv, "r:h", longopts)) != -1) {
         switch (opt) {
         case 'r':
             req.reason = optarg;

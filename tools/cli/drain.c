@@ -197,7 +197,7 @@ int cli_drain(cli *c, int argc, char **argv)
     watch w;
 
     optind = 0; /* a full re-init: options may follow BUILDER (main parsed with "+") */
-    while ((opt = getopt_long(argc, argv, "wt:xh", longopts, NULL)) != -1) {
+    while ((opt = cli_getopt(argc, argv, "wt:xh", longopts)) != -1) {
         switch (opt) {
         case 'w':
             wait_too = true;
@@ -289,7 +289,7 @@ int cli_undrain(cli *c, int argc, char **argv)
     int opt, status;
 
     optind = 0;
-    while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+    while ((opt = cli_getopt(argc, argv, "h", longopts)) != -1) {
         fputs(text, opt == 'h' ? stdout : stderr);
         return opt == 'h' ? CLI_OK : CLI_USAGE;
     }

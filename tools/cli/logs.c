@@ -1,5 +1,5 @@
 /*
- * logs.c - slipway logs [-f] BUILD.
+ * logs.c - slipway logs [-f] [--timestamps] [--step NAME] BUILD.
  *
  * DESIGN
  * The log of a build is read first from the archive (the logsink, sw.api.logs),
@@ -65,6 +65,10 @@ typedef struct follower {
     uint64_t next_seq[2];
     sw_logmerge merged; /* what was printed */
     Slipway__BuildRecord rec;
+    bool timestamps;      /* --timestamps: each line after its at_ms in UTC */
+    const char *step;     /* --step NAME: only its lines; NULL: all */
+    bool in_step;         /* the last step header read was NAME's */
+    bool step_seen;       /* NAME's header was read at least once */
 } follower;
 
 static void push(follower *f, int kind, sw_msg *msg)
@@ -133,18 +137,38 @@ static item *pop(follower *f, int ms)
     return it;
 }
 
+/* A step begins with the SYSTEM line "step N/M NAME" (actors/builder/steps.c);
+ * its lines run to the next such header. Whether text is one, and NAME's. */
+static bool step_header(const char *text, const char *name)
+{
+    unsigned index, count;
+    int off = -1;
+    if (sscanf(text, "step %u/%u %n", &index, &count, &off) != 2 || off < 0) {
+        return false;
+    }
+    return name == NULL || strcmp(text + off, name) == 0;
+}
+
 static void print_chunk(follower *f, const Slipway__LogChunk *chunk)
 {
+    char at[40];
     if (!sw_logmerge_take(&f->merged, chunk)) {
         return;
     }
     for (size_t i = 0; i < chunk->n_lines; i++) {
         const Slipway__LogLine *line = chunk->lines[i];
-        if (line->stream == SLIPWAY__LOG_STREAM__SYSTEM) {
-            printf("[slipway] %s\n", line->text);
-        } else {
-            printf("%s\n", line->text);
+        bool system = line->stream == SLIPWAY__LOG_STREAM__SYSTEM;
+        if (f->step != NULL && system && step_header(line->text, NULL)) {
+            f->in_step = step_header(line->text, f->step);
+            f->step_seen = f->step_seen || f->in_step;
         }
+        if (f->step != NULL && !f->in_step) {
+            continue;
+        }
+        if (f->timestamps) {
+            printf("%s ", cli_time_iso(at, sizeof(at), line->at_ms));
+        }
+        printf("%s%s\n", system ? "[slipway] " : "", line->text);
     }
     fflush(stdout);
 }
@@ -201,12 +225,18 @@ static int finish(const follower *f)
 
 static void logs_usage(FILE *out)
 {
-    fprintf(out, "usage: slipway logs [-f] BUILD\n"
+    fprintf(out, "usage: slipway logs [-f] [--timestamps] [--step NAME] BUILD\n"
                  "\n"
                  "Prints the log of BUILD. With -f (--follow) prints what came before, then\n"
                  "follows the log live and exits when the build ends: 0 if it succeeded,\n"
                  "1 failed, 3 errored, 4 timed out, 5 cancelled; 7 when NATS stays away\n"
-                 "longer than --nats-wait (an option of slipway itself, default 30s).\n");
+                 "longer than --nats-wait (an option of slipway itself, default 30s).\n"
+                 "\n"
+                 "  -t, --timestamps  each line after the time it was written, in UTC\n"
+                 "                    (ISO-8601, \"2026-12-03T09:50:12.345Z\")\n"
+                 "  -s, --step NAME   only step NAME's lines: from its line\n"
+                 "                    \"[slipway] step N/M NAME\" to the next step's (in each\n"
+                 "                    attempt); without -f, exit 6 when the log has no such step\n");
 }
 
 static void drain(follower *f)
@@ -498,18 +528,27 @@ int cli_logs(cli *c, int argc, char **argv)
 {
     static const struct option longopts[] = {
         {"follow", no_argument, NULL, 'f'},
+        {"timestamps", no_argument, NULL, 't'},
+        {"step", required_argument, NULL, 's'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     Slipway__BuildRecord *rec = NULL;
     follower *f;
-    bool follow_mode = false;
+    bool follow_mode = false, timestamps = false;
+    const char *step = NULL;
     int opt, status;
 
-    while ((opt = getopt_long(argc, argv, "fh", longopts, NULL)) != -1) {
+    while ((opt = cli_getopt(argc, argv, "fts:h", longopts)) != -1) {
         switch (opt) {
         case 'f':
             follow_mode = true;
+            break;
+        case 't':
+            timestamps = true;
+            break;
+        case 's':
+            step = optarg;
             break;
         case 'h':
             logs_usage(stdout);
@@ -544,6 +583,8 @@ int cli_logs(cli *c, int argc, char **argv)
     pthread_cond_init(&f->cond, NULL);
     sw_build_record_copy(&f->rec, rec);
     slipway__build_record__free_unpacked(rec, NULL);
+    f->timestamps = timestamps;
+    f->step = step;
 
     int archived = read_archive(c, f);
     if (follow_mode && c->creds.tenant != NULL) {
@@ -565,6 +606,11 @@ int cli_logs(cli *c, int argc, char **argv)
             read_archive(c, f);
         }
         status = CLI_OK;
+        if (step != NULL && !f->step_seen) {
+            fprintf(stderr, "slipway logs: the log of build %s has no step '%s'\n",
+                    f->rec.build_id, step);
+            status = CLI_NOT_FOUND;
+        }
     }
     drain(f);
     sw_build_record_clear(&f->rec);

@@ -7,6 +7,7 @@
 #include "runtime/creds.h"
 #include "runtime/core/error.h"
 #include "runtime/core/log.h"
+#include "tools/options.h"
 
 #include <getopt.h>
 #include <limits.h>
@@ -24,18 +25,21 @@ static void usage(FILE *out)
             "commands:\n"
             "  submit --project P [--ref REF] [--sha SHA]   request a build; prints its id\n"
             "  logs [-f] BUILD                             print a build's log (-f: follow it)\n"
-            "  builds [--limit N] [--tenant T]             list recent builds\n"
-            "  show BUILD                                  one build's record\n"
+            "  builds [--limit N] [--tenant T] [--project P] [--state S] [--ref R] [--json]\n"
+            "                                              list builds, newest first\n"
+            "  show [--json] BUILD                         one build's record; exits with its\n"
+            "                                              result once it has ended\n"
             "  cancel BUILD [--reason TEXT]                stop a build; it ends cancelled\n"
             "  retry BUILD                                 build the same commit again\n"
             "  projects                                    the projects of the running config\n"
-            "  builders                                    builders, their state and load\n"
+            "  builders [--json]                           builders, their state and load\n"
             "  drain BUILDER [--wait] [--timeout D] [--exit]\n"
             "                                              stop a builder taking jobs\n"
             "  undrain BUILDER                             let it take jobs again\n"
             "  pools                                       autoscaled pools: size, pressure, why\n"
             "  sources [--project P] [--config FILE] [PATH]\n"
             "                                              what a checkout's builds fetch, by region\n"
+            "  lint [FILE]                                 check a pipeline file (./.slipway.yml)\n"
             "\n"
             "options:\n"
             "  --nats URL      NATS server, or several comma-separated (default: $SLIPWAY_NATS\n"
@@ -49,8 +53,10 @@ static void usage(FILE *out)
             "                  with status 7 (default 30s; e.g. 500ms, 10s, 2m); the build\n"
             "                  goes on, and `slipway logs -f BUILD` picks it up again\n"
             "  -h, --help      this text; `slipway COMMAND --help` for a command's\n"
+            "  --version       slipway and its version\n"
             "\n"
-            "exit status: 0 ok (logs -f: the build succeeded), 1 the build failed, 2 bad usage,\n"
+            "exit status: 0 ok (logs -f, show: the build succeeded), 1 the build failed (lint:\n"
+            "the pipeline file has a mistake), 2 bad usage,\n"
             "3 the build errored, 4 it timed out, 5 it was cancelled, 6 no such build or\n"
             "project (or builder), 7 NATS or Slipway cannot be reached, 8 the build queue is\n"
             "full (try again later: nothing was stored), 9 cancel: the build had already\n"
@@ -95,6 +101,7 @@ int main(int argc, char **argv)
         {"nats-wait", required_argument, NULL, 'w'},
         {"creds", required_argument, NULL, 'C'},
         {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
     cli c = {.nats_url = getenv("SLIPWAY_NATS"), .creds_path = getenv("SLIPWAY_CREDS"),
@@ -110,7 +117,7 @@ int main(int argc, char **argv)
         c.nats_url = "nats://127.0.0.1:4222";
     }
     /* options before the command only ("+") */
-    while ((opt = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+    while ((opt = sw_options_next("slipway", argc, argv, "+h", longopts)) != -1) {
         switch (opt) {
         case 'C':
             c.creds_path = optarg;
@@ -135,6 +142,9 @@ int main(int argc, char **argv)
             break;
         case 'h':
             usage(stdout);
+            return CLI_OK;
+        case 'V':
+            sw_options_version(stdout, "slipway");
             return CLI_OK;
         default:
             usage(stderr);
@@ -175,6 +185,8 @@ int main(int argc, char **argv)
         status = cli_pools(&c, cargc, cargv);
     } else if (strcmp(cmd, "sources") == 0) {
         status = cli_sources(&c, cargc, cargv);
+    } else if (strcmp(cmd, "lint") == 0) {
+        status = cli_lint(&c, cargc, cargv);
     } else if (strcmp(cmd, "help") == 0) {
         usage(stdout);
         status = CLI_OK;

@@ -6,6 +6,7 @@
 
 #include "actors/builder/git/gitfetch.h"
 #include "actors/builder/profile/profile.h"
+#include "runtime/buildstate.h"
 #include "runtime/config.h"
 #include "runtime/core/error.h"
 #include "runtime/core/fs.h"
@@ -173,12 +174,12 @@ static int scan_project(cli *c, const char *project, sw_profile *p)
     sigaction(SIGTERM, &old_term, NULL);
     if (error < 0) {
         fprintf(stderr, "slipway: cannot fetch project %s (%s at %s): %s\n", project,
-                reply->project->repository, ref[0] ? ref : "its HEAD", sw_error_last());
+                reply->project->repository, ref[0] ? sw_ref_display(ref) : "its HEAD", sw_error_last());
         status = CLI_UNREACHABLE;
         goto cleanup;
     }
     fprintf(stderr, "project %s: %s at %s (%.12s)\n", project, reply->project->repository,
-            ref[0] ? ref : "HEAD", sha);
+            ref[0] ? sw_ref_display(ref) : "HEAD", sha);
     if (sw_profile_scan(p, dest, NULL) < 0) {
         fprintf(stderr, "slipway: %s\n", sw_error_last());
         status = CLI_UNREACHABLE;
@@ -208,7 +209,7 @@ int cli_sources(cli *c, int argc, char **argv)
     struct stat st;
     int opt, status;
 
-    while ((opt = getopt_long(argc, argv, "p:c:h", longopts, NULL)) != -1) {
+    while ((opt = cli_getopt(argc, argv, "p:c:h", longopts)) != -1) {
         switch (opt) {
         case 'p':
             project = optarg;

@@ -737,6 +737,40 @@ static int fetch_mirrored(const char *url, const char *ref, const char *sha, con
     return error;
 }
 
+int sw_gitfetch_has_ref(const char *url, const char *ref, const sw_gitfetch_opts *opts)
+{
+    fetch_ctx c = {.opts = opts, .url = url, .shown = shown_url(url)};
+    git_remote *remote = NULL;
+    git_remote_create_options remote_opts = GIT_REMOTE_CREATE_OPTIONS_INIT;
+    git_remote_callbacks callbacks = remote_callbacks(&c);
+    const git_remote_head **heads = NULL;
+    size_t nheads = 0;
+    char src[512];
+    int error;
+
+    pthread_once(&init_once, init_libgit2);
+    remote_opts.flags = GIT_REMOTE_CREATE_SKIP_INSTEADOF; /* no repository: detached */
+    if (git_remote_create_with_opts(&remote, url, &remote_opts) < 0) {
+        error = sw_error_set(SW_EINVALID, "bad repository url '%s': %s", c.shown, git_message());
+    } else if (git_remote_connect(remote, GIT_DIRECTION_FETCH, &callbacks, NULL, NULL) < 0) {
+        error = transfer_error(&c, "cannot reach repository");
+    } else if (git_remote_ls(&heads, &nheads, remote) < 0) {
+        error = sw_error_set(SW_EIO, "cannot list the refs of %s: %s", c.shown, git_message());
+    } else if (pick_ref(heads, nheads, ref, src, sizeof(src)) != NULL) {
+        error = 0;
+    } else if (ref == NULL || ref[0] == '\0') {
+        error = sw_error_set(SW_ENOTFOUND, "repository %s has no HEAD (is it empty?)", c.shown);
+    } else if (strncmp(ref, "refs/", 5) == 0) {
+        error = sw_error_set(SW_ENOTFOUND, "no ref '%s' in %s", ref, c.shown);
+    } else {
+        error = sw_error_set(SW_ENOTFOUND, "no branch or tag '%s' in %s", ref, c.shown);
+    }
+    git_remote_free(remote);
+    error = scrub(&c, error);
+    free(c.shown);
+    return error;
+}
+
 int sw_gitfetch_ext(const char *url, const char *ref, const char *sha, const char *dest,
                     const sw_gitfetch_opts *opts, char sha_out[41])
 {

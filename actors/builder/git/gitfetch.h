@@ -75,6 +75,12 @@ int sw_gitfetch(const char *url, const char *ref, const char *sha, const char *d
 int sw_gitfetch_ext(const char *url, const char *ref, const char *sha, const char *dest,
                     const sw_gitfetch_opts *opts, char sha_out[41]);
 
+/* Whether url has ref, by the rules of sw_gitfetch ("main": a branch, else a tag),
+ * from the refs the server lists: nothing is fetched or written. 0 when it has,
+ * SW_ENOTFOUND ("no branch or tag 'x' in <url>") when the listing lacks it, and the
+ * errors of sw_gitfetch when it cannot be listed. opts may be NULL. */
+int sw_gitfetch_has_ref(const char *url, const char *ref, const sw_gitfetch_opts *opts);
+
 /* A commit resolved in the mirror cache, opened for reading and checking out. */
 typedef struct sw_gitfetch_resolved sw_gitfetch_resolved;
 
