@@ -76,25 +76,12 @@ static int64_t duration_ms(const Slipway__BuildRecord *rec, int64_t now_ms)
     return (rec->finished_ms > 0 ? rec->finished_ms : now_ms) - rec->started_ms;
 }
 
-static bool ref_matches(const char *want, const char *ref)
-{
-    return want == NULL || strcmp(want, ref) == 0 ||
-           strcmp(sw_ref_display(want), sw_ref_display(ref)) == 0;
-}
-
-/* The filters of the list, from the query. */
+/* The filters of the list, from the query; the scheduler applies them. */
 typedef struct filters {
     const char *project, *state, *ref;
-    int64_t before; /* created before this (ms); 0: from the newest */
+    const char *cursor; /* the page after the one that gave it (ApiReply.next_cursor) */
     size_t limit;
 } filters;
-
-static bool wanted(const filters *f, const Slipway__BuildRecord *rec)
-{
-    return (f->project == NULL || strcmp(f->project, rec->project) == 0) &&
-           (f->state == NULL || strcmp(f->state, sw_state_name(rec->state)) == 0) &&
-           ref_matches(f->ref, rec->ref) && (f->before == 0 || rec->created_ms < f->before);
-}
 
 static void filter_form(sw_buf *b, const filters *f)
 {
@@ -116,7 +103,7 @@ static void filter_form(sw_buf *b, const filters *f)
     sw_buf_puts(b, "</select></label> <button type=\"submit\">Filter</button></form>\n");
 }
 
-static void next_link(sw_buf *b, const filters *f, int64_t before)
+static void next_link(sw_buf *b, const filters *f, const char *cursor)
 {
     sw_buf_puts(b, "<p class=\"paging\"><a id=\"older\" href=\"/builds?");
     if (f->project) {
@@ -134,8 +121,9 @@ static void next_link(sw_buf *b, const filters *f, int64_t before)
         sw_html_query(b, f->state);
         sw_buf_puts(b, "&amp;");
     }
-    sw_buf_printf(b, "limit=%zu&amp;before=%lld\">Older builds</a></p>\n", f->limit,
-                  (long long)before);
+    sw_buf_printf(b, "limit=%zu&amp;cursor=", f->limit);
+    sw_html_query(b, cursor);
+    sw_buf_puts(b, "\">Older builds</a></p>\n");
 }
 
 static void row(sw_buf *b, const Slipway__ApiReply *p, const Slipway__BuildRecord *rec,
@@ -175,7 +163,7 @@ enum MHD_Result sw_web_list(const sw_web_req *r)
                  .state = sw_http_arg(r->c, "state"),
                  .ref = sw_http_arg(r->c, "ref"),
                  .limit = LIST_DEFAULT};
-    const char *limit = sw_http_arg(r->c, "limit"), *before = sw_http_arg(r->c, "before");
+    const char *limit = sw_http_arg(r->c, "limit");
 
     sw_page_scope scope = sw_pageauth_scope(r->cfg, &r->key, &tenant);
     if (scope == SW_PAGE_SCOPE_NONE) {
@@ -187,15 +175,22 @@ enum MHD_Result sw_web_list(const sw_web_req *r)
         if (*end != '\0' || n == 0 || n > LIST_MAX) {
             return sw_http_text(r->c, MHD_HTTP_BAD_REQUEST,
                                 "limit must be a number from 1 to 500; older builds are on "
-                                "the next pages (the \"Older builds\" link, ?before=)\n");
+                                "the next pages (the \"Older builds\" link)\n");
         }
         f.limit = n;
     }
-    if (before != NULL) {
-        f.before = strtoll(before, NULL, 10);
+    if (f.state != NULL && sw_state_parse(f.state) == SLIPWAY__BUILD_STATE__UNKNOWN) {
+        return sw_http_text(r->c, MHD_HTTP_BAD_REQUEST,
+                            "state must be one of received, queued, dispatched, running, "
+                            "rescheduling, succeeded, failed, errored, cancelled, timed_out\n");
     }
-    req.limit = LIST_MAX;
+    f.cursor = sw_http_arg(r->c, "cursor");
+    req.limit = (uint32_t)f.limit;
     req.tenant = (char *)(tenant != NULL ? tenant : "");
+    req.project = (char *)(f.project ? f.project : "");
+    req.ref = (char *)(f.ref ? f.ref : "");
+    req.state = f.state ? sw_state_parse(f.state) : SLIPWAY__BUILD_STATE__UNKNOWN;
+    req.cursor = (char *)(f.cursor ? f.cursor : "");
     if (sw_wire_request(r->bus, SW_API_BUILDS, &req.base, &slipway__api_reply__descriptor,
                         SW_WEB_ASK_MS, &msg) < 0) {
         char *text = sw_asprintf("the scheduler cannot be asked now: %s\n", sw_error_last());
@@ -203,9 +198,14 @@ enum MHD_Result sw_web_list(const sw_web_req *r)
                             text, strlen(text));
     }
     Slipway__ApiReply *reply = (Slipway__ApiReply *)msg;
+    if (reply->error[0] != '\0') {
+        char *text = sw_asprintf("the scheduler refused the list: %s\n", reply->error);
+        slipway__api_reply__free_unpacked(reply, NULL);
+        return sw_http_send(r->c, MHD_HTTP_BAD_REQUEST, "text/plain; charset=utf-8", text,
+                            strlen(text));
+    }
     Slipway__ApiReply *p = projects(r);
-    int64_t now_ms = sw_clock_wall_ms(), last = 0;
-    size_t shown = 0;
+    int64_t now_ms = sw_clock_wall_ms();
     sw_buf b = {0};
 
     sw_web_head(&b, "Slipway: builds");
@@ -215,25 +215,15 @@ enum MHD_Result sw_web_list(const sw_web_req *r)
                     "<th>Project</th><th>Ref</th><th>Commit</th><th>Trigger</th>"
                     "<th>Author</th><th>Queued (UTC)</th><th>Started (UTC)</th>"
                     "<th>Duration</th></tr></thead><tbody>\n");
-    bool more = false;
     for (size_t i = 0; i < reply->n_builds; i++) {
-        if (!wanted(&f, reply->builds[i])) {
-            continue;
-        }
-        if (shown == f.limit) {
-            more = true;
-            break;
-        }
         row(&b, p, reply->builds[i], now_ms);
-        last = reply->builds[i]->created_ms;
-        shown++;
     }
     sw_buf_puts(&b, "</tbody></table>\n");
-    if (shown == 0) {
+    if (reply->n_builds == 0) {
         sw_buf_puts(&b, "<p class=\"empty\">No builds here.</p>\n");
     }
-    if (more) {
-        next_link(&b, &f, last);
+    if (reply->next_cursor != NULL && reply->next_cursor[0] != '\0') {
+        next_link(&b, &f, reply->next_cursor);
     }
     sw_buf_puts(&b, "</main>\n");
     sw_web_foot(&b);

@@ -279,6 +279,27 @@ START_TEST(test_pages_log_text_and_control)
     ck_assert_msg(of != NULL && strcmp(of, build) == 0, "retry_of %s", of ? of : "(none)");
     free(of);
 
+    /* paging: one build a page, the older one behind the link */
+    r = get(w.base, "/builds?limit=1", READ_COOKIE);
+    char *link = strstr(r.body, "id=\"older\" href=\"");
+    ck_assert_msg(r.status == 200 && link != NULL, "%ld %s", r.status, r.body);
+    char *newest = sw_asprintf("data-build=\"%s\"", again), *oldest =
+                   sw_asprintf("data-build=\"%s\"", build);
+    ck_assert_msg(strstr(r.body, newest) && !strstr(r.body, oldest), "page 1: %s", r.body);
+    link += strlen("id=\"older\" href=\"");
+    char *href = strndup(link, (size_t)(strchr(link, '"') - link));
+    for (char *amp; (amp = strstr(href, "&amp;")) != NULL;) {
+        memmove(amp + 1, amp + 5, strlen(amp + 5) + 1);
+    }
+    reply_free(&r);
+    r = get(w.base, href, READ_COOKIE);
+    ck_assert_msg(r.status == 200 && strstr(r.body, oldest) && !strstr(r.body, newest),
+                  "page 2 (%s): %s", href, r.body);
+    reply_free(&r);
+    free(href);
+    free(newest);
+    free(oldest);
+
     /* /metrics: the text format, strictly; the builds counted (the reports come
      * every 5 s) */
     long long until = sw_harness_now_ms() + 30000;
