@@ -89,9 +89,10 @@ START_TEST(bench)
                              "i=$((i+1)); echo \"line $i\"; sleep %.4f; done\n",
                              lines, 1.0 / rate);
     /* 100 bytes a line */
-    char *big = sw_asprintf("steps:\n  - name: big\n    run: yes 'a log line of a hundred bytes, "
-                            "as builds print them by the million: compiler output, tests, "
-                            "progress' | head -c %d; echo; echo the end\n",
+    char *big = sw_asprintf("steps:\n  - name: big\n    run: |\n"
+                            "      yes 'a log line of about a hundred bytes, as builds print "
+                            "them by the million - compiler output, tests, progress' | "
+                            "head -c %d\n      echo\n      echo the end\n",
                             log_mb * 1000 * 1000);
     sw_harness_repo_pipeline(h, "live", live);
     sw_harness_repo_pipeline(h, "big", big);
