@@ -62,18 +62,41 @@ static enum MHD_Result asset(struct MHD_Connection *c, const sw_config *cfg, con
     return sw_http_text(c, MHD_HTTP_NOT_FOUND, "no such asset\n");
 }
 
+/* Adds each query argument but the token to the Location being built. */
+static enum MHD_Result add_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                               const char *value)
+{
+    sw_buf *b = cls;
+    (void)kind;
+    if (strcmp(key, "token") == 0) {
+        return MHD_YES;
+    }
+    sw_buf_puts(b, strchr(b->data, '?') ? "&" : "?");
+    sw_html_query(b, key);
+    if (value != NULL) {
+        sw_buf_puts(b, "=");
+        sw_html_query(b, value);
+    }
+    return MHD_YES;
+}
+
 /* A page asked with ?token=: keep the token in a cookie and send the browser
  * to the same page without it (out of the address bar and the history). */
 static enum MHD_Result keep_token(struct MHD_Connection *c, const char *url, const char *token)
 {
+    sw_buf location = {0};
+    sw_buf_puts(&location, url);
+    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, add_arg, &location);
     struct MHD_Response *r = MHD_create_response_from_buffer(0, (void *)"",
                                                              MHD_RESPMEM_PERSISTENT);
     if (r == NULL) {
+        sw_buf_free(&location);
         return MHD_NO;
     }
     char *cookie = sw_asprintf("%s=%s; Path=/; HttpOnly; SameSite=Strict", SW_WEB_COOKIE, token);
     MHD_add_response_header(r, "Set-Cookie", cookie);
-    MHD_add_response_header(r, "Location", url);
+    MHD_add_response_header(r, "Location", location.data);
+    sw_buf_free(&location);
     MHD_add_response_header(r, "Cache-Control", "no-store");
     MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
     free(cookie);

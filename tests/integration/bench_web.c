@@ -126,19 +126,25 @@ START_TEST(bench)
         await_log(h, base, build, "the end\n", 10 * 60000);
         printf("a %d MB log: built and archived in %.1f s (%s)\n", log_mb,
                (double)(sw_harness_now_ms() - t0) / 1000, state);
-        url = sw_asprintf("%s/builds/%s?token=%s", base, build, SW_HARNESS_READ_TOKEN);
-        const char *mem_args[] = {"memory", url, "--timeout", "600", NULL};
-        j = browse(h, mem_args);
-        printf("its page: shown in %.2f s, JS heap %.1f MB used (%.1f MB total), %lld DOM "
-               "nodes, %lld lines rendered (from line %lld)\n",
-               json_number_value(json_object_get(j, "loaded_s")),
-               json_number_value(json_object_get(j, "js_heap_used_mb")),
-               json_number_value(json_object_get(j, "js_heap_total_mb")),
-               (long long)json_number_value(json_object_get(j, "dom_nodes")),
-               (long long)json_integer_value(json_object_get(j, "lines_shown")),
-               (long long)json_integer_value(json_object_get(j, "first_line")));
-        json_decref(j);
-        free(url);
+        /* the page as it opens (the last web.tail_lines), and with 20x the tail */
+        const char *tails[] = {"", "&tail=100000"};
+        for (size_t i = 0; i < 2; i++) {
+            url = sw_asprintf("%s/builds/%s?token=%s%s", base, build, SW_HARNESS_READ_TOKEN,
+                              tails[i]);
+            const char *mem_args[] = {"memory", url, "--timeout", "600", NULL};
+            j = browse(h, mem_args);
+            printf("its page%s: shown in %.2f s, renderer RSS %.1f MB, JS heap %.1f MB used "
+                   "(%.1f MB total), %lld DOM nodes, %lld lines rendered (from line %lld)\n",
+                   tails[i], json_number_value(json_object_get(j, "loaded_s")),
+                   json_number_value(json_object_get(j, "renderer_rss_mb")),
+                   json_number_value(json_object_get(j, "js_heap_used_mb")),
+                   json_number_value(json_object_get(j, "js_heap_total_mb")),
+                   (long long)json_number_value(json_object_get(j, "dom_nodes")),
+                   (long long)json_integer_value(json_object_get(j, "lines_shown")),
+                   (long long)json_integer_value(json_object_get(j, "first_line")));
+            json_decref(j);
+            free(url);
+        }
         free(state);
         free(build);
     }

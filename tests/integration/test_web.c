@@ -170,10 +170,11 @@ START_TEST(test_pages_log_text_and_control)
     ck_assert_msg(r.status == 401 && strstr(r.body, "A key is needed"), "%ld %s", r.status,
                   r.body);
     reply_free(&r);
-    r = get(w.base, "/builds?token=" SW_HARNESS_READ_TOKEN, NULL);
+    r = get(w.base, "/builds?token=" SW_HARNESS_READ_TOKEN "&state=failed", NULL);
     ck_assert_msg(r.status == 303, "%ld", r.status);
     ck_assert_msg(strstr(r.headers, "Set-Cookie: slipway_token=" SW_HARNESS_READ_TOKEN) &&
-                      strstr(r.headers, "HttpOnly") && strstr(r.headers, "Location: /builds"),
+                      strstr(r.headers, "HttpOnly") &&
+                      strstr(r.headers, "Location: /builds?state=failed\r\n"),
                   "%s", r.headers);
     reply_free(&r);
 
@@ -564,9 +565,28 @@ START_TEST(test_browser_renders_colours_groups_and_the_failing_step)
     ck_assert_msg(strstr(s1, "failed") && strstr(s1, "|true|") && strstr(s1, "exit code 3"),
                   "%s", s1);
     ck_assert_str_eq(json_string_value(json_object_get(j, "state")), "failed");
+    /* line numbers are log.txt's: group markers keep theirs */
+    char *path = sw_asprintf("/builds/%s/log.txt", build);
+    reply raw = get(w.base, path, READ_COOKIE);
+    json_int_t raw_lines = 0;
+    for (const char *c = raw.body; *c; c++) {
+        raw_lines += *c == '\n';
+    }
+    ck_assert_int_eq(json_integer_value(json_object_get(j, "count")), raw_lines);
+    reply_free(&raw);
+    free(path);
     json_decref(j);
     struct stat st;
     ck_assert_msg(stat(shot, &st) == 0 && st.st_size > 1000, "no screenshot at %s", shot);
+    /* the same page at an anchor: its step opens, the lines are marked */
+    char *anchored = sw_asprintf("%s#L5-L8", url);
+    char *shot2 = artifact("web-failed-build-anchored.png");
+    const char *anchor_args[] = {"render", anchored, "--screenshot", shot2, NULL};
+    j = browse(&w, anchor_args);
+    json_decref(j);
+    ck_assert_msg(stat(shot2, &st) == 0 && st.st_size > 1000, "no screenshot at %s", shot2);
+    free(anchored);
+    free(shot2);
 
     /* the list shows it in its state's colour */
     char *list = sw_asprintf("%s/builds?token=%s", w.base, SW_HARNESS_READ_TOKEN);

@@ -227,11 +227,47 @@ def cmd_render(b, a):
         lines: q('.line .tx').map(e => e.textContent),
         escapes: log.textContent.includes('\\u001b'),
         state: document.getElementById('state').textContent,
+        count: window.slipway.lines,
       };
     })()""")
     if a.screenshot:
         b.screenshot(a.screenshot)
     return out
+
+
+def renderer_rss_mb(root):
+    """The resident memory of the renderer processes under browser pid root, in MB."""
+    parent, cmds = {}, {}
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % pid) as f:
+                parent[int(pid)] = int(f.read().rsplit(")", 1)[1].split()[1])
+            with open("/proc/%s/cmdline" % pid, "rb") as f:
+                cmds[int(pid)] = f.read()
+        except (OSError, IndexError, ValueError):
+            continue
+
+    def under(pid):
+        while pid in parent and pid > 1:
+            if pid == root:
+                return True
+            pid = parent[pid]
+        return False
+
+    total = 0
+    for pid, cmd in cmds.items():
+        if b"--type=renderer" not in cmd or not under(pid):
+            continue
+        try:
+            with open("/proc/%d/status" % pid) as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+        except OSError:
+            continue
+    return round(total / 1024.0, 1)
 
 
 def cmd_memory(b, a):
@@ -248,6 +284,7 @@ def cmd_memory(b, a):
             "js_heap_used_mb": round(metrics.get("JSHeapUsedSize", 0) / 1e6, 1),
             "js_heap_total_mb": round(metrics.get("JSHeapTotalSize", 0) / 1e6, 1),
             "dom_nodes": metrics.get("Nodes"),
+            "renderer_rss_mb": renderer_rss_mb(b.proc.pid),
             "lines_shown": b.eval("document.querySelectorAll('.line').length"),
             "first_line": b.eval("window.slipway.lines - "
                                  "document.querySelectorAll('.line').length + 1")}

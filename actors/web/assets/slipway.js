@@ -19,7 +19,8 @@
   }
   const build = root.dataset.build;
   const linkQuery = root.dataset.q || "";
-  const tail = root.dataset.tail || "5000";
+  // ?tail=N in the page's address overrides web.tail_lines for this page
+  const tail = new URLSearchParams(location.search).get("tail") || root.dataset.tail || "5000";
   const seen = { ids: [], chunks: [], arrivals: [], opens: 0, errors: 0, ended: false,
                  state: root.dataset.state, lines: 0 };
   window.slipway = seen;
@@ -161,6 +162,13 @@
     return d;
   }
 
+  function newStep(name, key, header) {
+    const d = newSection(name, key, "");
+    d.querySelector(".info").textContent = header;
+    if (stepInfo.has(key)) showStep(d, stepInfo.get(key));
+    return d;
+  }
+
   function body() {
     if (!section) newSection("set-up", null, "setup");
     return groups.length ? groups[groups.length - 1].body : section.lastChild;
@@ -168,9 +176,11 @@
 
   function openGroup(name, open, cls) {
     const d = document.createElement("details");
+    const n = lineNo; // the marker's line keeps its number: #L anchors match log.txt
     d.className = "group " + (cls || "");
     d.open = open;
     const s = document.createElement("summary");
+    s.id = "L" + n;
     renderAnsi(s, name);
     const b = document.createElement("div");
     b.className = "lines";
@@ -205,8 +215,7 @@
     let m;
     if (stream === 3 && (m = stepLine.exec(text)) !== null) {
       const key = attempt + ":" + (parseInt(m[1], 10) - 1);
-      const d = newSection(m[3], key, "");
-      d.querySelector(".info").textContent = "step " + m[1] + "/" + m[2];
+      newStep(m[3], key, "step " + m[1] + "/" + m[2]);
       return false; // the header line stays in the step too
     }
     if (text.startsWith("::group::")) {
@@ -273,10 +282,10 @@
   }
 
   function addLine(stream, atMs, text) {
+    lineNo++;
     if (structure(stream, text)) {
       return;
     }
-    lineNo++;
     body().appendChild(lineElement(lineNo, stream, atMs, text));
   }
 
@@ -321,7 +330,7 @@
   let anchorFrom = null;
 
   function highlight() {
-    for (const el of root.querySelectorAll(".line.hl")) el.classList.remove("hl");
+    for (const el of root.querySelectorAll(".hl")) el.classList.remove("hl");
     const m = /^#L(\d+)(?:-L?(\d+))?$/.exec(location.hash);
     if (!m) return false;
     const a = parseInt(m[1], 10);
@@ -403,9 +412,17 @@
     document.title = document.title.replace(/: [a-z_]+$/, ": " + b.state);
   }
 
+  // step events may come before the step's lines: kept, and shown once it has a section
+  const stepInfo = new Map();
+
   function onStep(s) {
-    const d = steps.get(s.attempt + ":" + s.index);
-    if (!d) return;
+    const key = s.attempt + ":" + s.index;
+    stepInfo.set(key, s);
+    const d = steps.get(key);
+    if (d) showStep(d, s);
+  }
+
+  function showStep(d, s) {
     d.classList.remove("running", "succeeded", "failed");
     d.classList.add(s.state);
     let info = s.state;
@@ -465,6 +482,39 @@
   const live = document.getElementById("live");
   let es = null;
 
+  // chunks are put on the page once a frame: one layout and one scroll for
+  // everything that came since the last, however fast lines come
+  let pending = [];
+  let flushing = false;
+
+  function flush() {
+    const now = Date.now();
+    const batch = pending;
+    pending = [];
+    flushing = false;
+    for (const c of batch) {
+      for (const l of c.l) seen.arrivals.push([l[1], now]);
+      addChunk(c);
+    }
+    seen.lines = lineNo;
+    stick();
+    if (endState !== null && pending.length === 0) finish();
+  }
+
+  let endState = null;
+
+  function finish() {
+    seen.ended = true;
+    seen.state = endState;
+    if (live) live.textContent = "";
+    if (followButton) followButton.hidden = true;
+    if (stateBadge) {
+      stateBadge.className = "badge st-" + endState;
+      stateBadge.textContent = endState;
+    }
+    settle();
+  }
+
   function open() {
     const q = "tail=" + tail + (linkQuery ? "&" + linkQuery : "");
     es = new EventSource("/builds/" + build + "/events?" + q);
@@ -487,27 +537,19 @@
       }
     });
     es.addEventListener("log", (e) => {
-      const now = Date.now();
       const c = JSON.parse(e.data);
       seen.ids.push(e.lastEventId === "" ? 0 : Number(e.lastEventId));
       seen.chunks.push(c.a + ":" + c.q);
-      for (const l of c.l) seen.arrivals.push([l[1], now]);
-      addChunk(c);
-      seen.lines = lineNo;
-      stick();
+      pending.push(c);
+      if (!flushing) {
+        flushing = true;
+        requestAnimationFrame(flush);
+      }
     });
     es.addEventListener("end", (e) => {
-      seen.ended = true;
+      endState = JSON.parse(e.data).state;
       es.close();
-      if (live) live.textContent = "";
-      if (followButton) followButton.hidden = true;
-      const state = JSON.parse(e.data).state;
-      seen.state = state;
-      if (stateBadge) {
-        stateBadge.className = "badge st-" + state;
-        stateBadge.textContent = state;
-      }
-      settle();
+      if (!flushing) finish(); // else once the last lines are on the page
     });
   }
 
