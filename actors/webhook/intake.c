@@ -516,12 +516,12 @@ static enum MHD_Result metrics(sw_intake *in, struct MHD_Connection *c)
                                                              "over_quota"};
     char text[1024];
     int n = snprintf(text, sizeof(text),
-                     "# HELP slipway_webhook_deliveries_total Deliveries that asked for a "
+                     "# HELP slipway_webhook_answers_total Deliveries that asked for a "
                      "build, by answer.\n"
-                     "# TYPE slipway_webhook_deliveries_total counter\n");
+                     "# TYPE slipway_webhook_answers_total counter\n");
     for (int i = 0; i < SW_INTAKE_NCOUNTERS && n > 0 && (size_t)n < sizeof(text); i++) {
         n += snprintf(text + n, sizeof(text) - (size_t)n,
-                      "slipway_webhook_deliveries_total{answer=\"%s\"} %llu\n", answers[i],
+                      "slipway_webhook_answers_total{answer=\"%s\"} %llu\n", answers[i],
                       (unsigned long long)sw_intake_counted(in, (sw_intake_counter)i));
     }
     n += snprintf(text + n, sizeof(text) - (size_t)n,

@@ -116,6 +116,15 @@ START_TEST(bench)
            json_number_value(json_object_get(j, "p99_ms")),
            json_number_value(json_object_get(j, "max_ms")));
     json_decref(j);
+    /* the same page once the build ended: what a small log's page costs, to
+     * compare a huge log's with */
+    const char *small_args[] = {"memory", url, "--timeout", "600", NULL};
+    j = browse(h, small_args);
+    printf("a %d-line log's page: renderer RSS %.1f MB, JS heap %.1f MB used, %lld DOM nodes\n",
+           lines, json_number_value(json_object_get(j, "renderer_rss_mb")),
+           json_number_value(json_object_get(j, "js_heap_used_mb")),
+           (long long)json_number_value(json_object_get(j, "dom_nodes")));
+    json_decref(j);
     free(url);
     free(build);
 

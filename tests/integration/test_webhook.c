@@ -761,10 +761,10 @@ START_TEST(test_full_request_queue_is_503_and_the_retry_builds_once)
         free(r.body);
         ck_assert_uint_eq(sw_witness_messages(h, "REQUESTS"), 2);
     }
-    char *refused = metric(h, "slipway_webhook_deliveries_total{answer=\"queue_full\"} ");
+    char *refused = metric(h, "slipway_webhook_answers_total{answer=\"queue_full\"} ");
     ck_assert_str_eq(refused, "2");
     free(refused);
-    char *accepted = metric(h, "slipway_webhook_deliveries_total{answer=\"accepted\"} ");
+    char *accepted = metric(h, "slipway_webhook_answers_total{answer=\"accepted\"} ");
     ck_assert_str_eq(accepted, "2");
     free(accepted);
     char *health = sw_asprintf("%s/healthz", sw_harness_webhook_url(h));
