@@ -404,3 +404,30 @@ const char *sw_ref_display(const char *ref)
     }
     return ref;
 }
+
+bool sw_build_id_valid(const char *id)
+{
+    size_t n = id != NULL ? strlen(id) : 0;
+    if (n == 0 || n > 64) {
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!((id[i] >= 'a' && id[i] <= 'z') || (id[i] >= '0' && id[i] <= '9'))) {
+            return false;
+        }
+    }
+    return true;
+}
+
+void sw_build_retry_request(Slipway__BuildRequest *br, const Slipway__BuildRecord *rec)
+{
+    br->tenant = rec->tenant;
+    br->project = rec->project;
+    br->ref = rec->ref;
+    br->sha = rec->sha;
+    br->branch = rec->branch;
+    br->tag = rec->tag;
+    br->pr_number = rec->pr_number;
+    br->message = rec->message;
+    br->retry_of = rec->build_id;
+}

@@ -38,6 +38,16 @@ const char *sw_build_lane(char *buf, size_t n, const Slipway__BuildRecord *rec);
  * "cancelled by <by>", or "cancelled: <why>" when by is empty. Returns buf. */
 const char *sw_cancel_reason(char *buf, size_t n, const char *by, const char *why);
 
+/* True when id can be a build id: 1 to 64 of [a-z0-9] (what sw_wire_build_id
+ * makes, and nothing a subject or a path could be tricked with). */
+bool sw_build_id_valid(const char *id);
+
+/* Fills br (initialised) as a new run of rec: its tenant, project, ref, commit
+ * (empty when it never fetched: the ref's head), branch, tag, pull request,
+ * message, and retry_of = rec's id. Strings are borrowed from rec; the caller
+ * sets request_id, forge and author. */
+void sw_build_retry_request(Slipway__BuildRequest *br, const Slipway__BuildRecord *rec);
+
 /* How the build came about: "push", "pr", "tag", "cli" or "retry". */
 const char *sw_build_trigger(const Slipway__BuildRecord *rec);
 

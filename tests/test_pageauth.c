@@ -16,6 +16,8 @@
 
 #define ACME "acme-read-token-0123456789"
 #define DEMO "demo-read-token-0123456789"
+#define CONTROL "operator-control-token-0123"
+#define ACME_CONTROL "acme-control-token-0123456"
 #define OPERATOR "operator-token-0123456789"
 #define LINK_KEY "link-key-0123456789abcdef"
 #define NOW 1700000000
@@ -27,10 +29,12 @@ static void setup(void)
     static const char text[] = "data_dir: /tmp/sw\n"
                                "web:\n"
                                "  read_token: " OPERATOR "\n"
+                               "  control_token: " CONTROL "\n"
                                "  link_key: " LINK_KEY "\n"
                                "tiers:\n  - name: free\n"
                                "tenants:\n"
-                               "  - {name: acme, tier: free, read_token: " ACME "}\n"
+                               "  - {name: acme, tier: free, read_token: " ACME
+                               ", control_token: " ACME_CONTROL "}\n"
                                "  - {name: demo, tier: free, read_token: " DEMO "}\n"
                                "  - {name: bare, tier: free}\n"
                                "clusters:\n  - name: c\n    tier: free\n";
@@ -118,6 +122,34 @@ START_TEST(test_short_tokens_are_refused)
 }
 END_TEST
 
+START_TEST(test_cookies_scopes_and_control)
+{
+    const char *tenant = NULL;
+    sw_page_key cookie = {.cookie = ACME};
+    ck_assert(sw_pageauth_presented(&cookie));
+    ck_assert(opens(&cookie, "acme") && !opens(&cookie, "demo"));
+    ck_assert_int_eq(sw_pageauth_scope(cfg, &cookie, &tenant), SW_PAGE_SCOPE_TENANT);
+    ck_assert_str_eq(tenant, "acme");
+    ck_assert(!sw_pageauth_controls(cfg, &cookie, "acme")); /* reads only */
+
+    sw_page_key control = {.authorization = "Bearer " ACME_CONTROL};
+    ck_assert(opens(&control, "acme") && !opens(&control, "demo"));
+    ck_assert(sw_pageauth_controls(cfg, &control, "acme"));
+    ck_assert(!sw_pageauth_controls(cfg, &control, "demo"));
+
+    sw_page_key op = {.token = CONTROL};
+    ck_assert_int_eq(sw_pageauth_scope(cfg, &op, &tenant), SW_PAGE_SCOPE_ALL);
+    ck_assert(sw_pageauth_controls(cfg, &op, "demo") && opens(&op, "bare"));
+    sw_page_key reader = {.token = OPERATOR};
+    ck_assert_int_eq(sw_pageauth_scope(cfg, &reader, &tenant), SW_PAGE_SCOPE_ALL);
+    ck_assert(!sw_pageauth_controls(cfg, &reader, "demo"));
+
+    sw_page_key wrong = {.cookie = "not-a-token-at-all-0123"};
+    ck_assert_int_eq(sw_pageauth_scope(cfg, &wrong, &tenant), SW_PAGE_SCOPE_NONE);
+    ck_assert_ptr_null(tenant);
+}
+END_TEST
+
 START_TEST(test_web_listen_moves_the_default_public_url)
 {
     static const char text[] = "data_dir: /tmp/sw\n"
@@ -146,6 +178,7 @@ int main(void)
     tcase_add_test(tc, test_signed_link_opens_its_build_until_it_expires);
     tcase_add_test(tc, test_short_tokens_are_refused);
     tcase_add_test(tc, test_web_listen_moves_the_default_public_url);
+    tcase_add_test(tc, test_cookies_scopes_and_control);
     suite_add_tcase(s, tc);
     return sw_test_run(s);
 }

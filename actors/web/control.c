@@ -81,18 +81,10 @@ static enum MHD_Result retry(const sw_web_req *r, const Slipway__BuildRecord *re
         n += snprintf(request_id + n, sizeof(request_id) - (size_t)n, "%02x", rnd[i]);
     }
     Slipway__BuildRequest br = SLIPWAY__BUILD_REQUEST__INIT;
+    sw_build_retry_request(&br, rec);
     br.request_id = request_id;
-    br.tenant = rec->tenant;
-    br.project = rec->project;
     br.forge = "web";
-    br.ref = rec->ref;
-    br.sha = rec->sha;
-    br.branch = rec->branch;
-    br.tag = rec->tag;
-    br.pr_number = rec->pr_number;
     br.author = "the web page";
-    br.message = rec->message;
-    br.retry_of = rec->build_id;
     sw_subject(subject, sizeof(subject), "sw.req", rec->tenant, NULL);
     if (sw_wire_js_publish(r->bus, subject, &br.base, request_id, NULL) < 0) {
         return refuse(r, sw_error_last_code() == SW_EFULL ? MHD_HTTP_TOO_MANY_REQUESTS

@@ -1,6 +1,7 @@
 /* site.c - what every page of a build does first (see site.h). */
 #include "actors/web/site.h"
 
+#include "runtime/buildstate.h"
 #include "runtime/core/error.h"
 #include "runtime/core/log.h"
 #include "runtime/core/mem.h"
@@ -12,20 +13,6 @@
 
 #define LOG "web"
 #define NOT_FOUND "no such build\n"
-
-static bool valid_id(const char *id)
-{
-    size_t n = strlen(id);
-    if (n == 0 || n > 64) {
-        return false;
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (!((id[i] >= 'a' && id[i] <= 'z') || (id[i] >= '0' && id[i] <= '9'))) {
-            return false;
-        }
-    }
-    return true;
-}
 
 /* The page a request without a key gets: where to put one. */
 enum MHD_Result sw_web_ask_key(const sw_web_req *r)
@@ -54,7 +41,7 @@ int sw_web_record(const sw_web_req *r, const char *id, Slipway__BuildRecord **re
         *answered = sw_web_ask_key(r);
         return SW_EDENIED;
     }
-    if (!valid_id(id)) {
+    if (!sw_build_id_valid(id)) {
         *answered = sw_http_text(r->c, MHD_HTTP_NOT_FOUND, NOT_FOUND);
         return SW_ENOTFOUND;
     }

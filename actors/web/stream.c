@@ -36,14 +36,13 @@
 #include "runtime/core/error.h"
 #include "runtime/core/log.h"
 #include "runtime/core/mem.h"
+#include "runtime/msgqueue.h"
 #include "runtime/wire.h"
 
 #include <jansson.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define LOG "web"
 #define PING_MS 15000
@@ -55,11 +54,6 @@
 
 enum { ITEM_LOG, ITEM_EVENT };
 
-typedef struct item {
-    struct item *next;
-    int kind;
-    sw_msg *msg;
-} item;
 
 /* The last chunks of the archive, while it is read: at least tail lines. */
 typedef struct tail_ring {
@@ -71,11 +65,7 @@ typedef struct tail_ring {
 } tail_ring;
 
 typedef struct stream {
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
-    item *head, *tail;
-    size_t queued;
-    bool overflow;
+    sw_msgq *queue; /* what the two consumers bring, for the connection's thread */
 
     sw_sub *logs, *events;
     const bool *server_stopping;
@@ -91,38 +81,16 @@ typedef struct stream {
 
 /* --- bus threads ---------------------------------------------------------- */
 
-static void push(stream *s, int kind, sw_msg *msg)
-{
-    item *it = sw_calloc(1, sizeof(*it));
-    it->kind = kind;
-    it->msg = msg;
-    pthread_mutex_lock(&s->lock);
-    if (s->queued >= MAX_QUEUED) {
-        s->overflow = true;
-        pthread_mutex_unlock(&s->lock);
-        sw_msg_release(&it->msg);
-        free(it);
-        return;
-    }
-    if (s->tail) {
-        s->tail->next = it;
-    } else {
-        s->head = it;
-    }
-    s->tail = it;
-    s->queued++;
-    pthread_cond_signal(&s->cond);
-    pthread_mutex_unlock(&s->lock);
-}
-
 static void on_log(sw_msg *msg, void *closure)
 {
-    push(closure, ITEM_LOG, msg);
+    stream *s = closure;
+    sw_msgq_push(s->queue, ITEM_LOG, msg);
 }
 
 static void on_event(sw_msg *msg, void *closure)
 {
-    push(closure, ITEM_EVENT, msg);
+    stream *s = closure;
+    sw_msgq_push(s->queue, ITEM_EVENT, msg);
 }
 
 /* --- events out ------------------------------------------------------------ */
@@ -262,7 +230,7 @@ static void ring_flush(stream *s)
 
 /* --- the reader ------------------------------------------------------------- */
 
-static void handle(stream *s, item *it)
+static void handle(stream *s, const sw_msgq_item *it)
 {
     if (it->kind == ITEM_LOG) {
         Slipway__LogChunk *chunk =
@@ -292,34 +260,6 @@ static void handle(stream *s, item *it)
     slipway__build_event__free_unpacked(ev, NULL);
 }
 
-static item *pop(stream *s, int ms)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (long)(ms % 1000) * 1000000;
-    if (ts.tv_nsec >= 1000000000) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000;
-    }
-    pthread_mutex_lock(&s->lock);
-    while (s->head == NULL && ms > 0) {
-        if (pthread_cond_timedwait(&s->cond, &s->lock, &ts) != 0) {
-            break;
-        }
-    }
-    item *it = s->head;
-    if (it != NULL) {
-        s->head = it->next;
-        if (s->head == NULL) {
-            s->tail = NULL;
-        }
-        s->queued--;
-    }
-    pthread_mutex_unlock(&s->lock);
-    return it;
-}
-
 static void check_end(stream *s)
 {
     int64_t now = sw_clock_mono_ms();
@@ -340,24 +280,20 @@ static ssize_t read_stream(void *cls, uint64_t pos, char *buf, size_t max)
     stream *s = cls;
     (void)pos;
     while (s->out.len == 0) {
-        bool overflow;
         if (s->ended || __atomic_load_n(s->server_stopping, __ATOMIC_RELAXED)) {
             return MHD_CONTENT_READER_END_OF_STREAM;
         }
-        pthread_mutex_lock(&s->lock);
-        overflow = s->overflow;
-        pthread_mutex_unlock(&s->lock);
-        if (overflow) {
+        if (sw_msgq_overflowed(s->queue)) {
             sw_info(LOG, "build %s: a browser fell %d messages behind: cut off (it resumes "
                          "where it was)", s->rec.build_id, MAX_QUEUED);
             return MHD_CONTENT_READER_END_WITH_ERROR;
         }
-        item *it = pop(s, WAIT_MS);
-        while (it != NULL) {
-            handle(s, it);
-            sw_msg_release(&it->msg);
-            free(it);
-            it = s->out.len < 256 * 1024 ? pop(s, 0) : NULL;
+        sw_msgq_item it;
+        bool got = sw_msgq_pop(s->queue, WAIT_MS, &it);
+        while (got) {
+            handle(s, &it);
+            sw_msg_release(&it.msg);
+            got = s->out.len < 256 * 1024 && sw_msgq_pop(s->queue, 0, &it);
         }
         check_end(s);
         if (s->out.len == 0 && sw_clock_mono_ms() - s->last_write_ms >= PING_MS) {
@@ -379,11 +315,7 @@ static void free_stream(void *cls)
     stream *s = cls;
     sw_sub_destroy(&s->logs); /* no callback runs after these return */
     sw_sub_destroy(&s->events);
-    for (item *it = s->head, *next; it != NULL; it = next) {
-        next = it->next;
-        sw_msg_release(&it->msg);
-        free(it);
-    }
+    sw_msgq_destroy(&s->queue);
     while (s->ring.n > 0) {
         free(s->ring.events[s->ring.head]);
         s->ring.head = (s->ring.head + 1) % s->ring.cap;
@@ -393,8 +325,6 @@ static void free_stream(void *cls)
     free(s->ring.lines);
     sw_buf_free(&s->out);
     sw_build_record_clear(&s->rec);
-    pthread_mutex_destroy(&s->lock);
-    pthread_cond_destroy(&s->cond);
     free(s);
 }
 
@@ -418,8 +348,7 @@ enum MHD_Result sw_web_events(const sw_web_req *r, const char *id)
         return answered;
     }
     stream *s = sw_calloc(1, sizeof(*s));
-    pthread_mutex_init(&s->lock, NULL);
-    pthread_cond_init(&s->cond, NULL);
+    s->queue = sw_msgq_create(MAX_QUEUED);
     s->server_stopping = r->stopping;
     sw_build_record_copy(&s->rec, rec);
     slipway__build_record__free_unpacked(rec, NULL);

@@ -40,20 +40,6 @@ static void add(text *t, const char *fmt, ...)
     }
 }
 
-static bool valid_id(const char *id)
-{
-    size_t n = strlen(id);
-    if (n == 0 || n > 64) {
-        return false;
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (!((id[i] >= 'a' && id[i] <= 'z') || (id[i] >= '0' && id[i] <= '9'))) {
-            return false;
-        }
-    }
-    return true;
-}
-
 /* Appends the archived log, cut at SW_BUILDPAGE_MAX_LOG bytes. */
 static void add_log(text *t, sw_bus *bus, const char *build_id, int timeout_ms)
 {
@@ -103,7 +89,7 @@ int sw_buildpage_render(sw_bus *bus, const char *build_id, int timeout_ms,
     text t = {0};
     int status;
 
-    if (!valid_id(build_id)) {
+    if (!sw_build_id_valid(build_id)) {
         add(&t, "%s", SW_BUILDPAGE_NOT_FOUND);
         *text_out = t.s;
         return 404;

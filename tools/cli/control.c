@@ -114,18 +114,10 @@ int cli_retry(cli *c, int argc, char **argv)
     }
     const char *user = getenv("USER");
     Slipway__BuildRequest br = SLIPWAY__BUILD_REQUEST__INIT;
+    sw_build_retry_request(&br, rec); /* its commit, ref, ...; retry_of = BUILD */
     br.request_id = request_id;
-    br.tenant = rec->tenant;
-    br.project = rec->project;
     br.forge = "cli";
-    br.ref = rec->ref;
-    br.sha = rec->sha; /* the commit it built (empty when it never fetched: the ref's head) */
-    br.branch = rec->branch;
-    br.tag = rec->tag;
-    br.pr_number = rec->pr_number;
     br.author = (char *)(user ? user : "");
-    br.message = rec->message;
-    br.retry_of = rec->build_id;
     status = cli_publish_request(c, &br);
     slipway__build_record__free_unpacked(rec, NULL);
     return status;

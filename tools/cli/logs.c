@@ -35,6 +35,7 @@
 #include "runtime/core/error.h"
 #include "runtime/core/mem.h"
 #include "runtime/logmerge.h"
+#include "runtime/msgqueue.h"
 #include "runtime/wire.h"
 
 #include <getopt.h>
@@ -50,16 +51,10 @@
 
 enum { ITEM_LOG, ITEM_EVENT };
 
-typedef struct item {
-    struct item *next;
-    int kind;
-    sw_msg *msg;
-} item;
 
 typedef struct follower {
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
-    item *head, *tail;
+    pthread_mutex_t lock; /* next_seq, against the bus's threads */
+    sw_msgq *queue;       /* what the consumers brought, for the reading thread */
     /* per kind (ITEM_LOG, ITEM_EVENT): the stream sequence after the last message
      * queued; a consumer (re)opened starts there, and anything below is a repeat */
     uint64_t next_seq[2];
@@ -74,7 +69,6 @@ typedef struct follower {
 static void push(follower *f, int kind, sw_msg *msg)
 {
     uint64_t seq = sw_msg_stream_seq(msg);
-    item *it;
     pthread_mutex_lock(&f->lock);
     if (seq != 0 && seq < f->next_seq[kind]) {
         /* queued already, by the consumer this one replaced */
@@ -85,17 +79,8 @@ static void push(follower *f, int kind, sw_msg *msg)
     if (seq != 0) { /* 0: a live (core NATS) message, see follow_live */
         f->next_seq[kind] = seq + 1;
     }
-    it = sw_calloc(1, sizeof(*it));
-    it->kind = kind;
-    it->msg = msg;
-    if (f->tail) {
-        f->tail->next = it;
-    } else {
-        f->head = it;
-    }
-    f->tail = it;
-    pthread_cond_signal(&f->cond);
     pthread_mutex_unlock(&f->lock);
+    sw_msgq_push(f->queue, kind, msg); /* one thread per kind: in order */
 }
 
 static void on_log(sw_msg *msg, void *closure)
@@ -106,35 +91,6 @@ static void on_log(sw_msg *msg, void *closure)
 static void on_event(sw_msg *msg, void *closure)
 {
     push(closure, ITEM_EVENT, msg);
-}
-
-/* Waits up to ms for the next item; NULL when none came. */
-static item *pop(follower *f, int ms)
-{
-    struct timespec ts;
-    item *it;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (long)(ms % 1000) * 1000000;
-    if (ts.tv_nsec >= 1000000000) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000;
-    }
-    pthread_mutex_lock(&f->lock);
-    while (f->head == NULL) {
-        if (pthread_cond_timedwait(&f->cond, &f->lock, &ts) != 0) {
-            break;
-        }
-    }
-    it = f->head;
-    if (it != NULL) {
-        f->head = it->next;
-        if (f->head == NULL) {
-            f->tail = NULL;
-        }
-    }
-    pthread_mutex_unlock(&f->lock);
-    return it;
 }
 
 /* A step begins with the SYSTEM line "step N/M NAME" (actors/builder/steps.c);
@@ -239,15 +195,6 @@ static void logs_usage(FILE *out)
                  "                    attempt); without -f, exit 6 when the log has no such step\n");
 }
 
-static void drain(follower *f)
-{
-    item *it;
-    while ((it = pop(f, 0)) != NULL) {
-        sw_msg_release(&it->msg);
-        free(it);
-    }
-}
-
 /* Opens the two ordered consumers at the sequences after what was queued. */
 static int subscribe(cli *c, follower *f, sw_sub **events, sw_sub **logs)
 {
@@ -277,7 +224,7 @@ static void unsubscribe(sw_sub **events, sw_sub **logs)
     sw_sub_destroy(events);
 }
 
-static void handle_item(follower *f, item *it)
+static void handle_item(follower *f, const sw_msgq_item *it)
 {
     if (it->kind == ITEM_LOG) {
         Slipway__LogChunk *chunk =
@@ -371,13 +318,12 @@ static int follow(cli *c, follower *f)
             status = CLI_UNREACHABLE;
             break;
         }
-        item *it = pop(f, 100);
-        if (it == NULL) {
+        sw_msgq_item it;
+        if (!sw_msgq_pop(f->queue, 100, &it)) {
             continue;
         }
-        handle_item(f, it);
-        sw_msg_release(&it->msg);
-        free(it);
+        handle_item(f, &it);
+        sw_msg_release(&it.msg);
     }
     unsubscribe(&events, &logs);
     return status;
@@ -494,13 +440,13 @@ static int follow_live(cli *c, follower *f)
             away_since = -1;
             last_archive = last_record = 0; /* what went meanwhile is in the archive */
         }
-        item *it = pop(f, 50);
-        if (it == NULL) {
+        sw_msgq_item it;
+        if (!sw_msgq_pop(f->queue, 50, &it)) {
             continue;
         }
-        if (it->kind == ITEM_LOG) {
+        if (it.kind == ITEM_LOG) {
             Slipway__LogChunk *chunk =
-                slipway__log_chunk__unpack(NULL, sw_msg_len(it->msg), sw_msg_data(it->msg));
+                slipway__log_chunk__unpack(NULL, sw_msg_len(it.msg), sw_msg_data(it.msg));
             if (chunk != NULL && sw_logmerge_continues(&f->merged, chunk)) {
                 print_chunk(f, chunk);
                 slipway__log_chunk__free_unpacked(chunk, NULL);
@@ -511,10 +457,9 @@ static int follow_live(cli *c, follower *f)
                 slipway__log_chunk__free_unpacked(chunk, NULL); /* the archive has it */
             }
         } else {
-            handle_item(f, it);
+            handle_item(f, &it);
         }
-        sw_msg_release(&it->msg);
-        free(it);
+        sw_msg_release(&it.msg);
     }
     for (size_t i = 0; i < h.n; i++) {
         slipway__log_chunk__free_unpacked(h.chunk[i], NULL);
@@ -580,7 +525,7 @@ int cli_logs(cli *c, int argc, char **argv)
     }
     f = sw_calloc(1, sizeof(*f));
     pthread_mutex_init(&f->lock, NULL);
-    pthread_cond_init(&f->cond, NULL);
+    f->queue = sw_msgq_create(0);
     sw_build_record_copy(&f->rec, rec);
     slipway__build_record__free_unpacked(rec, NULL);
     f->timestamps = timestamps;
@@ -612,10 +557,9 @@ int cli_logs(cli *c, int argc, char **argv)
             status = CLI_NOT_FOUND;
         }
     }
-    drain(f);
+    sw_msgq_destroy(&f->queue); /* the consumers are gone: what is left is released */
     sw_build_record_clear(&f->rec);
     pthread_mutex_destroy(&f->lock);
-    pthread_cond_destroy(&f->cond);
     free(f);
     return status;
 }
