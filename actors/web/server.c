@@ -198,8 +198,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                     .stopping = &ws->stopping};
     enum MHD_Result ret;
     sw_http_key(c, &r.key);
+    const char *build = strncmp(url, "/builds/", 8) == 0 ? url + 8 : NULL;
     bool page = get && (strcmp(url, "/") == 0 || strcmp(url, "/builds") == 0 ||
-                        (strncmp(url, "/builds/", 8) == 0 && strchr(url + 8, '/') == NULL));
+                        (build != NULL && strchr(build, '/') == NULL));
     if (get && strncmp(url, "/assets/", 8) == 0) {
         ret = asset(c, cfg, url + 8);
     } else if (page && r.key.token != NULL && safe_token(r.key.token) &&
