@@ -98,9 +98,10 @@ static void on_event(sw_msg *msg, void *closure)
 /* Appends "event: name\n[id: id\n]data: <json>\n\n" (json taken). */
 static void emit(stream *s, const char *name, uint64_t id, json_t *data)
 {
-    char *text = json_dumps(data, JSON_COMPACT);
+    char *text = data != NULL ? json_dumps(data, JSON_COMPACT) : NULL;
     json_decref(data);
-    if (text == NULL) {
+    if (text == NULL) { /* a json_pack format that does not match its arguments */
+        sw_err(LOG, "event %s: its data could not be made (a bug)", name);
         return;
     }
     sw_buf_printf(&s->out, "event: %s\n", name);
@@ -125,7 +126,7 @@ static json_t *chunk_json(const Slipway__LogChunk *chunk)
 
 static json_t *record_json(const Slipway__BuildRecord *r)
 {
-    json_t *j = json_pack("{ssssssisssssssIsIsIsssss}", "id", r->build_id, "state",
+    json_t *j = json_pack("{sssssssisssssssIsIsIssss}", "id", r->build_id, "state",
                           sw_state_name(r->state), "trigger", sw_build_trigger(r), "attempt",
                           (int)r->attempt, "builder", r->builder ? r->builder : "", "sha",
                           r->sha ? r->sha : "", "step", r->step ? r->step : "", "created_ms",

@@ -347,6 +347,8 @@ typedef struct sse {
     size_t n;
     size_t stop_after; /* chunks: then the connection is dropped (0: read to the end) */
     bool ended;
+    int builds;          /* `build` events */
+    char last_state[32]; /* the state the last one said */
     char *text; /* every line, "\n"-joined */
 } sse;
 
@@ -366,6 +368,15 @@ static void sse_event(sse *s, const char *block)
     }
     if (strcmp(name, "end") == 0) {
         s->ended = true;
+    }
+    if (strcmp(name, "build") == 0 && data != NULL) {
+        json_t *b = json_loads(data, JSON_DISABLE_EOF_CHECK, NULL);
+        ck_assert_msg(b != NULL, "build event data: %s", data);
+        snprintf(s->last_state, sizeof(s->last_state), "%s",
+                 json_string_value(json_object_get(b, "state")));
+        ck_assert_msg(json_integer_value(json_object_get(b, "started_ms")) >= 0, "%s", data);
+        json_decref(b);
+        s->builds++;
     }
     if (strcmp(name, "log") != 0 || data == NULL) {
         return;
@@ -441,6 +452,9 @@ START_TEST(test_stream_resumes_by_last_event_id_with_no_gap_and_no_repeat)
     ck_assert_msg(!first.ended, "the build ended before the drop: make it slower");
     sse_read(url, first.ids[first.n - 1], &second);
     ck_assert_msg(second.ended, "the second connection did not reach the end");
+    ck_assert_msg(first.builds >= 1 && second.builds >= 1, "build events: %d, %d", first.builds,
+                  second.builds);
+    ck_assert_str_eq(second.last_state, "succeeded");
 
     /* ids only grow, across both connections; no chunk twice; none missing */
     uint64_t last = 0;
@@ -644,6 +658,12 @@ START_TEST(test_browser_opened_mid_build_shows_the_history_then_live_lines)
     ck_assert_msg(json_integer_value(json_object_get(j, "live_lines")) >= 10,
                   "too few lines came live");
     ck_assert_msg(p50 < 1000, "live lines take %.0f ms (median) to reach the page", p50);
+    /* the header follows the build: its record came, and the duration goes on */
+    ck_assert_msg(json_integer_value(json_object_get(j, "build_events")) >= 1,
+                  "no build event reached the page");
+    const char *shown = json_string_value(json_object_get(j, "duration"));
+    ck_assert_msg(shown != NULL && strstr(shown, "ms") == NULL,
+                  "a build running for seconds shows a duration of %s", shown ? shown : "-");
     json_decref(j);
     free(await_state(&w, build, "succeeded"));
     free(shot);

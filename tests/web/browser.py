@@ -192,8 +192,9 @@ def cmd_live(b, a):
     if a.screenshot:
         b.screenshot(a.screenshot)
     duration = b.eval("document.getElementById('duration').textContent")
+    builds = b.eval("window.slipway.builds || 0")
     return {"opened_ms": opened, "after_delay_ms": after_delay, "live_lines": len(live),
-            "duration": duration,
+            "duration": duration, "build_events": builds,
             "p50_ms": percentile(live, 50), "p99_ms": percentile(live, 99),
             "max_ms": max(live) if live else None, "lines": seen["lines"]}
 

@@ -391,6 +391,7 @@
 
   function onBuild(b) {
     seen.state = b.state;
+    seen.builds = (seen.builds || 0) + 1;
     startedMs = b.started_ms || 0;
     finishedMs = b.finished_ms || 0;
     if (stateBadge) {
