@@ -1,6 +1,7 @@
 /* msgqueue.c - bus messages to one reader thread (see msgqueue.h). */
 #include "runtime/msgqueue.h"
 
+#include "runtime/core/clock.h"
 #include "runtime/core/mem.h"
 
 #include <pthread.h>
@@ -57,13 +58,7 @@ bool sw_msgq_push(sw_msgq *q, int kind, sw_msg *msg)
 bool sw_msgq_pop(sw_msgq *q, int timeout_ms, sw_msgq_item *out)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += timeout_ms / 1000;
-    ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
-    if (ts.tv_nsec >= 1000000000) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000;
-    }
+    sw_clock_deadline(&ts, timeout_ms);
     pthread_mutex_lock(&q->lock);
     while (q->head == NULL && timeout_ms > 0) {
         if (pthread_cond_timedwait(&q->cond, &q->lock, &ts) != 0) {

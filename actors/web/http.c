@@ -3,6 +3,7 @@
 
 #include "runtime/core/mem.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,23 @@ enum MHD_Result sw_http_send(struct MHD_Connection *c, unsigned int status, cons
 enum MHD_Result sw_http_text(struct MHD_Connection *c, unsigned int status, const char *text)
 {
     return sw_http_send(c, status, "text/plain; charset=utf-8", sw_strdup(text), strlen(text));
+}
+
+enum MHD_Result sw_http_textf(struct MHD_Connection *c, unsigned int status, const char *fmt,
+                              ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n > 0) {
+        char *text = sw_calloc(1, (size_t)n + 1);
+        va_start(ap, fmt);
+        vsnprintf(text, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+        return sw_http_send(c, status, "text/plain; charset=utf-8", text, (size_t)n);
+    }
+    return sw_http_text(c, status, "");
 }
 
 const char *sw_http_arg(struct MHD_Connection *c, const char *name)

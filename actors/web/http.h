@@ -24,6 +24,10 @@ enum MHD_Result sw_http_send(struct MHD_Connection *c, unsigned int status, cons
 /* The same for a NUL-terminated text/plain body (copied). */
 enum MHD_Result sw_http_text(struct MHD_Connection *c, unsigned int status, const char *text);
 
+/* The same, the text formatted. */
+enum MHD_Result sw_http_textf(struct MHD_Connection *c, unsigned int status, const char *fmt,
+                              ...) __attribute__((format(printf, 3, 4)));
+
 /* A query argument, NULL when absent or empty. */
 const char *sw_http_arg(struct MHD_Connection *c, const char *name);
 

@@ -101,9 +101,8 @@ enum MHD_Result sw_web_logtxt(const sw_web_req *r, const char *id)
     slipway__build_record__free_unpacked(rec, NULL);
     sw_logmerge_init(&merged);
     if (sw_logread(r->bus, id, SW_WEB_ASK_MS, &merged, add_text, &t) < 0 && t.text.len == 0) {
-        char *text = sw_asprintf("the log archive cannot be read now: %s\n", sw_error_last());
-        return sw_http_send(r->c, MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain; charset=utf-8",
-                            text, strlen(text));
+        return sw_http_textf(r->c, MHD_HTTP_SERVICE_UNAVAILABLE,
+                             "the log archive cannot be read now: %s\n", sw_error_last());
     }
     if (t.cut) {
         sw_buf_free(&t.text);
@@ -189,9 +188,8 @@ enum MHD_Result sw_web_lines(const sw_web_req *r, const char *id)
     sw_logmerge_init(&merged);
     if (sw_logread(r->bus, id, SW_WEB_ASK_MS, &merged, add_lines, &l) < 0) {
         json_decref(l.lines);
-        char *text = sw_asprintf("the log archive cannot be read now: %s\n", sw_error_last());
-        return sw_http_send(r->c, MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain; charset=utf-8",
-                            text, strlen(text));
+        return sw_http_textf(r->c, MHD_HTTP_SERVICE_UNAVAILABLE,
+                             "the log archive cannot be read now: %s\n", sw_error_last());
     }
     json_t *answer = json_pack("{sIso}", "from", (json_int_t)l.from, "lines", l.lines);
     char *body = json_dumps(answer, JSON_COMPACT);

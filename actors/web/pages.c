@@ -193,16 +193,15 @@ enum MHD_Result sw_web_list(const sw_web_req *r)
     req.cursor = (char *)(f.cursor ? f.cursor : "");
     if (sw_wire_request(r->bus, SW_API_BUILDS, &req.base, &slipway__api_reply__descriptor,
                         SW_WEB_ASK_MS, &msg) < 0) {
-        char *text = sw_asprintf("the scheduler cannot be asked now: %s\n", sw_error_last());
-        return sw_http_send(r->c, MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain; charset=utf-8",
-                            text, strlen(text));
+        return sw_http_textf(r->c, MHD_HTTP_SERVICE_UNAVAILABLE,
+                             "the scheduler cannot be asked now: %s\n", sw_error_last());
     }
     Slipway__ApiReply *reply = (Slipway__ApiReply *)msg;
     if (reply->error[0] != '\0') {
-        char *text = sw_asprintf("the scheduler refused the list: %s\n", reply->error);
+        enum MHD_Result ret = sw_http_textf(r->c, MHD_HTTP_BAD_REQUEST,
+                                            "the scheduler refused the list: %s\n", reply->error);
         slipway__api_reply__free_unpacked(reply, NULL);
-        return sw_http_send(r->c, MHD_HTTP_BAD_REQUEST, "text/plain; charset=utf-8", text,
-                            strlen(text));
+        return ret;
     }
     Slipway__ApiReply *p = projects(r);
     int64_t now_ms = sw_clock_wall_ms();

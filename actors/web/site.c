@@ -48,17 +48,15 @@ int sw_web_record(const sw_web_req *r, const char *id, Slipway__BuildRecord **re
     req.build_id = (char *)id;
     if (sw_wire_request(r->bus, SW_API_BUILD, &req.base, &slipway__api_reply__descriptor,
                         SW_WEB_ASK_MS, &msg) < 0) {
-        char *text = sw_asprintf("the scheduler cannot be asked now: %s\n", sw_error_last());
-        *answered = sw_http_send(r->c, MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain; charset=utf-8",
-                                 text, strlen(text));
+        *answered = sw_http_textf(r->c, MHD_HTTP_SERVICE_UNAVAILABLE,
+                                  "the scheduler cannot be asked now: %s\n", sw_error_last());
         return SW_EBUS;
     }
     Slipway__ApiReply *reply = (Slipway__ApiReply *)msg;
     if (reply->n_builds == 0 && reply->code != SW_ENOTFOUND && reply->error[0] != '\0') {
-        char *text = sw_asprintf("the scheduler cannot answer now: %s\n", reply->error);
+        *answered = sw_http_textf(r->c, MHD_HTTP_SERVICE_UNAVAILABLE,
+                                  "the scheduler cannot answer now: %s\n", reply->error);
         slipway__api_reply__free_unpacked(reply, NULL);
-        *answered = sw_http_send(r->c, MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain; charset=utf-8",
-                                 text, strlen(text));
         return SW_EBUS;
     }
     if (reply->n_builds == 0 ||

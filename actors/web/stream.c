@@ -95,8 +95,8 @@ static void on_event(sw_msg *msg, void *closure)
 
 /* --- events out ------------------------------------------------------------ */
 
-/* Appends "event: name\n[id: id\n]data: <json>\n\n" (json taken). */
-static void emit(stream *s, const char *name, uint64_t id, json_t *data)
+/* Appends "event: name\n[id: id\n]data: <json>\n\n" to out (json taken). */
+static void emit_to(sw_buf *out, const char *name, uint64_t id, json_t *data)
 {
     char *text = data != NULL ? json_dumps(data, JSON_COMPACT) : NULL;
     json_decref(data);
@@ -104,12 +104,17 @@ static void emit(stream *s, const char *name, uint64_t id, json_t *data)
         sw_err(LOG, "event %s: its data could not be made (a bug)", name);
         return;
     }
-    sw_buf_printf(&s->out, "event: %s\n", name);
+    sw_buf_printf(out, "event: %s\n", name);
     if (id != 0) {
-        sw_buf_printf(&s->out, "id: %llu\n", (unsigned long long)id);
+        sw_buf_printf(out, "id: %llu\n", (unsigned long long)id);
     }
-    sw_buf_printf(&s->out, "data: %s\n\n", text);
+    sw_buf_printf(out, "data: %s\n\n", text);
     free(text);
+}
+
+static void emit(stream *s, const char *name, uint64_t id, json_t *data)
+{
+    emit_to(&s->out, name, id, data);
 }
 
 static json_t *chunk_json(const Slipway__LogChunk *chunk)
@@ -205,11 +210,28 @@ static bool on_archived(void *closure, const Slipway__LogChunk *chunk)
         }
         return true;
     }
-    sw_buf one = {0};
-    stream tmp = {.out = one};
-    emit(&tmp, "log", chunk->stream_seq, chunk_json(chunk));
-    ring_push(&s->ring, tmp.out.data, chunk->n_lines, s->tail_lines);
+    sw_buf event = {0};
+    emit_to(&event, "log", chunk->stream_seq, chunk_json(chunk));
+    if (event.data != NULL) {
+        ring_push(&s->ring, event.data, chunk->n_lines, s->tail_lines);
+    }
     return true;
+}
+
+/* Frees what the ring still holds; out (may be NULL) gets it first. */
+static void ring_free(tail_ring *t, sw_buf *out)
+{
+    while (t->n > 0) {
+        if (out != NULL) {
+            sw_buf_puts(out, t->events[t->head]);
+        }
+        free(t->events[t->head]);
+        t->head = (t->head + 1) % t->cap;
+        t->n--;
+    }
+    free(t->events);
+    free(t->lines);
+    memset(t, 0, sizeof(*t));
 }
 
 static void ring_flush(stream *s)
@@ -218,15 +240,7 @@ static void ring_flush(stream *s)
     if (t->lines_left_out > 0) {
         emit(s, "earlier", 0, json_pack("{sI}", "lines", (json_int_t)t->lines_left_out));
     }
-    while (t->n > 0) {
-        sw_buf_puts(&s->out, t->events[t->head]);
-        free(t->events[t->head]);
-        t->head = (t->head + 1) % t->cap;
-        t->n--;
-    }
-    free(t->events);
-    free(t->lines);
-    memset(t, 0, sizeof(*t));
+    ring_free(t, &s->out);
 }
 
 /* --- the reader ------------------------------------------------------------- */
@@ -317,13 +331,7 @@ static void free_stream(void *cls)
     sw_sub_destroy(&s->logs); /* no callback runs after these return */
     sw_sub_destroy(&s->events);
     sw_msgq_destroy(&s->queue);
-    while (s->ring.n > 0) {
-        free(s->ring.events[s->ring.head]);
-        s->ring.head = (s->ring.head + 1) % s->ring.cap;
-        s->ring.n--;
-    }
-    free(s->ring.events);
-    free(s->ring.lines);
+    ring_free(&s->ring, NULL);
     sw_buf_free(&s->out);
     sw_build_record_clear(&s->rec);
     free(s);

@@ -2,46 +2,18 @@
 #include "actors/webhook/buildpage.h"
 
 #include "runtime/buildstate.h"
+#include "runtime/core/buf.h"
 #include "runtime/core/error.h"
 #include "runtime/core/mem.h"
 #include "runtime/wire.h"
 #include "slipway.pb-c.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* A growing string. */
-typedef struct text {
-    char *s;
-    size_t len, cap;
-} text;
-
-static void add(text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void add(text *t, const char *fmt, ...)
-{
-    va_list ap;
-    for (;;) {
-        size_t room = t->cap - t->len;
-        va_start(ap, fmt);
-        int n = vsnprintf(t->s ? t->s + t->len : NULL, room, fmt, ap);
-        va_end(ap);
-        if (n < 0) {
-            return;
-        }
-        if ((size_t)n < room) {
-            t->len += (size_t)n;
-            return;
-        }
-        t->cap = (t->cap + (size_t)n + 1) * 2;
-        t->s = sw_realloc(t->s, t->cap);
-    }
-}
-
 /* Appends the archived log, cut at SW_BUILDPAGE_MAX_LOG bytes. */
-static void add_log(text *t, sw_bus *bus, const char *build_id, int timeout_ms)
+static void add_log(sw_buf *t, sw_bus *bus, const char *build_id, int timeout_ms)
 {
     uint32_t after_attempt = 0;
     uint64_t after_seq = 0;
@@ -55,7 +27,7 @@ static void add_log(text *t, sw_bus *bus, const char *build_id, int timeout_ms)
         req.after_seq = after_seq;
         if (sw_wire_request(bus, SW_API_LOGS, &req.base, &slipway__api_reply__descriptor,
                             timeout_ms, &msg) < 0) {
-            add(t, "[slipway] the log archive cannot be read now: %s\n", sw_error_last());
+            sw_buf_printf(t, "[slipway] the log archive cannot be read now: %s\n", sw_error_last());
             return;
         }
         Slipway__ApiReply *reply = (Slipway__ApiReply *)msg;
@@ -63,7 +35,7 @@ static void add_log(text *t, sw_bus *bus, const char *build_id, int timeout_ms)
             const Slipway__LogChunk *chunk = reply->chunks[i];
             for (size_t j = 0; j < chunk->n_lines; j++) {
                 const Slipway__LogLine *line = chunk->lines[j];
-                add(t, "%s%s\n", line->stream == SLIPWAY__LOG_STREAM__SYSTEM ? "[slipway] " : "",
+                sw_buf_printf(t, "%s%s\n", line->stream == SLIPWAY__LOG_STREAM__SYSTEM ? "[slipway] " : "",
                     line->text);
             }
             after_attempt = chunk->attempt;
@@ -72,7 +44,7 @@ static void add_log(text *t, sw_bus *bus, const char *build_id, int timeout_ms)
         bool more = reply->more && reply->n_chunks > 0;
         slipway__api_reply__free_unpacked(reply, NULL);
         if (t->len - start > SW_BUILDPAGE_MAX_LOG) {
-            add(t, "[slipway] (the log goes on: `slipway logs %s` shows all of it)\n", build_id);
+            sw_buf_printf(t, "[slipway] (the log goes on: `slipway logs %s` shows all of it)\n", build_id);
             return;
         }
         if (!more) {
@@ -86,48 +58,48 @@ int sw_buildpage_render(sw_bus *bus, const char *build_id, int timeout_ms,
 {
     Slipway__ApiRequest req = SLIPWAY__API_REQUEST__INIT;
     ProtobufCMessage *msg = NULL;
-    text t = {0};
+    sw_buf t = {0};
     int status;
 
     if (!sw_build_id_valid(build_id)) {
-        add(&t, "%s", SW_BUILDPAGE_NOT_FOUND);
-        *text_out = t.s;
+        sw_buf_printf(&t, "%s", SW_BUILDPAGE_NOT_FOUND);
+        *text_out = t.data;
         return 404;
     }
     req.build_id = (char *)build_id;
     if (sw_wire_request(bus, SW_API_BUILD, &req.base, &slipway__api_reply__descriptor, timeout_ms,
                         &msg) < 0) {
-        add(&t, "the scheduler cannot be asked now: %s\n", sw_error_last());
-        *text_out = t.s;
+        sw_buf_printf(&t, "the scheduler cannot be asked now: %s\n", sw_error_last());
+        *text_out = t.data;
         return 503;
     }
     Slipway__ApiReply *reply = (Slipway__ApiReply *)msg;
     if (reply->n_builds == 0 && reply->code != SW_ENOTFOUND && reply->error[0] != '\0') {
-        add(&t, "the scheduler cannot answer now: %s\n", reply->error);
+        sw_buf_printf(&t, "the scheduler cannot answer now: %s\n", reply->error);
         status = 503;
     } else if (reply->n_builds == 0 ||
                (allow != NULL && !allow(closure, reply->builds[0]->tenant))) {
-        add(&t, "%s", SW_BUILDPAGE_NOT_FOUND); /* the same, whichever it was */
+        sw_buf_printf(&t, "%s", SW_BUILDPAGE_NOT_FOUND); /* the same, whichever it was */
         status = 404;
     } else {
         const Slipway__BuildRecord *r = reply->builds[0];
-        add(&t, "build %s of %s: %s\n", r->build_id, r->project, sw_state_name(r->state));
-        add(&t, "ref: %s\nsha: %s\n", r->ref, r->sha);
+        sw_buf_printf(&t, "build %s of %s: %s\n", r->build_id, r->project, sw_state_name(r->state));
+        sw_buf_printf(&t, "ref: %s\nsha: %s\n", r->ref, r->sha);
         if (r->message[0]) {
-            add(&t, "commit: %s\n", r->message);
+            sw_buf_printf(&t, "commit: %s\n", r->message);
         }
         if (r->author[0]) {
-            add(&t, "author: %s\n", r->author);
+            sw_buf_printf(&t, "author: %s\n", r->author);
         }
-        add(&t, "attempt: %u on %s\n", r->attempt, r->builder[0] ? r->builder : "-");
+        sw_buf_printf(&t, "attempt: %u on %s\n", r->attempt, r->builder[0] ? r->builder : "-");
         if (r->reason[0]) {
-            add(&t, "reason: %s\n", r->reason);
+            sw_buf_printf(&t, "reason: %s\n", r->reason);
         }
-        add(&t, "request: %s\n\n", r->request_id);
+        sw_buf_printf(&t, "request: %s\n\n", r->request_id);
         add_log(&t, bus, build_id, timeout_ms);
         status = 200;
     }
     slipway__api_reply__free_unpacked(reply, NULL);
-    *text_out = t.s;
+    *text_out = t.data;
     return status;
 }

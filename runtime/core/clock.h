@@ -3,6 +3,7 @@
 #define SW_CLOCK_H
 
 #include <stdint.h>
+#include <time.h>
 
 /* Milliseconds since the epoch (wall clock), for timestamps on the wire. */
 int64_t sw_clock_wall_ms(void);
@@ -12,5 +13,9 @@ int64_t sw_clock_mono_ms(void);
 
 /* Microseconds on the monotonic clock, for measuring short work. */
 int64_t sw_clock_mono_us(void);
+
+/* *ts = the wall clock (CLOCK_REALTIME, what pthread_cond_timedwait reads)
+ * ms milliseconds from now. */
+void sw_clock_deadline(struct timespec *ts, int64_t ms);
 
 #endif

@@ -17,6 +17,7 @@
 
 #include "actors/builder/git/gitfetch.h"
 #include "runtime/buildstate.h"
+#include "runtime/core/clock.h"
 #include "runtime/core/error.h"
 #include "runtime/core/mem.h"
 
@@ -80,13 +81,7 @@ int cli_check_ref(cli *c, const Slipway__ProjectInfo *project, const char *ref)
         return CLI_OK;
     }
     pthread_detach(thread);
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += c->timeout_ms / 1000;
-    until.tv_nsec += (long)(c->timeout_ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    sw_clock_deadline(&until, c->timeout_ms);
     pthread_mutex_lock(&k->lock);
     while (!k->done && pthread_cond_timedwait(&k->cond, &k->lock, &until) == 0) {
     }
