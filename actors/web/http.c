@@ -44,18 +44,15 @@ enum MHD_Result sw_http_text(struct MHD_Connection *c, unsigned int status, cons
 enum MHD_Result sw_http_textf(struct MHD_Connection *c, unsigned int status, const char *fmt,
                               ...)
 {
+    char *text = NULL;
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
+    int n = vasprintf(&text, fmt, ap);
     va_end(ap);
-    if (n > 0) {
-        char *text = sw_calloc(1, (size_t)n + 1);
-        va_start(ap, fmt);
-        vsnprintf(text, (size_t)n + 1, fmt, ap);
-        va_end(ap);
-        return sw_http_send(c, status, "text/plain; charset=utf-8", text, (size_t)n);
+    if (n < 0) {
+        return sw_http_text(c, status, "");
     }
-    return sw_http_text(c, status, "");
+    return sw_http_send(c, status, "text/plain; charset=utf-8", text, (size_t)n);
 }
 
 const char *sw_http_arg(struct MHD_Connection *c, const char *name)
